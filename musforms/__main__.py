@@ -1,0 +1,3 @@
+from musforms.cli import main
+
+main()

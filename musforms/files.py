@@ -1,0 +1,81 @@
+"""Writing files the safe way: private, atomic, never outside the folder they belong in."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from musforms.errors import MusformsError
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+_TRANSLIT = {"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa", "ß": "ss"}
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """A readable, safe file-name part: ``Søren Ærø`` → ``soeren-aeroe``; never empty."""
+    for src, dst in _TRANSLIT.items():
+        text = text.replace(src, dst)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return text[:limit].strip("-") or "x"
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents it creates) readable by the owner only."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(d, DIR_MODE)
+    return path
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder/name``, refusing any name that would land outside ``folder``."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise MusformsError(f"unsafe file name {name!r}")
+    target = folder / name
+    if target.resolve().parent != folder.resolve():
+        raise MusformsError(f"unsafe file name {name!r}")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    A crash or error leaves the earlier file untouched. The result is mode 0600.
+    """
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, FILE_MODE)
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only."""
+    with atomic_writer(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
