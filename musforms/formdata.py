@@ -1,0 +1,77 @@
+"""Build the signed FormData for one employee: what every writer renders.
+
+The prefilled values (name, department, leader, meeting date, last cycle's agreements)
+are put into reserved ``mf_`` fields and covered by the identity's signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from musforms import fieldnames as fn
+from musforms.identity import canonical_json, digest, make_form_id, sign
+from musforms.models import Agreement, Employee, FormData, FormIdentity, Organisation, QuestionSet
+
+
+def question_set_digest(qs: QuestionSet) -> str:
+    """A digest of what the question set means, not how its YAML is spelled."""
+    return digest(canonical_json(qs.model_dump(mode="json")))
+
+
+def danish_date(value: object) -> str:
+    """``2027-01-15`` → ``15-01-2027``, the way the forms show dates."""
+    iso = str(value)
+    y, m, d = iso.split("-")
+    return f"{d}-{m}-{y}"
+
+
+def prefill_values(employee: Employee, previous: Sequence[Agreement] = ()) -> dict[str, str]:
+    """The reserved fields every form carries read-only, by field name."""
+    values = {
+        fn.PREFILL_NAME: employee.name,
+        fn.PREFILL_DEPARTMENT: employee.department or "",
+        fn.PREFILL_MANAGER: employee.manager or "",
+        fn.PREFILL_MEETING_DATE: danish_date(employee.meeting_date)
+        if employee.meeting_date
+        else "",
+    }
+    for row, agreement in enumerate(previous, start=1):
+        values[fn.previous_field(row, "what")] = agreement.what
+        values[fn.previous_field(row, "owner")] = agreement.owner or ""
+        values[fn.previous_field(row, "due")] = danish_date(agreement.due) if agreement.due else ""
+    return values
+
+
+def make_form_data(
+    qs: QuestionSet,
+    employee: Employee,
+    *,
+    key: bytes,
+    cycle: str,
+    lang: Literal["da", "en"] | None = None,
+    organisation: Organisation | None = None,
+    previous: Sequence[Agreement] = (),
+    qs_digest: str | None = None,
+) -> FormData:
+    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed."""
+    org = organisation or Organisation()
+    identity = FormIdentity(
+        form_id=make_form_id(key, cycle, employee.id, qs.id),
+        employee_id=employee.id,
+        cycle=cycle,
+        question_set_id=qs.id,
+        question_set_version=qs.version,
+        question_set_digest=qs_digest or question_set_digest(qs),
+    )
+    prefill = prefill_values(employee, previous)
+    return FormData(
+        question_set=qs,
+        employee=employee,
+        identity=identity,
+        token=sign(key, identity, prefill),
+        lang=employee.language or lang or org.default_language,
+        organisation=org,
+        previous_agreements=list(previous),
+        prefill=prefill,
+    )
