@@ -1,0 +1,1 @@
+"""Drivers for the real third-party clients the tests fill forms with."""

@@ -1,0 +1,125 @@
+"""Shared fixtures: a private signing key per test, and a question set with every type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from musforms.formdata import make_form_data
+from musforms.identity import load_key
+from musforms.models import Agreement, Employee, FormData, QuestionSet
+
+EVERY_TYPE = {
+    "musforms": 1,
+    "id": "alle-typer",
+    "version": "2026.1",
+    "title": {"da": "Forberedelse til MUS", "en": "Preparing for your development conversation"},
+    "intro": {"da": "Skriv kort og konkret.", "en": "Be brief and concrete."},
+    "sections": [
+        {
+            "id": "status",
+            "title": {"da": "Status på året", "en": "The year that passed"},
+            "questions": [
+                {
+                    "id": "lykkedes",
+                    "type": "textarea",
+                    "label": {"da": "Hvad er du lykkedes godt med?", "en": "What went well?"},
+                    "help": {"da": "Tænk på hele året.", "en": "Think of the whole year."},
+                    "required": True,
+                },
+                {"id": "titel", "type": "text", "label": {"da": "Din stillingsbetegnelse"}},
+                {
+                    "id": "arbejdsmaengde",
+                    "type": "scale",
+                    "label": {"da": "Passer mængden af opgaver til tiden?"},
+                    "scale": {
+                        "min": 1,
+                        "max": 5,
+                        "labels": {1: {"da": "Slet ikke"}, 5: {"da": "I høj grad"}},
+                    },
+                },
+                {
+                    "id": "fokus",
+                    "type": "choice",
+                    "label": {"da": "Hvad vil du helst udvikle?"},
+                    "options": [
+                        {"id": "faglig", "label": {"da": "Faglig udvikling"}},
+                        {"id": "personlig", "label": {"da": "Personlig udvikling"}},
+                        {"id": "ledelse", "label": {"da": "Ledelse"}},
+                    ],
+                },
+                {
+                    "id": "fokus_flere",
+                    "type": "multichoice",
+                    "label": {"da": "Hvilke områder fylder?"},
+                    "options": [
+                        {"id": "faglig", "label": {"da": "Faglige opgaver"}},
+                        {"id": "samarbejde", "label": {"da": "Samarbejde"}},
+                        {"id": "balance", "label": {"da": "Balance mellem arbejde og fritid"}},
+                    ],
+                },
+                {"id": "kursus", "type": "checkbox", "label": {"da": "Jeg ønsker et kursus"}},
+                {"id": "startdato", "type": "date", "label": {"da": "Hvornår kan du starte?"}},
+            ],
+        },
+        {
+            "id": "aftaler",
+            "title": {"da": "Aftaler", "en": "Agreements"},
+            "questions": [
+                {
+                    "id": "aftaler",
+                    "type": "agreements",
+                    "label": {"da": "Forslag til aftaler"},
+                    "rows": 3,
+                }
+            ],
+        },
+    ],
+}
+
+# Awkward but real answers: Danish letters, quotes, brackets, backslashes, blank lines.
+DANISH = "Æblegrød på Ærø — «søde» ting (og 'citater') \\ med skråstreg"
+MULTILINE = "Første linje med æøå\n\nTredje linje efter en tom linje\nSidste: ÆØÅ!"
+LONG = ("Lang besvarelse om trivsel og udvikling på arbejdspladsen. " * 40)[:2000]
+
+
+@pytest.fixture(autouse=True)
+def key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test signs with its own key, never the user's real one."""
+    path = tmp_path_factory.mktemp("key") / "key"
+    monkeypatch.setenv("MUSFORMS_KEY_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def key(key_file: Path) -> bytes:
+    return load_key(key_file, create=True)
+
+
+@pytest.fixture
+def every_type() -> QuestionSet:
+    return QuestionSet.model_validate(EVERY_TYPE)
+
+
+@pytest.fixture
+def employee() -> Employee:
+    return Employee(
+        id="1042",
+        name="Søren Ærø",
+        email="soeren@example.dk",
+        department="Økonomi",
+        manager="Åse Østergård",
+        meeting_date=dt.date(2027, 1, 14),
+        language="da",
+    )
+
+
+@pytest.fixture
+def form_data(every_type: QuestionSet, employee: Employee, key: bytes) -> FormData:
+    previous = [
+        Agreement(what="Kursus i Excel", owner="Søren", due=dt.date(2026, 6, 1)),
+        Agreement(what="Mentorordning", owner="Åse", due=None),
+    ]
+    return make_form_data(every_type, employee, key=key, cycle="2026", previous=previous)
