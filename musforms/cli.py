@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -55,3 +56,224 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
         sys.exit(130)
+
+
+def _progress_bar(total: int, label: str) -> Any:
+    """A progress bar on stderr when there is enough work to wait for, else a no-op."""
+    show = total >= 50 and sys.stderr.isatty()
+    return click.progressbar(length=total, label=label, file=sys.stderr) if show else None
+
+
+@cli.command()
+@click.option(
+    "--questions",
+    "-q",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The question set (YAML).",
+)
+@click.option(
+    "--roster",
+    "-r",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The employees: CSV (as Excel saves it) or XLSX.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the forms, e.g. forms/2026.",
+)
+@click.option("--cycle", required=True, help="The round, e.g. 2026.")
+@click.option(
+    "--format",
+    "formats",
+    default="pdf,docx",
+    show_default=True,
+    help="Which forms to write: pdf, docx or pdf,docx.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["da", "en"]),
+    default=None,
+    help="Form language where the roster has no 'language' [default: musforms.toml, else da].",
+)
+@click.option(
+    "--config",
+    "settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Organisation settings (musforms.toml) [default: beside the question set].",
+)
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Last round's results folder: its open agreements are printed in the new forms.",
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Word template for the .docx forms [default: form_templates/form.docx].",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MUSFORMS_KEY_FILE",
+    help="The signing key [default: ~/.config/musforms/key, made on first use].",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use.")
+@friendly
+def generate(
+    questions: Path,
+    roster: Path,
+    out: Path,
+    cycle: str,
+    formats: str,
+    lang: str | None,
+    settings: Path | None,
+    previous: Path | None,
+    template: Path | None,
+    key_file: Path | None,
+    workers: int | None,
+) -> None:
+    """Write a personalised, fillable form for every employee in the roster.
+
+    \b
+    Example:
+      musforms generate --questions config/questions.yaml --roster roster.csv \\
+                        --out forms/2026 --cycle 2026
+    """
+    from musforms.generate import generate as run
+
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    result = run(
+        questions,
+        roster,
+        out,
+        cycle,
+        formats=wanted,
+        lang=lang,  # type: ignore[arg-type]
+        settings=settings,
+        previous=previous,
+        template=template,
+        key_file=key_file,
+        workers=workers,
+    )
+    kinds = " and ".join(f.upper() if f == "pdf" else "Word" for f in result.formats)
+    click.echo(f"Wrote {len(result.forms)} forms ({kinds}) to {out}")
+    click.echo(f"  manifest: {out / 'manifest.json'}")
+    if result.key_created:
+        click.echo(
+            f"  A new signing key was made at {result.key_path}.\n"
+            "  Back it up: collecting these forms later, or on another computer, needs it."
+        )
+
+
+@cli.command()
+@click.argument("returned", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--forms",
+    "forms_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The folder generate wrote the forms and manifest.json to, e.g. forms/2026.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results, e.g. results/2026.",
+)
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Who should have returned a form [default: everyone in the manifest].",
+)
+@click.option("--strict", is_flag=True, help="Also fail when required answers are missing.")
+@click.option(
+    "--max-size",
+    type=click.IntRange(1, 2000),
+    default=50,
+    show_default=True,
+    help="Largest file to read, in MB.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="MUSFORMS_KEY_FILE",
+    help="The signing key the forms were generated with [default: ~/.config/musforms/key].",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use.")
+@friendly
+def collect(
+    returned: tuple[Path, ...],
+    forms_dir: Path,
+    out: Path,
+    roster: Path | None,
+    strict: bool,
+    max_size: int,
+    key_file: Path | None,
+    workers: int | None,
+) -> None:
+    """Read the returned forms (PDF and Word, any file names) into results.
+
+    RETURNED are files or folders (read recursively). Earlier results in --out are kept and
+    updated, so run it again whenever more forms arrive.
+
+    \b
+    Exit codes: 0 every file could be used; 1 some could not (the usable ones are still
+    collected); with --strict also 1 when required answers are missing.
+
+    \b
+    Example:
+      musforms collect returned/ --forms forms/2026 --out results/2026
+    """
+    from musforms.collect import collect as run
+    from musforms.summary import summary_lines
+
+    bar: Any = None
+
+    def on_total(total: int) -> None:
+        nonlocal bar
+        bar = _progress_bar(total, "Reading returned forms")
+        if bar is not None:
+            bar.__enter__()
+
+    def progress(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        result = run(
+            list(returned),
+            forms_dir,
+            out,
+            roster=roster,
+            key_file=key_file,
+            max_bytes=max_size * 1024 * 1024,
+            workers=workers,
+            progress=progress,
+            on_total=on_total,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for line in summary_lines(result):
+        click.echo(line)
+    if result.unusable or (strict and result.strict_failures):
+        sys.exit(1)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the response files (responses/<employee>.json).
+
+    \b
+    Example:
+      musforms schema > response.schema.json
+    """
+    from musforms.response import json_schema
+
+    click.echo(json_schema(), nl=False)

@@ -1,0 +1,615 @@
+"""Returned files → one validated response per employee, and a report of every file.
+
+Each file is identified by the identity embedded in it (never by its name), verified against
+the signing key, and interpreted against the question set it was issued with. A problem in
+one file is recorded on that file and collection goes on. Results are merged with those of
+earlier runs, so collecting again as more forms arrive never loses anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from musforms import fieldnames as fn
+from musforms.errors import (
+    ConfigError,
+    FormReadError,
+    IdentityError,
+    MusformsError,
+    NotMusformsError,
+)
+from musforms.files import inside, private_dir, write_text
+from musforms.identity import default_key_path, form_id_from_code, load_key, peek, verify
+from musforms.interpret import interpret, unknown_fields
+from musforms.manifest import Manifest, ManifestForm, issued_question_set, load_manifest
+from musforms.models import Problem, QuestionSet, RawForm
+from musforms.response import (
+    Response,
+    ResponseEmployee,
+    ResponseForm,
+    ResponseQuestionSet,
+    ResponseSource,
+)
+
+REPORT_SCHEMA = "musforms/report/1"
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+POOL_THRESHOLD = 32
+
+Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
+USABLE = ("ok", "recovered")
+
+
+class FileEntry(BaseModel):
+    """One returned file's line in report.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    sha256: str | None = None
+    status: Status
+    employee_id: str | None = None
+    form_id: str | None = None
+    read_by: str | None = None
+    format: str | None = None
+    saved_at: dt.datetime | None = None
+    reason: str | None = None
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: str = Field(REPORT_SCHEMA, alias="schema")
+    cycle: str
+    collected_at: dt.datetime | None = None
+    files: list[FileEntry] = Field(default_factory=list)
+    returned: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reading one file needs; sent once to each worker process."""
+
+    key: bytes
+    manifest: Manifest
+    forms_dir: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+    roster_ids: frozenset[str] | None = None
+
+
+@dataclass
+class FileResult:
+    entry: FileEntry
+    response: Response | None = None
+
+
+@dataclass
+class CollectResult:
+    out: Path
+    report: Report
+    new_files: list[FileEntry] = field(default_factory=list)
+    strict_failures: int = 0
+
+    @property
+    def unusable(self) -> list[FileEntry]:
+        return [e for e in self.new_files if e.status in ("not_musforms", "unreadable", "rejected")]
+
+
+# --- finding files -------------------------------------------------------------------------
+
+
+def iter_inputs(inputs: Sequence[Path]) -> Iterator[Path]:
+    """Every file under the given files and folders, in a stable order; links are not followed."""
+    for given in inputs:
+        if given.is_symlink() or not given.is_dir():
+            yield given
+            continue
+        for root, dirs, files in os.walk(given, followlinks=False):
+            dirs.sort()
+            for name in sorted(files):
+                yield Path(root) / name
+            for name in dirs:
+                if (Path(root) / name).is_symlink():
+                    yield Path(root) / name
+
+
+def _sniff(head: bytes) -> str:
+    if not head:
+        return "empty"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    return "other"
+
+
+# --- one file --------------------------------------------------------------------------------
+
+
+class _QuestionSets:
+    """Issued question sets by digest, loaded once per process."""
+
+    def __init__(self, forms_dir: Path) -> None:
+        self.forms_dir = forms_dir
+        self._cache: dict[str, QuestionSet | None] = {}
+
+    def get(self, digest: str) -> QuestionSet | None:
+        if digest not in self._cache:
+            self._cache[digest] = issued_question_set(self.forms_dir, digest)
+        return self._cache[digest]
+
+
+_QS: dict[Path, _QuestionSets] = {}
+
+
+def _question_sets(ctx: Context) -> _QuestionSets:
+    if ctx.forms_dir not in _QS:
+        _QS[ctx.forms_dir] = _QuestionSets(ctx.forms_dir)
+    return _QS[ctx.forms_dir]
+
+
+def _resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
+    forms = ctx.manifest.by_form_id()
+
+    def resolve(raw: RawForm) -> QuestionSet | None:
+        digest = None
+        if raw.token:
+            try:
+                digest = peek(raw.token).question_set_digest
+            except IdentityError:
+                digest = None
+        if digest is None and raw.form_code:
+            form = forms.get(form_id_from_code(raw.form_code) or raw.form_code)
+            digest = form.question_set_digest if form else None
+        return _question_sets(ctx).get(digest) if digest else None
+
+    return resolve
+
+
+def read_file(path: Path, ctx: Context) -> FileResult:
+    """Read, identify, verify and interpret one returned file. Never raises for bad input."""
+    name = str(path)
+    entry = FileEntry(file=name, status="unreadable")
+    try:
+        if path.is_symlink():
+            entry.reason = "a link to another place; links are not followed"
+            return FileResult(entry)
+        if not path.is_file():
+            entry.reason = "not a regular file"
+            return FileResult(entry)
+        size = path.stat().st_size
+        if size > ctx.max_bytes:
+            entry.reason = (
+                f"too large ({size / 1e6:.0f} MB; the limit is {ctx.max_bytes / 1e6:.0f} MB)"
+            )
+            return FileResult(entry)
+        data = path.read_bytes()
+        entry.sha256 = hashlib.sha256(data).hexdigest()
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+        return _read_bytes(path, data, entry, mtime, ctx)
+    except MusformsError as exc:
+        entry.reason = str(exc)
+        return FileResult(entry)
+    except OSError as exc:
+        entry.reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
+        return FileResult(entry)
+
+
+def _read_bytes(
+    path: Path, data: bytes, entry: FileEntry, mtime: dt.datetime, ctx: Context
+) -> FileResult:
+    kind = _sniff(data[:1024])
+    if kind == "empty":
+        entry.reason = "the file is empty"
+        return FileResult(entry)
+    if kind == "ole":
+        entry.reason = (
+            "an old Word 97–2003 file (.doc) or other Office binary: ask for it saved as "
+            ".docx or PDF"
+        )
+        return FileResult(entry)
+    if kind == "other":
+        suffix = path.suffix.lower()
+        if suffix in (".pdf", ".docx"):
+            entry.reason = f"not a real {suffix[1:].upper()} file (damaged, or a different kind)"
+        else:
+            entry.status = "not_musforms"
+            entry.reason = "not a PDF or Word file"
+        return FileResult(entry)
+
+    resolve = _resolver(ctx)
+    try:
+        if kind == "pdf":
+            from musforms.pdf.reader import read_pdf
+
+            raw = read_pdf(path, resolve)
+        else:
+            from musforms.docx.reader import read_docx
+
+            raw = read_docx(path, resolve)
+    except NotMusformsError as exc:
+        entry.status = "not_musforms"
+        entry.reason = str(exc) or "not a musforms form"
+        return FileResult(entry)
+    except FormReadError as exc:
+        entry.reason = str(exc)
+        return FileResult(entry)
+
+    entry.format = raw.format
+    entry.read_by = raw.read_by
+    entry.saved_at = raw.saved_at or mtime
+    return _identify(raw, entry, ctx)
+
+
+def _prefill(raw: RawForm) -> dict[str, str | None]:
+    return {
+        name: (value if isinstance(value, str) else None)
+        for name, value in raw.fields.items()
+        if fn.is_reserved(name) and name != fn.IDENTITY
+    }
+
+
+def _reject(entry: FileEntry, reason: str) -> FileResult:
+    entry.status = "rejected"
+    entry.reason = reason
+    return FileResult(entry)
+
+
+def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
+    manifest = ctx.manifest
+    forms = manifest.by_form_id()
+    recovered = False
+    if raw.token:
+        try:
+            identity = verify(ctx.key, raw.token, _prefill(raw))
+        except IdentityError as exc:
+            try:
+                claimed = peek(raw.token)
+                entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
+            except IdentityError:
+                pass
+            return _reject(entry, str(exc))
+        form = forms.get(identity.form_id)
+        entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
+        if identity.cycle != manifest.cycle:
+            return _reject(
+                entry,
+                f"a form from round {identity.cycle}, not {manifest.cycle}: "
+                "collect it with that round's forms folder",
+            )
+        if form is None or form.employee_id != identity.employee_id:
+            return _reject(entry, "a form that was not issued in this round (unknown form id)")
+        if form.question_set_digest != identity.question_set_digest:
+            return _reject(
+                entry,
+                "issued with another version of the question set than the one now on record "
+                "for this employee (an older copy of a form that was generated again)",
+            )
+    elif raw.form_code:
+        fid = form_id_from_code(raw.form_code) or raw.form_code
+        found = forms.get(fid)
+        if found is None:
+            entry.form_id = fid
+            return _reject(entry, f"the form code {raw.form_code} was not issued in this round")
+        form = found
+        entry.form_id, entry.employee_id = form.form_id, form.employee_id
+        recovered = True
+    else:
+        entry.status = "not_musforms"
+        entry.reason = "no musforms identity or form code in the file"
+        return FileResult(entry)
+
+    if ctx.roster_ids is not None and form.employee_id not in ctx.roster_ids:
+        return _reject(entry, f"employee {form.employee_id} is not in the roster for this round")
+    qs = _question_sets(ctx).get(form.question_set_digest)
+    if qs is None:
+        return _reject(
+            entry,
+            "the question set this form was issued with is missing from the forms folder",
+        )
+    return _respond(raw, entry, form, qs, recovered, manifest.cycle)
+
+
+def _respond(
+    raw: RawForm,
+    entry: FileEntry,
+    form: ManifestForm,
+    qs: QuestionSet,
+    recovered: bool,
+    cycle: str,
+) -> FileResult:
+    result = interpret(qs, raw.fields, form.language)
+    problems = list(result.problems)
+    for name in unknown_fields(qs, raw.fields):
+        problems.append(
+            Problem(code="unknown_field", question=None, message=f"unexpected field {name!r}")
+        )
+    if raw.read_by in ("fields", "tags"):
+        missing = [
+            s.name for s in fn.all_fields(qs) if s.kind != "checkbox" and s.name not in raw.fields
+        ]
+        if missing:
+            problems.append(
+                Problem(
+                    code="missing_fields",
+                    question=None,
+                    message=f"{len(missing)} answer fields are gone from the file "
+                    f"(first: {missing[0]}); those answers could not be read",
+                )
+            )
+    if recovered:
+        problems.insert(
+            0,
+            Problem(
+                code="recovered",
+                question=None,
+                message="the form's fields were gone (printed or converted); answers were "
+                "read from the page layout — check them by hand",
+            ),
+        )
+    for note in raw.notes:
+        problems.append(Problem(code="reader_note", question=None, message=note))
+    status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"
+    entry.status = status
+    entry.problems = problems
+    employee = form.employee
+    response = Response(
+        employee=ResponseEmployee(
+            id=employee.id,
+            name=employee.name,
+            department=employee.department,
+            manager=employee.manager,
+            email=employee.email,
+            meeting_date=employee.meeting_date,
+        ),
+        form=ResponseForm(
+            form_id=form.form_id,
+            cycle=cycle,
+            question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
+        ),
+        answers=result.answers,
+        agreements=result.agreements,
+        previous_agreements=result.previous_agreements,
+        problems=problems,
+        source=ResponseSource(
+            file=entry.file,
+            sha256=entry.sha256 or "",
+            format=raw.format,
+            read_by=raw.read_by,
+            saved_at=entry.saved_at,
+            status=status,
+        ),
+    )
+    return FileResult(entry, response)
+
+
+# --- many files --------------------------------------------------------------------------------
+
+_CTX: Context | None = None
+
+
+def _init_worker(ctx: Context) -> None:
+    global _CTX
+    _CTX = ctx
+
+
+def _read_in_worker(path: Path) -> FileResult:
+    assert _CTX is not None
+    return read_file(path, _CTX)
+
+
+def read_files(
+    paths: Sequence[Path],
+    ctx: Context,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[FileResult]:
+    """Read every file, spread over the cores when there are many; results in input order."""
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers > 1 and len(paths) >= POOL_THRESHOLD:
+        with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(ctx,)) as pool:
+            for result in pool.map(_read_in_worker, paths, chunksize=8):
+                if progress:
+                    progress(1)
+                yield result
+    else:
+        for path in paths:
+            result = read_file(path, ctx)
+            if progress:
+                progress(1)
+            yield result
+
+
+def _saved_key(entry: FileEntry) -> tuple[int, dt.datetime]:
+    saved = entry.saved_at or dt.datetime.min.replace(tzinfo=dt.UTC)
+    if saved.tzinfo is None:
+        saved = saved.replace(tzinfo=dt.UTC)
+    # A form read from its fields beats one recovered from the layout saved at the same time.
+    return (1 if entry.status == "ok" else 0, saved)
+
+
+def load_report(out: Path) -> Report | None:
+    path = out / "report.json"
+    if not path.is_file():
+        return None
+    try:
+        return Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(
+            f"{path} from an earlier run is damaged; move it away and collect all files again"
+        ) from exc
+
+
+def response_path(out: Path, employee_id: str) -> Path:
+    from musforms.files import slug
+
+    return inside(out / "responses", f"{slug(employee_id, 40)}.json")
+
+
+def collect(
+    inputs: Sequence[Path],
+    forms_dir: Path,
+    out: Path,
+    *,
+    roster: Path | None = None,
+    key_file: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> CollectResult:
+    """Collect the returned files into ``out``, merged with what earlier runs collected."""
+    manifest = load_manifest(forms_dir)
+    key = load_key(key_file or default_key_path())
+    roster_ids: frozenset[str] | None = None
+    if roster is not None:
+        from musforms.roster import load_roster
+
+        roster_ids = frozenset(e.id for e in load_roster(roster))
+    earlier = load_report(out)
+    if earlier and earlier.cycle != manifest.cycle:
+        raise ConfigError(
+            f"{out} holds results for round {earlier.cycle}, not {manifest.cycle}: "
+            "use a results folder per round"
+        )
+    ctx = Context(key, manifest, forms_dir, max_bytes, roster_ids)
+
+    paths = list(iter_inputs(inputs))
+    out_resolved = out.resolve()
+    paths = [p for p in paths if not _is_within(p, out_resolved)]
+    if on_total:
+        on_total(len(paths))
+
+    entries: dict[str, FileEntry] = {e.file: e for e in (earlier.files if earlier else [])}
+    winners: dict[str, FileEntry] = {}  # form id → the entry whose answers are on record
+    for e in entries.values():
+        if e.status in USABLE and e.form_id:
+            winners[e.form_id] = e
+
+    private_dir(out / "responses")
+    new_entries: list[FileEntry] = []
+    seen_sha: dict[str, str] = {}
+    for result in read_files(paths, ctx, workers=workers, progress=progress):
+        entry = result.entry
+        previous_entry = entries.pop(entry.file, None)
+        if (
+            previous_entry
+            and previous_entry.form_id in winners
+            and (winners[previous_entry.form_id] is previous_entry)
+        ):
+            del winners[previous_entry.form_id]
+        new_entries.append(entry)
+        entries[entry.file] = entry
+        if entry.sha256 and entry.sha256 in seen_sha and entry.status in USABLE:
+            entry.status = "duplicate"
+            entry.reason = f"an identical copy of {seen_sha[entry.sha256]}"
+            continue
+        if entry.sha256:
+            seen_sha.setdefault(entry.sha256, entry.file)
+        if entry.status not in USABLE or result.response is None or not entry.form_id:
+            continue
+        current = winners.get(entry.form_id)
+        if current is not None and current.sha256 == entry.sha256:
+            entry.status = "duplicate"
+            entry.reason = f"an identical copy of {current.file}"
+            continue
+        if current is None or _saved_key(entry) > _saved_key(current):
+            if current is not None:
+                current.status = "duplicate"
+                current.reason = f"an older return of the same form; {entry.file} is newer"
+            winners[entry.form_id] = entry
+            assert entry.employee_id is not None
+            write_text(response_path(out, entry.employee_id), result.response.to_json())
+        else:
+            entry.status = "duplicate"
+            entry.reason = f"an older return of the same form; {current.file} is newer"
+
+    report = _write_results(out, manifest, roster_ids, entries, winners)
+    strict = sum(
+        1 for e in winners.values() if any(p.code == "required_missing" for p in e.problems)
+    )
+    return CollectResult(out, report, new_entries, strict)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except OSError:
+        return False
+
+
+def _write_results(
+    out: Path,
+    manifest: Manifest,
+    roster_ids: frozenset[str] | None,
+    entries: dict[str, FileEntry],
+    winners: dict[str, FileEntry],
+) -> Report:
+    returned = sorted({e.employee_id for e in winners.values() if e.employee_id}, key=_id_key)
+    expected = roster_ids if roster_ids is not None else {f.employee_id for f in manifest.forms}
+    missing = sorted(set(expected) - set(returned), key=_id_key)
+    report = Report(
+        cycle=manifest.cycle,
+        collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        files=sorted(entries.values(), key=lambda e: e.file),
+        returned=returned,
+        missing=missing,
+    )
+    responses = _load_responses(out, returned)
+    write_text(
+        out / "responses.json",
+        json.dumps(
+            [r.model_dump(mode="json", by_alias=True) for r in responses],
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+    )
+    write_text(
+        out / "report.json",
+        json.dumps(
+            report.model_dump(mode="json", by_alias=True, exclude_none=True),
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+    )
+    return report
+
+
+def _id_key(employee_id: str) -> tuple[int, str]:
+    return (int(employee_id), "") if employee_id.isdigit() else (1 << 62, employee_id)
+
+
+def _load_responses(out: Path, employee_ids: Iterable[str]) -> list[Response]:
+    responses = []
+    for eid in employee_ids:
+        path = response_path(out, eid)
+        if path.is_file():
+            data: Any = json.loads(path.read_text(encoding="utf-8"))
+            responses.append(Response.model_validate(data))
+    return responses
+
+
+def load_responses(out: Path) -> list[Response]:
+    """Every collected response in a results folder, in employee order."""
+    report = load_report(out)
+    if report is None:
+        raise ConfigError(
+            f"{out} holds no collected results (no report.json): run 'musforms collect' first"
+        )
+    return _load_responses(out, report.returned)

@@ -1,0 +1,115 @@
+"""manifest.json: what generate issued, and the question sets the forms were issued with.
+
+generate copies the question set it used beside the manifest (``questions.yaml``) and keeps
+every version it ever issued forms with under ``question_sets/<digest>.yaml``, so collect
+needs no ``--questions`` and later edits to the config never break collecting older forms.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from musforms.errors import ConfigError
+from musforms.files import write_bytes, write_text
+from musforms.models import Agreement, Employee, QuestionSet
+
+SCHEMA = "musforms/manifest/1"
+MANIFEST = "manifest.json"
+QUESTIONS_FILE = "questions.yaml"
+ARCHIVE_DIR = "question_sets"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ManifestQuestionSet(_Model):
+    id: str
+    version: str
+    digest: str
+    file: str = QUESTIONS_FILE
+
+
+class ManifestForm(_Model):
+    form_id: str
+    employee_id: str
+    files: dict[str, str]
+    employee: Employee
+    question_set_digest: str
+    language: str
+    previous_agreements: list[Agreement] = Field(default_factory=list)
+
+
+class Manifest(_Model):
+    schema_: str = Field(SCHEMA, alias="schema")
+    cycle: str
+    question_set: ManifestQuestionSet
+    forms: list[ManifestForm] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def by_form_id(self) -> dict[str, ManifestForm]:
+        return {f.form_id: f for f in self.forms}
+
+    def by_employee(self) -> dict[str, ManifestForm]:
+        return {f.employee_id: f for f in self.forms}
+
+    def merge(self, forms: list[ManifestForm]) -> None:
+        """Add new forms and replace re-issued ones (same employee); drop none."""
+        index = {f.employee_id: i for i, f in enumerate(self.forms)}
+        for form in forms:
+            if form.employee_id in index:
+                self.forms[index[form.employee_id]] = form
+            else:
+                index[form.employee_id] = len(self.forms)
+                self.forms.append(form)
+
+
+def archive_name(digest: str) -> str:
+    return digest.split(":", 1)[-1][:16] + ".yaml"
+
+
+def load_manifest(folder: Path) -> Manifest:
+    """The manifest in a forms folder, with a clear error when it is missing or damaged."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ConfigError(
+            f"{folder} has no {MANIFEST}: give --forms the folder that "
+            "'musforms generate' wrote the forms to"
+        )
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(
+            f"{path} is damaged and cannot be read ({exc.__class__.__name__})"
+        ) from exc
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
+    data = manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
+    write_text(folder / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def archive_question_set(folder: Path, source: Path, digest: str) -> None:
+    """Copy the question set file (comments and all) beside the manifest and into the archive."""
+    data = source.read_bytes()
+    write_bytes(folder / QUESTIONS_FILE, data)
+    write_bytes(folder / ARCHIVE_DIR / archive_name(digest), data)
+
+
+def issued_question_set(folder: Path, digest: str) -> QuestionSet | None:
+    """The question set a form was issued with, found by its digest, or None."""
+    from musforms.formdata import question_set_digest
+    from musforms.questionset import load_question_set
+
+    for candidate in (folder / ARCHIVE_DIR / archive_name(digest), folder / QUESTIONS_FILE):
+        if candidate.is_file():
+            qs = load_question_set(candidate)
+            if question_set_digest(qs) == digest:
+                return qs
+    return None
