@@ -277,3 +277,45 @@ def schema() -> None:
     from musforms.response import json_schema
 
     click.echo(json_schema(), nl=False)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--before",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d", "%d-%m-%Y"]),
+    help="Delete answers from meetings before this date (2026-06-01 or 01-06-2026).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+@friendly
+def purge(results: Path, before: Any, yes: bool) -> None:
+    """Delete collected answers older than a date (retention), and every trace of them.
+
+    Lists what it will delete and asks first. Responses, minutes, report lines and
+    follow-up rows of the employees concerned go; the rest stays.
+
+    \b
+    Example:
+      musforms purge results/2025 --before 2026-06-01
+    """
+    from musforms.purge import execute, plan_purge
+
+    plan = plan_purge(results, before.date())
+    if not plan.employee_ids:
+        click.echo(f"Nothing in {results} is dated before {before.date():%d-%m-%Y}.")
+        return
+    click.echo(
+        f"This deletes the answers of {len(plan.employee_ids)} employees "
+        f"(meetings before {before.date():%d-%m-%Y}) from {results}:"
+    )
+    for path in plan.files:
+        click.echo(f"  {path}")
+    click.echo(
+        f"  and their {plan.report_lines} lines in report.json and rows in the follow-up list."
+    )
+    if not yes and not click.confirm("Delete them?", default=False):
+        click.echo("Nothing was deleted.")
+        return
+    execute(plan)
+    click.echo(f"Deleted {len(plan.files)} files; {len(plan.keep)} employees' answers remain.")
