@@ -1,0 +1,66 @@
+"""Dates the way Danes type them: ``14-01-2027``, ``14.1.2027``, ``14/1 2027``, ``14/1-2027``.
+
+ISO (``2027-01-14``) and written months (``14. januar 2027``, ``14 jan 2027``) are read too.
+A two-digit year means 20xx. Day comes before month, as in Denmark; ``1/15/2027`` is an
+error, not a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_MONTHS = {
+    "januar": 1, "jan": 1, "january": 1,
+    "februar": 2, "feb": 2, "february": 2,
+    "marts": 3, "mar": 3, "march": 3,
+    "april": 4, "apr": 4,
+    "maj": 5, "may": 5,
+    "juni": 6, "jun": 6, "june": 6,
+    "juli": 7, "jul": 7, "july": 7,
+    "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "october": 10, "oct": 10,
+    "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+
+# A time of day after the date (Excel sometimes writes "14-01-2027 00:00") is ignored.
+_TIME = r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?"
+_ISO = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})" + _TIME)
+_DANISH = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./ ]\s*(\d{4}|\d{2})" + _TIME)
+_WORDS = re.compile(r"(\d{1,2})\.?\s*([a-zæøå]+)\.?\s*(\d{4}|\d{2})")
+
+HINT = "write it as dd-mm-åååå, e.g. 14-01-2027"
+
+
+def parse_date(text: str) -> dt.date | None:
+    """Read a date as people type it; ``None`` when ``text`` is blank.
+
+    Raises ``ValueError`` with a readable message when the text is not a date
+    (``"næste uge"``) or names a day that does not exist (``"31-02-2027"``).
+    """
+    raw = text.strip()
+    if not raw:
+        return None
+    lowered = raw.lower()
+    if m := _ISO.fullmatch(lowered):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := _DANISH.fullmatch(lowered):
+        day, month, year = (int(g) for g in m.groups())
+        year = _full_year(year, m.group(3))
+    elif (m := _WORDS.fullmatch(lowered)) and m.group(2) in _MONTHS:
+        day, month, year = int(m.group(1)), _MONTHS[m.group(2)], int(m.group(3))
+        year = _full_year(year, m.group(3))
+    else:
+        raise ValueError(f"{raw!r} is not a date; {HINT}")
+    if not 1 <= month <= 12:
+        raise ValueError(f"{raw!r} has no month {month} (the day comes first: {HINT})")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a day that exists") from None
+
+
+def _full_year(year: int, digits: str) -> int:
+    return 2000 + year if len(digits) == 2 else year

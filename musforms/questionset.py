@@ -1,0 +1,548 @@
+"""Load, validate and lint question sets; the built-in sets that ship with musforms.
+
+Every problem in a question set file becomes one readable line that names the file, the
+line and the key or question, e.g.::
+
+    questions.yaml, line 14: question 'fokus' (section 'status'): a choice question needs 'options'
+
+The YAML is composed into nodes first (they know their line numbers) and only then
+validated by the pydantic models, so an error's location in the model can be traced back
+to the line where HR wrote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from musforms.errors import ConfigError
+from musforms.models import (
+    ANY_LANGUAGE,
+    QUESTION_TYPES,
+    Option,
+    Question,
+    QuestionSet,
+    Scale,
+    Section,
+    localize,
+)
+
+SETS_DIR = Path(__file__).parent / "sets"
+BUILTIN_ORDER = ("standard", "kort", "leder")
+
+# Above these, a form is too long to be filled in well (see lint()).
+MAX_QUESTIONS = 25
+MAX_MINUTES = 30
+# A rough fill-in time per question type, in minutes: writing takes time, ticking does not.
+MINUTES_PER_TYPE: dict[str, float] = {
+    "textarea": 2.0,
+    "text": 1.0,
+    "agreements": 3.0,
+    "multichoice": 1.0,
+    "scale": 0.5,
+    "choice": 0.5,
+    "date": 0.5,
+    "checkbox": 0.25,
+}
+LANGUAGE_NAMES = {"da": "Danish", "en": "English"}
+
+# Which model a key path leads to, for naming the valid keys of an unknown one.
+_NESTED: dict[str, type[BaseModel]] = {
+    "sections": Section,
+    "questions": Question,
+    "options": Option,
+    "scale": Scale,
+}
+
+
+@dataclass(frozen=True, order=True)
+class _Error:
+    line: int | None
+    message: str
+
+
+def load_question_set(path: Path) -> QuestionSet:
+    """Read and validate a question set file.
+
+    Raises ``ConfigError`` listing every problem found, one per line, each naming the
+    file, the line and the key or question.
+    """
+    text = _read_text(path)
+    root, data = _parse_yaml(path, text)
+    errors = _duplicate_keys(root) + _duplicate_ids(root)
+    try:
+        qs = QuestionSet.model_validate(data)
+    except ValidationError as exc:
+        details = exc.errors()
+        # A misspelt key ('lable') is also a missing one ('label'): say it once.
+        unknown = [
+            (tuple(e["loc"][:-1]), str(e["loc"][-1]))
+            for e in details
+            if e["type"] == "extra_forbidden"
+        ]
+        for err in details:
+            if err["type"] == "value_error" and "used twice" in err["msg"]:
+                continue  # reported by _duplicate_ids with the line of the second one
+            if err["type"] == "missing" and any(
+                parent == tuple(err["loc"][:-1])
+                and difflib.get_close_matches(key, [str(err["loc"][-1])], cutoff=0.6)
+                for parent, key in unknown
+            ):
+                continue
+            errors.append(_describe(err, root, data))
+        qs = None
+    if errors or qs is None:
+        raise ConfigError(_format(path, errors))
+    return qs
+
+
+def _format(path: Path, errors: Sequence[_Error]) -> str:
+    lines = []
+    for err in sorted(set(errors), key=lambda e: (e.line or 0, e.message)):
+        where = f"{path}, line {err.line}" if err.line else str(path)
+        lines.append(f"{where}: {err.message}")
+    return "\n".join(lines)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the question set file (.yaml)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}, line {line}: the file is not UTF-8 text; save it as UTF-8 "
+            "(in Notepad: Save as → Encoding: UTF-8)"
+        ) from None
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[yaml.Node, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise ConfigError(
+                f"{path}, line 1: the file is empty; start from a built-in set "
+                "(musforms init) or copy one with musforms sets"
+            )
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        line, problem = _yaml_problem(exc)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line and a plain-words reading of a YAML syntax error."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark
+    quote = 'put the text in double quotes, e.g. da: "Fokus: hvad vil du udvikle?"'
+    if "simple key" in context:
+        mark = exc.context_mark or mark
+        text = "a key without ':' after it; write it as 'key: value'"
+    elif "\\t" in problem:
+        text = "a tab character; indent with spaces only"
+    elif "mapping values are not allowed" in problem:
+        text = f"a ':' inside a text; {quote}"
+    elif "flow" in context:
+        text = f"a text inside {{ … }} or [ … ] contains a special character (: ? , # [ ]); {quote}"
+    elif "quoted scalar" in context:
+        mark = exc.context_mark or mark
+        text = 'a quote (") is opened but never closed'
+    elif "expected <block end>" in problem:
+        text = (
+            "the indentation does not line up with the lines above; indent each level "
+            "with the same number of spaces"
+        )
+    else:
+        text = problem or context or "not valid YAML"
+    return (int(mark.line) + 1 if mark else None), text
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _walk(node: yaml.Node) -> Iterator[yaml.Node]:
+    yield node
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _walk(key)
+            yield from _walk(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _walk(item)
+
+
+def _duplicate_keys(root: yaml.Node) -> list[_Error]:
+    """The same key twice in one mapping: YAML keeps only the last, silently."""
+    errors = []
+    for node in _walk(root):
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        seen: dict[str, int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            if key.value in seen:
+                errors.append(
+                    _Error(
+                        _line(key),
+                        f"key {key.value!r} appears twice here (first on line "
+                        f"{seen[key.value]}); only one can count — remove or rename one",
+                    )
+                )
+            else:
+                seen[key.value] = _line(key)
+    return errors
+
+
+def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value under ``key`` in a mapping node (the last one, as YAML does)."""
+    found = None
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                found = v
+    return found
+
+
+def _items(node: yaml.Node | None) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _scalar(node: yaml.Node | None) -> str | None:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _duplicate_ids(root: yaml.Node) -> list[_Error]:
+    """Question ids unique in the set, option ids unique in their question."""
+    errors = []
+    questions: dict[str, str] = {}
+    for section in _items(_get(root, "sections")):
+        sid = _scalar(_get(section, "id")) or "?"
+        for question in _items(_get(section, "questions")):
+            id_node = _get(question, "id")
+            qid = _scalar(id_node)
+            if qid is None or id_node is None:
+                continue
+            if qid in questions:
+                errors.append(
+                    _Error(
+                        _line(id_node),
+                        f"question {qid!r} (section {sid!r}): the id {qid!r} is already "
+                        f"used in section {questions[qid]!r}; every question needs its own id",
+                    )
+                )
+            else:
+                questions[qid] = sid
+            options: set[str] = set()
+            for option in _items(_get(question, "options")):
+                opt_node = _get(option, "id")
+                oid = _scalar(opt_node)
+                if oid is None or opt_node is None:
+                    continue
+                if oid in options:
+                    errors.append(
+                        _Error(
+                            _line(opt_node),
+                            f"question {qid!r} (section {sid!r}): option id {oid!r} is used twice",
+                        )
+                    )
+                options.add(oid)
+    return errors
+
+
+def _locate(root: yaml.Node, loc: tuple[int | str, ...]) -> int:
+    """The line of the deepest part of ``loc`` that the file has (a key's own line)."""
+    node: yaml.Node | None = root
+    line = _line(root)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if _scalar(k) == str(part)]
+            if not match:
+                break
+            key, node = match[-1]
+            line = _line(key)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = _line(node)
+        else:
+            break
+    return line
+
+
+def _context(
+    loc: tuple[int | str, ...], data: Any
+) -> tuple[str, tuple[int | str, ...], type[BaseModel]]:
+    """Name what ``loc`` points into (section, question, option) and what is left of it."""
+
+    def ident(items: Any, index: int, kind: str) -> str:
+        try:
+            item = items[index]
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                return f"{kind} {item['id']!r}"
+        except (IndexError, KeyError, TypeError):
+            pass
+        return f"{kind} number {index + 1}"
+
+    names: list[str] = []
+    model: type[BaseModel] = QuestionSet
+    rest = loc
+    node = data
+    for key, kind, sub in (
+        ("sections", "section", Section),
+        ("questions", "question", Question),
+        ("options", "option", Option),
+    ):
+        if len(rest) >= 2 and rest[0] == key and isinstance(rest[1], int):
+            items = node.get(key) if isinstance(node, dict) else None
+            names.append(ident(items, rest[1], kind))
+            try:
+                node = items[rest[1]]  # type: ignore[index]
+            except (IndexError, KeyError, TypeError):
+                node = None
+            model, rest = sub, rest[2:]
+        else:
+            break
+    # "question 'fokus' (section 'status')", "option 'ja' of question 'x' (section 's')"
+    if len(names) == 3:
+        where = f"{names[2]} of {names[1]} ({names[0]})"
+    elif len(names) == 2:
+        where = f"{names[1]} ({names[0]})"
+    else:
+        where = names[0] if names else ""
+    return where, rest, model
+
+
+def _describe(err: ErrorDetails, root: yaml.Node, data: Any) -> _Error:
+    loc = tuple(err["loc"])
+    line = _locate(root, loc)
+    where, rest, model = _context(loc, data)
+    msg = _message(err, rest, model)
+    return _Error(line, f"{where}: {msg}" if where else msg)
+
+
+def _field(rest: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in rest if p != "[key]"]
+    return ".".join(parts)
+
+
+def _message(err: ErrorDetails, rest: tuple[int | str, ...], model: type[BaseModel]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    field = _field(rest)
+    prefix = f"{field}: " if field else ""
+    if kind == "extra_forbidden":
+        key = str(rest[-1])
+        for part in rest[:-1]:
+            if isinstance(part, str) and part in _NESTED:
+                model = _NESTED[part]
+        valid = list(model.model_fields)
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        if close:
+            return f"unknown key {key!r}; did you mean {close[0]!r}?"
+        return f"unknown key {key!r}; the keys allowed here are {', '.join(valid)}"
+    if kind == "missing":
+        key = str(rest[-1]) if rest else "?"
+        if key == "musforms":
+            return "'musforms: 1' is missing (the file-format version, on the first line)"
+        return f"{key!r} is missing"
+    if kind == "literal_error" and rest[-1:] == ("type",):
+        types = ", ".join(QUESTION_TYPES)
+        close = difflib.get_close_matches(str(value), QUESTION_TYPES, n=1, cutoff=0.6)
+        maybe = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown type {value!r}{maybe}; the types are {types}"
+    if kind == "literal_error" and rest[:1] == ("musforms",):
+        return f"'musforms' must be 1 (the file-format version), not {value!r}"
+    if kind == "literal_error" and rest[:1] == ("languages",):
+        return f"unknown language {value!r} in 'languages'; use da or en"
+    if kind == "value_error":
+        text = err["msg"].removeprefix("Value error, ")
+        if not rest or rest[-1] in ("id", "scale"):
+            return text
+        return prefix + text
+    if kind == "string_type":
+        if isinstance(value, bool):
+            return (
+                f"{prefix}should be text, but YAML read it as {str(value).lower()} "
+                "(yes/no/on/off mean true/false in YAML) — put it in quotes, e.g. 'no'"
+            )
+        if value is None:
+            return f"{prefix}is empty"
+        return f"{prefix}should be text; put it in quotes"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{prefix}should be a whole number, not {value!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{prefix}should be true or false, not {value!r}"
+    if kind == "dict_type":
+        if value is None:
+            return f"{prefix}is empty"
+        return f"{prefix}give the text as a string or as {{da: …, en: …}}"
+    if kind == "list_type":
+        return f"{prefix}should be a list, each item on its own line starting with '- '"
+    if kind == "too_short":
+        what = {"sections": "section", "questions": "question"}.get(field, "item")
+        return f"{prefix}needs at least one {what}"
+    if kind == "model_type":
+        if not rest and model is QuestionSet:
+            return (
+                "the file should start with keys like 'musforms: 1', 'id:', 'version:', "
+                "'title:' and 'sections:'"
+            )
+        return f"{prefix}should be keys and values (like 'id: …'), not {value!r}"
+    return prefix + err["msg"]
+
+
+# ---------------------------------------------------------------------------------------
+# Lint: valid, but not a good form.
+
+
+def estimate_minutes(qs: QuestionSet) -> int:
+    """A rough time to fill in the form, in whole minutes (see ``MINUTES_PER_TYPE``)."""
+    return math.ceil(sum(MINUTES_PER_TYPE[q.type] for q in qs.questions()))
+
+
+def _estimate_rule() -> str:
+    return ", ".join(f"{t} {m:g}" for t, m in MINUTES_PER_TYPE.items())
+
+
+def lint(qs: QuestionSet) -> list[str]:
+    """Warnings about a valid question set that will not work well, one line each."""
+    warnings: list[str] = []
+    questions = qs.questions()
+    advice = (
+        "a short, focused form is used better than a long one (the seeds' best advice: "
+        '"lad være med at være overambitiøse" — forms of 140 questions help no one)'
+    )
+    if len(questions) > MAX_QUESTIONS:
+        warnings.append(
+            f"{len(questions)} questions is above {MAX_QUESTIONS}: {advice}; "
+            "keep the questions that lead to agreements"
+        )
+    minutes = estimate_minutes(qs)
+    if minutes > MAX_MINUTES:
+        warnings.append(
+            f"about {minutes} minutes to fill in is above {MAX_MINUTES} "
+            f"(minutes per question: {_estimate_rule()}): {advice}"
+        )
+    warnings.extend(_missing_languages(qs))
+    for section in qs.sections:
+        for q in section.questions:
+            if q.scale is None:
+                continue
+            for value in q.scale.labels:
+                if value not in q.scale.values():
+                    warnings.append(
+                        f"question {q.id!r} (section {section.id!r}): the scale label for "
+                        f"{value} is outside the scale {q.scale.min}–{q.scale.max} and "
+                        "will not be shown"
+                    )
+    if not any(q.type == "agreements" for q in questions):
+        warnings.append(
+            "no agreements question: a MUS should end in a few concrete agreements "
+            "(what, who, by when) that are followed up — add a question of type agreements"
+        )
+    return warnings
+
+
+def _missing_languages(qs: QuestionSet) -> list[str]:
+    langs = qs.declared_languages()
+    if len(langs) < 2:
+        return []
+
+    def missing(text: dict[str, str] | None) -> list[str]:
+        if not text or ANY_LANGUAGE in text:
+            return []
+        return [lang for lang in langs if lang not in text]
+
+    def warn(where: str, parts: list[tuple[str, dict[str, str] | None]]) -> None:
+        by_lang: dict[str, list[str]] = {}
+        for name, text in parts:
+            for lang in missing(text):
+                by_lang.setdefault(lang, []).append(name)
+        for lang, names in by_lang.items():
+            language = LANGUAGE_NAMES.get(lang, lang)
+            warnings.append(f"{where}: no {language} ({lang}) text on {', '.join(names)}")
+
+    warnings: list[str] = []
+    warn(
+        "the question set",
+        [("title", qs.title), ("description", qs.description), ("intro", qs.intro)],
+    )
+    for section in qs.sections:
+        warn(f"section {section.id!r}", [("title", section.title), ("intro", section.intro)])
+        for q in section.questions:
+            parts: list[tuple[str, dict[str, str] | None]] = [
+                ("label", q.label),
+                ("help", q.help),
+            ]
+            parts += [(f"option {o.id!r}", o.label) for o in q.options or []]
+            if q.scale:
+                parts += [(f"scale label {v}", t) for v, t in q.scale.labels.items()]
+            warn(f"question {q.id!r} (section {section.id!r})", parts)
+    return warnings
+
+
+def summary(qs: QuestionSet, lang: str = "da") -> str:
+    """``<title> — N sections, M questions, about K minutes``."""
+    n_sections, n_questions = len(qs.sections), len(qs.questions())
+    return (
+        f"{localize(qs.title, lang)} — {n_sections} section{'s' * (n_sections != 1)}, "
+        f"{n_questions} question{'s' * (n_questions != 1)}, about {estimate_minutes(qs)} minutes"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Built-in sets.
+
+
+def builtin_sets() -> dict[str, Path]:
+    """The question sets shipped with musforms, by name: standard, kort, leder."""
+    found = {p.stem: p for p in SETS_DIR.glob("*.yaml")}
+    order = [n for n in BUILTIN_ORDER if n in found] + sorted(set(found) - set(BUILTIN_ORDER))
+    return {name: found[name] for name in order}
+
+
+def builtin_description(name: str, lang: str = "da") -> str:
+    """The one-line description of a built-in set, in ``lang``."""
+    sets = builtin_sets()
+    if name not in sets:
+        raise ConfigError(f"no built-in question set {name!r}; choose one of {', '.join(sets)}")
+    qs = load_question_set(sets[name])
+    return localize(qs.description or qs.title, lang)
+
+
+def resolve_question_set(arg: str) -> Path:
+    """A question set file, or the file of a built-in set named ``arg`` (``standard``)."""
+    path = Path(arg)
+    if path.exists():
+        return path
+    sets = builtin_sets()
+    if arg in sets:
+        return sets[arg]
+    if path.suffix or "/" in arg or "\\" in arg:
+        raise ConfigError(f"{arg}: file not found")
+    raise ConfigError(f"{arg!r} is neither a file nor a built-in question set ({', '.join(sets)})")
