@@ -200,6 +200,13 @@ def generate(
     help="Largest file to read, in MB.",
 )
 @click.option(
+    "--time-limit",
+    type=click.IntRange(1, 3600),
+    default=60,
+    show_default=True,
+    help="Longest time to spend on one file, in seconds.",
+)
+@click.option(
     "--key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="MUSFORMS_KEY_FILE",
@@ -214,6 +221,7 @@ def collect(
     roster: Path | None,
     strict: bool,
     max_size: int,
+    time_limit: int,
     key_file: Path | None,
     workers: int | None,
 ) -> None:
@@ -253,6 +261,7 @@ def collect(
             roster=roster,
             key_file=key_file,
             max_bytes=max_size * 1024 * 1024,
+            seconds=time_limit,
             workers=workers,
             progress=progress,
             on_total=on_total,

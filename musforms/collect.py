@@ -8,10 +8,13 @@ earlier runs, so collecting again as more forms arrive never loses anything.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ from musforms.response import (
 
 REPORT_SCHEMA = "musforms/report/1"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_SECONDS = 60
 POOL_THRESHOLD = 32
 
 Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
@@ -86,6 +90,7 @@ class Context:
     forms_dir: Path
     max_bytes: int = DEFAULT_MAX_BYTES
     roster_ids: frozenset[str] | None = None
+    seconds: int = DEFAULT_SECONDS
 
 
 @dataclass
@@ -134,6 +139,29 @@ def _sniff(head: bytes) -> str:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "ole"
     return "other"
+
+
+class _TimeUp(FormReadError):
+    """Raised inside a read that ran past its time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Stop reading a file that takes longer than ``seconds`` (a hostile or broken file)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimeUp(f"took longer than {seconds} s to read; it is damaged or hostile")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- one file --------------------------------------------------------------------------------
@@ -199,8 +227,10 @@ def read_file(path: Path, ctx: Context) -> FileResult:
         data = path.read_bytes()
         entry.sha256 = hashlib.sha256(data).hexdigest()
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
-        return _read_bytes(path, data, entry, mtime, ctx)
+        with time_limit(ctx.seconds):
+            return _read_bytes(path, data, entry, mtime, ctx)
     except MusformsError as exc:
+        entry.status = "unreadable"
         entry.reason = str(exc)
         return FileResult(entry)
     except OSError as exc:
@@ -468,6 +498,7 @@ def collect(
     roster: Path | None = None,
     key_file: Path | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    seconds: int = DEFAULT_SECONDS,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
@@ -486,7 +517,7 @@ def collect(
             f"{out} holds results for round {earlier.cycle}, not {manifest.cycle}: "
             "use a results folder per round"
         )
-    ctx = Context(key, manifest, forms_dir, max_bytes, roster_ids)
+    ctx = Context(key, manifest, forms_dir, max_bytes, roster_ids, seconds)
 
     paths = list(iter_inputs(inputs))
     out_resolved = out.resolve()
