@@ -1,0 +1,95 @@
+"""What the Word form shows, shared by the writer and the reader.
+
+The order of the controls, the drop-down display texts and the placeholders are decided here
+once, so a reader that has lost the tags (or the controls) can find the answers where the
+writer put them.
+"""
+
+from __future__ import annotations
+
+from musforms import fieldnames as fn
+from musforms import texts
+from musforms.models import LANGUAGES, Question, QuestionSet, localize
+
+PREFILL_FIELDS = (
+    fn.PREFILL_NAME,
+    fn.PREFILL_DEPARTMENT,
+    fn.PREFILL_MANAGER,
+    fn.PREFILL_MEETING_DATE,
+)
+PREFILL_LABELS = {
+    fn.PREFILL_NAME: "name",
+    fn.PREFILL_DEPARTMENT: "department",
+    fn.PREFILL_MANAGER: "manager",
+    fn.PREFILL_MEETING_DATE: "meeting_date",
+}
+PREVIOUS_PARTS = ("what", "owner", "due")
+# What an empty prefilled control shows (it carries w:showingPlcHdr as well).
+EMPTY_PREFILL = "–"
+IDENTITY_PROPERTY = "musforms_identity"
+
+
+def previous_row_fields(row: int) -> list[str]:
+    """The controls of one of last cycle's agreements, in the order the form shows them."""
+    return [fn.previous_field(row, part) for part in PREVIOUS_PARTS] + [
+        fn.previous_status_field(row),
+        fn.previous_comment_field(row),
+    ]
+
+
+def field_order(qs: QuestionSet, previous_count: int) -> list[str]:
+    """Every control of a Word form, in document order: the writer lays them out this way."""
+    names = list(PREFILL_FIELDS)
+    for row in range(1, previous_count + 1):
+        names.extend(previous_row_fields(row))
+    names.extend(spec.name for spec in fn.all_fields(qs))
+    names.append(fn.IDENTITY)
+    return names
+
+
+def previous_count_for(qs: QuestionSet, control_count: int) -> int | None:
+    """How many previous agreements a form with ``control_count`` controls carries, if any fit."""
+    rest = control_count - len(field_order(qs, 0))
+    per_row = len(previous_row_fields(1))
+    if rest < 0 or rest % per_row:
+        return None
+    return rest // per_row
+
+
+def scale_display(value: int, label: str) -> str:
+    return f"{value} – {label}" if label else str(value)
+
+
+def dropdown_items(question: Question, lang: str) -> list[tuple[str, str]]:
+    """``(value, display text)`` of a scale or choice drop-down."""
+    if question.type == "scale":
+        assert question.scale is not None
+        labels = question.scale.labels
+        return [
+            (str(v), scale_display(v, localize(labels.get(v), lang)))
+            for v in question.scale.values()
+        ]
+    return [(o.id, localize(o.label, lang)) for o in question.options or []]
+
+
+def status_items(lang: str) -> list[tuple[str, str]]:
+    return [(s, texts.status_label(s, lang)) for s in texts.AGREEMENT_STATUSES]
+
+
+def placeholders() -> set[str]:
+    """Every placeholder text a form may show, in every language."""
+    out = {EMPTY_PREFILL}
+    for lang in LANGUAGES:
+        for key in ("placeholder_text", "placeholder_choice", "placeholder_date"):
+            out.add(texts.t(key, lang))
+    return out
+
+
+def display_to_value(items_by_lang: list[list[tuple[str, str]]], text: str) -> str | None:
+    """The value whose display text (in any language) is ``text``."""
+    wanted = text.strip()
+    for items in items_by_lang:
+        for value, display in items:
+            if display.strip() == wanted or value == wanted:
+                return value
+    return None
