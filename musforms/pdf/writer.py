@@ -1,0 +1,635 @@
+"""The fillable PDF form: reportlab lays out the page and writes real AcroForm fields.
+
+The costly part — fonts, wrapping every label, placing every field — is done once per
+(question set, language) in :class:`PdfFormWriter`; :meth:`PdfFormWriter.render` only adds
+the employee's header, last cycle's agreements, pagination and the identity.
+
+Page text uses the embedded DejaVu Sans, so any name or label renders ("Dvořák", "Łukasz").
+AcroForm field appearances must use one of the standard 14 fonts (WinAnsi only), so the
+prefilled values are drawn as page text and kept, exactly, in hidden read-only ``mf_``
+fields that collect verifies.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFInfo, PDFName, PDFString
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from musforms import fieldnames as fn
+from musforms import texts
+from musforms.errors import ConfigError
+from musforms.files import write_bytes
+from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.pdf import _acroform as af
+
+__all__ = ["PdfFormWriter", "write_pdf"]
+
+SANS = "MusformsSans"
+SANS_BOLD = "MusformsSans-Bold"
+FIELD_FONT = "Helvetica"  # AcroForm appearances need one of the standard 14 fonts
+
+PAGE_W, PAGE_H = A4
+MARGIN_X = 54.0
+MARGIN_TOP = 50.0
+MARGIN_BOTTOM = 62.0  # room for the footer
+NUM_W = 22.0  # the question-number column
+CONTENT_W = PAGE_W - 2 * MARGIN_X
+FIELD_X = MARGIN_X + NUM_W
+FIELD_W = PAGE_W - MARGIN_X - FIELD_X
+
+INK = HexColor("#1F2933")
+MUTED = HexColor("#52606D")
+ACCENT = HexColor("#1F5F6B")
+RULE = HexColor("#CBD2D9")
+FIELD_BORDER = HexColor("#9AA5B1")
+FIELD_FILL = HexColor("#F5F7FA")
+HEADER_FILL = HexColor("#EEF3F4")
+REQUIRED_INK = HexColor("#9B2C2C")
+
+BODY = 9.5
+BODY_LEAD = 13.0
+LABEL = 10.5
+LABEL_LEAD = 14.0
+HELP = 8.8
+HELP_LEAD = 11.5
+FIELD_SIZE = 10
+BOX = 13.0  # checkbox and radio size
+ROW = 18.0  # height of one option row
+TEXT_H = 20.0
+TEXTAREA_H = 112.0
+COMMENT_H = 44.0
+GAP = 16.0  # between questions
+DROPDOWN_MIN_OPTIONS = 7
+
+Draw = Callable[[Canvas, float], None]  # draws part of a block whose top is at y
+
+
+@cache
+def _fonts() -> tuple[str, str]:
+    """Register the embedded DejaVu Sans once per process."""
+    folder = resources.files("musforms") / "fonts"
+    for name, file in ((SANS, "DejaVuSans.ttf"), (SANS_BOLD, "DejaVuSans-Bold.ttf")):
+        with resources.as_file(folder / file) as path:
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+    return SANS, SANS_BOLD
+
+
+@dataclass
+class Block:
+    """A piece of a page that is never split: its height and how to draw it."""
+
+    height: float
+    ops: list[Draw] = field(default_factory=list)
+    keep_with_next: bool = False
+
+
+class _Builder:
+    """Stacks text and fields downwards from a block's top; ``y`` is the depth used so far."""
+
+    def __init__(self) -> None:
+        self.y = 0.0
+        self.ops: list[Draw] = []
+
+    def block(self, keep_with_next: bool = False) -> Block:
+        return Block(self.y, self.ops, keep_with_next)
+
+    def text(
+        self,
+        x: float,
+        dy: float,
+        line: str,
+        font: str = SANS,
+        size: float = BODY,
+        color: Color = INK,
+        align: str = "left",
+    ) -> None:
+        def op(c: Canvas, top: float) -> None:
+            c.setFont(font, size)
+            c.setFillColor(color)
+            if align == "right":
+                c.drawRightString(x, top - dy, line)
+            elif align == "center":
+                c.drawCentredString(x, top - dy, line)
+            else:
+                c.drawString(x, top - dy, line)
+
+        self.ops.append(op)
+
+    def para(
+        self,
+        text: str,
+        x: float,
+        width: float,
+        font: str = SANS,
+        size: float = BODY,
+        lead: float = BODY_LEAD,
+        color: Color = INK,
+    ) -> int:
+        """Wrap ``text`` into ``width`` below the cursor; returns the number of lines."""
+        lines = simpleSplit(text, font, size, width)
+        for line in lines:
+            self.y += lead
+            self.text(x, self.y - (lead - size) / 2 - 1, line, font, size, color)
+        return len(lines)
+
+    def rect(self, x: float, dy: float, w: float, h: float, fill: Color, stroke: bool) -> None:
+        def op(c: Canvas, top: float) -> None:
+            c.setFillColor(fill)
+            c.setStrokeColor(RULE)
+            c.setLineWidth(0.6)
+            c.rect(x, top - dy - h, w, h, stroke=int(stroke), fill=1)
+
+        self.ops.append(op)
+
+    def rule(self, x: float, dy: float, w: float, color: Color = RULE, width: float = 0.6) -> None:
+        def op(c: Canvas, top: float) -> None:
+            c.setStrokeColor(color)
+            c.setLineWidth(width)
+            c.line(x, top - dy, x + w, top - dy)
+
+        self.ops.append(op)
+
+    def textfield(
+        self, name: str, x: float, dy: float, w: float, h: float, multiline: bool, tip: str
+    ) -> None:
+        flags = af.RL_MULTILINE if multiline else af.RL_TEXT
+
+        def op(c: Canvas, top: float) -> None:
+            c.acroForm.textfield(
+                name=name,
+                tooltip=tip,
+                value="",
+                x=x,
+                y=top - dy - h,
+                width=w,
+                height=h,
+                maxlen=None,
+                fieldFlags=flags,
+                annotationFlags=af.RL_ANNOT_PRINT,
+                fontName=FIELD_FONT,
+                fontSize=FIELD_SIZE,
+                borderColor=FIELD_BORDER,
+                fillColor=FIELD_FILL,
+                textColor=INK,
+                borderWidth=0.75,
+            )
+
+        self.ops.append(op)
+
+    def checkbox(self, name: str, x: float, dy: float, tip: str) -> None:
+        def op(c: Canvas, top: float) -> None:
+            c.acroForm.checkbox(
+                name=name,
+                tooltip=tip,
+                checked=False,
+                buttonStyle="check",
+                shape="square",
+                x=x,
+                y=top - dy - BOX,
+                size=BOX,
+                fieldFlags=af.RL_CHECKBOX,
+                annotationFlags=af.RL_ANNOT_PRINT,
+                borderColor=FIELD_BORDER,
+                fillColor=FIELD_FILL,
+                textColor=INK,
+                borderWidth=0.75,
+            )
+
+        self.ops.append(op)
+
+    def radio(self, name: str, value: str, x: float, dy: float, tip: str) -> None:
+        def op(c: Canvas, top: float) -> None:
+            c.acroForm.radio(
+                name=name,
+                tooltip=tip,
+                value=value,
+                selected=False,
+                buttonStyle="circle",
+                shape="square",
+                x=x,
+                y=top - dy - BOX,
+                size=BOX,
+                fieldFlags=af.RL_RADIO,
+                annotationFlags=af.RL_ANNOT_PRINT,
+                borderColor=FIELD_BORDER,
+                fillColor=FIELD_FILL,
+                textColor=INK,
+                borderWidth=0.75,
+            )
+
+        self.ops.append(op)
+
+    def dropdown(
+        self,
+        name: str,
+        options: Sequence[tuple[str, str]],
+        x: float,
+        dy: float,
+        w: float,
+        tip: str,
+        placeholder: str,
+    ) -> None:
+        # reportlab needs a selected option; a placeholder whose export value is empty
+        # leaves the field unanswered (/V is the empty string).
+        opts = [(placeholder, ""), *options]
+
+        def op(c: Canvas, top: float) -> None:
+            c.acroForm.choice(
+                name=name,
+                tooltip=tip,
+                value=placeholder,
+                options=opts,
+                x=x,
+                y=top - dy - TEXT_H,
+                width=w,
+                height=TEXT_H,
+                fieldFlags=af.RL_COMBO,
+                annotationFlags=af.RL_ANNOT_PRINT,
+                fontName=FIELD_FONT,
+                fontSize=FIELD_SIZE,
+                borderColor=FIELD_BORDER,
+                fillColor=FIELD_FILL,
+                textColor=INK,
+                borderWidth=0.75,
+            )
+
+        self.ops.append(op)
+
+
+def _hidden_field(c: Canvas, name: str, value: str) -> None:
+    """A hidden, read-only text field holding ``value`` exactly (any Unicode, UTF-16)."""
+    form = c.acroForm
+    ap = form.getRef(form.makeStream(1, 1, ""))
+    widget = PDFDictionary(
+        {
+            "Type": PDFName("Annot"),
+            "Subtype": PDFName("Widget"),
+            "FT": PDFName("Tx"),
+            "T": PDFString(name),
+            "V": PDFString(value),
+            "Ff": af.FieldFlag.READ_ONLY,
+            "F": af.AnnotFlag.HIDDEN,
+            "Rect": PDFArray([0, 0, 0, 0]),
+            "P": c._doc.thisPageRef(),
+            "AP": PDFDictionary({"N": ap}),
+        }
+    )
+    c._addAnnotation(widget)
+    form.fields.append(form.getRef(widget))
+
+
+class _Info(PDFInfo):  # type: ignore[misc]
+    """reportlab's document information plus the musforms identity."""
+
+    def __init__(self, identity: str) -> None:
+        super().__init__()
+        self.identity = identity
+
+    def format(self, document: Any) -> bytes:
+        base: bytes = super().format(document)
+        extra: bytes = PDFString(self.identity).format(document)
+        # The dictionary ends in ">>"; add the key just before it.
+        head, _, tail = base.rpartition(b">>")
+        return bytes(head) + b"/" + af.INFO_IDENTITY[1:].encode() + b" " + extra + b" >>" + tail
+
+
+class PdfFormWriter:
+    """Renders one question set in one language for any number of employees."""
+
+    def __init__(self, question_set: QuestionSet, lang: str, organisation: Organisation) -> None:
+        self.question_set = question_set
+        self.lang = lang
+        self.organisation = organisation
+        _fonts()
+        self._logo = self._load_logo(organisation.logo)
+        self._blocks = self._question_blocks()
+
+    # --- once per question set -------------------------------------------------------
+
+    @staticmethod
+    def _load_logo(logo: str | None) -> ImageReader | None:
+        if not logo:
+            return None
+        try:
+            return ImageReader(logo)
+        except Exception as exc:  # reportlab/PIL raise many kinds for a bad image
+            raise ConfigError(
+                f"the logo {logo} cannot be read as an image ({exc}); "
+                "use a PNG or JPEG file, or remove 'logo' from the settings"
+            ) from exc
+
+    def _t(self, key: str, **values: object) -> str:
+        return texts.t(key, self.lang, **values)
+
+    def _question_blocks(self) -> list[Block]:
+        blocks: list[Block] = []
+        number = 0
+        for section in self.question_set.sections:
+            b = _Builder()
+            b.y += 8
+            b.para(
+                localize(section.title, self.lang), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT
+            )
+            b.y += 4
+            b.rule(MARGIN_X, b.y, CONTENT_W, ACCENT, 0.8)
+            b.y += 6
+            if section.intro:
+                b.para(localize(section.intro, self.lang), MARGIN_X, CONTENT_W, color=MUTED)
+            b.y += 6
+            blocks.append(b.block(keep_with_next=True))
+            for question in section.questions:
+                number += 1
+                blocks.append(self._question(question, number))
+        return blocks
+
+    def _question(self, q: Question, number: int) -> Block:
+        b = _Builder()
+        label = localize(q.label, self.lang)
+        tip = f"{number}. {label}"
+        if q.type == "checkbox":
+            spec = fn.fields_for(q)[0]
+            b.text(MARGIN_X, LABEL + 1, f"{number}.", SANS_BOLD, LABEL)
+            b.checkbox(spec.name, FIELD_X, 1, tip)
+            b.para(label, FIELD_X + BOX + 8, FIELD_W - BOX - 8, SANS_BOLD, LABEL, LABEL_LEAD)
+            self._required(b, q, LABEL + 1)
+            self._help(b, q, FIELD_X + BOX + 8)
+            b.y += GAP
+            return b.block()
+        b.text(MARGIN_X, LABEL + 1, f"{number}.", SANS_BOLD, LABEL)
+        tag_w = self._required(b, q, LABEL + 1)
+        b.para(label, FIELD_X, FIELD_W - tag_w, SANS_BOLD, LABEL, LABEL_LEAD)
+        self._help(b, q, FIELD_X)
+        b.y += 5
+        match q.type:
+            case "textarea":
+                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXTAREA_H, True, tip)
+                b.y += TEXTAREA_H
+            case "text":
+                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXT_H, False, tip)
+                b.y += TEXT_H
+            case "date":
+                b.textfield(q.id, FIELD_X, b.y, 110, TEXT_H, False, tip)
+                b.text(FIELD_X + 118, b.y + 13.5, self._t("date_hint"), SANS, HELP, MUTED)
+                b.y += TEXT_H
+            case "scale":
+                self._scale(b, q, tip)
+            case "choice":
+                assert q.options is not None
+                options = [(localize(o.label, self.lang), o.id) for o in q.options]
+                if len(options) >= DROPDOWN_MIN_OPTIONS:
+                    placeholder = self._t("placeholder_choice")
+                    b.dropdown(q.id, options, FIELD_X, b.y, min(FIELD_W, 300), tip, placeholder)
+                    b.y += TEXT_H
+                else:
+                    for text, value in options:
+                        b.radio(q.id, value, FIELD_X, b.y + 2, tip)
+                        self._option_label(b, text)
+            case "multichoice":
+                for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
+                    b.checkbox(spec.name, FIELD_X, b.y + 2, tip)
+                    self._option_label(b, localize(option.label, self.lang))
+            case "agreements":
+                self._agreements(b, q, tip)
+        b.y += GAP
+        return b.block()
+
+    def _required(self, b: _Builder, q: Question, dy: float) -> float:
+        """Mark a required question at the right edge; returns the width it takes."""
+        if not q.required:
+            return 0.0
+        tag = self._t("required")
+        b.text(PAGE_W - MARGIN_X, dy, tag, SANS, HELP, REQUIRED_INK, "right")
+        return float(pdfmetrics.stringWidth(tag, SANS, HELP)) + 12
+
+    def _help(self, b: _Builder, q: Question, x: float) -> None:
+        if q.help:
+            b.y += 1
+            b.para(
+                localize(q.help, self.lang), x, PAGE_W - MARGIN_X - x, SANS, HELP, HELP_LEAD, MUTED
+            )
+
+    def _option_label(self, b: _Builder, text: str) -> None:
+        x = FIELD_X + BOX + 7
+        lines = simpleSplit(text, SANS, BODY, PAGE_W - MARGIN_X - x)
+        for i, line in enumerate(lines):
+            b.text(x, b.y + 12.5 + i * BODY_LEAD, line, SANS, BODY)
+        b.y += max(ROW, 4 + len(lines) * BODY_LEAD)
+
+    def _scale(self, b: _Builder, q: Question, tip: str) -> None:
+        assert q.scale is not None
+        values = q.scale.values()
+        step = min(56.0, (FIELD_W - 80) / max(len(values) - 1, 1))
+        x0 = FIELD_X + 34
+        b.y += 2
+        for i, value in enumerate(values):
+            cx = x0 + i * step
+            b.text(cx, b.y + 9, str(value), SANS, HELP, MUTED, "center")
+            b.radio(q.id, str(value), cx - BOX / 2, b.y + 12, tip)
+        b.y += 12 + BOX + 3
+        lines = 0
+        for i, value in enumerate(values):
+            if value not in q.scale.labels:
+                continue
+            text = localize(q.scale.labels[value], self.lang)
+            cx = x0 + i * step
+            wrapped = simpleSplit(text, SANS, HELP, max(step * 1.6, 70))
+            for n, line in enumerate(wrapped):
+                b.text(cx, b.y + 9 + n * HELP_LEAD, line, SANS, HELP, MUTED, "center")
+            lines = max(lines, len(wrapped))
+        b.y += lines * HELP_LEAD
+
+    def _agreements(self, b: _Builder, q: Question, tip: str) -> None:
+        assert q.rows is not None
+        gap = 6.0
+        what_w = FIELD_W * 0.55
+        owner_w = FIELD_W * 0.2
+        due_w = FIELD_W - what_w - owner_w - 2 * gap
+        xs = (FIELD_X, FIELD_X + what_w + gap, FIELD_X + what_w + owner_w + 2 * gap)
+        widths = (what_w, owner_w, due_w)
+        heads = (
+            self._t("what"),
+            self._t("owner"),
+            f"{self._t('due')} ({self._t('date_hint')})",
+        )
+        for x, head in zip(xs, heads, strict=True):
+            b.text(x + 2, b.y + 9, head, SANS_BOLD, HELP, MUTED)
+        b.y += 14
+        for row in range(1, q.rows + 1):
+            for x, w, part in zip(xs, widths, fn.AGREEMENT_PARTS, strict=True):
+                name = fn.agreement_field(q.id, row, part)
+                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} ({row}: {part})")
+            b.y += TEXT_H + 5
+
+    # --- per employee ----------------------------------------------------------------
+
+    def _header(self, form: FormData) -> Block:
+        b = _Builder()
+        org = self.organisation.name
+        if self._logo is not None:
+            iw, ih = self._logo.getSize()
+            h = 36.0
+            w = min(140.0, iw * h / ih)
+            h = w * ih / iw
+            logo = self._logo
+
+            def draw_logo(c: Canvas, top: float) -> None:
+                c.drawImage(logo, PAGE_W - MARGIN_X - w, top - h, w, h, mask="auto")
+
+            b.ops.append(draw_logo)
+        if org:
+            b.para(org.upper(), MARGIN_X, CONTENT_W - 150, SANS_BOLD, 8.5, 11, MUTED)
+        b.y += 4
+        title = localize(self.question_set.title, self.lang)
+        b.para(title, MARGIN_X, CONTENT_W - (150 if self._logo else 0), SANS_BOLD, 18, 23, INK)
+        b.y += 10
+        rows = (
+            (("name", fn.PREFILL_NAME), ("department", fn.PREFILL_DEPARTMENT)),
+            (("manager", fn.PREFILL_MANAGER), ("meeting_date", fn.PREFILL_MEETING_DATE)),
+        )
+        box_top = b.y
+        box_h = 2 * 30 + 12
+        b.rect(MARGIN_X, box_top, CONTENT_W, box_h, HEADER_FILL, False)
+        col_w = (CONTENT_W - 24) / 2
+        for r, row in enumerate(rows):
+            for col, (key, name) in enumerate(row):
+                x = MARGIN_X + 12 + col * (col_w + 12) if col else MARGIN_X + 12
+                dy = box_top + 6 + r * 30
+                b.text(x, dy + 9, self._t(key), SANS, 7.8, MUTED)
+                value = _fit(form.prefill.get(name, ""), SANS_BOLD, 10.5, col_w - 6)
+                b.text(x, dy + 23, value or "—", SANS_BOLD, 10.5, INK)
+        b.y = box_top + box_h + 12
+        if self.question_set.intro:
+            b.para(localize(self.question_set.intro, self.lang), MARGIN_X, CONTENT_W)
+            b.y += 3
+        b.para(self._t("how_to"), MARGIN_X, CONTENT_W, color=MUTED)
+        b.y += 10
+        return b.block()
+
+    def _previous(self, form: FormData) -> list[Block]:
+        if not form.previous_agreements:
+            return []
+        b = _Builder()
+        b.y += 8
+        b.para(self._t("previous_title"), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
+        b.y += 4
+        b.rule(MARGIN_X, b.y, CONTENT_W, ACCENT, 0.8)
+        b.y += 6
+        b.para(self._t("previous_intro"), MARGIN_X, CONTENT_W, color=MUTED)
+        b.y += 6
+        blocks = [b.block(keep_with_next=True)]
+        statuses = texts.AGREEMENT_STATUSES
+        for row, _agreement in enumerate(form.previous_agreements, start=1):
+            b = _Builder()
+            what = form.prefill.get(fn.previous_field(row, "what"), "")
+            owner = form.prefill.get(fn.previous_field(row, "owner"), "") or "—"
+            due = form.prefill.get(fn.previous_field(row, "due"), "") or "—"
+            b.text(MARGIN_X, LABEL + 1, f"{row}.", SANS_BOLD, LABEL, ACCENT)
+            b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD)
+            meta = f"{self._t('owner')}: {owner}    {self._t('due')}: {due}"
+            b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED)
+            b.y += 5
+            tip = f"{self._t('status')}: {what}"
+            b.text(FIELD_X, b.y + 10.5, self._t("status"), SANS, HELP, MUTED)
+            x = FIELD_X + 70
+            for status in statuses:
+                label = texts.status_label(status, self.lang)
+                b.radio(fn.previous_status_field(row), status, x, b.y, tip)
+                b.text(x + BOX + 5, b.y + 10.5, label, SANS, BODY)
+                x += BOX + 5 + pdfmetrics.stringWidth(label, SANS, BODY) + 22
+            b.y += ROW + 2
+            b.text(FIELD_X, b.y + 9, self._t("comment"), SANS, HELP, MUTED)
+            b.y += 12
+            name = fn.previous_comment_field(row)
+            b.textfield(
+                name, FIELD_X, b.y, FIELD_W, COMMENT_H, True, f"{self._t('comment')}: {what}"
+            )
+            b.y += COMMENT_H + GAP
+            blocks.append(b.block())
+        return blocks
+
+    @staticmethod
+    def _paginate(blocks: Sequence[Block]) -> list[list[tuple[Block, float]]]:
+        usable_top = PAGE_H - MARGIN_TOP
+        pages: list[list[tuple[Block, float]]] = [[]]
+        top = usable_top
+        i = 0
+        while i < len(blocks):
+            # A title stays with the block after it.
+            group = [blocks[i]]
+            while group[-1].keep_with_next and i + len(group) < len(blocks):
+                group.append(blocks[i + len(group)])
+            need = sum(g.height for g in group)
+            if top - need < MARGIN_BOTTOM and pages[-1]:
+                pages.append([])
+                top = usable_top
+            for g in group:
+                pages[-1].append((g, top))
+                top -= g.height
+            i += len(group)
+        return pages
+
+    def render(self, form: FormData) -> bytes:
+        """The filled-in-by-nobody PDF form for one employee."""
+        blocks = [self._header(form), *self._previous(form), *self._blocks]
+        pages = self._paginate(blocks)
+        buf = io.BytesIO()
+        c = Canvas(buf, pagesize=A4, pageCompression=1)
+        c._doc.info = _Info(form.token)
+        title = localize(self.question_set.title, self.lang)
+        c.setTitle(f"{title} – {form.employee.name}")
+        c.setAuthor(self.organisation.name or "musforms")
+        c.setSubject(form.form_code)
+        c.setKeywords(form.form_code)
+        c.setCreator("musforms")
+        code = f"{self._t('form_code')} {form.form_code}"
+        for number, placed in enumerate(pages, start=1):
+            if number == 1:
+                _hidden_field(c, fn.IDENTITY, form.token)
+                for name, value in form.prefill.items():
+                    _hidden_field(c, name, value)
+            for block, top in placed:
+                for op in block.ops:
+                    op(c, top)
+            self._footer(c, code, number, len(pages))
+            c.showPage()
+        c.save()
+        return buf.getvalue()
+
+    def _footer(self, c: Canvas, code: str, page: int, pages: int) -> None:
+        y = 34.0
+        c.setStrokeColor(RULE)
+        c.setLineWidth(0.6)
+        c.line(MARGIN_X, y + 12, PAGE_W - MARGIN_X, y + 12)
+        c.setFont(SANS, 8)
+        c.setFillColor(MUTED)
+        c.drawString(MARGIN_X, y, code)
+        c.drawCentredString(PAGE_W / 2, y, self._t("confidential"))
+        c.drawRightString(PAGE_W - MARGIN_X, y, self._t("page", page=page, pages=pages))
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """``text`` on one line, shortened with an ellipsis when it is wider than ``width``."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def write_pdf(form: FormData, path: Path) -> None:
+    """Write ``form`` as a fillable PDF to ``path`` (atomically, readable by the owner only)."""
+    writer = PdfFormWriter(form.question_set, form.lang, form.organisation)
+    write_bytes(path, writer.render(form))
