@@ -1,0 +1,134 @@
+"""Organisation settings from ``musforms.toml``: name, logo, language, follow-up, retention.
+
+The file sits beside the question set (``config/musforms.toml``) or is given with
+``--config``. Without one, the defaults apply. Unknown keys are errors that name the file
+and the line, like every other config error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from musforms.errors import ConfigError
+from musforms.models import Organisation
+
+FILE_NAME = "musforms.toml"
+LOGO_TYPES = (".png", ".jpg", ".jpeg")
+# The key HR writes in the file → the Organisation field it sets.
+KEYS = {
+    "organisation": "name",
+    "logo": "logo",
+    "default_language": "default_language",
+    "followup_months": "followup_months",
+    "retention_months": "retention_months",
+}
+_FIELD_KEY = {field: key for key, field in KEYS.items()}
+
+
+def find_settings(near: Path | None) -> Path | None:
+    """``musforms.toml`` beside ``near`` (a question set file or a folder), if there is one."""
+    if near is None:
+        return None
+    folder = near if near.is_dir() else near.parent
+    candidate = folder / FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(path: Path | None = None, *, near: Path | None = None) -> Organisation:
+    """The organisation settings from ``path``, else from beside ``near``, else defaults.
+
+    Raises ``ConfigError`` naming the file and line of every problem.
+    """
+    if path is None:
+        path = find_settings(near)
+        if path is None:
+            return Organisation()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}, line {line}: the file is not UTF-8 text; save it as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        what = re.sub(r"\s*\(at line.*\)$", "", str(exc))
+        where = f"{path}, line {m.group(1)}" if m else str(path)
+        raise ConfigError(
+            f"{where}: TOML syntax error: {what} (text values need quotes: "
+            'organisation = "Eksempel Kommune")'
+        ) from None
+    errors: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"the keys are {', '.join(KEYS)}"
+            errors.append(f"{_where(path, text, key)}: unknown key {key!r}; {hint}")
+        else:
+            values[KEYS[key]] = value
+    if isinstance(values.get("logo"), str) and values["logo"]:
+        values["logo"] = _logo(path, text, values["logo"], errors)
+    try:
+        organisation = Organisation.model_validate(values)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = _FIELD_KEY.get(str(err["loc"][0]), str(err["loc"][0])) if err["loc"] else ""
+            errors.append(f"{_where(path, text, key)}: {key}: {_message(err['msg'])}")
+        organisation = None
+    if errors or organisation is None:
+        errors.sort(key=_line_number)
+        raise ConfigError("\n".join(errors))
+    return organisation
+
+
+def _line_number(error: str) -> int:
+    m = re.search(r", line (\d+):", error)
+    return int(m.group(1)) if m else 0
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ").replace("Input should be", "should be")
+
+
+def _logo(path: Path, text: str, logo: str, errors: list[str]) -> str:
+    """The logo as an absolute path; a relative one is relative to the settings file."""
+    logo_path = Path(logo).expanduser()
+    if not logo_path.is_absolute():
+        logo_path = path.parent / logo_path
+    if logo_path.suffix.lower() not in LOGO_TYPES:
+        errors.append(
+            f"{_where(path, text, 'logo')}: logo {logo!r} should be a PNG or JPEG picture"
+        )
+    elif not logo_path.is_file():
+        errors.append(
+            f"{_where(path, text, 'logo')}: logo {logo!r} not found (looked for "
+            f"{logo_path.resolve()})"
+        )
+    return str(logo_path.resolve())
+
+
+def _where(path: Path, text: str, key: str) -> str:
+    """``file, line N`` for the line that sets ``key`` (tomllib gives no lines for keys)."""
+    if key:
+        pattern = re.compile(
+            rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|\[\s*{re.escape(key)}\s*\])\s*(=|$)"
+        )
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.match(line):
+                return f"{path}, line {number}"
+    return str(path)
