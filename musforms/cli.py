@@ -328,3 +328,133 @@ def purge(results: Path, before: Any, yes: bool) -> None:
         return
     execute(plan)
     click.echo(f"Deleted {len(plan.files)} files; {len(plan.keep)} employees' answers remain.")
+
+
+@cli.command()
+@click.argument("questions")
+@click.option(
+    "--config",
+    "settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Organisation settings (musforms.toml) [default: beside the question set].",
+)
+@friendly
+def check(questions: str, settings: Path | None) -> None:
+    """Check a question set (and the musforms.toml beside it) before you use it.
+
+    Errors name the file, the line and what to do; exit 1. Advice (a form too long to be
+    filled in well, a missing translation, no agreements question) is printed as warnings;
+    exit 0. QUESTIONS is a file or the name of a built-in set.
+
+    \b
+    Example:
+      musforms check config/questions.yaml
+      musforms check kort
+    """
+    from musforms.questionset import lint, load_question_set, resolve_question_set, summary
+    from musforms.settings import load_settings
+
+    path = resolve_question_set(questions)
+    qs = load_question_set(path)
+    organisation = load_settings(settings, near=path)
+    for warning in lint(qs):
+        click.echo(f"Warning: {path}: {warning}", err=True)
+    click.echo(f"OK: {summary(qs, organisation.default_language)}")
+
+
+@cli.command("sets")
+@click.option("--lang", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@friendly
+def sets_command(lang: str) -> None:
+    """List the question sets that come with musforms.
+
+    \b
+    Example:
+      musforms sets
+      musforms init mus2026 --set kort
+    """
+    from musforms.questionset import (
+        builtin_description,
+        builtin_sets,
+        estimate_minutes,
+        load_question_set,
+    )
+
+    for name, path in builtin_sets().items():
+        qs = load_question_set(path)
+        size = f"{len(qs.questions())} questions, about {estimate_minutes(qs)} min"
+        click.echo(f"{name:<9} {builtin_description(name, lang)} ({size})")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "set_name",
+    default="standard",
+    show_default=True,
+    help="The built-in question set to start from (see musforms sets).",
+)
+@click.option("--organisation", default="", help="Your organisation's name, for musforms.toml.")
+@click.option("--force", is_flag=True, help="Overwrite files that are already there.")
+@friendly
+def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
+    """Make a folder ready for a MUS round: questions, settings, roster template, how-to.
+
+    Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit),
+    FOLDER/config/musforms.toml, FOLDER/roster.csv (opens in Excel) and
+    FOLDER/SÅDAN-GØR-DU.md. Existing files are left alone unless --force.
+
+    \b
+    Example:
+      musforms init mus2026 --set standard --organisation "Eksempel Kommune"
+    """
+    from musforms.questionset import builtin_sets
+    from musforms.scaffold import init_folder
+
+    if set_name not in builtin_sets():
+        raise click.BadParameter(
+            f"{set_name!r} is not a built-in set; choose {', '.join(builtin_sets())}",
+            param_hint="--set",
+        )
+    written = init_folder(folder, set_name, organisation=organisation, force=force)
+    click.echo(f"Wrote {len(written)} files:")
+    for path in written:
+        click.echo(f"  {path}")
+    click.echo(
+        f"Next: put your employees in {folder / 'roster.csv'} and run\n"
+        f"  musforms check {folder / 'config' / 'questions.yaml'}"
+    )
+
+
+@cli.command("roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def roster_command(file: Path) -> None:
+    """Check a roster (CSV or XLSX) and count the employees per department.
+
+    Every problem is listed at once with its row number, as Excel numbers rows.
+
+    \b
+    Example:
+      musforms roster roster.csv
+    """
+    from collections import Counter
+
+    from musforms.roster import load_roster
+
+    employees = load_roster(file)
+    departments = Counter(e.department or "(no department)" for e in employees)
+    click.echo(
+        f"OK: {len(employees)} employee{'s' * (len(employees) != 1)} in "
+        f"{len(departments)} department{'s' * (len(departments) != 1)}"
+    )
+    width = max((len(d) for d in departments), default=0)
+    for department, count in sorted(departments.items()):
+        click.echo(f"  {department:<{width}}  {count}")
+    for label, missing in (
+        ("e-mail", sum(1 for e in employees if not e.email)),
+        ("meeting date", sum(1 for e in employees if not e.meeting_date)),
+    ):
+        if missing:
+            click.echo(f"  {missing} without {label}")

@@ -1,0 +1,118 @@
+"""``musforms init``: a folder ready for a MUS round — question set, settings, roster, how-to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musforms.errors import ConfigError
+from musforms.files import write_bytes, write_text
+from musforms.questionset import builtin_sets
+
+SETTINGS_TEMPLATE = """\
+# Indstillinger for musforms (organisationen). Tjek dem med:
+#     musforms check config/questions.yaml
+#
+# Tekst skal stå i anførselstegn. Linjer, der starter med #, er kommentarer.
+
+# Organisationens navn: står øverst på skemaer og referater.
+organisation = "{organisation}"
+
+# Logo (PNG eller JPEG), i forhold til denne mappe. Fjern # for at bruge det.
+# logo = "logo.png"
+
+# Sprog, når medarbejderlisten ikke siger andet: "da" (dansk) eller "en" (engelsk).
+default_language = "da"
+
+# Opfølgning på aftalerne: hvor mange måneder efter samtalen (bruges i opfølgningslisten).
+followup_months = 3
+
+# Hvor længe de indsamlede svar gemmes, i måneder, før de skal slettes (musforms purge).
+retention_months = 36
+"""
+
+ROSTER_HEADER = ("Medarbejdernr", "Navn", "E-mail", "Afdeling", "Leder", "Leders e-mail",
+                 "Mødedato", "Sprog")  # fmt: skip
+ROSTER_EXAMPLES = (
+    ("1001", "Eksempel Eksempelsen", "eksempel@eksempel.example", "Økonomi",
+     "Leder Ledersen", "leder@eksempel.example", "14-01-2027", "da"),
+    ("1002", "Example Person", "person@eksempel.example", "Økonomi",
+     "Leder Ledersen", "leder@eksempel.example", "15-01-2027", "en"),
+)  # fmt: skip
+
+HOWTO = """\
+# Sådan gør du: MUS med musforms
+
+Denne mappe er klar til en MUS-runde. Den indeholder:
+
+- `config/questions.yaml` — spørgsmålene (spørgsmålssættet „{set_name}“). Ret gerne i dem.
+- `config/musforms.toml` — organisationens navn, logo, sprog og opfølgning.
+- `roster.csv` — medarbejderlisten. Åbn den i Excel, erstat de to eksempler med jeres
+  medarbejdere, og gem som CSV. Kolonnerne Medarbejdernr og Navn skal udfyldes; resten er
+  frivillige. Datoer skrives som 14-01-2027, sprog som da eller en.
+
+## 1. Tjek spørgsmål og medarbejderliste
+
+    musforms check config/questions.yaml
+    musforms roster roster.csv
+
+`check` siger OK eller peger på fil, linje og hvad der er galt. Hold skemaet kort: få,
+konkrete spørgsmål giver bedre samtaler end mange.
+
+## 2. Lav skemaerne
+
+    musforms generate --questions config/questions.yaml --roster roster.csv \\
+                      --out skemaer/2026 --cycle 2026
+
+Der kommer et udfyldeligt PDF- og Word-skema pr. medarbejder. Send hver medarbejder sit
+eget skema. Første gang laves en nøgle (`~/.config/musforms/key`): tag en sikkerhedskopi af
+den — den skal bruges for at indsamle skemaerne igen.
+
+## 3. Saml svarene ind
+
+Læg de returnerede filer i én mappe (navnene er ligegyldige) og kør:
+
+    musforms collect returnerede/ --forms skemaer/2026 --out resultater/2026
+
+Du får svarene pr. medarbejder, en status (hvem mangler), udkast til referater og en
+opfølgningsliste over aftalerne.
+
+## Husk
+
+- Skemaer og svar er fortrolige personoplysninger: gem dem sikkert, og slet dem, når
+  opbevaringsperioden er udløbet.
+- Opfølgning er alfa og omega: tag aftalerne op igen efter ca. tre måneder.
+"""
+
+
+def init_folder(
+    folder: Path, set_name: str = "standard", *, organisation: str = "", force: bool = False
+) -> list[Path]:
+    """Write a question set, settings, a roster template and a how-to into ``folder``.
+
+    Refuses to overwrite existing files unless ``force``; returns the files written.
+    """
+    sets = builtin_sets()
+    if set_name not in sets:
+        raise ConfigError(f"no built-in question set {set_name!r}; choose one of {', '.join(sets)}")
+    questions = folder / "config" / "questions.yaml"
+    settings = folder / "config" / "musforms.toml"
+    roster = folder / "roster.csv"
+    howto = folder / "SÅDAN-GØR-DU.md"
+    targets = [questions, settings, roster, howto]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        names = ", ".join(str(p) for p in existing)
+        raise ConfigError(f"{names} already exist; use --force to overwrite them")
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder} is a file, not a folder")
+    write_text(questions, sets[set_name].read_text(encoding="utf-8"))
+    write_text(settings, SETTINGS_TEMPLATE.format(organisation=organisation or "Min organisation"))
+    write_bytes(roster, roster_template())
+    write_text(howto, HOWTO.format(set_name=set_name))
+    return targets
+
+
+def roster_template() -> bytes:
+    """A roster as Danish Excel saves "CSV UTF-8": BOM, semicolons, CRLF."""
+    lines = [";".join(ROSTER_HEADER), *(";".join(row) for row in ROSTER_EXAMPLES)]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
