@@ -46,6 +46,51 @@ _TEXTS: dict[str, dict[str, str]] = {
         "for the conversation, not an exam.",
     },
     "confidential": {"da": "Fortroligt", "en": "Confidential"},
+    # Minutes (referat), follow-up list and calendar.
+    "minutes_title": {"da": "Referat af MUS", "en": "Minutes of the development conversation"},
+    "employee": {"da": "Medarbejder", "en": "Employee"},
+    "employee_id": {"da": "Medarbejdernr.", "en": "Employee no."},
+    "preparation": {"da": "Medarbejderens forberedelse", "en": "The employee's preparation"},
+    "conversation": {"da": "Samtalen", "en": "The conversation"},
+    "conversation_intro": {
+        "da": "Hvad blev drøftet, og hvad blev konkluderet?",
+        "en": "What was discussed, and what was concluded?",
+    },
+    "agreements": {"da": "Aftaler", "en": "Agreements"},
+    "no_agreements": {"da": "Ingen aftaler skrevet i skemaet.", "en": "No agreements in the form."},
+    "agreement": {"da": "Aftale", "en": "Agreement"},
+    "signatures": {"da": "Underskrifter", "en": "Signatures"},
+    "date_signature": {"da": "Dato og underskrift", "en": "Date and signature"},
+    "not_answered": {"da": "—", "en": "—"},
+    "yes": {"da": "Ja", "en": "Yes"},
+    "no": {"da": "Nej", "en": "No"},
+    "of_scale": {"da": "{value} (skala {min}–{max})", "en": "{value} (scale {min}–{max})"},
+    "status_open": {"da": "Åben", "en": "Open"},
+    "status_none": {"da": "Ikke angivet", "en": "Not given"},
+    "origin": {"da": "Fra", "en": "From"},
+    "no_department": {"da": "Uden afdeling", "en": "No department"},
+    "origin_current": {"da": "Denne samtale", "en": "This conversation"},
+    "origin_previous": {"da": "Sidste samtale", "en": "Last conversation"},
+    "form_id": {"da": "Formular-id", "en": "Form id"},
+    "cycle": {"da": "Runde", "en": "Round"},
+    "ics_due": {"da": "MUS-aftale med {name}: {what}", "en": "MUS agreement with {name}: {what}"},
+    "ics_due_description": {
+        "da": "Frist for en aftale fra MUS med {name}.\nAftale: {what}\nHvem: {owner}",
+        "en": "Due date of an agreement from the conversation with {name}.\n"
+        "Agreement: {what}\nWho: {owner}",
+    },
+    "ics_checkin": {
+        "da": "Opfølgning på MUS-aftaler med {name}",
+        "en": "Follow up the MUS agreements with {name}",
+    },
+    "ics_checkin_description": {
+        "da": "Tag en kort snak med {name} om, hvordan det går med aftalerne fra jeres "
+        "MUS{meeting}.\n\n{agreements}",
+        "en": "Have a short talk with {name} about how the agreements from your development "
+        "conversation{meeting} are going.\n\n{agreements}",
+    },
+    "on_date": {"da": " den {date}", "en": " on {date}"},
+    "ics_calendar_name": {"da": "MUS-opfølgning", "en": "MUS follow-up"},
 }
 
 AGREEMENT_STATUSES = ("done", "in_progress", "dropped")

@@ -1,0 +1,227 @@
+"""The follow-up list: every agreement as a row, for Excel (XLSX and CSV) and for the terminal.
+
+Both files hold what employees typed. A text that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return would be run as a formula when the sheet is opened, so it is written with
+a leading ``'`` (see :func:`neutralise`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from musforms.errors import MusformsError
+from musforms.files import atomic_writer, write_bytes
+from musforms.outputs.views import AgreementRow, danish_date
+from musforms.texts import t
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# (header text key, width in characters) per column, in order.
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("employee_id", 14),
+    ("name", 24),
+    ("department", 18),
+    ("manager", 22),
+    ("agreement", 50),
+    ("owner", 18),
+    ("due", 12),
+    ("status", 14),
+    ("comment", 36),
+    ("origin", 16),
+    ("form_id", 20),
+)
+DATE_FORMAT = "dd-mm-yyyy"
+
+
+def neutralise(text: str) -> str:
+    """``=1+1`` → ``'=1+1``: text a spreadsheet would otherwise run as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def headers(lang: str) -> list[str]:
+    return [t(key, lang) for key, _ in COLUMNS]
+
+
+def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
+    texts = [
+        row.employee_id,
+        row.name,
+        row.department,
+        row.leader,
+        row.what,
+        row.owner,
+    ]
+    tail = [row.status_text(lang), row.comment, row.origin_text(lang), row.form_id]
+    return [
+        *(neutralise(v) for v in texts),
+        row.due,
+        *(neutralise(v) for v in tail),
+    ]
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def write_xlsx(
+    path: Path, rows: Sequence[AgreementRow], lang: str = "da", *, by_department: bool = False
+) -> None:
+    """``agreements.xlsx``: frozen header, filters, real dates; a sheet per department if asked."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    default = wb.active
+    assert default is not None
+    if by_department:
+        groups: dict[str, list[AgreementRow]] = {}
+        for row in rows:
+            groups.setdefault(row.department, []).append(row)
+        wb.remove(default)
+        used: set[str] = set()
+        for department in sorted(groups, key=str.casefold):
+            title = _sheet_title(department or t("no_department", lang), used)
+            _fill_sheet(wb.create_sheet(title), groups[department], lang)
+        if not groups:
+            _fill_sheet(wb.create_sheet(t("agreements", lang)), [], lang)
+    else:
+        default.title = t("agreements", lang)
+        _fill_sheet(default, rows, lang)
+    with atomic_writer(path) as tmp:
+        wb.save(tmp)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    # Excel: at most 31 characters, none of []:*?/\ , unique regardless of case.
+    base = re.sub(r"[\[\]:*?/\\]", "-", name).strip("'") or "-"
+    base = base[:31]
+    title, n = base, 2
+    while title.casefold() in used:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(title.casefold())
+    return title
+
+
+def _fill_sheet(ws: object, rows: Sequence[AgreementRow], lang: str) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    assert isinstance(ws, Worksheet)
+    ws.append(headers(lang))
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDE6F0")
+    for cell in ws[1]:
+        cell.font = bold
+        cell.fill = fill
+    due_col = next(i for i, (key, _) in enumerate(COLUMNS, 1) if key == "due")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        ws.append(_values(row, lang))
+        r = ws.max_row
+        for cell in ws[r]:
+            cell.alignment = wrap
+        ws.cell(r, due_col).number_format = DATE_FORMAT
+    for i, (_, width) in enumerate(COLUMNS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(ws.max_row, 1)}"
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def csv_text(rows: Sequence[AgreementRow], lang: str = "da") -> str:
+    """The follow-up list as Danish Excel reads a CSV: ``;`` between fields, CRLF, dd-mm-åååå."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(headers(lang))
+    for row in rows:
+        writer.writerow(
+            [danish_date(v) if isinstance(v, dt.date) else (v or "") for v in _values(row, lang)]
+        )
+    return buf.getvalue()
+
+
+def write_csv(path: Path, rows: Sequence[AgreementRow], lang: str = "da") -> None:
+    """``agreements.csv``: UTF-8 with a byte-order mark, so Excel shows æøå right."""
+    write_bytes(path, csv_text(rows, lang).encode("utf-8-sig"))
+
+
+# --- open and overdue, grouped by leader ---------------------------------------------------------
+
+
+def parse_period(text: str) -> int:
+    """``30d`` → 30, ``2w`` → 14, ``30`` → 30 days; ``3m`` counts a month as 30 days."""
+    m = re.fullmatch(r"\s*(\d{1,4})\s*([dwm]?)\s*", text.lower())
+    if not m:
+        raise MusformsError(f"{text!r} is not a period: write it as e.g. 30d, 2w or 3m")
+    n = int(m.group(1))
+    return n * {"": 1, "d": 1, "w": 7, "m": 30}[m.group(2)]
+
+
+@dataclass
+class LeaderGroup:
+    """One leader's open agreements: overdue first, then by due date, undated last."""
+
+    leader: str
+    rows: list[AgreementRow] = field(default_factory=list)
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def overdue(self) -> list[AgreementRow]:
+        return [r for r in self.rows if r.due is not None and r.due < self.today]
+
+
+def open_agreements(
+    rows: Sequence[AgreementRow],
+    today: dt.date,
+    *,
+    leader: str | None = None,
+    due_within: int | None = None,
+) -> list[LeaderGroup]:
+    """Open agreements (new, in progress, or last round's without a status) by leader.
+
+    ``leader`` keeps one leader (case-insensitive, a part of the name is enough);
+    ``due_within`` keeps only agreements due within that many days from ``today`` (overdue
+    ones included; undated ones left out).
+    """
+    wanted = leader.casefold().strip() if leader else None
+    groups: dict[str, LeaderGroup] = {}
+    for row in rows:
+        if not row.is_open:
+            continue
+        if wanted and wanted not in row.leader.casefold():
+            continue
+        if due_within is not None and (
+            row.due is None or row.due > today + dt.timedelta(days=due_within)
+        ):
+            continue
+        groups.setdefault(row.leader, LeaderGroup(row.leader, today=today)).rows.append(row)
+    for group in groups.values():
+        group.rows.sort(key=lambda r: (r.due is None, r.due or today, r.name, r.number))
+    return sorted(groups.values(), key=lambda g: (g.leader == "", g.leader.casefold()))
+
+
+def followup_lines(groups: Sequence[LeaderGroup], lang: str = "da") -> list[str]:
+    """The terminal listing: a heading per leader, then one line per agreement."""
+    lines: list[str] = []
+    for group in groups:
+        n_over = len(group.overdue)
+        who = group.leader or "(no leader in the roster)"
+        over = f", {n_over} overdue" if n_over else ""
+        lines.append(f"{who}: {len(group.rows)} open{over}")
+        for row in group.rows:
+            mark = "OVERDUE " if row.due is not None and row.due < group.today else "        "
+            due = danish_date(row.due) or "no date   "
+            owner = f" (who: {row.owner})" if row.owner else ""
+            last = " [last round]" if row.previous else ""
+            what = " ".join(row.what.split())
+            lines.append(f"  {mark}{due}  {row.name} ({row.employee_id}): {what}{owner}{last}")
+        lines.append("")
+    return lines[:-1] if lines else lines

@@ -1,0 +1,295 @@
+"""Minutes (referat): one Word document per employee, drafted from their returned form.
+
+The document is rendered with docxtpl from a Word template with Jinja tags in its text: the
+built-in ``form_templates/minutes.docx``, or HR's own. Every value is escaped, so ``<``, ``&``
+and quotes in what employees wrote stay text, and their line breaks stay line breaks.
+
+Variables a minutes template may use
+------------------------------------
+
+``organisation``
+    The organisation's name (musforms.toml), or empty.
+``title``
+    The question set's title, e.g. "Forberedelse til MUS".
+``cycle``
+    The round, e.g. "2026".
+``lang``
+    The form's language: ``da`` or ``en``.
+``employee``
+    ``employee.id``, ``.name``, ``.department``, ``.email``, ``.leader``, ``.meeting_date``
+    (dd-mm-åååå).
+``leader``, ``meeting_date``
+    The same as ``employee.leader`` and ``employee.meeting_date``.
+``form_id``, ``form_code``
+    The form's id and the short code printed in its footer.
+``today``
+    The day the minutes were drafted (dd-mm-åååå).
+``sections``
+    The preparation answers by section, in the form's order (agreements have their own
+    table). Each ``s`` has ``s.title`` and ``s.answers``; each answer ``a`` has ``a.label``
+    (the question), ``a.answer`` (the answer as text: a scale as "4 – Enig", a choice as its
+    label, several choices one per line, a checkbox Ja/Nej, a date dd-mm-åååå; empty when
+    unanswered), ``a.items`` (the chosen options of a multiple choice), ``a.answered``
+    (true/false), ``a.type`` and ``a.id``.
+``agreements``
+    This round's agreements: ``a.number``, ``a.what``, ``a.owner``, ``a.due`` (dd-mm-åååå),
+    ``a.status`` ("Åben" for new ones).
+``previous_agreements``
+    Last round's agreements with what the employee reported: ``a.number``, ``a.what``,
+    ``a.owner``, ``a.due``, ``a.status`` (e.g. "Gennemført"), ``a.comment``.
+``labels``
+    musforms' fixed wording in the form's language, e.g. ``labels.agreements``
+    ("Aftaler"), ``labels.minutes_title``, ``labels.signatures``; see ``LABEL_KEYS``.
+
+A template that uses any other name is refused before anything is written, with the name in
+the message. Tags: ``{{ … }}`` prints, ``{%p for … %}``/``{%p if … %}`` on a paragraph of
+their own repeat or hide paragraphs, ``{%tr for … %}`` in a table row repeats rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from musforms.errors import ConfigError
+from musforms.files import atomic_writer, inside, slug, write_text
+from musforms.identity import form_code
+from musforms.models import Organisation, QuestionSet, localize
+from musforms.outputs.views import (
+    AgreementRow,
+    QuestionSets,
+    agreement_rows,
+    clean,
+    danish_date,
+    section_views,
+)
+from musforms.response import Response
+from musforms.texts import t
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "minutes.docx"
+TEMPLATE_NAME = "minutes.docx"
+
+VARIABLES = frozenset(
+    {
+        "organisation",
+        "title",
+        "cycle",
+        "lang",
+        "employee",
+        "leader",
+        "meeting_date",
+        "form_id",
+        "form_code",
+        "today",
+        "sections",
+        "agreements",
+        "previous_agreements",
+        "labels",
+    }
+)
+
+LABEL_KEYS = (
+    "minutes_title",
+    "employee",
+    "employee_id",
+    "name",
+    "department",
+    "manager",
+    "meeting_date",
+    "preparation",
+    "conversation",
+    "conversation_intro",
+    "agreements",
+    "no_agreements",
+    "agreement",
+    "what",
+    "owner",
+    "due",
+    "status",
+    "comment",
+    "previous_title",
+    "signatures",
+    "date_signature",
+    "form_code",
+    "confidential",
+    "yes",
+    "no",
+)
+
+
+def minutes_name(response: Response) -> str:
+    """``1042-soeren-aeroe.docx``, like the form it was drafted from."""
+    e = response.employee
+    return f"{slug(e.id, 20)}-{slug(e.name, 40)}.docx"
+
+
+def _agreement(row: AgreementRow, lang: str) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "what": row.what,
+        "owner": row.owner,
+        "due": danish_date(row.due),
+        "status": row.status_text(lang),
+        "comment": row.comment,
+    }
+
+
+def context(
+    response: Response,
+    qs: QuestionSet | None,
+    lang: str,
+    organisation: Organisation,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Everything a minutes template may print for one employee (see the module docstring)."""
+    e = response.employee
+    rows = agreement_rows([response])
+    employee = {
+        "id": clean(e.id),
+        "name": clean(e.name),
+        "department": clean(e.department),
+        "email": clean(e.email),
+        "leader": clean(e.manager),
+        "meeting_date": danish_date(e.meeting_date),
+    }
+    sections = [
+        {
+            "id": s.section_id,
+            "title": s.title,
+            "answers": [
+                {
+                    "id": a.question_id,
+                    "label": a.label,
+                    "answer": a.text,
+                    "items": list(a.items),
+                    "answered": a.answered,
+                    "type": a.type,
+                }
+                for a in s.answers
+            ],
+        }
+        for s in section_views(response, qs, lang)
+    ]
+    return {
+        "organisation": clean(organisation.name),
+        "title": clean(localize(qs.title, lang)) if qs else "",
+        "cycle": clean(response.form.cycle),
+        "lang": lang,
+        "employee": employee,
+        "leader": employee["leader"],
+        "meeting_date": employee["meeting_date"],
+        "form_id": response.form.form_id,
+        "form_code": form_code(response.form.form_id),
+        "today": danish_date(today),
+        "sections": sections,
+        "agreements": [_agreement(r, lang) for r in rows if not r.previous],
+        "previous_agreements": [_agreement(r, lang) for r in rows if r.previous],
+        "labels": {key: t(key, lang) for key in LABEL_KEYS},
+    }
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(autoescape=True, undefined=StrictUndefined)
+
+
+def check_template(path: Path) -> None:
+    """Refuse a template that cannot be rendered: not a Word file, a broken tag, or a variable
+    musforms does not provide (named in the message, with the ones it does)."""
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateSyntaxError
+
+    if not path.is_file():
+        raise ConfigError(f"the minutes template {path} does not exist")
+    try:
+        unknown = DocxTemplate(path).get_undeclared_template_variables(_environment())
+    except TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"the minutes template {path} has a broken tag: {exc.message}. "
+            "Open it in Word and check the {{ … }} and {% … %} tags."
+        ) from exc
+    except Exception as exc:  # a damaged or non-Word file; docx/zip raise many kinds
+        raise ConfigError(
+            f"the minutes template {path} cannot be opened as a Word .docx file "
+            f"({exc.__class__.__name__})"
+        ) from exc
+    unknown = set(unknown) - VARIABLES
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise ConfigError(
+            f"the minutes template {path} uses {names}, which musforms does not provide. "
+            f"Use only: {', '.join(sorted(VARIABLES))} (see README, 'Minutes template')."
+        )
+
+
+def render_minutes(template: Path, ctx: dict[str, Any]) -> bytes:
+    """One rendered minutes document. The template should have passed ``check_template``."""
+    import io
+
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateError, UndefinedError
+
+    doc = DocxTemplate(template)
+    try:
+        doc.render(ctx, _environment(), autoescape=True)
+    except UndefinedError as exc:
+        raise ConfigError(
+            f"the minutes template {template} asks for something musforms does not provide "
+            f"({exc.message}); see README, 'Minutes template'"
+        ) from exc
+    except TemplateError as exc:
+        raise ConfigError(
+            f"the minutes template {template} cannot be filled in: {exc.message}"
+        ) from exc
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def write_minutes(
+    folder: Path,
+    responses: Sequence[Response],
+    question_sets: QuestionSets,
+    organisation: Organisation,
+    *,
+    template: Path | None = None,
+    today: dt.date | None = None,
+) -> list[Path]:
+    """``folder/<id>-<name>.docx`` per response. A document whose content and template are
+    unchanged since the last run is left as it is (collect runs again as forms arrive)."""
+    template = template or DEFAULT_TEMPLATE
+    check_template(template)
+    today = today or dt.date.today()
+    template_digest = hashlib.sha256(template.read_bytes()).hexdigest()
+    index_path = folder / ".index.json"
+    index = _load_index(index_path)
+    written: list[Path] = []
+    for response in responses:
+        lang = question_sets.language(response, organisation.default_language)
+        ctx = context(response, question_sets.for_response(response), lang, organisation, today)
+        target = inside(folder, minutes_name(response))
+        # `today` changes every day; it alone is no reason to draft the minutes again.
+        fingerprint = hashlib.sha256(
+            json.dumps({**ctx, "today": None, "template": template_digest}, sort_keys=True).encode()
+        ).hexdigest()
+        if not (index.get(target.name) == fingerprint and target.is_file()):
+            data = render_minutes(template, ctx)
+            with atomic_writer(target) as tmp:
+                tmp.write_bytes(data)
+            index[target.name] = fingerprint
+        written.append(target)
+    write_text(index_path, json.dumps(index, indent=0, sort_keys=True) + "\n")
+    return written
+
+
+def _load_index(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

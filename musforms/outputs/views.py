@@ -1,0 +1,255 @@
+"""Responses as people read them: answers as labels, agreements as rows.
+
+Shared by the minutes, the follow-up list and the calendar, so each shows a scale, a choice,
+a date or an agreement's status the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from musforms.models import Question, QuestionSet, localize
+from musforms.response import AnswerValue, Response
+from musforms.texts import status_label, t
+
+# Characters XML 1.0 cannot hold (a form may carry them); tab and line feed stay.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+OPEN_STATUSES = ("open", "in_progress", "none")
+
+
+def clean(text: str | None) -> str:
+    """Text safe for a document cell: ``\\n`` line breaks, no control characters."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_XML.sub("", text)
+
+
+def danish_date(value: dt.date | str | None) -> str:
+    """``2027-01-15`` → ``15-01-2027`` (dd-mm-åååå); blank for no date."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).strftime("%d-%m-%Y")
+        except ValueError:
+            return clean(value)
+    return value.strftime("%d-%m-%Y")
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """One question with its answer, ready to print."""
+
+    question_id: str
+    label: str
+    type: str
+    text: str  # the answer as one text; line breaks as ``\\n``; "" when unanswered
+    items: tuple[str, ...] = ()  # multichoice: the chosen options' labels
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class SectionView:
+    section_id: str
+    title: str
+    answers: tuple[AnswerView, ...]
+
+
+def _scale_text(q: Question, value: int, lang: str) -> str:
+    scale = q.scale
+    if scale is None:
+        return str(value)
+    label = scale.labels.get(value)
+    if label:
+        return f"{value} – {localize(label, lang)}"
+    return t("of_scale", lang, value=value, min=scale.min, max=scale.max)
+
+
+def _option_label(q: Question, option_id: str, lang: str) -> str:
+    for opt in q.options or []:
+        if opt.id == option_id:
+            return localize(opt.label, lang)
+    return option_id
+
+
+def answer_view(q: Question, value: AnswerValue, lang: str) -> AnswerView:
+    """How one answer reads: a scale as ``4 – Enig``, a choice as its label, a date dd-mm-åååå."""
+    label = clean(localize(q.label, lang))
+    items: tuple[str, ...] = ()
+    if value is None or value == "" or value == []:
+        return AnswerView(q.id, label, q.type, "")
+    if q.type == "checkbox":
+        text = t("yes", lang) if value is True else t("no", lang)
+    elif q.type == "scale" and isinstance(value, int) and not isinstance(value, bool):
+        text = _scale_text(q, value, lang)
+    elif q.type == "choice" and isinstance(value, str):
+        text = _option_label(q, value, lang)
+    elif q.type == "multichoice" and isinstance(value, list):
+        items = tuple(clean(_option_label(q, v, lang)) for v in value)
+        text = "\n".join(f"• {item}" for item in items)
+    elif q.type == "date" and isinstance(value, str):
+        text = danish_date(value)
+    elif isinstance(value, list):
+        text = ", ".join(value)
+    else:
+        text = str(value)
+    return AnswerView(q.id, label, q.type, clean(text), items, answered=True)
+
+
+def raw_answer_view(qid: str, value: AnswerValue, lang: str) -> AnswerView:
+    """An answer whose question set is not at hand: shown by its id, as stored."""
+    if isinstance(value, bool):
+        text = t("yes", lang) if value else t("no", lang)
+    elif isinstance(value, list):
+        text = "\n".join(f"• {v}" for v in value)
+    elif value is None:
+        text = ""
+    else:
+        text = str(value)
+    return AnswerView(qid, qid, "unknown", clean(text), answered=bool(text))
+
+
+def section_views(response: Response, qs: QuestionSet | None, lang: str) -> list[SectionView]:
+    """The preparation answers by section, in the order of the form; agreements are left out
+    (they have their own table). Without the question set, one section of raw answers."""
+    if qs is None:
+        rows = tuple(raw_answer_view(k, v, lang) for k, v in response.answers.items())
+        return [SectionView("answers", "", rows)] if rows else []
+    sections = []
+    for section in qs.sections:
+        rows = tuple(
+            answer_view(q, response.answers.get(q.id), lang)
+            for q in section.questions
+            if q.type != "agreements"
+        )
+        if rows:
+            sections.append(SectionView(section.id, clean(localize(section.title, lang)), rows))
+    return sections
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """One agreement of one employee, this round's or last round's."""
+
+    employee_id: str
+    name: str
+    department: str
+    leader: str
+    what: str
+    owner: str
+    due: dt.date | None
+    status: str  # open | done | in_progress | dropped | none (last round's, no status given)
+    previous: bool  # made at last round's conversation
+    comment: str
+    form_id: str
+    number: int  # 1-based within this round's or last round's list
+    cycle: str
+    meeting_date: dt.date | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def status_text(self, lang: str) -> str:
+        if self.status in ("open", "none"):
+            return t(f"status_{self.status}", lang)
+        return status_label(self.status, lang)
+
+    def origin_text(self, lang: str) -> str:
+        return t("origin_previous" if self.previous else "origin_current", lang)
+
+    @property
+    def uid(self) -> str:
+        """Stable across runs: the same agreement of the same form keeps its id."""
+        kind = "prev" if self.previous else "agr"
+        return f"{self.form_id}-{kind}-{self.number}@musforms"
+
+
+def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
+    """Every agreement of every response: this round's first, then last round's, per employee."""
+    rows: list[AgreementRow] = []
+    for r in responses:
+        current = [(a.what, a.owner, a.due, "open", False, None) for a in r.agreements]
+        previous = [
+            (p.what, p.owner, p.due, p.status or "none", True, p.comment)
+            for p in r.previous_agreements
+        ]
+        for rows_of_kind in (current, previous):
+            for i, (what, owner, due, status, prev, comment) in enumerate(rows_of_kind, 1):
+                rows.append(
+                    AgreementRow(
+                        employee_id=r.employee.id,
+                        name=clean(r.employee.name),
+                        department=clean(r.employee.department),
+                        leader=clean(r.employee.manager),
+                        what=clean(what),
+                        owner=clean(owner),
+                        due=due,
+                        status=status,
+                        previous=prev,
+                        comment=clean(comment),
+                        form_id=r.form.form_id,
+                        number=i,
+                        cycle=r.form.cycle,
+                        meeting_date=r.employee.meeting_date,
+                    )
+                )
+    return rows
+
+
+# --- question sets -------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionSets:
+    """The question sets responses were answered against, by form id and by (id, version)."""
+
+    by_form: dict[str, QuestionSet] = field(default_factory=dict)
+    by_version: dict[tuple[str, str], QuestionSet] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)  # form id → form language
+
+    def add(self, qs: QuestionSet) -> None:
+        self.by_version[(qs.id, qs.version)] = qs
+
+    def for_response(self, response: Response) -> QuestionSet | None:
+        found = self.by_form.get(response.form.form_id)
+        if found is not None:
+            return found
+        ref = response.form.question_set
+        return self.by_version.get((ref.id, ref.version))
+
+    def language(self, response: Response, default: str) -> str:
+        return self.languages.get(response.form.form_id, default)
+
+    @classmethod
+    def from_forms(cls, forms_dir: Path | None, extra: Sequence[Path] = ()) -> QuestionSets:
+        """From a forms folder (manifest.json and the sets issued with it) and/or YAML files."""
+        from musforms.manifest import MANIFEST, issued_question_set, load_manifest
+        from musforms.questionset import load_question_set
+
+        sets = cls()
+        for path in extra:
+            sets.add(load_question_set(path))
+        if forms_dir is not None and (forms_dir / MANIFEST).is_file():
+            manifest = load_manifest(forms_dir)
+            loaded: dict[str, QuestionSet | None] = {}
+            for form in manifest.forms:
+                digest = form.question_set_digest
+                if digest not in loaded:
+                    loaded[digest] = issued_question_set(forms_dir, digest)
+                    if loaded[digest] is not None:
+                        sets.add(loaded[digest])  # type: ignore[arg-type]
+                qs = loaded[digest]
+                if qs is not None:
+                    sets.by_form[form.form_id] = qs
+                sets.languages[form.form_id] = form.language
+        return sets
