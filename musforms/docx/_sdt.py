@@ -396,7 +396,7 @@ def iter_sdts(root: etree._Element) -> Iterator[etree._Element]:
 def control_from_sdt(sdt: etree._Element) -> Control:
     pr = sdt.find(w("sdtPr"))
     content = sdt.find(w("sdtContent"))
-    tag = _attr(pr.find(w("tag")) if pr is not None else None, "val")
+    tag = _attr(pr.find(w("tag")) if pr is not None else None, "val") or None
     alias = _attr(pr.find(w("alias")) if pr is not None else None, "val")
     lock = _attr(pr.find(w("lock")) if pr is not None else None, "val")
     placeholder = pr is not None and pr.find(w("showingPlcHdr")) is not None
@@ -482,7 +482,10 @@ def _is_iso(text: str) -> bool:
 def parse_controls(root: etree._Element) -> list[Control]:
     """Every content control and legacy form field under ``root``, in document order."""
     found: list[tuple[int, Control]] = []
-    order = {id(el): i for i, el in enumerate(root.iter())}
+    # Keep every proxy alive while positions are looked up: lxml hands out the same proxy
+    # object for a node only as long as one exists, so id() is stable only meanwhile.
+    nodes = list(root.iter())
+    order = {id(el): i for i, el in enumerate(nodes)}
     for sdt in iter_sdts(root):
         found.append((order[id(sdt)], control_from_sdt(sdt)))
     for pos, ctl in _legacy_fields(root, order):
@@ -537,7 +540,7 @@ def _legacy_control(fld: dict[str, object]) -> Control | None:
     text = "".join(str(p) for p in fld["text"])  # type: ignore[attr-defined]
     name = None
     if isinstance(ff, etree._Element):
-        name = _attr(ff.find(w("name")), "val")
+        name = _attr(ff.find(w("name")), "val") or None
     if instr.startswith("FORMCHECKBOX"):
         checked: bool = False
         if isinstance(ff, etree._Element) and (box := ff.find(w("checkBox"))) is not None:

@@ -80,7 +80,7 @@ def placeholders() -> set[str]:
     """Every placeholder text a form may show, in every language."""
     out = {EMPTY_PREFILL}
     for lang in LANGUAGES:
-        for key in ("placeholder_text", "placeholder_choice", "placeholder_date"):
+        for key in ("placeholder_text", "placeholder_choice", "placeholder_date", "date_hint"):
             out.add(texts.t(key, lang))
     return out
 

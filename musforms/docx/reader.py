@@ -1,0 +1,491 @@
+"""Read a returned Word form: its identity and the raw value of every field.
+
+Three ways, best first, and the result says which one it took (``RawForm.read_by``):
+
+- ``tags``: every content control still carries its field name (Word, LibreOffice 25).
+- ``order``: the controls are there but their tags are gone or duplicated (LibreOffice 7.4,
+  copy-paste); they are matched by position against the issued form (``layout.field_order``).
+- ``layout``: no controls at all (Google Docs, Pages); the answers are found where the form
+  showed them: under the numbered question labels, in the table cells, by ☐/☒, display texts
+  and the known placeholders.
+
+Parsing is defensive: bounded zip reading, no DTDs or entities, no network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lxml import etree
+
+from musforms import fieldnames as fn
+from musforms import texts
+from musforms.docx import _sdt as sdt
+from musforms.docx import layout
+from musforms.docx._sdt import Control
+from musforms.errors import FormReadError, NotMusformsError
+from musforms.identity import FORM_CODE_RE, form_code
+from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
+
+__all__ = ["Control", "ZipLimits", "read_controls", "read_docx"]
+
+ReadBy = Literal["tags", "order", "layout"]
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
+_TOKEN_RE = re.compile(r"MF1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_LEGACY = ("legacy_text", "legacy_checkbox", "legacy_dropdown")
+_ANSWER_KINDS = {
+    "text": ("text", "richtext"),
+    "multiline": ("text", "richtext"),
+    "date": ("date", "text", "richtext"),
+    "radio": ("dropdown", "combobox"),
+    "checkbox": ("checkbox",),
+}
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on what a returned .docx may hold before it is refused as unsafe."""
+
+    max_file_size: int = 100 * 2**20
+    max_entries: int = 2000
+    max_part_size: int = 64 * 2**20
+    max_total_size: int = 256 * 2**20
+    max_ratio: int = 200  # uncompressed / compressed, for parts over 1 MiB
+
+
+DEFAULT_LIMITS = ZipLimits()
+
+
+# ---------------------------------------------------------------------------------------------
+# The package
+
+
+@dataclass
+class _Package:
+    document: etree._Element
+    parts: dict[str, bytes]
+
+
+def _open(path: Path, limits: ZipLimits) -> _Package:
+    name = path.name
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
+    if head == _OLE_MAGIC:
+        raise FormReadError(
+            f"{name} is an old Word 97–2003 (.doc) file or an encrypted document; "
+            "ask for it to be saved as a Word document (.docx) without a password"
+        )
+    if size > limits.max_file_size:
+        raise FormReadError(f"{name} is larger than {limits.max_file_size // 2**20} MB")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FormReadError(f"{name} is not a Word document (.docx): the file is damaged") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            raise FormReadError(f"{name} holds too many parts ({len(infos)}) to be a form")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > limits.max_part_size or total > limits.max_total_size:
+                raise FormReadError(f"{name} unpacks to more than a form could ever hold")
+            if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
+            ):
+                raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
+        names = {i.filename for i in infos}
+        if "mimetype" in names:
+            mime = _read(zf, "mimetype", limits).decode("ascii", "replace")
+            if "opendocument" in mime:
+                raise FormReadError(
+                    f"{name} is an OpenDocument (.odt) file; save it as a Word document (.docx)"
+                )
+        wanted = [
+            n
+            for n in names
+            if n in ("_rels/.rels", "docProps/custom.xml", "docProps/core.xml", "docProps/app.xml")
+            or re.fullmatch(r"word/(header|footer)\d*\.xml", n)
+        ]
+        parts = {n: _read(zf, n, limits) for n in wanted}
+        main = _main_part(parts.get("_rels/.rels"), names)
+        if main is None:
+            raise FormReadError(f"{name} is not a Word document (.docx): it has no text part")
+        document = sdt.parse_xml(_read(zf, main, limits), f"{name}: {main}")
+    if document.tag != sdt.w("document"):
+        raise FormReadError(f"{name} is not a Word document (.docx)")
+    return _Package(document, parts)
+
+
+def _read(zf: zipfile.ZipFile, member: str, limits: ZipLimits) -> bytes:
+    info = zf.getinfo(member)
+    if info.flag_bits & 0x1:
+        raise FormReadError("the document is password protected; ask for an unprotected copy")
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limits.max_part_size + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise FormReadError(f"the part {member} is damaged ({exc})") from exc
+    if len(data) > limits.max_part_size:
+        raise FormReadError(f"the part {member} is larger than a form could ever be")
+    return data
+
+
+def _main_part(rels: bytes | None, names: set[str]) -> str | None:
+    if rels is not None:
+        root = sdt.parse_xml(rels, "_rels/.rels")
+        for rel in root:
+            if rel.get("Type") in (_MAIN_REL, _STRICT_MAIN_REL):
+                target = (rel.get("Target") or "").lstrip("/")
+                if target in names:
+                    return target
+    return "word/document.xml" if "word/document.xml" in names else None
+
+
+def read_controls(path: Path, limits: ZipLimits = DEFAULT_LIMITS) -> list[Control]:
+    """Every content control and legacy form field of any .docx, in document order."""
+    package = _open(path, limits)
+    body = package.document.find(sdt.w("body"))
+    return sdt.parse_controls(body if body is not None else package.document)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity and metadata
+
+
+def _custom(package: _Package) -> dict[str, str]:
+    data = package.parts.get("docProps/custom.xml")
+    if data is None:
+        return {}
+    return sdt.custom_properties(sdt.parse_xml(data, "docProps/custom.xml"))
+
+
+def _saved_at(package: _Package) -> dt.datetime | None:
+    data = package.parts.get("docProps/core.xml")
+    if data is None:
+        return None
+    node = sdt.parse_xml(data, "docProps/core.xml").find(f"{{{sdt.DCTERMS_NS}}}modified")
+    if node is None or not (node.text or "").strip():
+        return None
+    try:
+        when = dt.datetime.fromisoformat(node.text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _application(package: _Package) -> str | None:
+    data = package.parts.get("docProps/app.xml")
+    if data is None:
+        return None
+    node = sdt.parse_xml(data, "docProps/app.xml").find(f"{{{sdt.EXT_NS}}}Application")
+    text = (node.text or "").strip() if node is not None else ""
+    return text or None
+
+
+def _form_code(package: _Package, body_text: str) -> str | None:
+    texts_ = [
+        sdt.text_of(sdt.parse_xml(data, name))
+        for name, data in sorted(package.parts.items())
+        if name.startswith(("word/footer", "word/header"))
+    ]
+    for text in [*texts_, body_text]:
+        m = FORM_CODE_RE.search(text.upper())
+        if m:
+            return form_code("".join(m.groups()))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_docx(
+    path: Path,
+    resolve: Callable[[RawForm], QuestionSet | None] | None = None,
+    *,
+    limits: ZipLimits = DEFAULT_LIMITS,
+) -> RawForm:
+    """Identity and raw field values of a returned Word form.
+
+    ``resolve`` gives the question set a form was issued with (from its identity); it lets the
+    reader fall back to control order or the visible layout when tags or controls are gone.
+    Raises FormReadError for files that cannot be read safely, NotMusformsError for a Word
+    document that is not a musforms form.
+    """
+    package = _open(path, limits)
+    body = package.document.find(sdt.w("body"))
+    if body is None:
+        raise FormReadError(f"{path.name} is not a Word document (.docx): it has no body")
+    controls = sdt.parse_controls(body)
+    body_text = sdt.text_of(body)
+    token = _custom(package).get(layout.IDENTITY_PROPERTY)
+    if not token:
+        token = next(
+            (c.text.strip() for c in controls if c.tag == fn.IDENTITY and c.text.strip()), None
+        )
+    if not token:
+        m = _TOKEN_RE.search(body_text.replace("\n", ""))
+        token = m.group(0) if m else None
+    code = _form_code(package, body_text)
+    if not token and not code:
+        raise NotMusformsError(
+            f"{path.name} is a Word document but not a musforms form "
+            "(it carries no form identity and no form code)"
+        )
+    raw = RawForm(
+        format="docx",
+        token=token,
+        form_code=code,
+        saved_at=_saved_at(package),
+        application=_application(package),
+    )
+    qs = resolve(raw) if resolve is not None else None
+    fields, read_by, notes = _fields(controls, body, qs)
+    if read_by == "layout" and token:
+        fields.setdefault(fn.IDENTITY, token)
+    raw.fields = fields
+    raw.read_by = read_by
+    raw.notes = notes
+    return raw
+
+
+def _clean(value: RawValue) -> RawValue:
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if not value.strip() or value.strip() in _PLACEHOLDERS:
+            return None
+    return value
+
+
+_PLACEHOLDERS = layout.placeholders()
+
+
+def _fields(
+    controls: list[Control], body: etree._Element, qs: QuestionSet | None
+) -> tuple[dict[str, RawValue], ReadBy, list[str]]:
+    notes: list[str] = []
+    answers = [c for c in controls if c.kind not in _LEGACY and not c.nested]
+    tagged = [c for c in answers if c.tag]
+    counts = Counter(c.tag for c in tagged)
+    duplicated = sorted(str(t) for t, n in counts.items() if n > 1)
+    expected = {s.name for s in fn.all_fields(qs)} if qs else set()
+    complete = bool(tagged) and expected <= set(counts)
+    if complete and not duplicated:
+        return {str(c.tag): _clean(c.value) for c in tagged}, "tags", notes
+    if qs is not None and answers:
+        by_order = _by_order(answers, qs)
+        if by_order is not None:
+            if duplicated:
+                notes.append(f"fields named twice ({', '.join(duplicated)}); read by position")
+            else:
+                notes.append("the fields had lost their names; read by position")
+            return by_order, "order", notes
+    if tagged:
+        fields: dict[str, RawValue] = {}
+        for c in tagged:
+            value = _clean(c.value)
+            if fields.get(str(c.tag)) is None:
+                fields[str(c.tag)] = value
+        if duplicated:
+            notes.append(f"fields named twice ({', '.join(duplicated)}); the filled one was used")
+        missing = sorted(expected - set(counts))
+        if missing:
+            notes.append(f"fields missing from the file: {', '.join(missing)}")
+        return fields, "tags", notes
+    if qs is None:
+        notes.append("the form has no fields left and its question set is unknown")
+        return {}, "layout", notes
+    notes.append("the form had no fields left; answers were read from the page layout")
+    return _Layout(body, qs).fields(), "layout", notes
+
+
+def _by_order(answers: list[Control], qs: QuestionSet) -> dict[str, RawValue] | None:
+    count = layout.previous_count_for(qs, len(answers))
+    if count is None:
+        return None
+    names = layout.field_order(qs, count)
+    kinds = {s.name: s.kind for s in fn.all_fields(qs)}
+    for row in range(1, count + 1):
+        kinds[fn.previous_status_field(row)] = "radio"
+    out: dict[str, RawValue] = {}
+    for name, control in zip(names, answers, strict=True):
+        kind = kinds.get(name, "text")
+        if control.kind not in _ANSWER_KINDS[kind]:
+            return None
+        out[name] = _clean(control.value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The visible layout
+
+
+@dataclass
+class _Block:
+    text: str
+    rows: list[list[str]] | None = None  # a table's cell texts
+
+
+def _blocks(body: etree._Element) -> Iterator[_Block]:
+    for child in body:
+        if child.tag == sdt.w("p"):
+            yield _Block(sdt.text_of(child))
+        elif child.tag == sdt.w("tbl"):
+            rows = [
+                [sdt.text_of(tc) for tc in tr.iter(sdt.w("tc"))] for tr in child.iter(sdt.w("tr"))
+            ]
+            yield _Block("", rows)
+        elif child.tag == sdt.w("sdt"):
+            content = child.find(sdt.w("sdtContent"))
+            if content is not None:
+                yield from _blocks(content)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _all_langs(text: dict[str, str] | None) -> set[str]:
+    return {_norm(localize(text, lang)) for lang in LANGUAGES} if text else set()
+
+
+def _fixed(key: str) -> set[str]:
+    return {_norm(texts.t(key, lang)) for lang in LANGUAGES}
+
+
+class _Layout:
+    """Answers found on the page, where the writer put them."""
+
+    def __init__(self, body: etree._Element, qs: QuestionSet) -> None:
+        self.blocks = list(_blocks(body))
+        self.qs = qs
+        self.out: dict[str, RawValue] = {}
+
+    def fields(self) -> dict[str, RawValue]:
+        self._prefill()
+        self._previous()
+        self._questions()
+        return self.out
+
+    def _tables(self) -> Iterator[list[list[str]]]:
+        for block in self.blocks:
+            if block.rows:
+                yield block.rows
+
+    def _prefill(self) -> None:
+        labels = {}
+        for name, key in layout.PREFILL_LABELS.items():
+            for label in _fixed(key):
+                labels[label] = name
+        for rows in self._tables():
+            for row in rows:
+                if len(row) >= 2 and _norm(row[0]) in labels:
+                    self.out[labels[_norm(row[0])]] = _clean(row[1])
+
+    def _previous(self) -> None:
+        heads = [_fixed(k) for k in ("what", "owner", "due", "status", "comment")]
+        status = [layout.status_items(lang) for lang in LANGUAGES]
+        for rows in self._tables():
+            head = [_norm(c) for c in rows[0]]
+            if len(head) != 5 or not all(h in ok for h, ok in zip(head, heads, strict=True)):
+                continue
+            for number, row in enumerate(rows[1:], start=1):
+                for part, cell in zip(layout.PREVIOUS_PARTS, row, strict=False):
+                    self.out[fn.previous_field(number, part)] = _clean(cell)
+                if len(row) >= 5:
+                    text = _clean(row[3])
+                    self.out[fn.previous_status_field(number)] = (
+                        None
+                        if not isinstance(text, str)
+                        else layout.display_to_value(status, text) or text
+                    )
+                    self.out[fn.previous_comment_field(number)] = _clean(row[4])
+            return
+
+    def _questions(self) -> None:
+        questions = self.qs.questions()
+        starts: list[int] = []
+        pos = 0
+        for number, q in enumerate(questions, start=1):
+            found = self._find_label(number, q, pos)
+            starts.append(found if found is not None else -1)
+            if found is not None:
+                pos = found + 1
+        skip = set(_fixed("previous_title")) | _fixed("previous_intro")
+        for section in self.qs.sections:
+            skip |= _all_langs(section.title) | _all_langs(section.intro)
+        for i, q in enumerate(questions):
+            start = starts[i]
+            if start < 0:
+                continue
+            end = next((s for s in starts[i + 1 :] if s > start), len(self.blocks))
+            region = [
+                b
+                for b in self.blocks[start + 1 : end]
+                if b.rows is not None
+                or (_norm(b.text) not in skip | _all_langs(q.help) and not _TOKEN_RE.search(b.text))
+            ]
+            self._answer(q, self.blocks[start], region)
+
+    def _find_label(self, number: int, q: Question, pos: int) -> int | None:
+        prefix = re.compile(rf"^\s*{number}\.\s")
+        labels = _all_langs(q.label)
+        for i in range(pos, len(self.blocks)):
+            text = self.blocks[i].text
+            if (
+                self.blocks[i].rows is None
+                and prefix.match(text)
+                and any(label in _norm(text) for label in labels)
+            ):
+                return i
+        return None
+
+    def _answer(self, q: Question, label: _Block, region: list[_Block]) -> None:
+        paragraphs = [b.text for b in region if b.rows is None]
+        match q.type:
+            case "text" | "textarea" | "date":
+                self.out[q.id] = _clean("\n".join(paragraphs).strip("\n"))
+            case "scale" | "choice":
+                text = _clean("\n".join(paragraphs).strip())
+                if isinstance(text, str):
+                    items = [layout.dropdown_items(q, lang) for lang in LANGUAGES]
+                    text = layout.display_to_value(items, text) or text
+                self.out[q.id] = text
+            case "checkbox":
+                self.out[q.id] = _glyph(label.text)
+            case "multichoice":
+                boxes = [p for p in paragraphs if _glyph(p) is not None]
+                for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
+                    labels = _all_langs(option.label)
+                    match_ = [p for p in boxes if any(lbl in _norm(p) for lbl in labels)]
+                    self.out[spec.name] = _glyph(match_[0]) if match_ else None
+            case "agreements":
+                table = next((b.rows for b in region if b.rows), None)
+                body_rows = (table or [])[1:]
+                for spec in fn.fields_for(q):
+                    assert spec.row is not None
+                    row = body_rows[spec.row - 1] if spec.row <= len(body_rows) else []
+                    index = layout.PREVIOUS_PARTS.index(spec.part or "what")
+                    self.out[spec.name] = _clean(row[index]) if index < len(row) else None
+
+
+def _glyph(text: str) -> bool | None:
+    if sdt.CHECKED_GLYPH in text:
+        return True
+    if sdt.UNCHECKED_GLYPH in text:
+        return False
+    return None

@@ -1,0 +1,160 @@
+"""Fill a Word form's content controls in a running LibreOffice, as a person would, and save.
+
+Runs with Debian's /usr/bin/python3 (the one that has ``uno``), not the project's virtualenv:
+
+    /usr/bin/python3 lo_fill.py PIPE_NAME SRC.docx DST.docx VALUES.json
+
+VALUES.json maps a control's tag to what to enter: a string for text, a date ("15-01-2027" is
+typed; "2027-01-15" is picked, setting the control's date) or a drop-down (its item VALUE, which
+is chosen by its display text); true/false for checkboxes. Text is typed into the selected
+control with ``.uno:InsertText``; a line break is Shift+Enter (``.uno:InsertLinebreak``). Prints
+one JSON line: the tags it filled. Exit status 2 when a tag is not in the document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import uno  # type: ignore[import-not-found]
+from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+
+
+def prop(name: str, value: object) -> PropertyValue:
+    p = PropertyValue()
+    p.Name = name
+    p.Value = value
+    return p
+
+
+def connect(pipe: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def paragraphs(text):  # type: ignore[no-untyped-def]
+    enum = text.createEnumeration()
+    while enum.hasMoreElements():
+        el = enum.nextElement()
+        if el.supportsService("com.sun.star.text.TextTable"):
+            for name in el.getCellNames():
+                yield from paragraphs(el.getCellByName(name).getText())
+        else:
+            yield el
+
+
+def controls(doc):  # type: ignore[no-untyped-def]
+    found = []
+    for para in paragraphs(doc.getText()):
+        enum = para.createEnumeration()
+        while enum.hasMoreElements():
+            portion = enum.nextElement()
+            if portion.TextPortionType == "ContentControl":
+                found.append(portion.ContentControl)
+    return found
+
+
+class Typist:
+    """Selects a control's content with the view cursor and types over it."""
+
+    def __init__(self, ctx, doc) -> None:  # type: ignore[no-untyped-def]
+        smgr = ctx.ServiceManager
+        self.dispatcher = smgr.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+        self.controller = doc.getCurrentController()
+        self.frame = self.controller.getFrame()
+
+    def select(self, control) -> None:  # type: ignore[no-untyped-def]
+        anchor = control.getAnchor()
+        cursor = self.controller.getViewCursor()
+        cursor.gotoRange(anchor.getStart(), False)
+        cursor.gotoRange(anchor.getEnd(), True)
+
+    def run(self, command: str, *args: PropertyValue) -> None:
+        self.dispatcher.executeDispatch(self.frame, command, "", 0, tuple(args))
+
+    def type(self, control, text: str) -> None:  # type: ignore[no-untyped-def]
+        self.select(control)
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if i:
+                self.run(".uno:InsertLinebreak")
+            if line:
+                self.run(".uno:InsertText", prop("Text", line))
+            elif i == 0:
+                self.run(".uno:Delete")
+
+
+def item_display(control, value: str) -> str:  # type: ignore[no-untyped-def]
+    for item in control.ListItems:
+        fields = {p.Name: p.Value for p in item}
+        if fields.get("Value") == value:
+            return str(fields.get("DisplayText") or value)
+    raise SystemExit(f"drop-down {control.Tag!r} has no item with value {value!r}")
+
+
+def fill(ctx, src: Path, dst: Path, values: dict[str, object]) -> list[str]:  # type: ignore[no-untyped-def]
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    doc = desktop.loadComponentFromURL(src.resolve().as_uri(), "_blank", 0, (prop("Hidden", True),))
+    try:
+        typist = Typist(ctx, doc)
+        done: list[str] = []
+        for control in controls(doc):
+            tag = control.Tag
+            if tag not in values or tag in done:
+                continue
+            value = values[tag]
+            if control.Checkbox:
+                if bool(control.Checked) != bool(value):
+                    # A click toggles the box and its glyph.
+                    control.Checked = bool(value)
+                    glyph = control.CheckedState if value else control.UncheckedState
+                    typist.type(control, glyph)
+            elif control.DropDown or control.ComboBox:
+                typist.type(control, item_display(control, str(value)))
+            elif control.Date:
+                text = str(value)
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                    # Picked from the calendar: the control stores the date and shows it.
+                    control.CurrentDate = f"{text}T00:00:00Z"
+                    y, m, d = text.split("-")
+                    text = f"{d}-{m}-{y}"
+                typist.type(control, text)
+            else:
+                typist.type(control, str(value))
+            done.append(tag)
+        missing = sorted(set(values) - set(done))
+        if missing:
+            print(json.dumps({"missing": missing}))
+            sys.exit(2)
+        doc.storeToURL(
+            dst.resolve().as_uri(),
+            (prop("FilterName", "MS Word 2007 XML"), prop("Overwrite", True)),
+        )
+        return done
+    finally:
+        doc.close(True)
+
+
+def main() -> None:
+    pipe, src, dst, values_file = sys.argv[1:5]
+    values = json.loads(Path(values_file).read_text(encoding="utf-8"))
+    ctx = connect(pipe)
+    done = fill(ctx, Path(src), Path(dst), values)
+    print(json.dumps({"filled": done}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""LibreOffice as a Word-form client: fill content controls as a person would, convert to PDF.
+
+One headless soffice per test session, with its own profile folder and a private pipe, started
+on first use and always killed (``stop_libreoffice``, also at interpreter exit). The filling
+itself runs in ``lo_fill.py`` under Debian's ``/usr/bin/python3``, which has ``uno``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+FILLER = Path(__file__).with_name("lo_fill.py")
+MISSING = "LibreOffice 25 with python3-uno is needed for this test: run `make clients`"
+
+
+def require_libreoffice() -> str:
+    """The soffice binary; fails (never skips) with how to install it when it is missing."""
+    soffice = shutil.which("soffice")
+    if soffice is None or not Path(SYSTEM_PYTHON).exists():
+        raise RuntimeError(MISSING)
+    check = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=60, check=False
+    )
+    if check.returncode != 0:
+        raise RuntimeError(MISSING)
+    return soffice
+
+
+class LibreOffice:
+    """A headless soffice listening on a private pipe."""
+
+    def __init__(self) -> None:
+        self.soffice = require_libreoffice()
+        self.workdir = Path(tempfile.mkdtemp(prefix="musforms-lo-"))
+        self.pipe = f"musforms_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.soffice,
+                f"-env:UserInstallation={(self.workdir / 'profile').as_uri()}",
+                "--headless",
+                "--invisible",
+                "--nologo",
+                "--norestore",
+                "--nodefault",
+                f"--accept=pipe,name={self.pipe};urp;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so stop() reaches every child
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def fill(self, src: Path, dst: Path, values: dict[str, str | bool]) -> list[str]:
+        """Fill ``src``'s controls by tag with ``values``; save as .docx to ``dst``."""
+        if not self.alive():
+            self.start()
+        spec = self.workdir / f"values-{uuid.uuid4().hex[:8]}.json"
+        spec.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+        try:
+            result = subprocess.run(
+                [SYSTEM_PYTHON, str(FILLER), self.pipe, str(src), str(dst), str(spec)],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            )
+        finally:
+            spec.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"LibreOffice could not fill {src.name} (exit {result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        filled: list[str] = json.loads(result.stdout.strip().splitlines()[-1])["filled"]
+        return filled
+
+
+_SESSION: LibreOffice | None = None
+
+
+def libreoffice() -> LibreOffice:
+    """The session's LibreOffice, started on first use."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = LibreOffice()
+        atexit.register(stop_libreoffice)
+    return _SESSION
+
+
+def stop_libreoffice() -> None:
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.stop()
+        _SESSION = None
+
+
+def fill_libreoffice(src: Path, dst: Path, values: dict[str, str | bool]) -> None:
+    """Fill a Word form in LibreOffice like a person typing, and save it as .docx.
+
+    ``values`` maps a field name (control tag) to: text (``\\n`` for line breaks) → str;
+    checkbox → bool; drop-down → the item's value (scale number or option id), chosen by its
+    display text; date → ``"15-01-2027"`` typed, or ``"2027-01-15"`` picked from the calendar.
+    """
+    libreoffice().fill(src, dst, values)
+
+
+def convert_to_pdf(src: Path, outdir: Path) -> Path:
+    """``soffice --convert-to pdf`` with a profile of its own; the PDF's path."""
+    soffice = require_libreoffice()
+    with tempfile.TemporaryDirectory(prefix="musforms-lo-pdf-") as profile:
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(outdir),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            start_new_session=True,
+        )
+    pdf = outdir / (src.stem + ".pdf")
+    if result.returncode != 0 or not pdf.exists():
+        raise RuntimeError(
+            f"LibreOffice could not convert {src.name} to PDF after "
+            f"{time.monotonic() - started:.0f} s:\n{result.stdout}\n{result.stderr}"
+        )
+    return pdf
