@@ -409,15 +409,16 @@ def _choice_value(w: _Widget) -> str | None:
 
 
 def _page_lines(reader: PdfReader) -> list[str]:
+    """The pages' text in reading order, one printed line per item (blank lines kept)."""
     lines: list[str] = []
     for page in reader.pages:
         try:
-            text = page.extract_text()
+            text = page.extract_text(extraction_mode="layout")
         except Exception as exc:  # a page whose text cannot be read adds nothing
             _log.debug("no text from a page: %s", exc)
             continue
         lines.extend(line.strip() for line in text.splitlines())
-    return [line for line in lines if line]
+    return lines
 
 
 def _from_layout(reader: PdfReader, raw: RawForm, resolve: Resolver | None) -> None:
@@ -443,82 +444,64 @@ def _from_layout(reader: PdfReader, raw: RawForm, resolve: Resolver | None) -> N
     )
 
 
+_NUMBERED = re.compile(r"^(\d+)\.\s+(\S.*)$")
+
+
 def _recover_answers(qs: QuestionSet, lines: list[str]) -> dict[str, RawValue]:
-    """Text answers found between a question's label and whatever the page shows next.
+    """Text answers printed below their numbered labels, up to the next printed element.
 
-    Only text, textarea and date questions are recovered; the writer draws the label's
-    first line as one string, so it can be found again.
+    Only text, textarea and date questions are recovered; blank-line runs shrink to one.
     """
-    langs = qs.declared_languages()
+    langs = [*qs.declared_languages(), "da", "en"]
     static: set[str] = set()
-    for lang in [*langs, "da", "en"]:
-        for key in ("required", "date_hint", "confidential", "what", "owner", "due"):
+    for lang in langs:
+        for key in ("required", "date_hint", "confidential", "previous_title"):
             static.add(texts.t(key, lang))
-        static.add(f"{texts.t('due', lang)} ({texts.t('date_hint', lang)})")
-    labels: list[tuple[str, list[str]]] = []
-    for q in qs.questions():
-        variants = []
-        for lang in langs:
-            variants.append(localize(q.label, lang))
-            if q.help:
-                static.update(_words_lines(localize(q.help, lang)))
-        labels.append((q.id, variants))
-    for section in qs.sections:
-        for lang in langs:
+        for section in qs.sections:
             static.add(localize(section.title, lang))
-
-    def label_at(i: int) -> tuple[int, int] | None:
-        """(question index, lines the label takes) when a label starts at line i."""
-        for qi, (_qid, variants) in enumerate(labels):
-            for label in variants:
-                if _starts_label(lines, i, label):
-                    return qi, _label_span(lines, i, label)
-        return None
-
-    starts: list[tuple[int, int, int]] = []
-    for i in range(len(lines)):
-        found = label_at(i)
-        if found is not None:
-            starts.append((i, found[0], found[1]))
-    out: dict[str, RawValue] = {}
     questions = qs.questions()
-    for n, (i, qi, span) in enumerate(starts):
+    starts: dict[int, tuple[int, str]] = {}  # line index → (question index, its label)
+    for i, line in enumerate(lines):
+        m = _NUMBERED.match(line)
+        if not m:
+            continue
+        n = int(m.group(1))
+        if not 1 <= n <= len(questions):
+            continue
+        shown = m.group(2)
+        for lang in langs:
+            label = localize(questions[n - 1].label, lang)
+            head = shown[: min(len(shown), len(label), 24)]
+            if head and label.startswith(head):
+                starts[i] = (n - 1, label)
+                break
+    out: dict[str, RawValue] = {}
+    for i, (qi, label) in starts.items():
         q = questions[qi]
         if q.type not in ("text", "textarea", "date"):
             continue
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
-        body = [
-            line
-            for line in lines[i + span : end]
-            if line not in static
-            and not re.fullmatch(r"\d+\.", line)
-            and not form_id_from_code(line)
-            and not _is_page_number(line)
-        ]
+        helps = {
+            line.strip()
+            for lang in langs
+            for line in localize(q.help, lang).splitlines()
+            if q.help and line.strip()
+        }
+        body: list[str] = []
+        for line in lines[i + 1 :]:
+            if _NUMBERED.match(line) or line in static or form_id_from_code(line):
+                break
+            if not body and (line in helps or (line and label.endswith(line))):
+                continue  # the label's wrapped lines and the help text
+            if line.endswith(texts.t("date_hint", "da")) or line.endswith(
+                texts.t("date_hint", "en")
+            ):
+                line = line.rsplit(" ", 1)[0].strip() if " " in line else ""
+            if line or (body and body[-1]):
+                body.append(line)
+        while body and not body[-1]:
+            body.pop()
+        while body and not body[0]:
+            body.pop(0)
         if body:
             out[q.id] = "\n".join(body)
     return out
-
-
-def _words_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _starts_label(lines: list[str], i: int, label: str) -> bool:
-    line = lines[i]
-    return bool(line) and label.startswith(line) and len(line) >= min(len(label), 12)
-
-
-def _label_span(lines: list[str], i: int, label: str) -> int:
-    got = ""
-    n = 0
-    while i + n < len(lines) and len(got) < len(label):
-        got = f"{got} {lines[i + n]}".strip()
-        n += 1
-        if not label.startswith(got):
-            return max(n - 1, 1)
-    return n
-
-
-def _is_page_number(line: str) -> bool:
-    return bool(re.fullmatch(r"(Side \d+ af \d+|Page \d+ of \d+)", line))
