@@ -363,7 +363,13 @@ def check(questions: str, settings: Path | None) -> None:
 
 
 @cli.command("sets")
-@click.option("--lang", type=click.Choice(["da", "en"]), default="da", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["da", "en"]),
+    default="da",
+    show_default=True,
+    help="Language of the descriptions.",
+)
 @friendly
 def sets_command(lang: str) -> None:
     """List the question sets that come with musforms.

@@ -26,7 +26,7 @@ _MONTHS = {
 }  # fmt: skip
 
 # A time of day after the date (Excel sometimes writes "14-01-2027 00:00") is ignored.
-_TIME = r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?"
+_TIME = r"(?:[ tT]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?"
 _ISO = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})" + _TIME)
 _DANISH = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./ ]\s*(\d{4}|\d{2})" + _TIME)
 _WORDS = re.compile(r"(\d{1,2})\.?\s*([a-zæøå]+)\.?\s*(\d{4}|\d{2})")
