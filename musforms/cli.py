@@ -464,3 +464,129 @@ def roster_command(file: Path) -> None:
     ):
         if missing:
             click.echo(f"  {missing} without {label}")
+
+
+def _parse_day(text: str | None) -> Any:
+    import datetime as dt
+
+    from musforms.dates import parse_date
+
+    if not text:
+        return dt.date.today()
+    try:
+        day = parse_date(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return day or dt.date.today()
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--forms",
+    "forms_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The forms folder of this round, for the question sets [default: the copies kept "
+    "in RESULTS].",
+)
+@click.option(
+    "--questions",
+    "-q",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A question set (YAML) the forms were issued with; may be given more than once.",
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your own minutes template (.docx) [default: form_templates/minutes.docx].",
+)
+@click.option(
+    "--config",
+    "settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Organisation settings (musforms.toml): name, follow-up interval, language.",
+)
+@click.option(
+    "--by-department/--one-sheet",
+    default=None,
+    help="One sheet per department in agreements.xlsx, or all on one [default: as last time].",
+)
+@friendly
+def minutes(
+    results: Path,
+    forms_dir: Path | None,
+    questions: tuple[Path, ...],
+    template: Path | None,
+    settings: Path | None,
+    by_department: bool | None,
+) -> None:
+    """Draft the minutes and the follow-up list again from a results folder.
+
+    Writes RESULTS/minutes/<employee>.docx, agreements.xlsx, agreements.csv and
+    followup.ics, e.g. after restyling the minutes template. A minutes draft whose answers
+    and template are unchanged is left as it is.
+
+    \b
+    Example:
+      musforms minutes results/2026 --template config/form_templates/minutes.docx
+    """
+    from musforms.collect import load_responses
+    from musforms.outputs import write_outputs
+    from musforms.settings import load_settings
+
+    organisation = load_settings(settings) if settings else None
+    responses = load_responses(results)
+    paths = write_outputs(
+        results,
+        responses,
+        forms_dir,
+        organisation,
+        template=template,
+        questions=questions,
+        by_department=by_department,
+    )
+    click.echo(f"Minutes: {len(paths.minutes)} drafts in {paths.minutes_dir}")
+    click.echo(f"Follow-up list: {paths.agreements} agreements in {paths.xlsx} and {paths.csv}")
+    click.echo(f"Calendar: {paths.ics}")
+    for note in paths.notes:
+        click.echo(f"Note: {note}", err=True)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--leader", help="Only this leader's agreements (a part of the name will do).")
+@click.option(
+    "--due-within",
+    metavar="PERIOD",
+    help="Only agreements due within this period (and overdue ones), e.g. 30d, 2w, 3m.",
+)
+@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@friendly
+def followup(results: Path, leader: str | None, due_within: str | None, today: str | None) -> None:
+    """List open and overdue agreements, grouped by leader.
+
+    Open means made at this round's conversation, or last round's and reported as in
+    progress (or without a status).
+
+    \b
+    Example:
+      musforms followup results/2026 --due-within 30d
+      musforms followup results/2026 --leader "Åse"
+    """
+    from musforms.collect import load_responses
+    from musforms.outputs.followup import followup_lines, open_agreements, parse_period
+    from musforms.outputs.views import agreement_rows
+
+    day = _parse_day(today)
+    days = parse_period(due_within) if due_within else None
+    groups = open_agreements(
+        agreement_rows(load_responses(results)), day, leader=leader, due_within=days
+    )
+    if not groups:
+        who = f" for {leader}" if leader else ""
+        within = f" due within {due_within}" if due_within else ""
+        click.echo(f"No open agreements{who}{within}.")
+        return
+    for line in followup_lines(groups):
+        click.echo(line)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -43,6 +43,9 @@ from musforms.response import (
     ResponseQuestionSet,
     ResponseSource,
 )
+
+if TYPE_CHECKING:
+    from musforms.outputs import OutputPaths
 
 REPORT_SCHEMA = "musforms/report/1"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -105,6 +108,7 @@ class CollectResult:
     report: Report
     new_files: list[FileEntry] = field(default_factory=list)
     strict_failures: int = 0
+    outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
 
     @property
     def unusable(self) -> list[FileEntry]:
@@ -573,7 +577,10 @@ def collect(
     strict = sum(
         1 for e in winners.values() if any(p.code == "required_missing" for p in e.problems)
     )
-    return CollectResult(out, report, new_entries, strict)
+    from musforms.outputs import write_outputs
+
+    outputs = write_outputs(out, _load_responses(out, report.returned), forms_dir, None)
+    return CollectResult(out, report, new_entries, strict, outputs)
 
 
 def _is_within(path: Path, folder: Path) -> bool:

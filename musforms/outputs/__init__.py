@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from musforms.files import write_bytes
+from pydantic import BaseModel, ConfigDict
+
+from musforms.files import write_bytes, write_text
 from musforms.models import Organisation
 from musforms.outputs.views import QuestionSets, agreement_rows
 from musforms.response import Response
 
 MINUTES_DIR = "minutes"
 QUESTION_SETS_DIR = "question_sets"
+SETTINGS = "outputs.json"
 XLSX = "agreements.xlsx"
 CSV = "agreements.csv"
 ICS = "followup.ics"
@@ -48,6 +51,12 @@ def load_organisation(forms_dir: Path | None) -> Organisation:
     from musforms.settings import load_settings
 
     return load_settings(None, near=forms_dir / "questions.yaml")
+
+
+def _has_settings(forms_dir: Path | None) -> bool:
+    from musforms.settings import find_settings
+
+    return forms_dir is not None and find_settings(forms_dir / "questions.yaml") is not None
 
 
 def question_sets_for(
@@ -93,7 +102,7 @@ def write_outputs(
     *,
     template: Path | None = None,
     questions: Sequence[Path] = (),
-    by_department: bool = False,
+    by_department: bool | None = None,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
 ) -> OutputPaths:
@@ -101,17 +110,32 @@ def write_outputs(
 
     ``forms_dir`` is the folder generate wrote the forms to (for the question sets, so
     scales and choices show as their labels); ``organisation`` defaults to the settings
-    beside it. ``template`` is a minutes template to use instead of the built-in one.
+    beside it, else those of the last run. ``template`` is a minutes template to use instead
+    of the built-in one; ``by_department`` puts each department on its own sheet. Left out,
+    both are as the last run in ``out`` had them.
     """
-    from musforms.outputs.calendar import write_calendar
-    from musforms.outputs.followup import write_csv, write_xlsx
     from musforms.outputs.minutes import write_minutes
 
-    org = organisation if organisation is not None else load_organisation(forms_dir)
-    lang = org.default_language
+    earlier = _load_settings(out)
+    if organisation is not None:
+        org = organisation
+    elif earlier is not None and not _has_settings(forms_dir):
+        org = earlier.organisation
+    else:
+        org = load_organisation(forms_dir)
+    result = OutputPaths(minutes_dir=out / MINUTES_DIR)
+    if template is None and earlier is not None and earlier.template is not None:
+        template = Path(earlier.template)
+        if not template.is_file():
+            result.notes.append(
+                f"the minutes template used last time, {template}, is gone; the built-in "
+                "one was used (give --template to 'musforms minutes' to choose another)"
+            )
+            template = None
+    if by_department is None:
+        by_department = earlier is not None and earlier.by_department
     _keep_question_sets(out, forms_dir)
     sets = question_sets_for(out, forms_dir, questions)
-    result = OutputPaths(minutes_dir=out / MINUTES_DIR)
     missing = sorted(
         {r.employee.id for r in responses if sets.for_response(r) is None},
     )
@@ -124,15 +148,78 @@ def write_outputs(
     result.minutes = write_minutes(
         out / MINUTES_DIR, responses, sets, org, template=template, today=today
     )
-    rows = agreement_rows(responses)
-    result.agreements = len(rows)
-    result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
-    write_xlsx(result.xlsx, rows, lang, by_department=by_department)
-    write_csv(result.csv, rows, lang)
-    write_calendar(
-        result.ics, responses, rows, followup_months=org.followup_months, lang=lang, now=now
+    _save_settings(
+        out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
+    result.agreements = len(agreement_rows(responses))
+    result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
+    _write_followup(out, responses, org, by_department=by_department, now=now)
     return result
 
 
-__all__ = ["OutputPaths", "load_organisation", "question_sets_for", "write_outputs"]
+def _write_followup(
+    out: Path,
+    responses: Sequence[Response],
+    org: Organisation,
+    *,
+    by_department: bool,
+    now: dt.datetime | None = None,
+) -> None:
+    from musforms.outputs.calendar import write_calendar
+    from musforms.outputs.followup import write_csv, write_xlsx
+
+    lang = org.default_language
+    rows = agreement_rows(responses)
+    write_xlsx(out / XLSX, rows, lang, by_department=by_department)
+    write_csv(out / CSV, rows, lang)
+    write_calendar(
+        out / ICS, responses, rows, followup_months=org.followup_months, lang=lang, now=now
+    )
+
+
+def rewrite_followup(out: Path, responses: list[Response]) -> None:
+    """Rewrite agreements.xlsx, agreements.csv and followup.ics from ``responses`` alone, with
+    the settings of the last run (after purging employees from a results folder)."""
+    earlier = _load_settings(out)
+    org = earlier.organisation if earlier else Organisation()
+    _write_followup(out, responses, org, by_department=bool(earlier and earlier.by_department))
+    index = out / MINUTES_DIR / ".index.json"
+    if index.is_file():
+        from musforms.outputs.minutes import prune_index
+
+        prune_index(out / MINUTES_DIR)
+
+
+class _Settings(BaseModel):
+    """What the outputs were last written with, so drafting them again looks the same."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: Organisation
+    template: str | None = None
+    by_department: bool = False
+
+
+def _str(path: Path | None) -> str | None:
+    return str(path.resolve()) if path is not None else None
+
+
+def _load_settings(out: Path) -> _Settings | None:
+    path = out / SETTINGS
+    try:
+        return _Settings.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _save_settings(out: Path, settings: _Settings) -> None:
+    write_text(out / SETTINGS, settings.model_dump_json(indent=2) + "\n")
+
+
+__all__ = [
+    "OutputPaths",
+    "load_organisation",
+    "question_sets_for",
+    "rewrite_followup",
+    "write_outputs",
+]

@@ -72,6 +72,7 @@ from musforms.texts import t
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "minutes.docx"
 TEMPLATE_NAME = "minutes.docx"
+INDEX = ".index.json"  # per draft: a digest of what it was rendered from
 
 VARIABLES = frozenset(
     {
@@ -124,7 +125,7 @@ LABEL_KEYS = (
 def minutes_name(response: Response) -> str:
     """``1042-soeren-aeroe.docx``, like the form it was drafted from."""
     e = response.employee
-    return f"{slug(e.id, 20)}-{slug(e.name, 40)}.docx"
+    return f"{slug(e.id, 40)}-{slug(e.name, 40)}.docx"
 
 
 def _agreement(row: AgreementRow, lang: str) -> dict[str, Any]:
@@ -266,7 +267,7 @@ def write_minutes(
     check_template(template)
     today = today or dt.date.today()
     template_digest = hashlib.sha256(template.read_bytes()).hexdigest()
-    index_path = folder / ".index.json"
+    index_path = folder / INDEX
     index = _load_index(index_path)
     written: list[Path] = []
     for response in responses:
@@ -293,3 +294,12 @@ def _load_index(path: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def prune_index(folder: Path) -> None:
+    """Forget drafts that are gone (purged), so the index names only files that exist."""
+    index_path = folder / INDEX
+    index = _load_index(index_path)
+    kept = {name: digest for name, digest in index.items() if (folder / name).is_file()}
+    if kept != index:
+        write_text(index_path, json.dumps(kept, indent=0, sort_keys=True) + "\n")
