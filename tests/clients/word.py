@@ -11,13 +11,19 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import uuid
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from lxml import etree
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 FILLER = Path(__file__).with_name("lo_fill.py")
@@ -163,3 +169,57 @@ def convert_to_pdf(src: Path, outdir: Path) -> Path:
             f"{time.monotonic() - started:.0f} s:\n{result.stdout}\n{result.stderr}"
         )
     return pdf
+
+
+# --- What other clients leave of a form ------------------------------------------------------
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _rewrite(src: Path, dst: Path, change: Callable[[Any], None], drop: tuple[str, ...]) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in drop:
+                continue
+            data = zin.read(info.filename)
+            if info.filename == "word/document.xml":
+                root = etree.fromstring(data)
+                change(root)
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            if info.filename == "[Content_Types].xml":
+                for name in drop:
+                    data = re.sub(
+                        rf'<Override PartName="/{re.escape(name)}"[^>]*/>'.encode(), b"", data
+                    )
+            if info.filename == "_rels/.rels":
+                for name in drop:
+                    data = re.sub(
+                        rf'<Relationship [^>]*Target="{re.escape(name)}"[^>]*/>'.encode(), b"", data
+                    )
+            zout.writestr(info.filename, data)
+
+
+def google_docs_copy(src: Path, dst: Path) -> None:
+    """What Google Docs (or Pages) leaves: every content control unwrapped, no custom properties."""
+
+    def unwrap(root: Any) -> None:
+        for sdt in list(root.iter(f"{W}sdt")):
+            parent = sdt.getparent()
+            content = sdt.find(f"{W}sdtContent")
+            index = parent.index(sdt)
+            for child in list(content if content is not None else []):
+                parent.insert(index, child)
+                index += 1
+            parent.remove(sdt)
+
+    _rewrite(src, dst, unwrap, ("docProps/custom.xml",))
+
+
+def strip_tags(src: Path, dst: Path) -> None:
+    """What LibreOffice 7.4 leaves: the controls, without their tags (and placeholder flags)."""
+
+    def strip(root: Any) -> None:
+        for tag in list(root.iter(f"{W}tag")):
+            tag.getparent().remove(tag)
+
+    _rewrite(src, dst, strip, ())
