@@ -413,7 +413,7 @@ def _message(err: ErrorDetails, rest: tuple[int | str, ...], model: type[BaseMod
                 "'title:' and 'sections:'"
             )
         return f"{prefix}should be keys and values (like 'id: …'), not {value!r}"
-    return prefix + err["msg"]
+    return prefix + err["msg"].replace("Input should be", "should be")
 
 
 # ---------------------------------------------------------------------------------------
