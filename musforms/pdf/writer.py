@@ -459,13 +459,11 @@ class PdfFormWriter:
         due_w = FIELD_W - what_w - owner_w - 2 * gap
         xs = (FIELD_X, FIELD_X + what_w + gap, FIELD_X + what_w + owner_w + 2 * gap)
         widths = (what_w, owner_w, due_w)
-        heads = (
-            self._t("what"),
-            self._t("owner"),
-            f"{self._t('due')} ({self._t('date_hint')})",
-        )
+        heads = (self._t("what"), self._t("owner"), self._t("due"))
         for x, head in zip(xs, heads, strict=True):
             b.text(x + 2, b.y + 9, head, SANS_BOLD, HELP, MUTED)
+        hint_x = xs[2] + 4 + pdfmetrics.stringWidth(heads[2], SANS_BOLD, HELP) + 4
+        b.text(hint_x, b.y + 9, self._t("date_hint"), SANS, 7.5, MUTED)
         b.y += 14
         for row in range(1, q.rows + 1):
             for x, w, part in zip(xs, widths, fn.AGREEMENT_PARTS, strict=True):
@@ -538,7 +536,7 @@ class PdfFormWriter:
             due = form.prefill.get(fn.previous_field(row, "due"), "") or "—"
             b.text(MARGIN_X, LABEL + 1, f"{row}.", SANS_BOLD, LABEL, ACCENT)
             b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD)
-            meta = f"{self._t('owner')}: {owner}    {self._t('due')}: {due}"
+            meta = f"{self._t('owner')}: {owner}  ·  {self._t('due')}: {due}"
             b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED)
             b.y += 5
             tip = f"{self._t('status')}: {what}"
