@@ -150,7 +150,8 @@ def build() -> bytes:
     intro = styles.add_style("MF Intro", WD_STYLE_TYPE.PARAGRAPH)
     intro.base_style = normal
     intro.font.color.rgb = MUTED
-    intro.paragraph_format.space_after = Pt(6)
+    intro.paragraph_format.space_before = Pt(6)
+    intro.paragraph_format.space_after = Pt(4)
 
     cell = styles.add_style("MF Cell", WD_STYLE_TYPE.PARAGRAPH)
     cell.base_style = normal
@@ -170,7 +171,8 @@ def build() -> bytes:
     small.paragraph_format.space_before = Pt(18)
 
     placeholder = styles.add_style("Placeholder Text", WD_STYLE_TYPE.CHARACTER)
-    placeholder.font.color.rgb = RGBColor(0x80, 0x80, 0x80)
+    # LibreOffice keeps this style on what is typed over a placeholder: grey, but readable.
+    placeholder.font.color.rgb = RGBColor(0x6B, 0x77, 0x85)
 
     for name in ("Header", "Footer"):
         st = styles[name]
