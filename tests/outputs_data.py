@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 from musforms.models import QuestionSet
 from musforms.response import (
@@ -96,3 +98,20 @@ def responses(qs: QuestionSet) -> list[Response]:
 
 def every_what(items: list[Response]) -> list[str]:
     return [a.what for r in items for a in [*r.agreements, *r.previous_agreements]]
+
+
+def results_folder(tmp_path: Path, items: list[Response]) -> Path:
+    """A results folder as collect leaves it: report.json and one JSON per employee."""
+    out = tmp_path / "results"
+    (out / "responses").mkdir(parents=True)
+    for r in items:
+        (out / "responses" / f"{r.employee.id}.json").write_text(r.to_json(), encoding="utf-8")
+    report = {
+        "schema": "musforms/report/1",
+        "cycle": "2026",
+        "files": [],
+        "returned": [r.employee.id for r in items],
+        "missing": [],
+    }
+    (out / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    return out

@@ -27,7 +27,7 @@ from musforms.outputs.followup import (
 )
 from musforms.outputs.views import agreement_rows
 from musforms.response import Response
-from tests.outputs_data import TODAY, every_what, responses
+from tests.outputs_data import TODAY, every_what, responses, results_folder
 
 
 @pytest.fixture
@@ -257,29 +257,10 @@ def test_parse_period_refuses_nonsense() -> None:
         parse_period("en måned")
 
 
-def _results(tmp_path: Path, sample: list[Response]) -> Path:
-    """A results folder as collect leaves it (report.json and one JSON per employee)."""
-    import json
-
-    out = tmp_path / "results"
-    (out / "responses").mkdir(parents=True)
-    for r in sample:
-        (out / "responses" / f"{r.employee.id}.json").write_text(r.to_json(), encoding="utf-8")
-    report = {
-        "schema": "musforms/report/1",
-        "cycle": "2026",
-        "files": [],
-        "returned": [r.employee.id for r in sample],
-        "missing": [],
-    }
-    (out / "report.json").write_text(json.dumps(report), encoding="utf-8")
-    return out
-
-
 def test_followup_command(tmp_path: Path, sample: list[Response]) -> None:
     """`musforms followup RESULTS` prints open agreements by leader, counting from the given
     day; --leader and --due-within narrow it; a bad period is a usage error."""
-    out = _results(tmp_path, sample)
+    out = results_folder(tmp_path, sample)
     runner = CliRunner()
     result = runner.invoke(cli, ["followup", str(out), "--today", "20-01-2027"])
     assert result.exit_code == 0, result.output

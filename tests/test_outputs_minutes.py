@@ -1,0 +1,308 @@
+"""Minutes drafts: rendered from the Word template, read back with python-docx."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from docx import Document
+
+from musforms.cli import cli
+from musforms.errors import ConfigError
+from musforms.models import Organisation, QuestionSet
+from musforms.outputs.minutes import (
+    DEFAULT_TEMPLATE,
+    VARIABLES,
+    check_template,
+    context,
+    render_minutes,
+    write_minutes,
+)
+from musforms.outputs.views import QuestionSets
+from musforms.response import Response
+from tests.conftest import DANISH, EVERY_TYPE, MULTILINE
+from tests.outputs_data import TODAY, responses, results_folder
+
+
+@pytest.fixture
+def sample(every_type: QuestionSet) -> list[Response]:
+    return responses(every_type)
+
+
+@pytest.fixture
+def sets(every_type: QuestionSet) -> QuestionSets:
+    found = QuestionSets()
+    found.add(every_type)
+    return found
+
+
+def docx_text(path: Path) -> str:
+    """All text of a Word document: body paragraphs, table cells, header and footer."""
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    for section in doc.sections:
+        parts += [p.text for p in section.header.paragraphs]
+        parts += [p.text for p in section.footer.paragraphs]
+    return "\n".join(parts)
+
+
+def table_rows(path: Path, first_header: str) -> list[list[str]]:
+    for table in Document(str(path)).tables:
+        rows = [[cell.text for cell in row.cells] for row in table.rows]
+        if rows and rows[0][0] == first_header:
+            return rows[1:]
+    raise AssertionError(f"no table starting with {first_header!r}")
+
+
+def make_template(path: Path, *paragraphs: str) -> Path:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(str(path))
+    return path
+
+
+def test_minutes_show_answers_as_labels(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """Employee, leader and meeting date; answers by section under their questions, a scale
+    as "4 – label", a choice as its label, multiple choice one per line, a checkbox Ja/Nej,
+    a date dd-mm-åååå; the employee's '<', '&' and line breaks come through as written."""
+    [path] = write_minutes(tmp_path, sample[:1], sets, Organisation(name="Ærø Kommune"))
+    assert path.name == "1042-soeren-aeroe.docx"
+    text = docx_text(path)
+    for expected in (
+        "Referat af MUS",
+        "Forberedelse til MUS · Ærø Kommune",
+        "Medarbejder | Søren Ærø (1042)",
+        "Afdeling | Økonomi",
+        "Leder | Åse Østergård",
+        "Mødedato | 14-01-2027",
+        "Status på året",
+        "Hvad er du lykkedes godt med?",
+        "Budgettet <b>kom</b> i mål & «til tiden»\nNæste linje",
+        "4 (skala 1–5)",
+        "Personlig udvikling",
+        "• Faglige opgaver\n• Balance mellem arbejde og fritid",
+        "Jeg ønsker et kursus\nJa",
+        "15-02-2027",
+        "Samtalen",
+        "Underskrifter",
+        "Medarbejder: Søren Ærø | Leder: Åse Østergård",
+        "Fortroligt · Søren Ærø · Formkode MF-AAAA-BBBB-CCCC",
+    ):
+        assert expected in text, expected
+    assert "faglig" not in text.split("Hvilke områder fylder?")[1].split("\n")[1]
+    assert "Forslag til aftaler" not in text  # agreements have their own table
+
+
+def test_minutes_have_every_agreement(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """The agreements table lists this round's agreements (what, who, by when, status) and
+    last round's with the status and comment the employee gave."""
+    paths = write_minutes(tmp_path, sample, sets, Organisation(), today=TODAY)
+    soeren, ida, ulla = paths
+    rows = table_rows(soeren, "#")
+    assert rows == [
+        ["1", "Kursus i Excel & <Power BI>", "Søren", "01-03-2027", "Åben"],
+        ["2", '=HYPERLINK("http://x.dk","klik")', "+45 1234", "", "Åben"],
+        ["3", "Mentorordning\nmed Åse", "Åse", "31-01-2027", "Åben"],
+    ]
+    previous = table_rows(soeren, "Hvad")
+    assert previous == [
+        ["Gammel aftale om ferie", "Søren", "01-06-2026", "Gennemført", "-klaret i juni"],
+        ["Halvfærdig aftale", "Åse", "01-09-2026", "I gang", MULTILINE],
+        ["Aftale uden status", "", "", "Ikke angivet", ""],
+        ["Droppet aftale", "", "", "Droppet", "@ikke aktuel"],
+    ]
+    assert "Opfølgning på sidste års aftaler" in docx_text(soeren)
+
+    ida_text = docx_text(ida)
+    assert "@møde hver uge" in ida_text
+    assert DANISH in ida_text
+    assert "Opfølgning på sidste års aftaler" not in ida_text  # none to follow up
+
+    ulla_text = docx_text(ulla)
+    assert "Ingen aftaler skrevet i skemaet." in ulla_text
+    assert "Uden afdeling" not in ulla_text
+    assert table_rows(ulla, "#") == []
+
+
+def test_minutes_in_english(tmp_path: Path, sample: list[Response], sets: QuestionSets) -> None:
+    """A form issued in English gets English minutes."""
+    sets.languages["AAAABBBBCCCC"] = "en"
+    [path] = write_minutes(tmp_path, sample[:1], sets, Organisation())
+    text = docx_text(path)
+    assert "Minutes of the development conversation" in text
+    assert "What went well?" in text
+    assert "Yes" in text
+    assert "1 | Kursus i Excel & <Power BI> | Søren | 01-03-2027 | Open" in text
+
+
+def test_minutes_without_the_question_set(tmp_path: Path, sample: list[Response]) -> None:
+    """Without the question set the answers still show, by question id, and so do the
+    agreements."""
+    [path] = write_minutes(tmp_path, sample[:1], QuestionSets(), Organisation())
+    text = docx_text(path)
+    assert "arbejdsmaengde\n4" in text
+    assert "Kursus i Excel & <Power BI>" in text
+
+
+def test_control_characters_do_not_break_the_document(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """Characters XML cannot hold (pasted from elsewhere) are dropped, not a broken file;
+    Windows line ends become line breaks."""
+    odd = sample[0].model_copy(
+        update={"answers": {**sample[0].answers, "lykkedes": "før\x00\x0b\x1fefter\r\nny linje"}}
+    )
+    [path] = write_minutes(tmp_path, [odd], sets, Organisation())
+    assert "førefter\nny linje" in docx_text(path)
+
+
+def test_unchanged_minutes_are_not_rewritten(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """Collecting again leaves a draft alone when its answers and the template are the same,
+    and drafts it again when they changed."""
+    first = write_minutes(tmp_path, sample, sets, Organisation(), today=TODAY)
+    inodes = [p.stat().st_ino for p in first]
+    changed = [
+        sample[0].model_copy(update={"agreements": sample[0].agreements[:1]}),
+        *sample[1:],
+    ]
+    later = TODAY + dt.timedelta(days=2)
+    second = write_minutes(tmp_path, changed, sets, Organisation(), today=later)
+    assert first == second
+    assert second[0].stat().st_ino != inodes[0]
+    assert [p.stat().st_ino for p in second[1:]] == inodes[1:]
+    assert "Mentorordning" not in docx_text(second[0])
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def test_default_template_uses_only_known_variables() -> None:
+    """The built-in template passes the check, and its variables are the documented ones."""
+    check_template(DEFAULT_TEMPLATE)
+    from docxtpl import DocxTemplate
+
+    used = DocxTemplate(DEFAULT_TEMPLATE).get_undeclared_template_variables()
+    assert used <= VARIABLES
+
+
+def test_every_variable_is_documented() -> None:
+    """Each variable a template may use is described in the module docstring and README."""
+    import musforms.outputs.minutes as minutes
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Minutes template", 1)[1]
+    for name in VARIABLES:
+        assert f"``{name}``" in (minutes.__doc__ or ""), name
+        assert f"`{name}`" in section, name
+
+
+def test_unknown_variable_is_named(tmp_path: Path) -> None:
+    """A template that asks for a variable musforms does not have is refused before anything
+    is written, and the message names it."""
+    template = make_template(
+        tmp_path / "minutes.docx", "{{ employee.name }}", "Afdelingschef: {{ afdelingschef }}"
+    )
+    with pytest.raises(ConfigError, match=r"uses afdelingschef, which musforms does not"):
+        check_template(template)
+
+
+def test_unknown_variable_stops_before_writing(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """No drafts are written with a template that fails the check."""
+    template = make_template(tmp_path / "t.docx", "{{ medarbejder }}")
+    out = tmp_path / "minutes"
+    with pytest.raises(ConfigError, match="medarbejder"):
+        write_minutes(out, sample, sets, Organisation(), template=template)
+    assert not out.exists() or not list(out.glob("*.docx"))
+
+
+def test_unknown_field_of_a_known_variable(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """A misspelt field of a known variable ({{ employee.nme }}) is an error, not a blank."""
+    template = make_template(tmp_path / "t.docx", "{{ employee.nme }}")
+    with pytest.raises(ConfigError, match="nme"):
+        write_minutes(tmp_path / "out", sample, sets, Organisation(), template=template)
+
+
+def test_broken_tag(tmp_path: Path) -> None:
+    """A tag left open is reported as such."""
+    template = make_template(tmp_path / "t.docx", "{{ employee.name }", "{% if x %}")
+    with pytest.raises(ConfigError, match="broken tag"):
+        check_template(template)
+
+
+def test_not_a_word_file(tmp_path: Path) -> None:
+    """A template that is not a .docx says so."""
+    template = tmp_path / "minutes.docx"
+    template.write_text("ikke et Word-dokument", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot be opened as a Word"):
+        check_template(template)
+
+
+def test_hr_template(tmp_path: Path, sample: list[Response], sets: QuestionSets) -> None:
+    """HR's own template with their own wording and loops is filled in, escaped."""
+    template = make_template(
+        tmp_path / "vores.docx",
+        "Referat for {{ employee.name }}, {{ employee.department }} – {{ organisation }}",
+        "{%p for a in agreements %}",
+        "{{ a.number }}. {{ a.what }} ({{ a.owner }}, senest {{ a.due }})",
+        "{%p endfor %}",
+        "{%p for s in sections %}",
+        "{%p for a in s.answers %}",
+        "{{ a.label }}: {% if a.answered %}{{ a.answer }}{% else %}(ubesvaret){% endif %}",
+        "{%p endfor %}",
+        "{%p endfor %}",
+    )
+    ctx = context(sample[0], sets.for_response(sample[0]), "da", Organisation(name="R&D"), TODAY)
+    out = tmp_path / "out.docx"
+    out.write_bytes(render_minutes(template, ctx))
+    text = docx_text(out)
+    assert "Referat for Søren Ærø, Økonomi – R&D" in text
+    assert "1. Kursus i Excel & <Power BI> (Søren, senest 01-03-2027)" in text
+    assert "3. Mentorordning\nmed Åse (Åse, senest 31-01-2027)" in text
+    assert "Din stillingsbetegnelse: (ubesvaret)" in text
+
+
+def test_minutes_command_with_a_template(
+    tmp_path: Path, sample: list[Response], every_type: QuestionSet
+) -> None:
+    """`musforms minutes RESULTS --questions … --template …` drafts every employee's minutes
+    again with HR's template; a later run without --template keeps using it."""
+    out = results_folder(tmp_path, sample)
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(yaml.safe_dump(EVERY_TYPE, allow_unicode=True), encoding="utf-8")
+    template = make_template(tmp_path / "vores.docx", "VORES REFERAT {{ employee.name }}")
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["minutes", str(out), "-q", str(questions), "--template", str(template)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Minutes: 3 drafts" in result.output
+    assert "Follow-up list: 9 agreements" in result.output
+    drafts = sorted((out / "minutes").glob("*.docx"))
+    assert len(drafts) == 3
+    assert "VORES REFERAT Søren Ærø" in docx_text(drafts[0])
+
+    result = runner.invoke(cli, ["minutes", str(out), "-q", str(questions)])
+    assert result.exit_code == 0, result.output
+    assert "VORES REFERAT Ida Holm" in docx_text(drafts[1])
+
+    bad = make_template(tmp_path / "bad.docx", "{{ chef }}")
+    result = runner.invoke(cli, ["minutes", str(out), "--template", str(bad)])
+    assert result.exit_code == 1
+    assert "uses chef" in result.output
