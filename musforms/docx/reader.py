@@ -177,7 +177,15 @@ def _saved_at(package: _Package) -> dt.datetime | None:
     data = package.parts.get("docProps/core.xml")
     if data is None:
         return None
-    node = sdt.parse_xml(data, "docProps/core.xml").find(f"{{{sdt.DCTERMS_NS}}}modified")
+    core = sdt.parse_xml(data, "docProps/core.xml")
+    modified = _core_date(core.find(f"{{{sdt.DCTERMS_NS}}}modified"))
+    # A form nobody re-saved carries its generation time, which says nothing of its return.
+    if modified is None or modified == _core_date(core.find(f"{{{sdt.DCTERMS_NS}}}created")):
+        return None
+    return modified
+
+
+def _core_date(node: etree._Element | None) -> dt.datetime | None:
     if node is None or not (node.text or "").strip():
         return None
     try:

@@ -11,6 +11,7 @@ from typing import Final
 # Document information dictionary (§14.3.3) and the key musforms adds to it.
 INFO_PRODUCER: Final = "/Producer"
 INFO_MOD_DATE: Final = "/ModDate"
+INFO_CREATION_DATE: Final = "/CreationDate"
 INFO_IDENTITY: Final = "/MusformsIdentity"
 
 # Document catalog (§7.7.2) and interactive form dictionary (§12.7.2).

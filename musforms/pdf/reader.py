@@ -29,6 +29,7 @@ from musforms.models import QuestionSet, RawForm, RawValue, localize
 from musforms.pdf._acroform import (
     ACROFORM,
     FIELDS,
+    INFO_CREATION_DATE,
     INFO_IDENTITY,
     INFO_MOD_DATE,
     INFO_PRODUCER,
@@ -114,7 +115,7 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
         format="pdf",
         token=token.strip() if token else None,
         fields=fields,
-        saved_at=_pdf_date(info.get(INFO_MOD_DATE)),
+        saved_at=_saved_at(info),
         application=_str(info.get(INFO_PRODUCER)),
         notes=notes,
     )
@@ -168,7 +169,7 @@ def _info(reader: PdfReader) -> dict[str, Any]:
     if not isinstance(info, DictionaryObject):
         return {}
     out: dict[str, Any] = {}
-    for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_PRODUCER):
+    for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_CREATION_DATE, INFO_PRODUCER):
         try:
             value = info.get(key)
             out[key] = value.get_object() if isinstance(value, IndirectObject) else value
@@ -180,6 +181,18 @@ def _info(reader: PdfReader) -> dict[str, Any]:
 _PDF_DATE = re.compile(
     r"^D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*([Zz+\-])?(\d{2})?'?(\d{2})?'?"
 )
+
+
+def _saved_at(info: dict[str, Any]) -> dt.datetime | None:
+    """When the file was last saved by a person's viewer; None when it never was.
+
+    A form nobody re-saved still carries its generation time in both dates, which says
+    nothing about when it was returned.
+    """
+    modified = _pdf_date(info.get(INFO_MOD_DATE))
+    if modified is None or modified == _pdf_date(info.get(INFO_CREATION_DATE)):
+        return None
+    return modified
 
 
 def _pdf_date(value: Any) -> dt.datetime | None:
