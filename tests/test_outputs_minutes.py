@@ -306,3 +306,34 @@ def test_minutes_command_with_a_template(
     result = runner.invoke(cli, ["minutes", str(out), "--template", str(bad)])
     assert result.exit_code == 1
     assert "uses chef" in result.output
+
+
+def test_minutes_command_with_settings(tmp_path: Path, sample: list[Response]) -> None:
+    """--config gives the organisation's name and follow-up interval; drafting again later
+    (as collect does) keeps them."""
+    from icalendar import Calendar
+
+    from musforms.outputs import write_outputs
+
+    out = results_folder(tmp_path, sample)
+    settings = tmp_path / "musforms.toml"
+    settings.write_text('organisation = "Ærø Kommune"\nfollowup_months = 2\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["minutes", str(out), "--config", str(settings)])
+    assert result.exit_code == 0, result.output
+    assert "question set" in result.output  # none given: answers shown by question id
+
+    def check_in() -> dt.date:
+        cal = Calendar.from_ical((out / "followup.ics").read_bytes())
+        [day] = [
+            ev.decoded("DTSTART")
+            for ev in cal.walk("VEVENT")
+            if str(ev["UID"]) == "AAAABBBBCCCC-checkin@musforms"
+        ]
+        return day  # type: ignore[no-any-return]
+
+    assert check_in() == dt.date(2027, 3, 14)
+    assert "Ærø Kommune" in docx_text(out / "minutes" / "1042-soeren-aeroe.docx")
+
+    (out / "followup.ics").unlink()
+    write_outputs(out, sample, None)
+    assert check_in() == dt.date(2027, 3, 14)
