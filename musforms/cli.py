@@ -271,6 +271,11 @@ def collect(
             bar.__exit__(None, None, None)
     for line in summary_lines(result):
         click.echo(line)
+    if result.outputs is not None:
+        from musforms.outputs import output_lines
+
+        for line in output_lines(result.outputs):
+            click.echo(line)
     if result.unusable or (strict and result.strict_failures):
         sys.exit(1)
 
@@ -532,7 +537,7 @@ def minutes(
       musforms minutes results/2026 --template config/form_templates/minutes.docx
     """
     from musforms.collect import load_responses
-    from musforms.outputs import write_outputs
+    from musforms.outputs import output_lines, write_outputs
     from musforms.settings import load_settings
 
     organisation = load_settings(settings) if settings else None
@@ -546,11 +551,8 @@ def minutes(
         questions=questions,
         by_department=by_department,
     )
-    click.echo(f"Minutes: {len(paths.minutes)} drafts in {paths.minutes_dir}")
-    click.echo(f"Follow-up list: {paths.agreements} agreements in {paths.xlsx} and {paths.csv}")
-    click.echo(f"Calendar: {paths.ics}")
-    for note in paths.notes:
-        click.echo(f"Note: {note}", err=True)
+    for line in output_lines(paths):
+        click.echo(line)
 
 
 @cli.command()

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from docx import Document
 from icalendar import Calendar
 from openpyxl import load_workbook
 
+from musforms.cli import cli
 from musforms.collect import collect, load_responses
 from musforms.generate import generate
 from musforms.manifest import load_manifest
@@ -129,6 +131,23 @@ def test_collect_writes_minutes_and_follow_up(tmp_path: Path) -> None:
     assert "15-02-2027" in soeren
     assert MULTILINE in soeren
     assert DANISH in _docx_text(minutes[1])
+
+    # collecting again from the command line says where all this landed
+    result = CliRunner().invoke(
+        cli,
+        [
+            "collect",
+            str(tmp_path / "returned" / "2026"),
+            "--forms",
+            str(tmp_path / "forms" / "2026"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Minutes: 2 drafts in {out / 'minutes'}" in result.output
+    assert f"Follow-up list: 4 agreements in {out / 'agreements.xlsx'}" in result.output
+    assert f"Calendar: {out / 'followup.ics'}" in result.output
 
 
 def test_next_round_shows_last_rounds_statuses(tmp_path: Path) -> None:

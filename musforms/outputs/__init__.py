@@ -44,6 +44,16 @@ class OutputPaths:
     notes: list[str] = field(default_factory=list)
 
 
+def output_lines(paths: OutputPaths) -> list[str]:
+    """Where the minutes and the follow-up list landed, for the HR officer."""
+    lines = [
+        f"Minutes: {len(paths.minutes)} drafts in {paths.minutes_dir}",
+        f"Follow-up list: {paths.agreements} agreements in {paths.xlsx} and {paths.csv}",
+        f"Calendar: {paths.ics}",
+    ]
+    return lines + [f"Note: {note}" for note in paths.notes]
+
+
 def load_organisation(forms_dir: Path | None) -> Organisation:
     """The organisation settings beside the forms' question set, else the defaults."""
     if forms_dir is None:
@@ -219,6 +229,7 @@ def _save_settings(out: Path, settings: _Settings) -> None:
 __all__ = [
     "OutputPaths",
     "load_organisation",
+    "output_lines",
     "question_sets_for",
     "rewrite_followup",
     "write_outputs",
