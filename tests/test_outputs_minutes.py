@@ -337,3 +337,26 @@ def test_minutes_command_with_settings(tmp_path: Path, sample: list[Response]) -
     (out / "followup.ics").unlink()
     write_outputs(out, sample, None)
     assert check_in() == dt.date(2027, 3, 14)
+
+
+def test_many_minutes_in_parallel(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """A large round is drafted by several processes; each draft is its own employee's."""
+    from musforms.outputs.minutes import POOL_THRESHOLD
+
+    many = [
+        sample[0].model_copy(
+            update={
+                "employee": sample[0].employee.model_copy(update={"id": str(5000 + i)}),
+                "agreements": [sample[0].agreements[0].model_copy(update={"what": f"Aftale {i}"})],
+            }
+        )
+        for i in range(POOL_THRESHOLD + 2)
+    ]
+    paths = write_minutes(tmp_path, many, sets, Organisation(), workers=2)
+    assert len({p.name for p in paths}) == len(many)
+    for i in (0, len(many) // 2, len(many) - 1):
+        text = docx_text(paths[i])
+        assert f"Søren Ærø ({5000 + i})" in text
+        assert f"1 | Aftale {i} | Søren" in text

