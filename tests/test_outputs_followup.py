@@ -290,3 +290,30 @@ def test_followup_command_without_results(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["followup", str(tmp_path)])
     assert result.exit_code == 1
     assert "run 'musforms collect' first" in result.output
+
+
+def test_rewrite_followup_after_purge(tmp_path: Path, sample: list[Response]) -> None:
+    """Rewriting the follow-up files from the responses that are kept leaves no row, event or
+    minutes index entry of the employees that were removed, and keeps the settings used."""
+    from icalendar import Calendar
+
+    from musforms.outputs import rewrite_followup
+
+    org = Organisation(name="Ærø Kommune", followup_months=2)
+    write_outputs(tmp_path, sample, None, org, by_department=True, today=TODAY)
+    (tmp_path / "minutes" / "1042-soeren-aeroe.docx").unlink()
+    rewrite_followup(tmp_path, sample[1:])
+
+    sheets = _sheet_rows(tmp_path / "agreements.xlsx")
+    assert list(sheets) == ["IT"]
+    text = (tmp_path / "agreements.csv").read_text(encoding="utf-8-sig")
+    assert "1042" not in text and "Søren" not in text
+    ics = Calendar.from_ical((tmp_path / "followup.ics").read_bytes())
+    uids = {str(ev["UID"]) for ev in ics.walk("VEVENT")}
+    assert uids == {"DDDDEEEEFFFF-agr-1@musforms", "DDDDEEEEFFFF-agr-2@musforms"} | {
+        "GGGGHHHHJJJJ-checkin@musforms"
+    }
+    [ulla] = [ev for ev in ics.walk("VEVENT") if "checkin" in str(ev["UID"])]
+    assert ulla.decoded("DTSTART") == dt.date(2027, 1, 30)  # two months after 30 November
+    index = (tmp_path / "minutes" / ".index.json").read_text(encoding="utf-8")
+    assert "1042" not in index and "1043-ida-holm.docx" in index
