@@ -39,8 +39,10 @@ def summary_lines(result: CollectResult) -> list[str]:
         lines.append("Files that need a look:")
         for e in problems[:50]:
             who = f" (employee {e.employee_id})" if e.employee_id else ""
-            reason = e.reason or "recovered from the layout — check by hand"
-            lines.append(f"  {e.file}{who}: {e.status} — {reason}")
+            if e.status == "recovered":
+                lines.append(f"  {e.file}{who}: read from the page layout — check it by hand")
+            else:
+                lines.append(f"  {e.file}{who}: {e.status} — {e.reason}")
         if len(problems) > 50:
             lines.append(f"  … and {len(problems) - 50} more in report.json")
     flagged = sum(1 for e in result.new_files if e.status in ("ok", "recovered") and e.problems)

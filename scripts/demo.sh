@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `make demo`: musforms on the samples, step by step. Stops at the first failure.
+# `make demo`: a whole MUS round on the samples, step by step. Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MUSFORMS=.venv/bin/musforms
 OUT=demo-out
+# The samples are signed with a key made for them alone; real rounds use your own key
+# (made on first use in ~/.config/musforms/key).
+KEY=(--key-file samples/demo.key)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -28,4 +31,29 @@ step "A new round folder with musforms init"
 $MUSFORMS init "$OUT/mus2026" --set kort --organisation "Eksempel Kommune"
 $MUSFORMS check "$OUT/mus2026/config/questions.yaml"
 
-step "Done"
+step "Generate a PDF and a Word form for every employee"
+$MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
+  --out "$OUT/forms/2026" --cycle 2026 "${KEY[@]}"
+ls "$OUT/forms/2026" | head -6
+
+step "Collect the returned forms in samples/returned/ (filled in pdf.js, PDFium, poppler, LibreOffice)"
+# Exit code 1 says some files could not be used (the samples include broken ones on purpose).
+status=0
+$MUSFORMS collect samples/returned --forms "$OUT/forms/2026" --out "$OUT/results/2026" \
+  --roster samples/roster.csv "${KEY[@]}" || status=$?
+if [ "$status" -gt 1 ]; then exit "$status"; fi
+
+step "Open and overdue agreements by leader"
+$MUSFORMS followup "$OUT/results/2026"
+
+step "Next year's forms carry this year's agreements"
+$MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
+  --out "$OUT/forms/2027" --cycle 2027 --previous "$OUT/results/2026" "${KEY[@]}"
+
+step "Done. Look at:"
+echo "  forms:           $OUT/forms/2026/"
+echo "  answers:         $OUT/results/2026/responses/ and responses.json"
+echo "  status report:   $OUT/results/2026/report.json"
+echo "  minutes:         $OUT/results/2026/minutes/"
+echo "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
+echo "  next year:       $OUT/forms/2027/"

@@ -94,7 +94,7 @@ def test_every_file_gets_its_status(round_: sc.Scenario, tmp_path: Path) -> None
     assert "Word 97" in reasons["gammel.doc"]
     assert "altered" in reasons["Thomas - rettet navn.pdf"]
     assert "TOPSECRET" not in (out / "report.json").read_text()
-    assert "newer" in reasons["2102 første.pdf"]
+    assert "newer" in reasons["2102 første.docx"]
 
 
 def test_every_value_comes_back(round_: sc.Scenario, tmp_path: Path) -> None:

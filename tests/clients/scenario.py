@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,8 +174,8 @@ def _form(forms: Path, eid: str, fmt: str) -> Path:
     return next(forms.glob(f"{eid}-*.{fmt}"))
 
 
-def _set_mtime(path: Path, offset: int) -> None:
-    stamp = 1_790_000_000 + offset  # a fixed day, so "newer" is decided by the scenario
+def _set_mtime(path: Path) -> None:
+    stamp = 1_790_000_000  # one fixed time: only a file's own save time can make it newer
     os.utime(path, (stamp, stamp))
 
 
@@ -186,10 +187,10 @@ def build(root: Path, key_file: Path, *, bad_files: bool = True) -> Scenario:
     generate(QUESTIONS, ROSTER, forms, CYCLE, key_file=key_file, workers=1)
     sc = Scenario(forms, returned, key_file)
 
-    def put(name: str, what: str, make: Callable[[Path], None], offset: int = 0) -> Path:
+    def put(name: str, what: str, make: Callable[[Path], None]) -> Path:
         target = returned / name
         make(target)
-        _set_mtime(target, offset)
+        _set_mtime(target)
         sc.files[name] = what
         return target
 
@@ -231,21 +232,20 @@ def build(root: Path, key_file: Path, *, bad_files: bool = True) -> Scenario:
         "2101 filled, then printed to PDF (no fields left)",
         lambda t: _print_to_pdf(filled_2101, t),
     )
-    first = put(
-        "2102 første.pdf",
+    # Both returns carry their own save time (a clone or a mail client resets file times).
+    put(
+        "2102 første.docx",
         "2102 first return (older)",
-        lambda t: fill_pdfium(_form(forms, "2102", "pdf"), t, values("2102")),
-        offset=0,
+        lambda t: fill_libreoffice(_form(forms, "2102", "docx"), t, values("2102")),
     )
+    time.sleep(1.1)  # Word files record their save time to the second
     put(
         "2102 rettet.docx",
         "2102 second return (newer): wins",
         lambda t: fill_libreoffice(
             _form(forms, "2102", "docx"), t, field_values(SECOND_RETURN, [], "2102")
         ),
-        offset=3600,
     )
-    _set_mtime(first, 0)
     put(
         "Kopi af mette_mus_udfyldt.pdf",
         "an identical copy of 1043's return",
@@ -310,7 +310,7 @@ EXPECTED_STATUS = {
     "1045-anne-mette-lauridsen (udfyldt).docx": "ok",
     "Åse MUS (Google Docs).docx": "ok",
     "Lærke - udskrevet.pdf": "recovered",
-    "2102 første.pdf": "duplicate",
+    "2102 første.docx": "duplicate",
     "2102 rettet.docx": "ok",
     "Kopi af mette_mus_udfyldt.pdf": "ok",
     "Thomas - rettet navn.pdf": "rejected",
