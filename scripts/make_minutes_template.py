@@ -49,11 +49,25 @@ def _no_borders(table: Table) -> None:
     tblpr.append(borders)
 
 
-def _loop_table(doc: object, headers: list[str], cells: list[str], loop: str) -> Table:
+def _widths(table: Table, widths_cm: list[float]) -> None:
+    """Column widths Word and LibreOffice both keep: the grid and every cell."""
+    table.autofit = False
+    for col, width in zip(table.columns, widths_cm, strict=True):
+        col.width = Cm(width)
+        for cell in col.cells:
+            cell.width = Cm(width)
+
+
+def _loop_table(
+    doc: object, headers: list[str], cells: list[str], loop: str, widths_cm: list[float]
+) -> Table:
     """A table with a header row and one row repeated per item of ``loop``."""
     table: Table = doc.add_table(rows=4, cols=len(headers))  # type: ignore[attr-defined]
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    _widths(table, widths_cm)
+    # an agreement's row stays on one page
+    table.rows[2]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     for i, text in enumerate(headers):
         cell = table.rows[0].cells[i]
         cell.text = text
@@ -115,6 +129,7 @@ def build() -> bytes:
 
     facts = doc.add_table(rows=4, cols=2)
     _no_borders(facts)
+    _widths(facts, [4.0, 12.6])
     for i, (label, value) in enumerate(
         (
             ("{{ labels.employee }}", "{{ employee.name }} ({{ employee.id }})"),
@@ -126,8 +141,6 @@ def build() -> bytes:
         facts.rows[i].cells[0].text = label
         facts.rows[i].cells[0].paragraphs[0].runs[0].bold = True
         facts.rows[i].cells[1].text = value
-        facts.rows[i].cells[0].width = Cm(4)
-        facts.rows[i].cells[1].width = Cm(12.6)
 
     doc.add_paragraph("{{ labels.preparation }}", style="Heading 1")
     doc.add_paragraph("{%p for s in sections %}")
@@ -154,6 +167,7 @@ def build() -> bytes:
         ["#", "{{ labels.what }}", "{{ labels.owner }}", "{{ labels.due }}", "{{ labels.status }}"],
         ["{{ a.number }}", "{{ a.what }}", "{{ a.owner }}", "{{ a.due }}", "{{ a.status }}"],
         "agreements",
+        [0.8, 7.2, 3.0, 2.6, 3.0],
     )
     doc.add_paragraph("{%p if not agreements %}")
     doc.add_paragraph("{{ labels.no_agreements }}")
@@ -172,12 +186,14 @@ def build() -> bytes:
         ],
         ["{{ a.what }}", "{{ a.owner }}", "{{ a.due }}", "{{ a.status }}", "{{ a.comment }}"],
         "previous_agreements",
+        [4.6, 2.4, 2.6, 3.0, 4.0],
     )
     doc.add_paragraph("{%p endif %}")
 
     doc.add_paragraph("{{ labels.signatures }}", style="Heading 1")
     signs = doc.add_table(rows=3, cols=2)
     _no_borders(signs)
+    _widths(signs, [8.3, 8.3])
     for col, (who, name) in enumerate(
         (("{{ labels.employee }}", "{{ employee.name }}"), ("{{ labels.manager }}", "{{ leader }}"))
     ):

@@ -360,3 +360,31 @@ def test_many_minutes_in_parallel(
         text = docx_text(paths[i])
         assert f"Søren Ærø ({5000 + i})" in text
         assert f"1 | Aftale {i} | Søren" in text
+
+
+@pytest.mark.realclient
+@pytest.mark.slow
+def test_minutes_open_in_libreoffice(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets
+) -> None:
+    """A word processor opens the drafted minutes: LibreOffice turns them into a PDF whose
+    text has the employee, the answers and every agreement."""
+    from pypdf import PdfReader
+
+    from tests.clients.word import convert_to_pdf
+
+    [path] = write_minutes(tmp_path / "minutes", sample[:1], sets, Organisation())
+    pdf = convert_to_pdf(path, tmp_path)
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    for expected in (
+        "Referat af MUS",
+        "Søren Ærø (1042)",
+        "Budgettet <b>kom</b> i mål & «til tiden» Næste linje",
+        "Kursus i Excel & <Power BI>",
+        '=HYPERLINK("http://x.dk","klik")',
+        "Mentorordning med Åse",
+        "Halvfærdig aftale",
+        "Gennemført",
+        "Dato og underskrift",
+    ):
+        assert expected in text, expected
