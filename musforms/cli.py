@@ -504,7 +504,8 @@ def _parse_day(text: str | None) -> Any:
 @click.option(
     "--template",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your own minutes template (.docx) [default: form_templates/minutes.docx].",
+    help="Your own minutes template (.docx) [default: form_templates/minutes.docx beside "
+    "--config or --questions, else as last time, else the built-in one].",
 )
 @click.option(
     "--config",
@@ -541,6 +542,13 @@ def minutes(
     from musforms.settings import load_settings
 
     organisation = load_settings(settings) if settings else None
+    if template is None:
+        from musforms.outputs.minutes import template_near
+
+        for near in [p for p in (settings, *questions) if p is not None]:
+            template = template_near(near)
+            if template is not None:
+                break
     responses = load_responses(results)
     paths = write_outputs(
         results,

@@ -388,3 +388,19 @@ def test_minutes_open_in_libreoffice(
         "Dato og underskrift",
     ):
         assert expected in text, expected
+
+
+def test_minutes_command_finds_the_template_beside_the_config(
+    tmp_path: Path, sample: list[Response]
+) -> None:
+    """config/form_templates/minutes.docx is used when the config is given, as generate
+    finds the forms' Word template."""
+    out = results_folder(tmp_path, sample)
+    config = tmp_path / "config"
+    (config / "form_templates").mkdir(parents=True)
+    questions = config / "questions.yaml"
+    questions.write_text(yaml.safe_dump(EVERY_TYPE, allow_unicode=True), encoding="utf-8")
+    make_template(config / "form_templates" / "minutes.docx", "VORES {{ employee.name }}")
+    result = CliRunner().invoke(cli, ["minutes", str(out), "-q", str(questions)])
+    assert result.exit_code == 0, result.output
+    assert "VORES Ulla Ørsted" in docx_text(out / "minutes" / "1044-ulla-oersted.docx")

@@ -128,6 +128,16 @@ LABEL_KEYS = (
 )
 
 
+def template_near(config: Path) -> Path | None:
+    """HR's own minutes template: ``form_templates/minutes.docx`` beside the config file's
+    folder or one up, as for the forms' Word template."""
+    for folder in (config.parent, config.parent.parent):
+        candidate = folder / "form_templates" / TEMPLATE_NAME
+        if candidate.is_file() and candidate.resolve() != DEFAULT_TEMPLATE.resolve():
+            return candidate
+    return None
+
+
 def minutes_name(response: Response) -> str:
     """``1042-soeren-aeroe.docx``, like the form it was drafted from."""
     e = response.employee
