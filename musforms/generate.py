@@ -25,6 +25,7 @@ from musforms.manifest import (
     archive_question_set,
     load_manifest,
     save_manifest,
+    save_organisation,
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 
@@ -205,6 +206,7 @@ def generate(
                 progress(1)
 
     archive_question_set(out, questions, digest)
+    save_organisation(out, organisation)
     manifest = existing or Manifest(
         cycle=cycle,
         question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),

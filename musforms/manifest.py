@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musforms.errors import ConfigError
 from musforms.files import write_bytes, write_text
-from musforms.models import Agreement, Employee, QuestionSet
+from musforms.models import Agreement, Employee, Organisation, QuestionSet
 
 SCHEMA = "musforms/manifest/1"
 MANIFEST = "manifest.json"
 QUESTIONS_FILE = "questions.yaml"
 ARCHIVE_DIR = "question_sets"
+SETTINGS_FILE = "organisation.json"
 
 
 class _Model(BaseModel):
@@ -113,3 +114,20 @@ def issued_question_set(folder: Path, digest: str) -> QuestionSet | None:
             if question_set_digest(qs) == digest:
                 return qs
     return None
+
+
+def save_organisation(folder: Path, organisation: Organisation) -> None:
+    """Keep the settings the forms were made with, so collect drafts minutes the same way."""
+    data = organisation.model_dump(mode="json")
+    write_text(folder / SETTINGS_FILE, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def load_organisation(folder: Path) -> Organisation | None:
+    """The settings generate kept beside the manifest, or None for older forms folders."""
+    path = folder / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Organisation.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"{path} is damaged and cannot be read") from exc

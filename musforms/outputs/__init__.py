@@ -55,18 +55,26 @@ def output_lines(paths: OutputPaths) -> list[str]:
 
 
 def load_organisation(forms_dir: Path | None) -> Organisation:
-    """The organisation settings beside the forms' question set, else the defaults."""
+    """The settings the forms were generated with, else those beside the forms' question
+    set, else the defaults."""
     if forms_dir is None:
         return Organisation()
+    from musforms.manifest import load_organisation as kept
     from musforms.settings import load_settings
 
+    if (organisation := kept(forms_dir)) is not None:
+        return organisation
     return load_settings(None, near=forms_dir / "questions.yaml")
 
 
 def _has_settings(forms_dir: Path | None) -> bool:
+    from musforms.manifest import SETTINGS_FILE
     from musforms.settings import find_settings
 
-    return forms_dir is not None and find_settings(forms_dir / "questions.yaml") is not None
+    if forms_dir is None:
+        return False
+    kept = (forms_dir / SETTINGS_FILE).is_file()
+    return kept or find_settings(forms_dir / "questions.yaml") is not None
 
 
 def question_sets_for(
