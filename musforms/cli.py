@@ -208,7 +208,7 @@ def generate(
 )
 @click.option(
     "--key-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     envvar="MUSFORMS_KEY_FILE",
     help="The signing key the forms were generated with [default: ~/.config/musforms/key].",
 )

@@ -1,0 +1,126 @@
+"""collect: identity decides, not file names; other rounds, strangers and damage are named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from musforms.cli import cli
+from musforms.collect import collect
+from musforms.errors import ConfigError
+from musforms.generate import generate
+from musforms.response import Response, json_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "config" / "questions.yaml"
+
+
+def _roster(folder: Path, *ids: str) -> Path:
+    path = folder / f"roster-{'-'.join(ids)}.csv"
+    path.write_text("id;navn\n" + "".join(f"{i};Person {i}\n" for i in ids), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def issued(tmp_path: Path) -> Path:
+    forms = tmp_path / "forms" / "2026"
+    generate(QUESTIONS, _roster(tmp_path, "1", "2"), forms, "2026", formats=["pdf"])
+    return forms
+
+
+def _statuses(out: Path) -> dict[str, tuple[str, str]]:
+    report = json.loads((out / "report.json").read_text())
+    return {Path(e["file"]).name: (e["status"], e.get("reason", "")) for e in report["files"]}
+
+
+def test_file_names_do_not_matter(issued: Path, tmp_path: Path) -> None:
+    """A form renamed to another employee's name is still the first employee's form."""
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    shutil.copy(issued / "1-person-1.pdf", returned / "2-person-2.pdf")
+    result = collect([returned], issued, tmp_path / "out")
+    assert result.report.returned == ["1"]
+    assert result.report.missing == ["2"]
+
+
+def test_form_from_another_round_is_rejected(issued: Path, tmp_path: Path) -> None:
+    old = tmp_path / "forms" / "2025"
+    generate(QUESTIONS, _roster(tmp_path, "1"), old, "2025", formats=["pdf"])
+    result = collect([old / "1-person-1.pdf"], issued, tmp_path / "out")
+    assert _statuses(tmp_path / "out")["1-person-1.pdf"][0] == "rejected"
+    assert "round 2025, not 2026" in result.new_files[0].reason  # type: ignore[operator]
+    assert result.report.returned == []
+
+
+def test_form_not_issued_in_this_round_is_rejected(issued: Path, tmp_path: Path) -> None:
+    """A form for someone this manifest never issued (same key, same round) is refused."""
+    other = tmp_path / "other"
+    generate(QUESTIONS, _roster(tmp_path, "9"), other, "2026", formats=["pdf"])
+    collect([other / "9-person-9.pdf"], issued, tmp_path / "out")
+    status, reason = _statuses(tmp_path / "out")["9-person-9.pdf"]
+    assert status == "rejected" and "not issued in this round" in reason
+
+
+def test_employee_outside_the_roster_is_rejected(issued: Path, tmp_path: Path) -> None:
+    """With --roster, a form for someone not on it is flagged, not merged."""
+    roster = _roster(tmp_path, "1")
+    result = collect([issued], issued, tmp_path / "out", roster=roster)
+    status, reason = _statuses(tmp_path / "out")["2-person-2.pdf"]
+    assert status == "rejected" and "not in the roster" in reason
+    assert result.report.returned == ["1"] and result.report.missing == []
+
+
+def test_results_of_another_round_are_not_mixed(issued: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    collect([issued], issued, out)
+    old = tmp_path / "forms" / "2025"
+    generate(QUESTIONS, _roster(tmp_path, "1"), old, "2025", formats=["pdf"])
+    with pytest.raises(ConfigError, match="results for round 2026, not 2025"):
+        collect([old], old, out)
+
+
+def test_damaged_earlier_report_is_a_clear_error(issued: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("{not json")
+    result = CliRunner().invoke(
+        cli, ["collect", str(issued), "--forms", str(issued), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "report.json from an earlier run is damaged" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_forms_folder_without_manifest_says_what_to_give(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["collect", str(tmp_path), "--forms", str(tmp_path), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "has no manifest.json" in result.output
+
+
+def test_responses_match_the_shipped_schema(issued: Path, tmp_path: Path) -> None:
+    """The schema in the package is the one the code writes, and `musforms schema` prints it."""
+    shipped = (ROOT / "musforms" / "schemas" / "response.json").read_text()
+    assert shipped == json_schema()
+    assert CliRunner().invoke(cli, ["schema"]).output == shipped
+    collect([issued], issued, tmp_path / "out")
+    for path in (tmp_path / "out" / "responses").glob("*.json"):
+        Response.model_validate_json(path.read_text())
+    properties = json.loads(shipped)["properties"]
+    assert {"schema", "employee", "form", "answers", "agreements", "problems"} <= set(properties)
+
+
+def test_missing_key_says_how_to_supply_it(issued: Path, tmp_path: Path) -> None:
+    """Collecting on a machine without the key names the path and the way to give it."""
+    result = CliRunner().invoke(
+        cli,
+        ["collect", str(issued), "--forms", str(issued), "--out", str(tmp_path / "o"),
+         "--key-file", str(tmp_path / "nokey")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "no signing key at" in result.output and "--key-file" in result.output
