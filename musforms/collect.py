@@ -240,6 +240,13 @@ def read_file(path: Path, ctx: Context) -> FileResult:
     except OSError as exc:
         entry.reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
         return FileResult(entry)
+    except Exception as exc:  # a reader bug on one hostile file must not stop the run
+        entry.status = "unreadable"
+        entry.reason = (
+            f"could not be read ({exc.__class__.__name__} in musforms); the file is damaged "
+            "or unusual: ask for it to be saved and sent again, and report this file"
+        )
+        return FileResult(entry)
 
 
 def _read_bytes(

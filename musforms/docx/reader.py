@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -137,7 +138,14 @@ def _read(zf: zipfile.ZipFile, member: str, limits: ZipLimits) -> bytes:
     try:
         with zf.open(info) as fh:
             data = fh.read(limits.max_part_size + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
         raise FormReadError(f"the part {member} is damaged ({exc})") from exc
     if len(data) > limits.max_part_size:
         raise FormReadError(f"the part {member} is larger than a form could ever be")
