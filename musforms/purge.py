@@ -108,8 +108,6 @@ def execute(plan: PurgePlan) -> None:
 
 def _rewrite_outputs(results: Path, keep: list[Response]) -> None:
     """The follow-up list and calendar, rebuilt from what is kept."""
-    try:
-        from musforms.outputs import rewrite_followup
-    except ImportError:  # pragma: no cover - outputs always ship with the package
-        return
+    from musforms.outputs import rewrite_followup
+
     rewrite_followup(results, keep)
