@@ -36,7 +36,13 @@ def friendly(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="musforms")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show log messages on stderr. They may quote returned files, answers included: "
+    "use it only to investigate a problem, and do not share the output.",
+)
+def cli(debug: bool) -> None:
     """Prepare, collect and follow up MUS (medarbejderudviklingssamtale) forms.
 
     \b
@@ -47,6 +53,24 @@ def cli() -> None:
                         --roster roster.csv --out forms/2026 --cycle 2026
       musforms collect returned/ --forms forms/2026 --out results/2026
     """
+    _configure_logging(debug)
+
+
+def _configure_logging(debug: bool) -> None:
+    """Log messages go nowhere unless --debug: pypdf, for one, quotes the bytes around a
+    damaged spot of a file, and those bytes can be an employee's answers."""
+    import logging
+
+    root = logging.getLogger()
+    if not debug:
+        if not root.handlers:  # else Python prints warnings to stderr by itself
+            root.addHandler(logging.NullHandler())
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    click.get_current_context().call_on_close(lambda: root.removeHandler(handler))
 
 
 def main() -> None:
