@@ -7,6 +7,7 @@ over the cores; the output does not depend on how many workers ran.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +50,7 @@ class Job:
     formats: tuple[str, ...]
     lang: Literal["da", "en"] | None
     template: Path | None
+    created: dt.datetime  # one creation date for every file of the run
 
 
 @dataclass
@@ -79,7 +81,9 @@ class _Renderer:
             if fmt == "pdf":
                 from musforms.pdf.writer import PdfFormWriter
 
-                self._writers[key] = PdfFormWriter(job.question_set, lang, job.organisation)
+                self._writers[key] = PdfFormWriter(
+                    job.question_set, lang, job.organisation, created=job.created
+                )
             else:
                 from musforms.docx.writer import DocxFormWriter
 
@@ -187,7 +191,9 @@ def generate(
             )
     private_dir(out)
     template = template or _template_near(questions)
-    job = Job(qs, digest, organisation, key, cycle, out, tuple(formats), lang, template)
+    job = Job(
+        qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
+    )
     items = [(e, carried.get(e.id, [])) for e in employees]
 
     forms: list[ManifestForm] = []
@@ -215,6 +221,14 @@ def generate(
     manifest.merge(forms)
     save_manifest(out, manifest)
     return GenerateResult(out, forms, tuple(formats), key_path, key_created)
+
+
+def _run_time() -> dt.datetime:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set, so a run can be repeated byte for byte."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _template_near(questions: Path) -> Path | None:

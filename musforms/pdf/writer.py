@@ -12,6 +12,7 @@ fields that collect verifies.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from musforms.errors import ConfigError
 from musforms.files import write_bytes
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
 from musforms.pdf import _acroform as af
+from musforms.pdf import _template
 
 __all__ = ["PdfFormWriter", "write_pdf"]
 
@@ -73,6 +75,9 @@ TEXTAREA_H = 112.0
 COMMENT_H = 44.0
 GAP = 16.0  # between questions
 DROPDOWN_MIN_OPTIONS = 7
+FOOTER_Y = 34.0
+MAX_TEMPLATES = 64  # distinct layouts kept per writer (last cycle's agreements vary them)
+_BASE_CHARS = frozenset(_template.PERSONAL_CHARS)
 
 Draw = Callable[[Canvas, float], None]  # draws part of a block whose top is at y
 
@@ -94,17 +99,45 @@ class Block:
     height: float
     ops: list[Draw] = field(default_factory=list)
     keep_with_next: bool = False
+    sig: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Personal:
+    """A line of page text that differs per employee, drawn from a slot of the form's values.
+
+    Templates leave it out of their page content and draw it per form; see _template.py.
+    """
+
+    x: float
+    dy: float
+    font: str
+    size: float
+    color: Color
+    slot: int
+    text: str
+
+    def __call__(self, c: Canvas, top: float) -> None:
+        raise AssertionError("personal text is drawn by the template, not by reportlab")
 
 
 class _Builder:
     """Stacks text and fields downwards from a block's top; ``y`` is the depth used so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: list[str] | None = None) -> None:
         self.y = 0.0
         self.ops: list[Draw] = []
+        # What the block draws, without personal values: equal signatures, equal templates.
+        self.sig: list[tuple[Any, ...]] = []
+        self.slots = slots if slots is not None else []
 
     def block(self, keep_with_next: bool = False) -> Block:
-        return Block(self.y, self.ops, keep_with_next)
+        return Block(self.y, self.ops, keep_with_next, (self.y, keep_with_next, *self.sig))
+
+    def mark(self, value: str) -> str:
+        """A personal string inside a field dictionary: a template marker for ``value``."""
+        self.slots.append(value)
+        return _template.marker(len(self.slots) - 1)
 
     def text(
         self,
@@ -115,7 +148,16 @@ class _Builder:
         size: float = BODY,
         color: Color = INK,
         align: str = "left",
+        personal: bool = False,
     ) -> None:
+        if personal:
+            assert align == "left"
+            self.slots.append(line)
+            self.ops.append(_Personal(x, dy, font, size, color, len(self.slots) - 1, line))
+            self.sig.append(("personal", x, dy, font, size, color.hexval()))
+            return
+        self.sig.append(("text", x, dy, line, font, size, color.hexval(), align))
+
         def op(c: Canvas, top: float) -> None:
             c.setFont(font, size)
             c.setFillColor(color)
@@ -137,15 +179,19 @@ class _Builder:
         size: float = BODY,
         lead: float = BODY_LEAD,
         color: Color = INK,
+        personal: bool = False,
     ) -> int:
         """Wrap ``text`` into ``width`` below the cursor; returns the number of lines."""
         lines = simpleSplit(text, font, size, width)
         for line in lines:
             self.y += lead
-            self.text(x, self.y - (lead - size) / 2 - 1, line, font, size, color)
+            dy = self.y - (lead - size) / 2 - 1
+            self.text(x, dy, line, font, size, color, personal=personal)
         return len(lines)
 
     def rect(self, x: float, dy: float, w: float, h: float, fill: Color, stroke: bool) -> None:
+        self.sig.append(("rect", x, dy, w, h, fill.hexval(), stroke))
+
         def op(c: Canvas, top: float) -> None:
             c.setFillColor(fill)
             c.setStrokeColor(RULE)
@@ -155,6 +201,8 @@ class _Builder:
         self.ops.append(op)
 
     def rule(self, x: float, dy: float, w: float, color: Color = RULE, width: float = 0.6) -> None:
+        self.sig.append(("rule", x, dy, w, color.hexval(), width))
+
         def op(c: Canvas, top: float) -> None:
             c.setStrokeColor(color)
             c.setLineWidth(width)
@@ -166,6 +214,7 @@ class _Builder:
         self, name: str, x: float, dy: float, w: float, h: float, multiline: bool, tip: str
     ) -> None:
         flags = af.RL_MULTILINE if multiline else af.RL_TEXT
+        self.sig.append(("textfield", name, x, dy, w, h, multiline, tip))
 
         def op(c: Canvas, top: float) -> None:
             c.acroForm.textfield(
@@ -190,6 +239,8 @@ class _Builder:
         self.ops.append(op)
 
     def checkbox(self, name: str, x: float, dy: float, tip: str) -> None:
+        self.sig.append(("checkbox", name, x, dy, tip))
+
         def op(c: Canvas, top: float) -> None:
             c.acroForm.checkbox(
                 name=name,
@@ -211,6 +262,8 @@ class _Builder:
         self.ops.append(op)
 
     def radio(self, name: str, value: str, x: float, dy: float, tip: str) -> None:
+        self.sig.append(("radio", name, value, x, dy, tip))
+
         def op(c: Canvas, top: float) -> None:
             c.acroForm.radio(
                 name=name,
@@ -245,6 +298,7 @@ class _Builder:
         # reportlab needs a selected option; a placeholder whose export value is empty
         # leaves the field unanswered (/V is the empty string).
         opts = [(placeholder, ""), *options]
+        self.sig.append(("dropdown", name, tuple(opts), x, dy, w, tip))
 
         def op(c: Canvas, top: float) -> None:
             c.acroForm.choice(
@@ -291,28 +345,23 @@ def _hidden_field(c: Canvas, name: str, value: str) -> None:
     form.fields.append(form.getRef(widget))
 
 
-class _Info(PDFInfo):  # type: ignore[misc]
-    """reportlab's document information plus the musforms identity."""
-
-    def __init__(self, identity: str) -> None:
-        super().__init__()
-        self.identity = identity
-
-    def format(self, document: Any) -> bytes:
-        base: bytes = super().format(document)
-        extra: bytes = PDFString(self.identity).format(document)
-        # The dictionary ends in ">>"; add the key just before it.
-        head, _, tail = base.rpartition(b">>")
-        return bytes(head) + b"/" + af.INFO_IDENTITY[1:].encode() + b" " + extra + b" >>" + tail
-
-
 class PdfFormWriter:
     """Renders one question set in one language for any number of employees."""
 
-    def __init__(self, question_set: QuestionSet, lang: str, organisation: Organisation) -> None:
+    def __init__(
+        self,
+        question_set: QuestionSet,
+        lang: str,
+        organisation: Organisation,
+        *,
+        created: dt.datetime | None = None,
+    ) -> None:
         self.question_set = question_set
         self.lang = lang
         self.organisation = organisation
+        # The files' creation date; one value for a whole run keeps output reproducible.
+        self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self._templates: dict[tuple[Any, ...], _template.Template] = {}
         _fonts()
         self._logo = self._load_logo(organisation.logo)
         self._blocks = self._question_blocks()
@@ -473,8 +522,8 @@ class PdfFormWriter:
 
     # --- per employee ----------------------------------------------------------------
 
-    def _header(self, form: FormData) -> Block:
-        b = _Builder()
+    def _header(self, form: FormData, slots: list[str]) -> Block:
+        b = _Builder(slots)
         org = self.organisation.name
         if self._logo is not None:
             iw, ih = self._logo.getSize()
@@ -487,6 +536,7 @@ class PdfFormWriter:
                 c.drawImage(logo, PAGE_W - MARGIN_X - w, top - h, w, h, mask="auto")
 
             b.ops.append(draw_logo)
+            b.sig.append(("logo", w, h))
         if org:
             b.para(org.upper(), MARGIN_X, CONTENT_W - 150, SANS_BOLD, 8.5, 11, MUTED)
         b.y += 4
@@ -507,7 +557,7 @@ class PdfFormWriter:
                 dy = box_top + 6 + r * 30
                 b.text(x, dy + 9, self._t(key), SANS, 7.8, MUTED)
                 value = _fit(form.prefill.get(name, ""), SANS_BOLD, 10.5, col_w - 6)
-                b.text(x, dy + 23, value or "—", SANS_BOLD, 10.5, INK)
+                b.text(x, dy + 23, value or "—", SANS_BOLD, 10.5, INK, personal=True)
         b.y = box_top + box_h + 12
         if self.question_set.intro:
             b.para(localize(self.question_set.intro, self.lang), MARGIN_X, CONTENT_W)
@@ -516,10 +566,10 @@ class PdfFormWriter:
         b.y += 10
         return b.block()
 
-    def _previous(self, form: FormData) -> list[Block]:
+    def _previous(self, form: FormData, slots: list[str]) -> list[Block]:
         if not form.previous_agreements:
             return []
-        b = _Builder()
+        b = _Builder(slots)
         b.y += 8
         b.para(self._t("previous_title"), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
         b.y += 4
@@ -530,16 +580,16 @@ class PdfFormWriter:
         blocks = [b.block(keep_with_next=True)]
         statuses = texts.AGREEMENT_STATUSES
         for row, _agreement in enumerate(form.previous_agreements, start=1):
-            b = _Builder()
+            b = _Builder(slots)
             what = form.prefill.get(fn.previous_field(row, "what"), "")
             owner = form.prefill.get(fn.previous_field(row, "owner"), "") or "—"
             due = form.prefill.get(fn.previous_field(row, "due"), "") or "—"
             b.text(MARGIN_X, LABEL + 1, f"{row}.", SANS_BOLD, LABEL, ACCENT)
-            b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD)
+            b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD, personal=True)
             meta = f"{self._t('owner')}: {owner}  ·  {self._t('due')}: {due}"
-            b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED)
+            b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED, personal=True)
             b.y += 5
-            tip = f"{self._t('status')}: {what}"
+            tip = b.mark(f"{self._t('status')}: {what}")
             b.text(FIELD_X, b.y + 10.5, self._t("status"), SANS, HELP, MUTED)
             x = FIELD_X + 70
             for status in statuses:
@@ -552,7 +602,13 @@ class PdfFormWriter:
             b.y += 12
             name = fn.previous_comment_field(row)
             b.textfield(
-                name, FIELD_X, b.y, FIELD_W, COMMENT_H, True, f"{self._t('comment')}: {what}"
+                name,
+                FIELD_X,
+                b.y,
+                FIELD_W,
+                COMMENT_H,
+                True,
+                b.mark(f"{self._t('comment')}: {what}"),
             )
             b.y += COMMENT_H + GAP
             blocks.append(b.block())
@@ -580,40 +636,105 @@ class PdfFormWriter:
         return pages
 
     def render(self, form: FormData) -> bytes:
-        """The filled-in-by-nobody PDF form for one employee."""
-        blocks = [self._header(form), *self._previous(form), *self._blocks]
-        pages = self._paginate(blocks)
-        buf = io.BytesIO()
-        c = Canvas(buf, pagesize=A4, pageCompression=1)
-        c._doc.info = _Info(form.token)
-        title = localize(self.question_set.title, self.lang)
-        c.setTitle(f"{title} – {form.employee.name}")
-        c.setAuthor(self.organisation.name or "musforms")
-        c.setSubject(form.form_code)
-        c.setKeywords(form.form_code)
-        c.setCreator("musforms")
-        code = f"{self._t('form_code')} {form.form_code}"
-        for number, placed in enumerate(pages, start=1):
-            if number == 1:
-                _hidden_field(c, fn.IDENTITY, form.token)
-                for name, value in form.prefill.items():
-                    _hidden_field(c, name, value)
-            for block, top in placed:
-                for op in block.ops:
-                    op(c, top)
-            self._footer(c, code, number, len(pages))
-            c.showPage()
-        c.save()
-        return buf.getvalue()
+        """The filled-in-by-nobody PDF form for one employee.
 
-    def _footer(self, c: Canvas, code: str, page: int, pages: int) -> None:
-        y = 34.0
+        The layout is rendered by reportlab once per distinct shape (the same for everyone
+        without last cycle's agreements) and personalised per employee; see _template.py.
+        """
+        slots: list[str] = []
+        personal = [self._header(form, slots), *self._previous(form, slots)]
+        code = f"{self._t('form_code')} {form.form_code}"
+        values = [*slots, code, form.token, *form.prefill.values()]
+        drawn = {
+            ch
+            for block in personal
+            for op in block.ops
+            if isinstance(op, _Personal)
+            for ch in op.text
+        }
+        drawn.update(code)
+        extra = "".join(sorted(drawn - _BASE_CHARS))
+        key = (tuple(b.sig for b in personal), tuple(form.prefill), extra)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._build_template(
+                [*personal, *self._blocks], len(slots), list(form.prefill), extra
+            )
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.pop(next(iter(self._templates)))
+            self._templates[key] = template
+        title = localize(self.question_set.title, self.lang)
+        date = _template.pdf_date(self.created)
+        info = {
+            "Author": _template.text_string(self.organisation.name or "musforms"),
+            "CreationDate": date,
+            "Creator": _template.text_string("musforms"),
+            "Keywords": _template.text_string(form.form_code),
+            "ModDate": date,
+            "Producer": _template.text_string(PDFInfo.producer),
+            "Subject": _template.text_string(form.form_code),
+            "Title": _template.text_string(f"{title} – {form.employee.name}"),
+            "Trapped": b"/False",
+            af.INFO_IDENTITY[1:]: _template.text_string(form.token),
+        }
+        return template.fill(values, info, form.identity.form_id)
+
+    def _build_template(
+        self, blocks: list[Block], n_slots: int, prefill: list[str], extra: str
+    ) -> _template.Template:
+        """Render ``blocks`` with reportlab, personal values left as slots."""
+        pages = self._paginate(blocks)
+        code_slot, token_slot = n_slots, n_slots + 1
+        buf = io.BytesIO()
+        c = Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
+        fonts = {}
+        for name in (SANS, SANS_BOLD):
+            font = pdfmetrics.getFont(name)
+            font.splitString(_template.PERSONAL_CHARS + extra, c._doc)
+            resource = font.getSubsetInternalName(0, c._doc)
+            state = font.state[c._doc]
+            fonts[name] = (resource.split("+")[0], state)
+        placed: list[_template.PlacedText] = []
+        for number, on_page in enumerate(pages, start=1):
+            if number == 1:
+                _hidden_field(c, fn.IDENTITY, _template.marker(token_slot))
+                for i, name in enumerate(prefill):
+                    _hidden_field(c, name, _template.marker(token_slot + 1 + i))
+            for block, top in on_page:
+                for op in block.ops:
+                    if isinstance(op, _Personal):
+                        placed.append(
+                            self._placed(
+                                number - 1, op.x, top - op.dy, op.font, op.size, op.color, op.slot
+                            )
+                        )
+                    else:
+                        op(c, top)
+            self._footer(c, number, len(pages))
+            placed.append(self._placed(number - 1, MARGIN_X, FOOTER_Y, SANS, 8, MUTED, code_slot))
+            c.showPage()
+        codes = {
+            name: _template.FontCodes(resource, dict(state.assignments))
+            for name, (resource, state) in fonts.items()
+        }
+        c.save()
+        return _template.Template(buf.getvalue(), placed, codes)
+
+    @staticmethod
+    def _placed(
+        page: int, x: float, y: float, font: str, size: float, color: Color, slot: int
+    ) -> _template.PlacedText:
+        rgb = (float(color.red), float(color.green), float(color.blue))
+        return _template.PlacedText(page, x, y, font, size, rgb, slot)
+
+    def _footer(self, c: Canvas, page: int, pages: int) -> None:
+        """The footer but its form code, which is personal."""
+        y = FOOTER_Y
         c.setStrokeColor(RULE)
         c.setLineWidth(0.6)
         c.line(MARGIN_X, y + 12, PAGE_W - MARGIN_X, y + 12)
         c.setFont(SANS, 8)
         c.setFillColor(MUTED)
-        c.drawString(MARGIN_X, y, code)
         c.drawCentredString(PAGE_W / 2, y, self._t("confidential"))
         c.drawRightString(PAGE_W - MARGIN_X, y, self._t("page", page=page, pages=pages))
 

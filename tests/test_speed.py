@@ -1,0 +1,107 @@
+"""Fast paths must not change what is written: templates, worker pools, streaming collect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from musforms.formdata import make_form_data
+from musforms.generate import POOL_THRESHOLD, generate
+from musforms.models import Agreement, Employee, Organisation, QuestionSet
+from musforms.pdf.reader import read_pdf
+from musforms.pdf.writer import PdfFormWriter
+
+STANDARD = Path(__file__).resolve().parent.parent / "musforms" / "sets" / "standard.yaml"
+
+
+def _roster(path: Path, n: int) -> Path:
+    lines = ["id;name;department;manager;meeting_date;language"]
+    for i in range(n):
+        lang = "en" if i % 7 == 0 else "da"
+        lines.append(f"{100 + i};Søren Ærø {i};Økonomi;Åse Østergård;1{i % 9}-01-2027;{lang}")
+    lines.append("999;Dvořák Łukasz;Løn;Åse;15-01-2027;da")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _docx_parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+@pytest.mark.slow
+def test_output_same_whatever_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process or two: every PDF and Word file and the manifest come out the same bytes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    roster = _roster(tmp_path / "roster.csv", POOL_THRESHOLD + 6)
+    key = tmp_path / "key"
+    one, two = tmp_path / "one", tmp_path / "two"
+    generate(STANDARD, roster, one, "2026", key_file=key, workers=1)
+    generate(STANDARD, roster, two, "2026", key_file=key, workers=2)
+    names = sorted(p.name for p in one.iterdir() if p.suffix in (".pdf", ".docx"))
+    assert len(names) == 2 * (POOL_THRESHOLD + 7)
+    assert names == sorted(p.name for p in two.iterdir() if p.suffix in (".pdf", ".docx"))
+    for name in names:
+        if name.endswith(".pdf"):
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name
+        else:
+            a, b = _docx_parts(one / name), _docx_parts(two / name)
+            a.pop("docProps/core.xml")
+            b.pop("docProps/core.xml")
+            assert a == b, name
+    assert (one / "manifest.json").read_bytes() == (two / "manifest.json").read_bytes()
+    info = PdfReader(one / next(n for n in names if n.endswith(".pdf"))).metadata
+    assert info is not None and info["/CreationDate"].startswith("D:20261118110640")
+
+
+def _render(writer: PdfFormWriter, key: bytes, name: str, previous: list[Agreement]) -> bytes:
+    employee = Employee(
+        id=str(abs(hash(name)) % 10_000),
+        name=name,
+        department="Økonomi",
+        meeting_date=dt.date(2027, 1, 4),
+    )
+    qs = writer.question_set
+    return writer.render(make_form_data(qs, employee, key=key, cycle="2026", previous=previous))
+
+
+def test_each_form_carries_only_its_own_values(
+    every_type: QuestionSet, key: bytes, tmp_path: Path
+) -> None:
+    """Forms rendered one after the other from a shared layout hold their own name, identity,
+    form code and last cycle's agreements, and nothing of the forms before them."""
+    writer = PdfFormWriter(every_type, "da", Organisation(name="Kommunen"))
+    short = [Agreement(what="Kursus", owner="Bo", due=dt.date(2026, 6, 1))]
+    long = [
+        Agreement(what="En lang aftale " * 12, owner="Åse", due=None),
+        Agreement(what="Mentorordning", owner=None, due=None),
+    ]
+    people = {
+        "Søren Ærø": [],
+        "Karen Blixen": [],
+        "Mette Frederiksen": short,
+        "Niels Bohr": long,
+        "Zoë Ångström-Dvořák": short,
+    }
+    forms = {name: _render(writer, key, name, prev) for name, prev in people.items()}
+    for name, data in forms.items():
+        reader = PdfReader(io.BytesIO(data))
+        text = "".join(page.extract_text() for page in reader.pages)
+        assert name in text
+        assert not any(other in text for other in forms if other != name)
+        path = tmp_path / "form.pdf"
+        path.write_bytes(data)
+        raw = read_pdf(path)
+        assert raw.fields["mf_name"] == name
+        assert raw.token is not None
+        assert reader.metadata is not None
+        assert reader.metadata["/MusformsIdentity"] == raw.token
+        assert str(reader.metadata["/Subject"]) in text  # the form code in every footer
+        assert text.count(str(reader.metadata["/Subject"])) == len(reader.pages)
+    bohr = "".join(p.extract_text() for p in PdfReader(io.BytesIO(forms["Niels Bohr"])).pages)
+    assert "Mentorordning" in bohr and "Kursus" not in bohr
