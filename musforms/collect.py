@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import signal
+import textwrap
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +32,7 @@ from musforms.errors import (
     MusformsError,
     NotMusformsError,
 )
-from musforms.files import inside, private_dir, write_text
+from musforms.files import atomic_writer, inside, private_dir, write_text
 from musforms.identity import default_key_path, form_id_from_code, load_key, peek, verify
 from musforms.interpret import interpret, unknown_fields
 from musforms.manifest import Manifest, ManifestForm, issued_question_set, load_manifest
@@ -614,16 +615,7 @@ def _write_results(
         returned=returned,
         missing=missing,
     )
-    responses = _load_responses(out, returned)
-    write_text(
-        out / "responses.json",
-        json.dumps(
-            [r.model_dump(mode="json", by_alias=True) for r in responses],
-            ensure_ascii=False,
-            indent=2,
-        )
-        + "\n",
-    )
+    _write_responses_json(out, returned)
     write_text(
         out / "report.json",
         json.dumps(
@@ -636,18 +628,36 @@ def _write_results(
     return report
 
 
+def _write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:
+    """responses.json, one response at a time: a round of 50,000 never sits in memory whole.
+
+    The same text ``json.dumps(list, indent=2)`` would give.
+    """
+    with atomic_writer(out / "responses.json") as tmp, tmp.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        first = True
+        for response in _iter_responses(out, employee_ids):
+            data = response.model_dump(mode="json", by_alias=True)
+            fh.write("\n" if first else ",\n")
+            fh.write(textwrap.indent(json.dumps(data, ensure_ascii=False, indent=2), "  "))
+            first = False
+        fh.write("]\n" if first else "\n]\n")
+
+
 def _id_key(employee_id: str) -> tuple[int, str]:
     return (int(employee_id), "") if employee_id.isdigit() else (1 << 62, employee_id)
 
 
-def _load_responses(out: Path, employee_ids: Iterable[str]) -> list[Response]:
-    responses = []
+def _iter_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]:
     for eid in employee_ids:
         path = response_path(out, eid)
         if path.is_file():
             data: Any = json.loads(path.read_text(encoding="utf-8"))
-            responses.append(Response.model_validate(data))
-    return responses
+            yield Response.model_validate(data)
+
+
+def _load_responses(out: Path, employee_ids: Iterable[str]) -> list[Response]:
+    return list(_iter_responses(out, employee_ids))
 
 
 def load_responses(out: Path) -> list[Response]:
