@@ -88,7 +88,11 @@ class _Renderer:
                 from musforms.docx.writer import DocxFormWriter
 
                 self._writers[key] = DocxFormWriter(
-                    job.question_set, lang, job.organisation, template=job.template
+                    job.question_set,
+                    lang,
+                    job.organisation,
+                    template=job.template,
+                    created=job.created,
                 )
         return self._writers[key]
 

@@ -73,11 +73,15 @@ class DocxFormWriter:
         lang: str,
         organisation: Organisation,
         template: Path | None = None,
+        *,
+        created: dt.datetime | None = None,
     ) -> None:
         self.question_set = question_set
         self.lang = lang
         self.organisation = organisation
         self.template = template or DEFAULT_TEMPLATE
+        # The files' creation date; one value for a whole run keeps output reproducible.
+        self.created = created or dt.datetime.now(dt.UTC)
         self._prepare()
 
     # -- preparation (once) -------------------------------------------------------------------
@@ -95,7 +99,7 @@ class DocxFormWriter:
         doc.core_properties.title = localize(self.question_set.title, self.lang)
         doc.core_properties.author = self.organisation.name or "musforms"
         doc.core_properties.last_modified_by = "musforms"
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+        now = self.created.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
         doc.core_properties.created = now
         doc.core_properties.modified = now
         doc.core_properties.revision = 1
