@@ -155,10 +155,11 @@ class Template:
                 last = m.end()
             pieces.append(chunk[last:])
             self.parts.append(pieces)
-        self.texts: list[list[PlacedText]] = [[] for _ in page_nums]
+        # Per page: (font, operators before the string, font size) for each personal line.
+        self.texts: list[list[tuple[FontCodes, bytes, bytes, int]]] = [[] for _ in page_nums]
         for t in texts:
-            self.texts[t.page].append(t)
-        self.fonts = fonts
+            head = b"BT %s rg 1 0 0 1 %s Tm" % (fp_str(*t.rgb).encode(), fp_str(t.x, t.y).encode())
+            self.texts[t.page].append((fonts[t.font], head, fp_str(t.size).encode(), t.slot))
 
     def fill(self, values: list[str], info: dict[str, bytes], doc_id: str) -> bytes:
         """The form with ``values`` in its slots, ``info`` as its document information."""
@@ -202,16 +203,12 @@ class Template:
 
     def _page_text(self, page: int, values: list[str]) -> bytes:
         ops: list[bytes] = []
-        for t in self.texts[page]:
-            runs = self.fonts[t.font].encode(values[t.slot])
+        for font, head, size, slot in self.texts[page]:
+            runs = font.encode(values[slot])
             if not runs:
                 continue
-            ops.append(
-                b"BT %s rg 1 0 0 1 %s Tm" % (fp_str(*t.rgb).encode(), fp_str(t.x, t.y).encode())
-            )
+            ops.append(head)
             for resource, data in runs:
-                ops.append(
-                    b"%s %s Tf %s Tj" % (resource.encode(), fp_str(t.size).encode(), literal(data))
-                )
+                ops.append(b"%s %s Tf %s Tj" % (resource.encode(), size, literal(data)))
             ops.append(b"ET")
         return b"q\n" + b"\n".join(ops) + b"\nQ"

@@ -362,6 +362,7 @@ class PdfFormWriter:
         # The files' creation date; one value for a whole run keeps output reproducible.
         self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
+        self._header_block: Block | None = None
         _fonts()
         self._logo = self._load_logo(organisation.logo)
         self._blocks = self._question_blocks()
@@ -522,7 +523,25 @@ class PdfFormWriter:
 
     # --- per employee ----------------------------------------------------------------
 
+    _HEADER_VALUES = (
+        fn.PREFILL_NAME,
+        fn.PREFILL_DEPARTMENT,
+        fn.PREFILL_MANAGER,
+        fn.PREFILL_MEETING_DATE,
+    )
+
     def _header(self, form: FormData, slots: list[str]) -> Block:
+        """The header: laid out once per writer, its four values fitted per employee."""
+        assert not slots  # the header's values are always the first slots
+        col_w = (CONTENT_W - 24) / 2
+        for name in self._HEADER_VALUES:
+            slots.append(_fit(form.prefill.get(name, ""), SANS_BOLD, 10.5, col_w - 6) or "—")
+        if self._header_block is None:
+            self._header_block = self._header_layout()
+        return self._header_block
+
+    def _header_layout(self) -> Block:
+        slots: list[str] = []
         b = _Builder(slots)
         org = self.organisation.name
         if self._logo is not None:
@@ -556,8 +575,8 @@ class PdfFormWriter:
                 x = MARGIN_X + 12 + col * (col_w + 12) if col else MARGIN_X + 12
                 dy = box_top + 6 + r * 30
                 b.text(x, dy + 9, self._t(key), SANS, 7.8, MUTED)
-                value = _fit(form.prefill.get(name, ""), SANS_BOLD, 10.5, col_w - 6)
-                b.text(x, dy + 23, value or "—", SANS_BOLD, 10.5, INK, personal=True)
+                assert name == self._HEADER_VALUES[len(slots)]
+                b.text(x, dy + 23, name, SANS_BOLD, 10.5, INK, personal=True)
         b.y = box_top + box_h + 12
         if self.question_set.intro:
             b.para(localize(self.question_set.intro, self.lang), MARGIN_X, CONTENT_W)
@@ -645,13 +664,8 @@ class PdfFormWriter:
         personal = [self._header(form, slots), *self._previous(form, slots)]
         code = f"{self._t('form_code')} {form.form_code}"
         values = [*slots, code, form.token, *form.prefill.values()]
-        drawn = {
-            ch
-            for block in personal
-            for op in block.ops
-            if isinstance(op, _Personal)
-            for ch in op.text
-        }
+        # Slots also hold tooltips, whose letters are those of the drawn agreements.
+        drawn = set("".join(slots))
         drawn.update(code)
         extra = "".join(sorted(drawn - _BASE_CHARS))
         key = (tuple(b.sig for b in personal), tuple(form.prefill), extra)
