@@ -161,7 +161,9 @@ def time_limit(seconds: int) -> Iterator[None]:
         raise _TimeUp(f"took longer than {seconds} s to read; it is damaged or hostile")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Then again every second: an exception raised where Python cannot pass it on (a garbage
+    # collector callback, a __del__) or a library's broad ``except`` would otherwise lose it.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:

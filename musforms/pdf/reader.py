@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
+import resource
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfReader
+from pypdf import PdfReader, apply_configuration
 from pypdf.errors import PdfReadError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
@@ -47,6 +50,23 @@ __all__ = ["DEFAULT_MAX_BYTES", "read_pdf"]
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PARENT_DEPTH = 32  # a /Parent chain longer than this is hostile or broken
 MAX_WIDGETS = 20_000
+MAX_PAGES = 100  # a returned form has a handful
+# A form's largest stream (page content, object stream) is well under 1 MB decoded; pypdf's
+# own limit is 75 MB per stream, which a file of many such streams turns into gigabytes.
+MAX_STREAM_BYTES = 8 * 2**20
+# What reading one file may add to the process's memory before it is refused as hostile.
+MAX_MEMORY_GROWTH = 256 * 2**20
+
+_LIMITS: dict[str, Any] = {
+    "zlib_maximum_output_length": MAX_STREAM_BYTES,
+    "lzw_maximum_output_length": MAX_STREAM_BYTES,
+    "run_length_maximum_output_length": MAX_STREAM_BYTES,
+    "brotli_maximum_output_length": MAX_STREAM_BYTES,
+    "jbig2_maximum_output_length": MAX_STREAM_BYTES,
+    "array_based_stream_maximum_output_length": MAX_STREAM_BYTES,
+    "image_maximum_buffer_size": MAX_STREAM_BYTES,
+    "stream_decoding_work_maximum_length": 4 * MAX_STREAM_BYTES,
+}
 
 Resolver = Callable[[RawForm], QuestionSet | None]
 
@@ -76,13 +96,40 @@ def read_pdf(
             "without attachments or scanned pages"
         )
     try:
-        return _read(path, resolve)
+        with apply_configuration(**_LIMITS):
+            return _read(path, resolve)
     except FormReadError:
         raise
     except (PdfReadError, RecursionError, MemoryError) as exc:
         raise _unreadable(path) from exc
     except Exception as exc:  # pypdf raises many kinds for hostile files; none may escape
         raise _unreadable(path) from exc
+
+
+def _rss() -> int:
+    """The process's resident memory now, in bytes (its peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+class _Budget:
+    """Refuses a file once reading it has grown the process's memory too much: many
+    streams, each under pypdf's per-stream limit, still add up."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.start = _rss()
+
+    def check(self) -> None:
+        if _rss() - self.start > MAX_MEMORY_GROWTH:
+            raise FormReadError(
+                f"{self.path.name}: reading it takes more memory than any form could; the "
+                "file is damaged or made to harm; ask for the form to be saved and sent again"
+            )
 
 
 def _unreadable(path: Path) -> FormReadError:
@@ -97,6 +144,7 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
         head = fh.read(1024)
     if b"%PDF-" not in head:
         raise _unreadable(path)
+    budget = _Budget(path)
     reader = PdfReader(path, strict=False)
     notes: list[str] = []
     if reader.is_encrypted:
@@ -108,7 +156,12 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
         if not opened:
             raise _encrypted(path)
         notes.append("the file was encrypted without a password to open it")
-    fields = _fields(reader)
+    if len(reader.pages) > MAX_PAGES:
+        raise FormReadError(
+            f"{path.name}: the file has {len(reader.pages)} pages, far more than a form; "
+            "ask for the form alone"
+        )
+    fields = _fields(reader, budget)
     info = _info(reader)
     token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
     raw = RawForm(
@@ -126,7 +179,7 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
         )
     answer_fields = [name for name in fields if not fn.is_reserved(name)]
     if not answer_fields:
-        _from_layout(reader, raw, resolve)
+        _from_layout(reader, raw, resolve, budget)
     if raw.token is None and raw.form_code is None:
         raise NotMusformsError(
             f"{path.name}: this PDF is not a musforms form (it has no form identity and no "
@@ -285,10 +338,11 @@ def _name(value: Any) -> str | None:
     return text[1:] if isinstance(value, NameObject) and text.startswith("/") else text
 
 
-def _widgets(reader: PdfReader) -> Iterator[DictionaryObject]:
+def _widgets(reader: PdfReader, budget: _Budget) -> Iterator[DictionaryObject]:
     seen: set[int] = set()
     count = 0
     for page in reader.pages:
+        budget.check()
         annots = page.get(Annot.ANNOTS)
         annots = annots.get_object() if annots is not None else None
         if not isinstance(annots, ArrayObject):
@@ -303,6 +357,8 @@ def _widgets(reader: PdfReader) -> Iterator[DictionaryObject]:
                 continue
             seen.add(id(annot))
             count += 1
+            if count % 64 == 0:
+                budget.check()
             if count > MAX_WIDGETS:
                 raise FormReadError("the file has more form fields than any form musforms makes")
             yield annot
@@ -321,6 +377,7 @@ def _widgets(reader: PdfReader) -> Iterator[DictionaryObject]:
         if not isinstance(node, DictionaryObject) or id(node) in seen:
             continue
         seen.add(id(node))
+        budget.check()
         kids = node.get(Field.KIDS)
         kids = kids.get_object() if kids is not None else None
         if isinstance(kids, ArrayObject) and kids:
@@ -330,9 +387,9 @@ def _widgets(reader: PdfReader) -> Iterator[DictionaryObject]:
             yield node
 
 
-def _fields(reader: PdfReader) -> dict[str, RawValue]:
+def _fields(reader: PdfReader, budget: _Budget) -> dict[str, RawValue]:
     groups: dict[str, list[_Widget]] = {}
-    for annot in _widgets(reader):
+    for annot in _widgets(reader, budget):
         w = _Widget(annot)
         if w.name:
             groups.setdefault(w.name, []).append(w)
@@ -421,12 +478,15 @@ def _choice_value(w: _Widget) -> str | None:
 # --- printed to PDF: read the layout ----------------------------------------------------
 
 
-def _page_lines(reader: PdfReader) -> list[str]:
+def _page_lines(reader: PdfReader, budget: _Budget) -> list[str]:
     """The pages' text in reading order, one printed line per item (blank lines kept)."""
     lines: list[str] = []
     for page in reader.pages:
+        budget.check()
         try:
             text = page.extract_text(extraction_mode="layout")
+        except FormReadError:  # the time limit, among others: stop, do not skip the page
+            raise
         except Exception as exc:  # a page whose text cannot be read adds nothing
             _log.debug("no text from a page: %s", exc)
             continue
@@ -434,8 +494,10 @@ def _page_lines(reader: PdfReader) -> list[str]:
     return lines
 
 
-def _from_layout(reader: PdfReader, raw: RawForm, resolve: Resolver | None) -> None:
-    lines = _page_lines(reader)
+def _from_layout(
+    reader: PdfReader, raw: RawForm, resolve: Resolver | None, budget: _Budget
+) -> None:
+    lines = _page_lines(reader, budget)
     form_id = form_id_from_code("\n".join(lines))
     if form_id is None:
         return
