@@ -95,6 +95,11 @@ class Context:
     max_bytes: int = DEFAULT_MAX_BYTES
     roster_ids: frozenset[str] | None = None
     seconds: int = DEFAULT_SECONDS
+    # The manifest's forms by id, built once: per file it cost time in proportion to the round.
+    forms: dict[str, ManifestForm] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "forms", self.manifest.by_form_id())
 
 
 @dataclass
@@ -197,7 +202,7 @@ def _question_sets(ctx: Context) -> _QuestionSets:
 
 
 def _resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
-    forms = ctx.manifest.by_form_id()
+    forms = ctx.forms
 
     def resolve(raw: RawForm) -> QuestionSet | None:
         digest = None
@@ -314,7 +319,7 @@ def _reject(entry: FileEntry, reason: str) -> FileResult:
 
 def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
     manifest = ctx.manifest
-    forms = manifest.by_form_id()
+    forms = ctx.forms
     recovered = False
     if raw.token:
         try:
