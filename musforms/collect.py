@@ -504,9 +504,9 @@ def load_report(out: Path) -> Report | None:
 
 
 def response_path(out: Path, employee_id: str) -> Path:
-    from musforms.files import slug
+    from musforms.files import id_slug
 
-    return inside(out / "responses", f"{slug(employee_id, 40)}.json")
+    return inside(out / "responses", f"{id_slug(employee_id)}.json")
 
 
 def collect(
@@ -601,7 +601,7 @@ def collect(
 def _is_within(path: Path, folder: Path) -> bool:
     try:
         return path.resolve().is_relative_to(folder)
-    except OSError:
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
         return False
 
 

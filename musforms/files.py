@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -25,6 +26,17 @@ def slug(text: str, limit: int = 60) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
     return text[:limit].strip("-") or "x"
+
+
+def id_slug(employee_id: str, limit: int = 40) -> str:
+    """An employee id as a file-name part, one file per id: ``1042`` stays ``1042``; an id
+    that :func:`slug` would change (``../../x``, ``..``, ``Anne/Marie``) gets a short digest
+    of the id, so two ids never share a file."""
+    part = slug(employee_id, limit)
+    if part == employee_id:
+        return part
+    tag = hashlib.sha256(employee_id.encode("utf-8")).hexdigest()[:8]
+    return f"{part[: max(1, limit - 9)].strip('-') or 'x'}-{tag}"
 
 
 def private_dir(path: Path) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from musforms.errors import ConfigError
-from musforms.files import inside, private_dir, slug
+from musforms.files import id_slug, inside, private_dir, slug
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
 from musforms.manifest import (
@@ -64,7 +64,7 @@ class GenerateResult:
 
 def form_basename(employee: Employee) -> str:
     """``1042-soeren-aeroe``: readable, safe, and unique by the employee id."""
-    return f"{slug(employee.id, 20)}-{slug(employee.name, 40)}"
+    return f"{id_slug(employee.id, 20)}-{slug(employee.name, 40)}"
 
 
 class _Renderer:

@@ -37,14 +37,13 @@ def _dated(response: Response) -> dt.date | None:
     return None
 
 
-def _minutes_for(results: Path, employee_id: str) -> list[Path]:
-    from musforms.files import slug
+def _minutes_for(results: Path, response: Response) -> list[Path]:
+    """The minutes drafted from ``response``: its exact file name, never a prefix (which
+    would also match another employee whose id starts the same way)."""
+    from musforms.outputs.minutes import minutes_name
 
-    folder = results / "minutes"
-    if not folder.is_dir():
-        return []
-    prefix = f"{slug(employee_id, 40)}-"
-    return sorted(p for p in folder.iterdir() if p.name.startswith(prefix) or p.stem == employee_id)
+    path = results / "minutes" / minutes_name(response)
+    return [path] if path.is_file() else []
 
 
 def plan_purge(results: Path, before: dt.date) -> PurgePlan:
@@ -62,7 +61,7 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         if date is not None and date < before:
             plan.employee_ids.append(eid)
             plan.files.append(path)
-            plan.files.extend(_minutes_for(results, eid))
+            plan.files.extend(_minutes_for(results, response))
         else:
             plan.keep.append(response)
     gone = set(plan.employee_ids)

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from musforms.errors import ConfigError
-from musforms.files import atomic_writer, inside, slug, write_text
+from musforms.files import atomic_writer, id_slug, inside, slug, write_text
 from musforms.identity import form_code
 from musforms.models import Organisation, QuestionSet, localize
 from musforms.outputs.views import (
@@ -141,7 +141,7 @@ def template_near(config: Path) -> Path | None:
 def minutes_name(response: Response) -> str:
     """``1042-soeren-aeroe.docx``, like the form it was drafted from."""
     e = response.employee
-    return f"{slug(e.id, 40)}-{slug(e.name, 40)}.docx"
+    return f"{id_slug(e.id)}-{slug(e.name, 40)}.docx"
 
 
 def _agreement(row: AgreementRow, lang: str) -> dict[str, Any]:
