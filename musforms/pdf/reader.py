@@ -44,6 +44,7 @@ from musforms.pdf._acroform import (
     FieldFlag,
     FieldType,
 )
+from musforms.pdf._fastpdf import FastPdf
 
 __all__ = ["DEFAULT_MAX_BYTES", "read_pdf"]
 
@@ -132,6 +133,19 @@ class _Budget:
             )
 
 
+class _Sparse(_Budget):
+    """The budget checked at every 16th call: the small parser inflates no streams, and
+    reading /proc/self/statm costs more than parsing a page of widgets."""
+
+    def __init__(self, budget: _Budget) -> None:
+        self.path, self.start, self.calls = budget.path, budget.start, 0
+
+    def check(self) -> None:
+        self.calls += 1
+        if self.calls % 16 == 0:
+            super().check()
+
+
 def _unreadable(path: Path) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is damaged or not a PDF; ask for the form to be saved "
@@ -145,6 +159,9 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
     if b"%PDF-" not in head:
         raise _unreadable(path)
     budget = _Budget(path)
+    fast = _read_fast(path, budget)
+    if fast is not None:
+        return fast
     reader = PdfReader(path, strict=False)
     notes: list[str] = []
     if reader.is_encrypted:
@@ -188,6 +205,35 @@ def _read(path: Path, resolve: Resolver | None) -> RawForm:
     return raw
 
 
+def _read_fast(path: Path, budget: _Budget) -> RawForm | None:
+    """The form read by the small parser (_fastpdf.py), when it can and the fields are there.
+
+    None sends the file to pypdf: cross-reference streams, encryption, printed forms, too
+    many pages, anything unusual. Both read the same dictionaries the same way.
+    """
+    try:
+        doc = FastPdf(path.read_bytes())
+        if len(doc.pages) > MAX_PAGES:
+            return None
+        fields = _fields(doc, _Sparse(budget))
+        if all(fn.is_reserved(name) for name in fields):
+            return None
+        info = _info(doc)
+    except FormReadError:
+        raise
+    except Exception as exc:  # Unsupported, or a surprise: pypdf gets the last word
+        _log.debug("%s: read with pypdf (%s)", path.name, exc)
+        return None
+    token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
+    return RawForm(
+        format="pdf",
+        token=token.strip() if token else None,
+        fields=fields,
+        saved_at=_saved_at(info),
+        application=_str(info.get(INFO_PRODUCER)),
+    )
+
+
 def _encrypted(path: Path) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is protected with a password; ask for it to be saved "
@@ -213,7 +259,7 @@ def _decode_bytes(data: bytes) -> str:
     return str(create_string_object(data))
 
 
-def _info(reader: PdfReader) -> dict[str, Any]:
+def _info(reader: PdfReader | FastPdf) -> dict[str, Any]:
     try:
         info = reader.trailer.get("/Info")
         info = info.get_object() if info is not None else None
@@ -273,7 +319,7 @@ def _pdf_date(value: Any) -> dt.datetime | None:
         return None
 
 
-def _acroform(reader: PdfReader) -> DictionaryObject | None:
+def _acroform(reader: PdfReader | FastPdf) -> DictionaryObject | None:
     root = reader.trailer[ROOT].get_object()
     acro = root.get(ACROFORM) if isinstance(root, DictionaryObject) else None
     acro = acro.get_object() if acro is not None else None
@@ -338,7 +384,7 @@ def _name(value: Any) -> str | None:
     return text[1:] if isinstance(value, NameObject) and text.startswith("/") else text
 
 
-def _widgets(reader: PdfReader, budget: _Budget) -> Iterator[DictionaryObject]:
+def _widgets(reader: PdfReader | FastPdf, budget: _Budget) -> Iterator[DictionaryObject]:
     seen: set[int] = set()
     count = 0
     for page in reader.pages:
@@ -387,7 +433,7 @@ def _widgets(reader: PdfReader, budget: _Budget) -> Iterator[DictionaryObject]:
             yield node
 
 
-def _fields(reader: PdfReader, budget: _Budget) -> dict[str, RawValue]:
+def _fields(reader: PdfReader | FastPdf, budget: _Budget) -> dict[str, RawValue]:
     groups: dict[str, list[_Widget]] = {}
     for annot in _widgets(reader, budget):
         w = _Widget(annot)
