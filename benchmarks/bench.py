@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -99,13 +100,17 @@ class Sampler:
     def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
         self.peak = 0
+        self.phase = ""
+        self.peaks: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(me))
+            now = tree_rss(me)
+            self.peak = max(self.peak, now)
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), now)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> Sampler:
@@ -258,6 +263,9 @@ class Run:
     collect_s: float = 0.0
     collect_peak: int = 0
     checked: int = 0
+    outputs_s: float = 0.0
+    read_peak: int = 0
+    outputs_peak: int = 0
     naive_gen: tuple[int, float] = (0, 0.0)
     naive_col: tuple[int, float] = (0, 0.0)
     notes: list[str] = field(default_factory=list)
@@ -269,6 +277,10 @@ class Run:
     @property
     def col_rate(self) -> float:
         return self.collect_files / self.collect_s
+
+    @property
+    def read_rate(self) -> float:
+        return self.collect_files / (self.collect_s - self.outputs_s)
 
     @property
     def naive_gen_rate(self) -> float:
@@ -303,9 +315,30 @@ def run(n: int, base: Path, workers: int | None, naive_limit: int) -> Run:
 
     print(f"[{n}] collect …", flush=True)
     result.collect_files = sum(1 for _ in returned.iterdir())
-    with Sampler() as mem, timed() as t:
-        collect([returned], forms, results, key_file=key_file, workers=workers)
+    import musforms.outputs
+
+    write_outputs = musforms.outputs.write_outputs
+    outputs_s: list[float] = []
+
+    def timed_outputs(*args: Any, **kwargs: Any) -> Any:
+        mem.phase = "outputs"
+        start = time.perf_counter()
+        try:
+            return write_outputs(*args, **kwargs)
+        finally:
+            outputs_s.append(time.perf_counter() - start)
+
+    musforms.outputs.write_outputs = timed_outputs
+    try:
+        with Sampler() as mem, timed() as t:
+            mem.phase = "read"
+            collect([returned], forms, results, key_file=key_file, workers=workers)
+    finally:
+        musforms.outputs.write_outputs = write_outputs
     result.collect_s, result.collect_peak = t[0], mem.peak
+    result.outputs_s = outputs_s[0]
+    result.read_peak = mem.peaks.get("read", 0)
+    result.outputs_peak = mem.peaks.get("outputs", 0)
     print(f"[{n}]   {result.col_rate:.0f} files/s, peak {mem.peak / 2**20:.0f} MB", flush=True)
     result.checked = check_sample(forms, results, n)
 
@@ -369,11 +402,17 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
             f"**{r.col_rate:.0f}** ({r.collect_files:,} files, {r.collect_s:.1f} s)" for r in runs
         )
         + " |",
+        "| collect without the outputs: read, verify, write responses (files/s) | "
+        + " | ".join(f"{r.read_rate:.0f} ({r.collect_s - r.outputs_s:.1f} s)" for r in runs)
+        + " |",
+        "| collect's outputs: minutes, follow-up list, calendar | "
+        + " | ".join(f"{r.outputs_s:.1f} s ({r.n / r.outputs_s:.0f} employees/s)" for r in runs)
+        + " |",
         "| collect, naive (pypdf `get_fields()` / python-docx loop, 1 process) | "
         + " | ".join(f"{r.naive_col_rate:.0f}" for r in runs)
         + " |",
-        "| collect speed-up | "
-        + " | ".join(f"{r.col_rate / r.naive_col_rate:.1f}×" for r in runs)
+        "| collect speed-up (reading, against the naive loop) | "
+        + " | ".join(f"{r.read_rate / r.naive_col_rate:.1f}×" for r in runs)
         + " |",
         "| peak memory, generate (main + workers) | "
         + " | ".join(mb(r.generate_peak) for r in runs)
@@ -381,6 +420,8 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
         "| peak memory, collect (main + workers) | "
         + " | ".join(mb(r.collect_peak) for r in runs)
         + " |",
+        "| … while reading the files | " + " | ".join(mb(r.read_peak) for r in runs) + " |",
+        "| … while writing the outputs | " + " | ".join(mb(r.outputs_peak) for r in runs) + " |",
         "| collected answers checked against what was typed | "
         + " | ".join(f"{r.checked} employees" for r in runs)
         + " |",
