@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,10 @@ def timed() -> Iterator[list[float]]:
 
 
 # --- the work ----------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def write_roster(path: Path, n: int) -> None:
@@ -303,17 +307,17 @@ def run(n: int, base: Path, workers: int | None, naive_limit: int) -> Run:
     write_roster(roster, n)
     result = Run(n)
 
-    print(f"[{n}] generate …", flush=True)
+    say(f"[{n}] generate …")
     with Sampler() as mem, timed() as t:
         generate(STANDARD, roster, forms, CYCLE, key_file=key_file, workers=workers)
     result.generate_s, result.generate_peak = t[0], mem.peak
-    print(f"[{n}]   {result.gen_rate:.0f} pairs/s, peak {mem.peak / 2**20:.0f} MB", flush=True)
+    say(f"[{n}]   {result.gen_rate:.0f} pairs/s, peak {mem.peak / 2**20:.0f} MB")
 
-    print(f"[{n}] filling every form …", flush=True)
+    say(f"[{n}] filling every form …")
     returned.mkdir()
     fill_all(forms, returned, os.cpu_count() or 1)
 
-    print(f"[{n}] collect …", flush=True)
+    say(f"[{n}] collect …")
     result.collect_files = sum(1 for _ in returned.iterdir())
     import musforms.outputs
 
@@ -339,11 +343,11 @@ def run(n: int, base: Path, workers: int | None, naive_limit: int) -> Run:
     result.outputs_s = outputs_s[0]
     result.read_peak = mem.peaks.get("read", 0)
     result.outputs_peak = mem.peaks.get("outputs", 0)
-    print(f"[{n}]   {result.col_rate:.0f} files/s, peak {mem.peak / 2**20:.0f} MB", flush=True)
+    say(f"[{n}]   {result.col_rate:.0f} files/s, peak {mem.peak / 2**20:.0f} MB")
     result.checked = check_sample(forms, results, n)
 
     limit = min(n, naive_limit)
-    print(f"[{n}] the naive way, {limit} forms …", flush=True)
+    say(f"[{n}] the naive way, {limit} forms …")
     key = key_file.read_bytes().strip()
     result.naive_gen = naive_generate(roster, work / "naive", key, limit)
     result.naive_col = naive_collect(returned, 2 * limit)
@@ -452,9 +456,28 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--naive", type=int, default=200, help="forms done the naive way")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        # One size in this process, its figures as JSON on the last line of stdout.
+        result = run(args.one, args.out, args.workers, args.naive)
+        print(json.dumps(asdict(result)))
+        return
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    runs = [run(n, args.out, args.workers, args.naive) for n in sizes]
+    runs = []
+    for n in sizes:
+        # Each size in a fresh process: forked workers share their parent's pages, which the
+        # memory figures count once per process, so a parent grown by an earlier size would
+        # inflate a later one.
+        cmd = [sys.executable, __file__, "--one", str(n), "--out", str(args.out)]
+        cmd += ["--naive", str(args.naive)]
+        if args.workers is not None:
+            cmd += ["--workers", str(args.workers)]
+        proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        data["naive_gen"] = tuple(data["naive_gen"])
+        data["naive_col"] = tuple(data["naive_col"])
+        runs.append(Run(**data))
     startup = cli_startup()
     text = report(runs, startup, args.naive)
     args.results.write_text(text, encoding="utf-8")
