@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -140,6 +141,23 @@ def _render_chunk(items: list[tuple[Employee, list[Agreement]]]) -> list[Manifes
     return [_WORKER.render(e, p) for e, p in items]
 
 
+def _in_order(
+    pool: ProcessPoolExecutor, chunks: Iterable[list[Any]], window: int
+) -> Iterator[list[ManifestForm]]:
+    """Each chunk's forms, in roster order, with at most ``window`` chunks under way.
+
+    ``pool.map`` would queue the whole roster at once and keep every result until it is
+    read: memory in proportion to the round.
+    """
+    pending: deque[Future[list[ManifestForm]]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(_render_chunk, chunk))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
@@ -204,7 +222,7 @@ def generate(
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if n_workers > 1 and len(items) >= POOL_THRESHOLD:
         with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(job,)) as pool:
-            for chunk in pool.map(_render_chunk, _chunks(items, CHUNK)):
+            for chunk in _in_order(pool, _chunks(items, CHUNK), 4 * n_workers):
                 forms.extend(chunk)
                 if progress:
                     progress(len(chunk))
