@@ -11,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import signal
 import textwrap
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,6 +54,7 @@ REPORT_SCHEMA = "musforms/report/1"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_SECONDS = 60
 POOL_THRESHOLD = 32
+CHUNK = 8  # files per task sent to a worker
 
 Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
 USABLE = ("ok", "recovered")
@@ -455,9 +458,9 @@ def _init_worker(ctx: Context) -> None:
     _CTX = ctx
 
 
-def _read_in_worker(path: Path) -> FileResult:
+def _read_chunk_in_worker(paths: list[Path]) -> list[FileResult]:
     assert _CTX is not None
-    return read_file(path, _CTX)
+    return [read_file(path, _CTX) for path in paths]
 
 
 def read_files(
@@ -470,11 +473,20 @@ def read_files(
     """Read every file, spread over the cores when there are many; results in input order."""
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if n_workers > 1 and len(paths) >= POOL_THRESHOLD:
+        # At most a few chunks per worker under way: pool.map would queue every file at once
+        # and keep each result the main process has not yet taken, memory in proportion to
+        # the round whenever writing the responses is slower than reading the files.
+        chunks = (list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK))
+        pending: deque[Future[list[FileResult]]] = deque()
         with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(ctx,)) as pool:
-            for result in pool.map(_read_in_worker, paths, chunksize=8):
-                if progress:
-                    progress(1)
-                yield result
+            for chunk in itertools.chain(chunks, [None]):
+                if chunk is not None:
+                    pending.append(pool.submit(_read_chunk_in_worker, chunk))
+                while pending and (chunk is None or len(pending) >= 4 * n_workers):
+                    for result in pending.popleft().result():
+                        if progress:
+                            progress(1)
+                        yield result
     else:
         for path in paths:
             result = read_file(path, ctx)
