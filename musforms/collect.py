@@ -314,6 +314,20 @@ def _prefill(raw: RawForm) -> dict[str, str | None]:
     }
 
 
+def _swapped_identity(raw: RawForm, form_id: str, forms: dict[str, ManifestForm]) -> str | None:
+    """Say so when a form carries another employee's identity, not just an edited field."""
+    claimed = forms.get(form_id)
+    printed = raw.fields.get(fn.PREFILL_NAME)
+    if claimed is None or not isinstance(printed, str) or printed == claimed.employee.name:
+        return None
+    if not any(f.employee.name == printed for f in forms.values()):
+        return None
+    return (
+        f"the form printed for {printed} carries the identity of another employee's form "
+        f"(issued to employee {claimed.employee_id}): not merged into anyone's answers"
+    )
+
+
 def _reject(entry: FileEntry, reason: str) -> FileResult:
     entry.status = "rejected"
     entry.reason = reason
@@ -328,12 +342,14 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
         try:
             identity = verify(ctx.key, raw.token, _prefill(raw))
         except IdentityError as exc:
+            reason = str(exc)
             try:
                 claimed = peek(raw.token)
                 entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
+                reason = _swapped_identity(raw, claimed.form_id, forms) or reason
             except IdentityError:
                 pass
-            return _reject(entry, str(exc))
+            return _reject(entry, reason)
         form = forms.get(identity.form_id)
         entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
         if identity.cycle != manifest.cycle:

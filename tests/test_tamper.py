@@ -38,6 +38,7 @@ pytestmark = pytest.mark.realclient
 GOOD = "GODT-SVAR-7Q"
 PREFILL = r"prefilled part of the form .* was altered"
 FORGED = r"does not verify: it was altered, or signed with another key"
+SWAPPED = r"carries the identity of another employee's form \(issued to employee 1043\)"
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +197,7 @@ Edit = Callable[[Round, Path, str], None]
 CASES: list[tuple[Edit, str, str]] = [
     (pdfjs_edits_name, "pdf", PREFILL),
     (pdfjs_edits_last_years_agreement, "pdf", PREFILL),
-    (identity_of_colleague, "pdf", PREFILL),
+    (identity_of_colleague, "pdf", SWAPPED),
     (round_edited, "pdf", FORGED),
     (employee_edited, "pdf", FORGED),
     (metadata_edited, "pdf", FORGED),
@@ -205,7 +206,7 @@ CASES: list[tuple[Edit, str, str]] = [
     (never_issued, "pdf", r"not issued in this round"),
     (libreoffice_edits_locked_name, "docx", PREFILL),
     (word_previous_edited_by_hand, "docx", PREFILL),
-    (word_identity_of_colleague, "docx", PREFILL),
+    (word_identity_of_colleague, "docx", SWAPPED),
     (word_round_edited, "docx", FORGED),
 ]
 
