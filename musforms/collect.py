@@ -622,7 +622,8 @@ def collect(
     )
     from musforms.outputs import write_outputs
 
-    outputs = write_outputs(out, _load_responses(out, report.returned), forms_dir, None)
+    # One response at a time from disk: a round's responses never sit in memory together.
+    outputs = write_outputs(out, _iter_responses(out, report.returned), forms_dir, None)
     return CollectResult(out, report, new_entries, strict, outputs)
 
 

@@ -12,7 +12,7 @@ results folder::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from musforms.files import write_bytes, write_text
 from musforms.models import Organisation
-from musforms.outputs.views import QuestionSets, agreement_rows
+from musforms.outputs.views import AgreementRow, QuestionSets, agreement_rows
 from musforms.response import Response
 
 MINUTES_DIR = "minutes"
@@ -114,7 +114,7 @@ def _keep_question_sets(out: Path, forms_dir: Path | None) -> None:
 
 def write_outputs(
     out: Path,
-    responses: list[Response],
+    responses: Iterable[Response],
     forms_dir: Path | None,
     organisation: Organisation | None = None,
     *,
@@ -126,11 +126,13 @@ def write_outputs(
 ) -> OutputPaths:
     """Write the minutes, agreements.xlsx, agreements.csv and followup.ics into ``out``.
 
-    ``forms_dir`` is the folder generate wrote the forms to (for the question sets, so
-    scales and choices show as their labels); ``organisation`` defaults to the settings
-    beside it, else those of the last run. ``template`` is a minutes template to use instead
-    of the built-in one; ``by_department`` puts each department on its own sheet. Left out,
-    both are as the last run in ``out`` had them.
+    ``responses`` are gone through once (an iterator read from disk is enough: only the
+    agreement rows and check-in dates are kept, never every response). ``forms_dir`` is the
+    folder generate wrote the forms to (for the question sets, so scales and choices show as
+    their labels); ``organisation`` defaults to the settings beside it, else those of the
+    last run. ``template`` is a minutes template to use instead of the built-in one;
+    ``by_department`` puts each department on its own sheet. Left out, both are as the last
+    run in ``out`` had them.
     """
     from musforms.outputs.minutes import write_minutes
 
@@ -154,53 +156,73 @@ def write_outputs(
         by_department = earlier is not None and earlier.by_department
     _keep_question_sets(out, forms_dir)
     sets = question_sets_for(out, forms_dir, questions)
-    missing = sorted(
-        {r.employee.id for r in responses if sets.for_response(r) is None},
+    followup = _Followup(org.followup_months)
+    missing: set[str] = set()
+
+    def noted(rs: Iterable[Response]) -> Iterator[Response]:
+        for r in rs:
+            if sets.for_response(r) is None:
+                missing.add(r.employee.id)
+            followup.add(r)
+            yield r
+
+    result.minutes = write_minutes(
+        out / MINUTES_DIR, noted(responses), sets, org, template=template, today=today
     )
     if missing:
         result.notes.append(
             f"the question set of {len(missing)} response(s) was not found (first: employee "
-            f"{missing[0]}); their minutes show answers by question id. Give the forms folder "
-            "or the question set file."
+            f"{min(missing)}); their minutes show answers by question id. Give the forms "
+            "folder or the question set file."
         )
-    result.minutes = write_minutes(
-        out / MINUTES_DIR, responses, sets, org, template=template, today=today
-    )
     _save_settings(
         out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
-    result.agreements = len(agreement_rows(responses))
+    result.agreements = len(followup.rows)
     result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
-    _write_followup(out, responses, org, by_department=by_department, now=now)
+    followup.write(out, org, by_department=by_department, now=now)
     return result
 
 
-def _write_followup(
-    out: Path,
-    responses: Sequence[Response],
-    org: Organisation,
-    *,
-    by_department: bool,
-    now: dt.datetime | None = None,
-) -> None:
-    from musforms.outputs.calendar import write_calendar
-    from musforms.outputs.followup import write_csv, write_xlsx
+class _Followup:
+    """What the follow-up list and the calendar need of the responses, gathered one response
+    at a time: the agreement rows and the check-in dates."""
 
-    lang = org.default_language
-    rows = agreement_rows(responses)
-    write_xlsx(out / XLSX, rows, lang, by_department=by_department)
-    write_csv(out / CSV, rows, lang)
-    write_calendar(
-        out / ICS, responses, rows, followup_months=org.followup_months, lang=lang, now=now
-    )
+    def __init__(self, followup_months: int) -> None:
+        from musforms.outputs.calendar import CheckIn
+
+        self.months = followup_months
+        self.rows: list[AgreementRow] = []
+        self.check_ins: list[CheckIn] = []
+
+    def add(self, response: Response) -> None:
+        from musforms.outputs.calendar import check_in
+
+        self.rows += agreement_rows([response])
+        if (c := check_in(response, self.months)) is not None:
+            self.check_ins.append(c)
+
+    def write(
+        self, out: Path, org: Organisation, *, by_department: bool, now: dt.datetime | None
+    ) -> None:
+        from musforms.outputs.calendar import write_check_ins
+        from musforms.outputs.followup import write_csv, write_xlsx
+
+        lang = org.default_language
+        write_xlsx(out / XLSX, self.rows, lang, by_department=by_department)
+        write_csv(out / CSV, self.rows, lang)
+        write_check_ins(out / ICS, self.check_ins, self.rows, lang=lang, now=now)
 
 
-def rewrite_followup(out: Path, responses: list[Response]) -> None:
+def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
     """Rewrite agreements.xlsx, agreements.csv and followup.ics from ``responses`` alone, with
     the settings of the last run (after purging employees from a results folder)."""
     earlier = _load_settings(out)
     org = earlier.organisation if earlier else Organisation()
-    _write_followup(out, responses, org, by_department=bool(earlier and earlier.by_department))
+    followup = _Followup(org.followup_months)
+    for response in responses:
+        followup.add(response)
+    followup.write(out, org, by_department=bool(earlier and earlier.by_department), now=None)
     index = out / MINUTES_DIR / ".index.json"
     if index.is_file():
         from musforms.outputs.minutes import prune_index

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from musforms.files import write_bytes
+from musforms.files import atomic_writer
 from musforms.outputs.views import AgreementRow, clean, danish_date
 from musforms.response import Response
 from musforms.texts import t
@@ -35,8 +36,27 @@ def check_in_date(response: Response, months: int) -> dt.date | None:
     return add_months(start, months) if start is not None else None
 
 
+@dataclass(frozen=True)
+class CheckIn:
+    """What the calendar needs of one response: whom to check in with, when."""
+
+    form_id: str
+    name: str
+    day: dt.date
+    meeting_date: dt.date | None
+
+
+def check_in(response: Response, months: int) -> CheckIn | None:
+    """The check-in ``months`` after the meeting, or ``None`` without any date to count from."""
+    day = check_in_date(response, months)
+    if day is None:
+        return None
+    e = response.employee
+    return CheckIn(response.form.form_id, clean(e.name), day, e.meeting_date)
+
+
 def calendar_bytes(
-    responses: Sequence[Response],
+    responses: Iterable[Response],
     rows: Sequence[AgreementRow],
     *,
     followup_months: int = 3,
@@ -45,6 +65,19 @@ def calendar_bytes(
 ) -> bytes:
     """An iCalendar file: one all-day event per due date of this round's agreements, and one
     check-in per employee ``followup_months`` after the meeting."""
+    check_ins = [c for r in responses if (c := check_in(r, followup_months)) is not None]
+    return b"".join(calendar_chunks(check_ins, rows, lang=lang, now=now))
+
+
+def calendar_chunks(
+    check_ins: Iterable[CheckIn],
+    rows: Sequence[AgreementRow],
+    *,
+    lang: str = "da",
+    now: dt.datetime | None = None,
+) -> Iterator[bytes]:
+    """The iCalendar file a piece at a time: the calendar's head, each event, its end. The
+    same bytes icalendar gives for the whole calendar, without holding every event."""
     from icalendar import Calendar, Event
 
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
@@ -53,8 +86,12 @@ def calendar_bytes(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", t("ics_calendar_name", lang))
+    whole: bytes = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert whole.endswith(end)
+    yield whole[: -len(end)]
 
-    def event(uid: str, day: dt.date, summary: str, description: str) -> Event:
+    def event(uid: str, day: dt.date, summary: str, description: str) -> bytes:
         ev = Event()
         ev.add("uid", uid)
         ev.add("dtstamp", stamp)
@@ -64,7 +101,8 @@ def calendar_bytes(
         ev.add("description", description)
         ev.add("class", "CONFIDENTIAL")
         ev.add("transp", "TRANSPARENT")
-        return ev
+        data: bytes = ev.to_ical()
+        return data
 
     by_form: dict[str, list[AgreementRow]] = {}
     for row in rows:
@@ -72,46 +110,37 @@ def calendar_bytes(
         if row.previous or row.due is None:
             continue
         what = " ".join(row.what.split())
-        cal.add_component(
-            event(
-                row.uid,
-                row.due,
-                t("ics_due", lang, name=row.name, what=_short(what)),
-                t("ics_due_description", lang, name=row.name, what=what, owner=row.owner or "–"),
-            )
+        yield event(
+            row.uid,
+            row.due,
+            t("ics_due", lang, name=row.name, what=_short(what)),
+            t("ics_due_description", lang, name=row.name, what=what, owner=row.owner or "–"),
         )
 
-    for r in responses:
-        day = check_in_date(r, followup_months)
-        if day is None:
-            continue
-        name = clean(r.employee.name)
+    for c in check_ins:
         listed = [
             f"• {' '.join(row.what.split())}"
             + (f" ({danish_date(row.due)})" if row.due else "")
             + (f" [{row.status_text(lang)}]" if row.previous else "")
-            for row in by_form.get(r.form.form_id, [])
+            for row in by_form.get(c.form_id, [])
             if row.is_open
         ]
         agreements = "\n".join(listed) or t("no_agreements", lang)
-        met = r.employee.meeting_date
+        met = c.meeting_date
         meeting = t("on_date", lang, date=danish_date(met)) if met else ""
-        cal.add_component(
-            event(
-                f"{r.form.form_id}-checkin@musforms",
-                day,
-                t("ics_checkin", lang, name=name),
-                t(
-                    "ics_checkin_description",
-                    lang,
-                    name=name,
-                    meeting=meeting,
-                    agreements=agreements,
-                ),
-            )
+        yield event(
+            f"{c.form_id}-checkin@musforms",
+            c.day,
+            t("ics_checkin", lang, name=c.name),
+            t(
+                "ics_checkin_description",
+                lang,
+                name=c.name,
+                meeting=meeting,
+                agreements=agreements,
+            ),
         )
-    data: bytes = cal.to_ical()
-    return data
+    yield end
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -120,14 +149,26 @@ def _short(text: str, limit: int = 60) -> str:
 
 def write_calendar(
     path: Path,
-    responses: Sequence[Response],
+    responses: Iterable[Response],
     rows: Sequence[AgreementRow],
     *,
     followup_months: int = 3,
     lang: str = "da",
     now: dt.datetime | None = None,
 ) -> None:
-    write_bytes(
-        path,
-        calendar_bytes(responses, rows, followup_months=followup_months, lang=lang, now=now),
-    )
+    check_ins = [c for r in responses if (c := check_in(r, followup_months)) is not None]
+    write_check_ins(path, check_ins, rows, lang=lang, now=now)
+
+
+def write_check_ins(
+    path: Path,
+    check_ins: Iterable[CheckIn],
+    rows: Sequence[AgreementRow],
+    *,
+    lang: str = "da",
+    now: dt.datetime | None = None,
+) -> None:
+    """``followup.ics`` from the check-ins and agreement rows, written as it is made."""
+    with atomic_writer(path) as tmp, tmp.open("wb") as fh:
+        for chunk in calendar_chunks(check_ins, rows, lang=lang, now=now):
+            fh.write(chunk)

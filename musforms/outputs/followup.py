@@ -71,17 +71,17 @@ def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
 def write_xlsx(
     path: Path, rows: Sequence[AgreementRow], lang: str = "da", *, by_department: bool = False
 ) -> None:
-    """``agreements.xlsx``: frozen header, filters, real dates; a sheet per department if asked."""
+    """``agreements.xlsx``: frozen header, filters, real dates; a sheet per department if asked.
+
+    Written row by row (openpyxl's write-only workbook): a list of 100,000 agreements does
+    not sit in memory as cells."""
     from openpyxl import Workbook
 
-    wb = Workbook()
-    default = wb.active
-    assert default is not None
+    wb = Workbook(write_only=True)
     if by_department:
         groups: dict[str, list[AgreementRow]] = {}
         for row in rows:
             groups.setdefault(row.department, []).append(row)
-        wb.remove(default)
         used: set[str] = set()
         for department in sorted(groups, key=str.casefold):
             title = _sheet_title(department or t("no_department", lang), used)
@@ -89,8 +89,7 @@ def write_xlsx(
         if not groups:
             _fill_sheet(wb.create_sheet(t("agreements", lang)), [], lang)
     else:
-        default.title = t("agreements", lang)
-        _fill_sheet(default, rows, lang)
+        _fill_sheet(wb.create_sheet(t("agreements", lang)), rows, lang)
     with atomic_writer(path) as tmp:
         wb.save(tmp)
 
@@ -108,30 +107,38 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 
 def _fill_sheet(ws: object, rows: Sequence[AgreementRow], lang: str) -> None:
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.worksheet import Worksheet
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    assert isinstance(ws, Worksheet)
-    ws.append(headers(lang))
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE6F0")
-    for cell in ws[1]:
-        cell.font = bold
-        cell.fill = fill
-    due_col = next(i for i, (key, _) in enumerate(COLUMNS, 1) if key == "due")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    # Row numbers are counted, not asked of the sheet: ws.max_row and ws[r] scan every cell,
-    # which made a list of 20,000 agreements take minutes.
-    for r, row in enumerate(rows, start=2):
-        ws.append(_values(row, lang))
-        for c in range(1, len(COLUMNS) + 1):
-            ws.cell(r, c).alignment = wrap
-        ws.cell(r, due_col).number_format = DATE_FORMAT
+    assert isinstance(ws, WriteOnlyWorksheet)
+    # Column widths, the frozen header and the filter go before the first row.
     for i, (_, width) in enumerate(COLUMNS, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDE6F0")
+
+    def header(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, text)
+        cell.font = bold
+        cell.fill = fill
+        return cell
+
+    ws.append([header(text) for text in headers(lang)])
+    due_col = next(i for i, (key, _) in enumerate(COLUMNS) if key == "due")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in rows:
+        cells = []
+        for c, value in enumerate(_values(row, lang)):
+            cell = WriteOnlyCell(ws, value)
+            cell.alignment = wrap
+            if c == due_col:
+                cell.number_format = DATE_FORMAT
+            cells.append(cell)
+        ws.append(cells)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
