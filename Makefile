@@ -25,8 +25,8 @@ clients:
 	bash scripts/install-clients.sh
 
 lint: $(TESTSTAMP)
-	$(BIN)/ruff check musforms tests scripts
-	$(BIN)/ruff format --check musforms tests scripts
+	$(BIN)/ruff check musforms tests scripts benchmarks
+	$(BIN)/ruff format --check musforms tests scripts benchmarks
 	$(BIN)/mypy
 
 test: $(TESTSTAMP) clients lint
