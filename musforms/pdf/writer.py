@@ -92,6 +92,19 @@ def _fonts() -> tuple[str, str]:
     return SANS, SANS_BOLD
 
 
+# How every tick box and radio button looks (square: reportlab draws round ones right only
+# at size 20).
+_BUTTON_LOOK: dict[str, Any] = {
+    "shape": "square",
+    "size": BOX,
+    "annotationFlags": af.RL_ANNOT_PRINT,
+    "borderColor": FIELD_BORDER,
+    "fillColor": FIELD_FILL,
+    "textColor": INK,
+    "borderWidth": 0.75,
+}
+
+
 @dataclass
 class Block:
     """A piece of a page that is never split: its height and how to draw it."""
@@ -247,16 +260,10 @@ class _Builder:
                 tooltip=tip,
                 checked=False,
                 buttonStyle="check",
-                shape="square",
                 x=x,
                 y=top - dy - BOX,
-                size=BOX,
                 fieldFlags=af.RL_CHECKBOX,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_BUTTON_LOOK,
             )
 
         self.ops.append(op)
@@ -271,16 +278,10 @@ class _Builder:
                 value=value,
                 selected=False,
                 buttonStyle="circle",
-                shape="square",
                 x=x,
                 y=top - dy - BOX,
-                size=BOX,
                 fieldFlags=af.RL_RADIO,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_BUTTON_LOOK,
             )
 
         self.ops.append(op)
