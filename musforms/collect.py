@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -88,21 +88,62 @@ class Report(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedForm:
+    """What reading a returned form needs of its line in the manifest, and no more."""
+
+    form_id: str
+    employee_id: str
+    question_set_digest: str
+    language: str
+    name: str
+    department: str | None
+    manager: str | None
+    email: str | None
+    meeting_date: dt.date | None
+
+    @classmethod
+    def of(cls, form: ManifestForm) -> IssuedForm:
+        e = form.employee
+        return cls(
+            form.form_id,
+            form.employee_id,
+            form.question_set_digest,
+            form.language,
+            e.name,
+            e.department,
+            e.manager,
+            e.email,
+            e.meeting_date,
+        )
+
+
 @dataclass(frozen=True)
 class Context:
-    """What reading one file needs; sent once to each worker process."""
+    """What reading one file needs; sent once to each worker process.
+
+    Built from the manifest, but keeps only a compact index of its forms: the files, previous
+    agreements and other employee details stay behind in the main process.
+    """
 
     key: bytes
-    manifest: Manifest
+    manifest: InitVar[Manifest]
     forms_dir: Path
     max_bytes: int = DEFAULT_MAX_BYTES
     roster_ids: frozenset[str] | None = None
     seconds: int = DEFAULT_SECONDS
+    cycle: str = field(init=False)
     # The manifest's forms by id, built once: per file it cost time in proportion to the round.
-    forms: dict[str, ManifestForm] = field(init=False, repr=False, compare=False)
+    forms: dict[str, IssuedForm] = field(init=False, repr=False, compare=False)
+    employee_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    names: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "forms", self.manifest.by_form_id())
+    def __post_init__(self, manifest: Manifest) -> None:
+        forms = {f.form_id: IssuedForm.of(f) for f in manifest.forms}
+        object.__setattr__(self, "cycle", manifest.cycle)
+        object.__setattr__(self, "forms", forms)
+        object.__setattr__(self, "employee_ids", frozenset(f.employee_id for f in manifest.forms))
+        object.__setattr__(self, "names", frozenset(f.employee.name for f in manifest.forms))
 
 
 @dataclass
@@ -314,13 +355,13 @@ def _prefill(raw: RawForm) -> dict[str, str | None]:
     }
 
 
-def _swapped_identity(raw: RawForm, form_id: str, forms: dict[str, ManifestForm]) -> str | None:
+def _swapped_identity(raw: RawForm, form_id: str, ctx: Context) -> str | None:
     """Say so when a form carries another employee's identity, not just an edited field."""
-    claimed = forms.get(form_id)
+    claimed = ctx.forms.get(form_id)
     printed = raw.fields.get(fn.PREFILL_NAME)
-    if claimed is None or not isinstance(printed, str) or printed == claimed.employee.name:
+    if claimed is None or not isinstance(printed, str) or printed == claimed.name:
         return None
-    if not any(f.employee.name == printed for f in forms.values()):
+    if printed not in ctx.names:
         return None
     return (
         f"the form printed for {printed} carries the identity of another employee's form "
@@ -335,7 +376,6 @@ def _reject(entry: FileEntry, reason: str) -> FileResult:
 
 
 def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
-    manifest = ctx.manifest
     forms = ctx.forms
     recovered = False
     if raw.token:
@@ -346,16 +386,16 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             try:
                 claimed = peek(raw.token)
                 entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
-                reason = _swapped_identity(raw, claimed.form_id, forms) or reason
+                reason = _swapped_identity(raw, claimed.form_id, ctx) or reason
             except IdentityError:
                 pass
             return _reject(entry, reason)
         form = forms.get(identity.form_id)
         entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
-        if identity.cycle != manifest.cycle:
+        if identity.cycle != ctx.cycle:
             return _reject(
                 entry,
-                f"a form from round {identity.cycle}, not {manifest.cycle}: "
+                f"a form from round {identity.cycle}, not {ctx.cycle}: "
                 "collect it with that round's forms folder",
             )
         if form is None or form.employee_id != identity.employee_id:
@@ -388,13 +428,13 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             entry,
             "the question set this form was issued with is missing from the forms folder",
         )
-    return _respond(raw, entry, form, qs, recovered, manifest.cycle)
+    return _respond(raw, entry, form, qs, recovered, ctx.cycle)
 
 
 def _respond(
     raw: RawForm,
     entry: FileEntry,
-    form: ManifestForm,
+    form: IssuedForm,
     qs: QuestionSet,
     recovered: bool,
     cycle: str,
@@ -433,15 +473,14 @@ def _respond(
     status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"
     entry.status = status
     entry.problems = problems
-    employee = form.employee
     response = Response(
         employee=ResponseEmployee(
-            id=employee.id,
-            name=employee.name,
-            department=employee.department,
-            manager=employee.manager,
-            email=employee.email,
-            meeting_date=employee.meeting_date,
+            id=form.employee_id,
+            name=form.name,
+            department=form.department,
+            manager=form.manager,
+            email=form.email,
+            meeting_date=form.meeting_date,
         ),
         form=ResponseForm(
             form_id=form.form_id,
@@ -565,6 +604,7 @@ def collect(
             "use a results folder per round"
         )
     ctx = Context(key, manifest, forms_dir, max_bytes, roster_ids, seconds)
+    del manifest  # the context's index is all the rest needs
 
     paths = list(iter_inputs(inputs))
     out_resolved = out.resolve()
@@ -616,7 +656,7 @@ def collect(
             entry.status = "duplicate"
             entry.reason = f"an older return of the same form; {current.file} is newer"
 
-    report = _write_results(out, manifest, roster_ids, entries, winners)
+    report = _write_results(out, ctx, roster_ids, entries, winners)
     strict = sum(
         1 for e in winners.values() if any(p.code == "required_missing" for p in e.problems)
     )
@@ -636,16 +676,16 @@ def _is_within(path: Path, folder: Path) -> bool:
 
 def _write_results(
     out: Path,
-    manifest: Manifest,
+    ctx: Context,
     roster_ids: frozenset[str] | None,
     entries: dict[str, FileEntry],
     winners: dict[str, FileEntry],
 ) -> Report:
     returned = sorted({e.employee_id for e in winners.values() if e.employee_id}, key=_id_key)
-    expected = roster_ids if roster_ids is not None else {f.employee_id for f in manifest.forms}
+    expected = roster_ids if roster_ids is not None else ctx.employee_ids
     missing = sorted(set(expected) - set(returned), key=_id_key)
     report = Report(
-        cycle=manifest.cycle,
+        cycle=ctx.cycle,
         collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         files=sorted(entries.values(), key=lambda e: e.file),
         returned=returned,
