@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import multiprocessing
 import os
 import signal
 import textwrap
@@ -508,6 +509,12 @@ def _respond(
 _CTX: Context | None = None
 
 
+def pool_context() -> multiprocessing.context.BaseContext:
+    """Workers started from a small server process, not forked from this one: a fork would
+    give each worker a copy of everything the main process holds by then."""
+    return multiprocessing.get_context("forkserver")
+
+
 def _init_worker(ctx: Context) -> None:
     global _CTX
     _CTX = ctx
@@ -533,7 +540,9 @@ def read_files(
         # the round whenever writing the responses is slower than reading the files.
         chunks = (list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK))
         pending: deque[Future[list[FileResult]]] = deque()
-        with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(ctx,)) as pool:
+        with ProcessPoolExecutor(
+            n_workers, mp_context=pool_context(), initializer=_init_worker, initargs=(ctx,)
+        ) as pool:
             for chunk in itertools.chain(chunks, [None]):
                 if chunk is not None:
                     pending.append(pool.submit(_read_chunk_in_worker, chunk))
@@ -613,6 +622,7 @@ def collect(
         on_total(len(paths))
 
     entries: dict[str, FileEntry] = {e.file: e for e in (earlier.files if earlier else [])}
+    del earlier  # an entry replaced by this run's is then freed, not kept in the old report
     winners: dict[str, FileEntry] = {}  # form id → the entry whose answers are on record
     for e in entries.values():
         if e.status in USABLE and e.form_id:
@@ -692,16 +702,39 @@ def _write_results(
         missing=missing,
     )
     _write_responses_json(out, returned)
-    write_text(
-        out / "report.json",
-        json.dumps(
-            report.model_dump(mode="json", by_alias=True, exclude_none=True),
-            ensure_ascii=False,
-            indent=2,
-        )
-        + "\n",
-    )
+    _write_report_json(out, report)
     return report
+
+
+def _write_report_json(out: Path, report: Report) -> None:
+    """report.json, one file's entry at a time: the whole text is never built in memory.
+
+    The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
+    """
+
+    def dumps(value: object, level: int) -> str:
+        # json.dumps escapes line breaks inside strings, so every "\n" is between items.
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+        return text.replace("\n", "\n" + "  " * level)
+
+    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"files"})
+    with atomic_writer(out / "report.json") as tmp, tmp.open("w", encoding="utf-8") as fh:
+        fh.write("{")
+        first = True
+        for name, info in Report.model_fields.items():
+            key = info.alias or name
+            if name == "files":
+                fh.write(("\n" if first else ",\n") + '  "files": [')
+                for i, entry in enumerate(report.files):
+                    data = entry.model_dump(mode="json", exclude_none=True)
+                    fh.write(("\n" if i == 0 else ",\n") + "    " + dumps(data, 2))
+                fh.write("\n  ]" if report.files else "]")
+            elif key in head:
+                fh.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: {dumps(head[key], 1)}")
+            else:
+                continue
+            first = False
+        fh.write("\n}\n")
 
 
 def _write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:

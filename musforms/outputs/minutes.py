@@ -54,6 +54,7 @@ import functools
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import struct
@@ -367,8 +368,13 @@ class _Drafter:
             self.waiting.append(chunk)
             if sum(len(c) for c in self.waiting) < POOL_THRESHOLD:
                 return
+            # Started from a small server process rather than forked from this one, which by
+            # now holds a whole round's worth of collecting.
             self.pool = ProcessPoolExecutor(
-                self.workers, initializer=_init_worker, initargs=(self.template,)
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.template,),
             )
             chunks, self.waiting = self.waiting, []
             for waiting in chunks:
