@@ -97,19 +97,18 @@ def _keep_question_sets(out: Path, forms_dir: Path | None) -> None:
     from the results folder alone."""
     if forms_dir is None:
         return
-    from musforms.manifest import ARCHIVE_DIR, MANIFEST, QUESTIONS_FILE, archive_name, load_manifest
+    from musforms.manifest import ARCHIVE_DIR
 
-    if not (forms_dir / MANIFEST).is_file():
+    # The archive holds exactly the question sets forms were issued with, by digest; copying
+    # it needs no look at the manifest (tens of MB at a large employer).
+    archive = forms_dir / ARCHIVE_DIR
+    if not archive.is_dir():
         return
-    for digest in {f.question_set_digest for f in load_manifest(forms_dir).forms}:
-        name = archive_name(digest)
-        for source in (forms_dir / ARCHIVE_DIR / name, forms_dir / QUESTIONS_FILE):
-            if source.is_file():
-                target = out / QUESTION_SETS_DIR / name
-                data = source.read_bytes()
-                if not target.is_file() or target.read_bytes() != data:
-                    write_bytes(target, data)
-                break
+    for source in sorted(archive.glob("*.yaml")):
+        target = out / QUESTION_SETS_DIR / source.name
+        data = source.read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            write_bytes(target, data)
 
 
 def write_outputs(
