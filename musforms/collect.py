@@ -701,12 +701,12 @@ def _write_results(
         returned=returned,
         missing=missing,
     )
-    _write_responses_json(out, returned)
-    _write_report_json(out, report)
+    write_responses_json(out, returned)
+    write_report_json(out, report)
     return report
 
 
-def _write_report_json(out: Path, report: Report) -> None:
+def write_report_json(out: Path, report: Report) -> None:
     """report.json, one file's entry at a time: the whole text is never built in memory.
 
     The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
@@ -737,7 +737,7 @@ def _write_report_json(out: Path, report: Report) -> None:
         fh.write("\n}\n")
 
 
-def _write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:
+def write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:
     """responses.json, one response at a time: a round of 50,000 never sits in memory whole.
 
     The same text ``json.dumps(list, indent=2)`` would give.

@@ -13,9 +13,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from musforms.collect import Report, load_report, response_path
+from musforms.collect import (
+    Report,
+    load_report,
+    response_path,
+    write_report_json,
+    write_responses_json,
+)
 from musforms.errors import ConfigError
-from musforms.files import write_text
 from musforms.response import Response
 
 
@@ -84,24 +89,8 @@ def execute(plan: PurgePlan) -> None:
         returned=[e for e in report.returned if e not in gone],
         missing=report.missing,
     )
-    write_text(
-        results / "responses.json",
-        json.dumps(
-            [r.model_dump(mode="json", by_alias=True) for r in plan.keep],
-            ensure_ascii=False,
-            indent=2,
-        )
-        + "\n",
-    )
-    write_text(
-        results / "report.json",
-        json.dumps(
-            remaining.model_dump(mode="json", by_alias=True, exclude_none=True),
-            ensure_ascii=False,
-            indent=2,
-        )
-        + "\n",
-    )
+    write_responses_json(results, remaining.returned)
+    write_report_json(results, remaining)
     _rewrite_outputs(results, plan.keep)
 
 
