@@ -165,8 +165,21 @@ def write_outputs(
             followup.add(r)
             yield r
 
+    result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
+
+    def follow_up() -> None:
+        # Every response has been read by now; the lists are made while the minutes'
+        # workers finish their last drafts.
+        followup.write(out, org, by_department=by_department, now=now)
+
     result.minutes = write_minutes(
-        out / MINUTES_DIR, noted(responses), sets, org, template=template, today=today
+        out / MINUTES_DIR,
+        noted(responses),
+        sets,
+        org,
+        template=template,
+        today=today,
+        meanwhile=follow_up,
     )
     if missing:
         result.notes.append(
@@ -178,8 +191,6 @@ def write_outputs(
         out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
     result.agreements = len(followup.rows)
-    result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
-    followup.write(out, org, by_department=by_department, now=now)
     return result
 
 

@@ -422,10 +422,13 @@ def write_minutes(
     template: Path | None = None,
     today: dt.date | None = None,
     workers: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Path]:
     """``folder/<id>-<name>.docx`` per response. A document whose content and template are
     unchanged since the last run is left as it is (collect runs again as forms arrive);
-    many are drafted in parallel, a few chunks at a time, as the responses come."""
+    many are drafted in parallel, a few chunks at a time, as the responses come.
+    ``meanwhile`` runs once every response has been handed out, while the last drafts are
+    still being written."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     data = template.read_bytes()
@@ -454,6 +457,8 @@ def write_minutes(
             if not (index.get(target.name) == fingerprint and target.is_file()):
                 drafter.add(target, fingerprint, ctx)
             written.append(target)
+        if meanwhile is not None:
+            meanwhile()
         drafter.finish()
     finally:
         drafter.close()
