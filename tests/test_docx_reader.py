@@ -16,6 +16,7 @@ from musforms.docx.reader import ZipLimits, read_controls, read_docx
 from musforms.docx.writer import write_docx
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.models import FormData, QuestionSet, RawForm
+from tests.clients import hostile
 from tests.clients.word import google_docs_copy, strip_tags
 from tests.conftest import DANISH, LONG, MULTILINE
 
@@ -343,24 +344,13 @@ def test_plain_word_document_is_not_musforms(tmp_path: Path) -> None:
 
 
 def _docx_with_document(tmp_path: Path, xml: bytes, name: str = "evil.docx") -> Path:
-    path = tmp_path / name
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", b"<Types/>")
-        zf.writestr("word/document.xml", xml)
-    return path
-
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
-<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
-<w:body><w:p><w:r><w:t>&lol3;</w:t></w:r></w:p></w:body></w:document>"""
+    return hostile.docx_with_document(tmp_path / name, xml)
 
 
 def test_billion_laughs_is_refused(tmp_path: Path) -> None:
     """Entity declarations are refused before anything is expanded."""
     with pytest.raises(FormReadError, match="DTD"):
-        read_docx(_docx_with_document(tmp_path, BILLION_LAUGHS))
+        read_docx(_docx_with_document(tmp_path, hostile.BILLION_LAUGHS))
 
 
 def test_external_entity_reads_no_file(tmp_path: Path) -> None:

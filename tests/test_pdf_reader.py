@@ -15,6 +15,7 @@ from musforms.errors import FormReadError, NotMusformsError
 from musforms.models import FormData, QuestionSet, RawForm
 from musforms.pdf.reader import read_pdf
 from musforms.pdf.writer import write_pdf
+from tests.clients import hostile
 from tests.clients.pdf import fill_pdfium, fill_poppler
 from tests.conftest import DANISH, MULTILINE
 
@@ -241,15 +242,6 @@ def test_too_large_is_form_read_error(form_pdf: Path) -> None:
 
 def test_xfa_only_form_is_form_read_error(tmp_path: Path) -> None:
     """An XFA form without AcroForm widgets cannot be read and says what it is."""
-    writer = PdfWriter()
-    writer.add_blank_page(595, 842)
-    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
-        {
-            NameObject("/Fields"): ArrayObject(),
-            NameObject("/XFA"): TextStringObject("<xdp:xdp/>"),
-        }
-    )
-    path = tmp_path / "xfa.pdf"
-    writer.write(path)
+    path = hostile.xfa_pdf(tmp_path / "xfa.pdf")
     with pytest.raises(FormReadError, match="XFA"):
         read_pdf(path)
