@@ -769,6 +769,19 @@ def _load_responses(out: Path, employee_ids: Iterable[str]) -> list[Response]:
     return list(_iter_responses(out, employee_ids))
 
 
+def iter_responses(out: Path) -> Iterator[Response]:
+    """Every collected response in a results folder, in employee order, one at a time: a
+    round's responses never sit in memory together."""
+    from musforms.jsonstream import items
+
+    path = out / "report.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"{out} holds no collected results (no report.json): run 'musforms collect' first"
+        )
+    return _iter_responses(out, items(path, "returned.item", "the collect report"))
+
+
 def load_responses(out: Path) -> list[Response]:
     """Every collected response in a results folder, in employee order."""
     report = load_report(out)

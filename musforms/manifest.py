@@ -8,6 +8,7 @@ needs no ``--questions`` and later edits to the config never break collecting ol
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,7 @@ def archive_name(digest: str) -> str:
 
 def load_manifest(folder: Path) -> Manifest:
     """The manifest in a forms folder, with a clear error when it is missing or damaged."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise ConfigError(
-            f"{folder} has no {MANIFEST}: give --forms the folder that "
-            "'musforms generate' wrote the forms to"
-        )
+    path = _manifest_path(folder)
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
         return Manifest.model_validate(data)
@@ -89,6 +85,44 @@ def load_manifest(folder: Path) -> Manifest:
         raise ConfigError(
             f"{path} is damaged and cannot be read ({exc.__class__.__name__})"
         ) from exc
+
+
+def _manifest_path(folder: Path) -> Path:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ConfigError(
+            f"{folder} has no {MANIFEST}: give --forms the folder that "
+            "'musforms generate' wrote the forms to"
+        )
+    return path
+
+
+def manifest_head(folder: Path) -> Manifest:
+    """The manifest without its forms: the round and the question set, read without building
+    the list of forms (tens of MB at a large employer)."""
+    from musforms.jsonstream import head
+
+    path = _manifest_path(folder)
+    try:
+        return Manifest.model_validate(head(path, "the list of issued forms", skip=("forms",)))
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{path} is damaged and cannot be read ({exc.__class__.__name__})"
+        ) from exc
+
+
+def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
+    """The manifest's forms one at a time, in the order they were issued."""
+    from musforms.jsonstream import items
+
+    path = _manifest_path(folder)
+    for i, data in enumerate(items(path, "forms.item", "the list of issued forms"), 1):
+        try:
+            yield ManifestForm.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{path} is damaged: form {i} cannot be read ({exc.errors()[0]['msg']})"
+            ) from exc
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:
