@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,7 +38,7 @@ from musforms.errors import (
 from musforms.files import atomic_writer, inside, private_dir, write_text
 from musforms.identity import default_key_path, form_id_from_code, load_key, peek, verify
 from musforms.interpret import interpret, unknown_fields
-from musforms.manifest import Manifest, ManifestForm, issued_question_set, load_manifest
+from musforms.manifest import issued_question_set, iter_manifest_forms, manifest_head
 from musforms.models import Problem, QuestionSet, RawForm
 from musforms.response import (
     Response,
@@ -47,6 +47,7 @@ from musforms.response import (
     ResponseQuestionSet,
     ResponseSource,
 )
+from musforms.workdb import IssuedForm, IssuedIndex, Ledger, scratch_folder
 
 if TYPE_CHECKING:
     from musforms.outputs import OutputPaths
@@ -89,62 +90,51 @@ class Report(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedForm:
-    """What reading a returned form needs of its line in the manifest, and no more."""
-
-    form_id: str
-    employee_id: str
-    question_set_digest: str
-    language: str
-    name: str
-    department: str | None
-    manager: str | None
-    email: str | None
-    meeting_date: dt.date | None
-
-    @classmethod
-    def of(cls, form: ManifestForm) -> IssuedForm:
-        e = form.employee
-        return cls(
-            form.form_id,
-            form.employee_id,
-            form.question_set_digest,
-            form.language,
-            e.name,
-            e.department,
-            e.manager,
-            e.email,
-            e.meeting_date,
-        )
-
-
 @dataclass(frozen=True)
 class Context:
     """What reading one file needs; sent once to each worker process.
 
-    Built from the manifest, but keeps only a compact index of its forms: the files, previous
-    agreements and other employee details stay behind in the main process.
+    The issued forms stay on disk in ``index`` (see musforms.workdb): a worker looks up the
+    form a file claims to be, and nothing of the round is copied into each process.
     """
 
     key: bytes
-    manifest: InitVar[Manifest]
+    index: IssuedIndex
     forms_dir: Path
     max_bytes: int = DEFAULT_MAX_BYTES
-    roster_ids: frozenset[str] | None = None
     seconds: int = DEFAULT_SECONDS
-    cycle: str = field(init=False)
-    # The manifest's forms by id, built once: per file it cost time in proportion to the round.
-    forms: dict[str, IssuedForm] = field(init=False, repr=False, compare=False)
-    employee_ids: frozenset[str] = field(init=False, repr=False, compare=False)
-    names: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self, manifest: Manifest) -> None:
-        forms = {f.form_id: IssuedForm.of(f) for f in manifest.forms}
-        object.__setattr__(self, "cycle", manifest.cycle)
-        object.__setattr__(self, "forms", forms)
-        object.__setattr__(self, "employee_ids", frozenset(f.employee_id for f in manifest.forms))
-        object.__setattr__(self, "names", frozenset(f.employee.name for f in manifest.forms))
+    @property
+    def cycle(self) -> str:
+        return self.index.cycle
+
+
+@contextlib.contextmanager
+def open_context(
+    key: bytes,
+    forms_dir: Path,
+    *,
+    roster: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    seconds: int = DEFAULT_SECONDS,
+) -> Iterator[Context]:
+    """The context for reading files returned for the forms in ``forms_dir``, with its index
+    of issued forms in a private temporary folder that is removed afterwards."""
+    head = manifest_head(forms_dir)
+    roster_ids: Iterable[str] | None = None
+    if roster is not None:
+        from musforms.roster import load_roster
+
+        roster_ids = [e.id for e in load_roster(roster)]
+    with scratch_folder() as scratch:
+        index = IssuedIndex.build(
+            scratch / "issued.sqlite", head.cycle, iter_manifest_forms(forms_dir), roster_ids
+        )
+        del roster_ids
+        try:
+            yield Context(key, index, forms_dir, max_bytes, seconds)
+        finally:
+            index.close()
 
 
 @dataclass
@@ -153,17 +143,39 @@ class FileResult:
     response: Response | None = None
 
 
+UNUSABLE = ("not_musforms", "unreadable", "rejected")
+SHOWN = 50  # files that need a look, named in the summary (the rest are in report.json)
+
+
 @dataclass
 class CollectResult:
+    """What a run did, in counts and the first few names: the whole is in report.json."""
+
     out: Path
-    report: Report
-    new_files: list[FileEntry] = field(default_factory=list)
+    cycle: str
+    counts: dict[str, int] = field(default_factory=dict)  # this run's files by status
+    returned: int = 0
+    missing: int = 0
+    missing_first: list[str] = field(default_factory=list)  # the first few missing ids
+    need_a_look: list[FileEntry] = field(default_factory=list)  # this run's, first SHOWN
+    need_a_look_count: int = 0
+    flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
 
     @property
-    def unusable(self) -> list[FileEntry]:
-        return [e for e in self.new_files if e.status in ("not_musforms", "unreadable", "rejected")]
+    def files_read(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def unusable(self) -> int:
+        return sum(self.counts.get(status, 0) for status in UNUSABLE)
+
+    def report(self) -> Report:
+        """report.json as written, loaded whole (for a look at a small round)."""
+        report = load_report(self.out)
+        assert report is not None
+        return report
 
 
 # --- finding files -------------------------------------------------------------------------
@@ -247,7 +259,7 @@ def _question_sets(ctx: Context) -> _QuestionSets:
 
 
 def _resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
-    forms = ctx.forms
+    forms = ctx.index
 
     def resolve(raw: RawForm) -> QuestionSet | None:
         digest = None
@@ -358,11 +370,11 @@ def _prefill(raw: RawForm) -> dict[str, str | None]:
 
 def _swapped_identity(raw: RawForm, form_id: str, ctx: Context) -> str | None:
     """Say so when a form carries another employee's identity, not just an edited field."""
-    claimed = ctx.forms.get(form_id)
+    claimed = ctx.index.get(form_id)
     printed = raw.fields.get(fn.PREFILL_NAME)
     if claimed is None or not isinstance(printed, str) or printed == claimed.name:
         return None
-    if printed not in ctx.names:
+    if not ctx.index.has_name(printed):
         return None
     return (
         f"the form printed for {printed} carries the identity of another employee's form "
@@ -377,7 +389,7 @@ def _reject(entry: FileEntry, reason: str) -> FileResult:
 
 
 def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
-    forms = ctx.forms
+    forms = ctx.index
     recovered = False
     if raw.token:
         try:
@@ -421,7 +433,7 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
         entry.reason = "no musforms identity or form code in the file"
         return FileResult(entry)
 
-    if ctx.roster_ids is not None and form.employee_id not in ctx.roster_ids:
+    if not ctx.index.in_roster(form.employee_id):
         return _reject(entry, f"employee {form.employee_id} is not in the roster for this round")
     qs = _question_sets(ctx).get(form.question_set_digest)
     if qs is None:
@@ -598,83 +610,135 @@ def collect(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> CollectResult:
-    """Collect the returned files into ``out``, merged with what earlier runs collected."""
-    manifest = load_manifest(forms_dir)
+    """Collect the returned files into ``out``, merged with what earlier runs collected.
+
+    Memory does not grow with the round: the issued forms and the report lines live in
+    scratch databases (musforms.workdb), and responses are written one at a time.
+    """
+    cycle = manifest_head(forms_dir).cycle
     key = load_key(key_file or default_key_path())
-    roster_ids: frozenset[str] | None = None
-    if roster is not None:
-        from musforms.roster import load_roster
-
-        roster_ids = frozenset(e.id for e in load_roster(roster))
-    earlier = load_report(out)
-    if earlier and earlier.cycle != manifest.cycle:
+    earlier = _earlier_cycle(out)
+    if earlier is not None and earlier != cycle:
         raise ConfigError(
-            f"{out} holds results for round {earlier.cycle}, not {manifest.cycle}: "
-            "use a results folder per round"
+            f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
         )
-    ctx = Context(key, manifest, forms_dir, max_bytes, roster_ids, seconds)
-    del manifest  # the context's index is all the rest needs
+    with (
+        open_context(key, forms_dir, roster=roster, max_bytes=max_bytes, seconds=seconds) as ctx,
+        contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
+    ):
+        if earlier is not None:
+            _load_earlier(out, ledger)
+        paths = list(iter_inputs(inputs))
+        out_resolved = out.resolve()
+        paths = [p for p in paths if not _is_within(p, out_resolved)]
+        if on_total:
+            on_total(len(paths))
+        private_dir(out / "responses")
+        for read in read_files(paths, ctx, workers=workers, progress=progress):
+            _record(out, ledger, read)
+        result = _summarise(out, cycle, ledger)
+        _write_results(out, cycle, ledger)
+    from musforms.outputs import write_outputs
 
-    paths = list(iter_inputs(inputs))
-    out_resolved = out.resolve()
-    paths = [p for p in paths if not _is_within(p, out_resolved)]
-    if on_total:
-        on_total(len(paths))
+    # One response at a time from disk: a round's responses never sit in memory together.
+    result.outputs = write_outputs(out, iter_responses(out), forms_dir, None)
+    return result
 
-    entries: dict[str, FileEntry] = {e.file: e for e in (earlier.files if earlier else [])}
-    del earlier  # an entry replaced by this run's is then freed, not kept in the old report
-    winners: dict[str, FileEntry] = {}  # form id → the entry whose answers are on record
-    for e in entries.values():
-        if e.status in USABLE and e.form_id:
-            winners[e.form_id] = e
 
-    private_dir(out / "responses")
-    new_entries: list[FileEntry] = []
-    seen_sha: dict[str, str] = {}
-    for result in read_files(paths, ctx, workers=workers, progress=progress):
-        entry = result.entry
-        previous_entry = entries.pop(entry.file, None)
-        if (
-            previous_entry
-            and previous_entry.form_id in winners
-            and (winners[previous_entry.form_id] is previous_entry)
-        ):
-            del winners[previous_entry.form_id]
-        new_entries.append(entry)
-        entries[entry.file] = entry
-        if entry.sha256 and entry.sha256 in seen_sha and entry.status in USABLE:
-            entry.status = "duplicate"
-            entry.reason = f"an identical copy of {seen_sha[entry.sha256]}"
-            continue
-        if entry.sha256:
-            seen_sha.setdefault(entry.sha256, entry.file)
+def _record(out: Path, ledger: Ledger, result: FileResult) -> None:
+    """Put one file's result on record: its report line and, when its answers are the newest
+    for its form, its response."""
+    entry = result.entry
+    # The same file read again replaces its earlier line, and its earlier answers with it.
+    ledger.drop_winner_file(entry.file)
+    try:
+        if entry.sha256 and entry.status in USABLE:
+            first = ledger.first_seen(entry.sha256, entry.file)
+            if first is not None:
+                entry.status = "duplicate"
+                entry.reason = f"an identical copy of {first}"
+                return
+        elif entry.sha256:
+            ledger.first_seen(entry.sha256, entry.file)
         if entry.status not in USABLE or result.response is None or not entry.form_id:
-            continue
-        current = winners.get(entry.form_id)
+            return
+        current = ledger.winner(entry.form_id)
         if current is not None and current.sha256 == entry.sha256:
             entry.status = "duplicate"
             entry.reason = f"an identical copy of {current.file}"
-            continue
+            return
         if current is None or _saved_key(entry) > _saved_key(current):
             if current is not None:
                 current.status = "duplicate"
                 current.reason = f"an older return of the same form; {entry.file} is newer"
-            winners[entry.form_id] = entry
+                ledger.update(current)
+            ledger.set_winner(entry.form_id, entry.file)
             assert entry.employee_id is not None
             write_text(response_path(out, entry.employee_id), result.response.to_json())
         else:
             entry.status = "duplicate"
             entry.reason = f"an older return of the same form; {current.file} is newer"
+    finally:
+        ledger.put(entry)
 
-    report = _write_results(out, ctx, roster_ids, entries, winners)
-    strict = sum(
-        1 for e in winners.values() if any(p.code == "required_missing" for p in e.problems)
+
+def _earlier_cycle(out: Path) -> str | None:
+    """The round of the results already in ``out``, or None when there are none."""
+    from musforms.jsonstream import head
+
+    path = out / "report.json"
+    if not path.is_file():
+        return None
+    try:
+        cycle = head(path, "the collect report", skip=_REPORT_LISTS).get("cycle")
+    except ConfigError as exc:
+        raise _damaged_report(path) from exc
+    if not isinstance(cycle, str):
+        raise _damaged_report(path)
+    return cycle
+
+
+def _load_earlier(out: Path, ledger: Ledger) -> None:
+    """Earlier runs' report lines, one at a time, with the answers they put on record."""
+    from musforms.jsonstream import items
+
+    path = out / "report.json"
+    try:
+        for data in items(path, "files.item", "the collect report"):
+            entry = FileEntry.model_validate(data)
+            ledger.put(entry, this_run=False)
+            if entry.status in USABLE and entry.form_id:
+                ledger.set_winner(entry.form_id, entry.file)
+    except (ConfigError, ValidationError) as exc:
+        raise _damaged_report(path) from exc
+
+
+def _damaged_report(path: Path) -> ConfigError:
+    return ConfigError(
+        f"{path} from an earlier run is damaged; move it away and collect all files again"
     )
-    from musforms.outputs import write_outputs
 
-    # One response at a time from disk: a round's responses never sit in memory together.
-    outputs = write_outputs(out, _iter_responses(out, report.returned), forms_dir, None)
-    return CollectResult(out, report, new_entries, strict, outputs)
+
+def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
+    missing_count, missing_first = 0, []
+    for eid in ledger.missing():
+        if missing_count < 20:
+            missing_first.append(eid)
+        missing_count += 1
+    counts = ledger.run_counts()
+    look = (*UNUSABLE, "recovered")
+    return CollectResult(
+        out,
+        cycle,
+        counts=counts,
+        returned=sum(1 for _ in ledger.returned()),
+        missing=missing_count,
+        missing_first=missing_first,
+        need_a_look=ledger.need_a_look(SHOWN),
+        need_a_look_count=sum(counts.get(status, 0) for status in look),
+        flagged=ledger.run_flagged(),
+        strict_failures=ledger.strict_failures(),
+    )
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -684,60 +748,67 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def _write_results(
-    out: Path,
-    ctx: Context,
-    roster_ids: frozenset[str] | None,
-    entries: dict[str, FileEntry],
-    winners: dict[str, FileEntry],
-) -> Report:
-    returned = sorted({e.employee_id for e in winners.values() if e.employee_id}, key=_id_key)
-    expected = roster_ids if roster_ids is not None else ctx.employee_ids
-    missing = sorted(set(expected) - set(returned), key=_id_key)
-    report = Report(
-        cycle=ctx.cycle,
-        collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        files=sorted(entries.values(), key=lambda e: e.file),
-        returned=returned,
-        missing=missing,
+_REPORT_LISTS = ("files", "returned", "missing")
+
+
+def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
+    head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    write_responses_json(out, ledger.returned())
+    write_report_json(
+        out, head, files=ledger.entries(), returned=ledger.returned(), missing=ledger.missing()
     )
-    write_responses_json(out, returned)
-    write_report_json(out, report)
-    return report
 
 
-def write_report_json(out: Path, report: Report) -> None:
-    """report.json, one file's entry at a time: the whole text is never built in memory.
+def write_report_json(
+    out: Path,
+    report: Report,
+    *,
+    files: Iterable[dict[str, Any]] | None = None,
+    returned: Iterable[str] | None = None,
+    missing: Iterable[str] | None = None,
+) -> None:
+    """report.json, one item at a time: the whole text is never built in memory.
 
-    The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
+    The lists come from ``report`` unless given as iterables (``files`` as the entries'
+    JSON data). The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
     """
-
-    def dumps(value: object, level: int) -> str:
-        # json.dumps escapes line breaks inside strings, so every "\n" is between items.
-        text = json.dumps(value, ensure_ascii=False, indent=2)
-        return text.replace("\n", "\n" + "  " * level)
-
-    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"files"})
+    lists: dict[str, Iterable[Any]] = {
+        "files": files
+        if files is not None
+        else (e.model_dump(mode="json", exclude_none=True) for e in report.files),
+        "returned": returned if returned is not None else report.returned,
+        "missing": missing if missing is not None else report.missing,
+    }
+    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(lists))
     with atomic_writer(out / "report.json") as tmp, tmp.open("w", encoding="utf-8") as fh:
         fh.write("{")
         first = True
         for name, info in Report.model_fields.items():
             key = info.alias or name
-            if name == "files":
-                fh.write(("\n" if first else ",\n") + '  "files": [')
-                for i, entry in enumerate(report.files):
-                    data = entry.model_dump(mode="json", exclude_none=True)
-                    fh.write(("\n" if i == 0 else ",\n") + "    " + dumps(data, 2))
-                fh.write("\n  ]" if report.files else "]")
+            if name in lists:
+                fh.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: [")
+                empty = True
+                for item in lists[name]:
+                    fh.write(("\n" if empty else ",\n") + "    " + _dumps(item, 2))
+                    empty = False
+                fh.write("]" if empty else "\n  ]")
             elif key in head:
-                fh.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: {dumps(head[key], 1)}")
+                fh.write(
+                    ("\n" if first else ",\n") + f"  {json.dumps(key)}: {_dumps(head[key], 1)}"
+                )
             else:
                 continue
             first = False
         fh.write("\n}\n")
 
 
-def write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:
+def _dumps(value: object, level: int) -> str:
+    # json.dumps escapes line breaks inside strings, so every "\n" is between items.
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + "  " * level)
+
+
+def write_responses_json(out: Path, employee_ids: Iterable[str]) -> None:
     """responses.json, one response at a time: a round of 50,000 never sits in memory whole.
 
     The same text ``json.dumps(list, indent=2)`` would give.
@@ -751,10 +822,6 @@ def write_responses_json(out: Path, employee_ids: Sequence[str]) -> None:
             fh.write(textwrap.indent(json.dumps(data, ensure_ascii=False, indent=2), "  "))
             first = False
         fh.write("]\n" if first else "\n]\n")
-
-
-def _id_key(employee_id: str) -> tuple[int, str]:
-    return (int(employee_id), "") if employee_id.isdigit() else (1 << 62, employee_id)
 
 
 def _iter_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from musforms.collect import CollectResult
 
 _STATUS_WORDS = {
@@ -18,37 +16,32 @@ _STATUS_WORDS = {
 
 def summary_lines(result: CollectResult) -> list[str]:
     """What collect tells the HR officer. Reasons are musforms' own words, not answers."""
-    report = result.report
-    counts = Counter(e.status for e in result.new_files)
-    lines = [f"Round {report.cycle}: {len(result.new_files)} files read this time."]
+    counts = result.counts
+    lines = [f"Round {result.cycle}: {result.files_read} files read this time."]
     for status in ("ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"):
-        if counts[status]:
+        if counts.get(status):
             lines.append(f"  {counts[status]:>5}  {_STATUS_WORDS[status]}")
-    total = len(report.returned) + len(report.missing)
-    lines.append(f"Returned: {len(report.returned)} of {total}. Missing: {len(report.missing)}.")
-    if report.missing:
-        shown = ", ".join(report.missing[:20])
-        more = f" and {len(report.missing) - 20} more" if len(report.missing) > 20 else ""
+    total = result.returned + result.missing
+    lines.append(f"Returned: {result.returned} of {total}. Missing: {result.missing}.")
+    if result.missing:
+        shown = ", ".join(result.missing_first[:20])
+        more = f" and {result.missing - 20} more" if result.missing > 20 else ""
         lines.append(f"  missing: {shown}{more}")
-    problems = [
-        e
-        for e in result.new_files
-        if e.status in ("not_musforms", "unreadable", "rejected", "recovered")
-    ]
-    if problems:
+    if result.need_a_look_count:
         lines.append("Files that need a look:")
-        for e in problems[:50]:
+        for e in result.need_a_look:
             who = f" (employee {e.employee_id})" if e.employee_id else ""
             if e.status == "recovered":
                 lines.append(f"  {e.file}{who}: read from the page layout — check it by hand")
             else:
                 lines.append(f"  {e.file}{who}: {e.status} — {e.reason}")
-        if len(problems) > 50:
-            lines.append(f"  … and {len(problems) - 50} more in report.json")
-    flagged = sum(1 for e in result.new_files if e.status in ("ok", "recovered") and e.problems)
-    if flagged:
+        if result.need_a_look_count > len(result.need_a_look):
+            rest = result.need_a_look_count - len(result.need_a_look)
+            lines.append(f"  … and {rest} more in report.json")
+    if result.flagged:
         lines.append(
-            f"{flagged} forms have answers to check (missing or unreadable); see report.json."
+            f"{result.flagged} forms have answers to check (missing or unreadable); "
+            "see report.json."
         )
     lines.append(f"Results: {result.out}")
     return lines

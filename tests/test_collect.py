@@ -43,8 +43,8 @@ def test_file_names_do_not_matter(issued: Path, tmp_path: Path) -> None:
     returned.mkdir()
     shutil.copy(issued / "1-person-1.pdf", returned / "2-person-2.pdf")
     result = collect([returned], issued, tmp_path / "out")
-    assert result.report.returned == ["1"]
-    assert result.report.missing == ["2"]
+    assert result.report().returned == ["1"]
+    assert result.report().missing == ["2"]
 
 
 def test_form_from_another_round_is_rejected(issued: Path, tmp_path: Path) -> None:
@@ -52,8 +52,8 @@ def test_form_from_another_round_is_rejected(issued: Path, tmp_path: Path) -> No
     generate(QUESTIONS, _roster(tmp_path, "1"), old, "2025", formats=["pdf"])
     result = collect([old / "1-person-1.pdf"], issued, tmp_path / "out")
     assert _statuses(tmp_path / "out")["1-person-1.pdf"][0] == "rejected"
-    assert "round 2025, not 2026" in result.new_files[0].reason  # type: ignore[operator]
-    assert result.report.returned == []
+    assert "round 2025, not 2026" in result.report().files[0].reason  # type: ignore[operator]
+    assert result.report().returned == []
 
 
 def test_form_not_issued_in_this_round_is_rejected(issued: Path, tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_employee_outside_the_roster_is_rejected(issued: Path, tmp_path: Path) -
     result = collect([issued], issued, tmp_path / "out", roster=roster)
     status, reason = _statuses(tmp_path / "out")["2-person-2.pdf"]
     assert status == "rejected" and "not in the roster" in reason
-    assert result.report.returned == ["1"] and result.report.missing == []
+    assert result.report().returned == ["1"] and result.report().missing == []
 
 
 def test_results_of_another_round_are_not_mixed(issued: Path, tmp_path: Path) -> None:

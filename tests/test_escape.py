@@ -52,7 +52,7 @@ def hostile_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
         }
         fill_pdfium(root / "forms" / form.files["pdf"], inbox / f"{n}.pdf", values)
     result = collect([inbox], root / "forms", root / "results", key_file=root / "key")
-    assert [e.status for e in result.new_files] == ["ok"] * 4, result.new_files
+    assert [e.status for e in result.report().files] == ["ok"] * 4, result.report().files
     return root
 
 
@@ -138,13 +138,13 @@ def test_links_in_the_returned_folder_are_not_followed(tmp_path: Path) -> None:
 
     out = tmp_path / "results"
     result = collect([inbox], r.forms, out, key_file=r.key_file)
-    status = {Path(e.file).name: e for e in result.new_files}
+    status = {Path(e.file).name: e for e in result.report().files}
     assert status["søren.pdf"].status == "ok"
     for name in ("link-til-fil.pdf", "link-til-mappe", "løkke", "a.pdf", "b.pdf"):
         assert status[name].status == "unreadable", name
         assert status[name].reason == "a link to another place; links are not followed"
-    assert len(result.new_files) == 6
-    assert result.report.returned == ["1042"]
+    assert len(result.report().files) == 6
+    assert result.report().returned == ["1042"]
     assert "udenfor" not in (out / "responses.json").read_text(encoding="utf-8")
 
 

@@ -24,7 +24,7 @@ import subprocess
 import time
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from musforms.collect import Context, collect, read_file, time_limit
+from musforms.collect import Context, collect, open_context, read_file, time_limit
 from musforms.docx.reader import read_docx
 from musforms.errors import FormReadError, MusformsError
 from musforms.identity import load_key
-from musforms.manifest import load_manifest
 from musforms.models import QuestionSet, RawForm
 from musforms.pdf.reader import read_pdf
 from musforms.questionset import load_question_set
@@ -65,7 +64,7 @@ class Seeds:
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory) -> Seeds:
+def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
     root = tmp_path_factory.mktemp("fuzz")
     r = make_round(root, key_file=root / "key")
     filled = root / "filled.pdf"
@@ -84,15 +83,15 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Seeds:
     )
     work = root / "work"
     work.mkdir()
-    ctx = Context(load_key(r.key_file), load_manifest(r.forms), r.forms, seconds=SECONDS_PER_FILE)
-    return Seeds(
-        r,
-        [filled.read_bytes(), qdf.read_bytes()],
-        [word.read_bytes(), r.form("1042", "docx").read_bytes()],
-        load_question_set(r.questions),
-        ctx,
-        work,
-    )
+    with open_context(load_key(r.key_file), r.forms, seconds=SECONDS_PER_FILE) as ctx:
+        yield Seeds(
+            r,
+            [filled.read_bytes(), qdf.read_bytes()],
+            [word.read_bytes(), r.form("1042", "docx").read_bytes()],
+            load_question_set(r.questions),
+            ctx,
+            work,
+        )
 
 
 # --- mutations ---------------------------------------------------------------------------------
@@ -394,7 +393,7 @@ def test_a_reader_bug_does_not_stop_collect(
     (inbox / "b.pdf").write_bytes(seeds.pdfs[0])
     out = tmp_path / "results"
     result = collect([inbox], seeds.round.forms, out, key_file=seeds.round.key_file)
-    status = {Path(e.file).name: e for e in result.new_files}
+    status = {Path(e.file).name: e for e in result.report().files}
     assert status["b.pdf"].status == "ok"
     assert status["a.docx"].status == "unreadable"
     assert "KeyError" in (status["a.docx"].reason or "")

@@ -60,7 +60,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fill_pdfium(forms / form.files["pdf"], inbox / f"{form.employee_id}.pdf", values)
     out = root / "results"
     result = collect([inbox], forms, out, key_file=key)
-    assert [e.status for e in result.new_files] == ["ok"] * 3
+    assert [e.status for e in result.report().files] == ["ok"] * 3
     return out
 
 

@@ -55,7 +55,7 @@ def good_results(round_: Round) -> Path:
     fill_pdfium(round_.form("1042", "pdf"), back / "søren.pdf", answers(GOOD))
     out = round_.root / "results-good"
     result = collect([back], round_.forms, out, key_file=round_.key_file)
-    assert [e.status for e in result.new_files] == ["ok"]
+    assert [e.status for e in result.report().files] == ["ok"]
     return out
 
 

@@ -1,0 +1,349 @@
+"""collect's working state on disk, so its memory does not grow with the round.
+
+A round of 50,000 employees means 50,000 issued forms to look returned files up in and a
+report line for every returned file (often two per employee: the PDF and the Word form).
+Held in dictionaries they cost memory in proportion to the round; here they live in two
+SQLite databases in a private temporary folder that is removed when collect is done:
+
+- :class:`IssuedIndex` — the issued forms by form id (and the roster, when one is given),
+  built once from manifest.json and read by every worker process;
+- :class:`Ledger` — every file's report entry, which form each winning file answers, and the
+  files seen this run by their SHA-256; written by the main process only.
+
+The temporary folder is made by :func:`tempfile.mkdtemp` (readable by its owner alone) under
+``TMPDIR``; it holds names and report lines, never a form's answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from musforms.collect import FileEntry
+    from musforms.manifest import ManifestForm
+
+
+def id_key(employee_id: str) -> tuple[int, str]:
+    """Employee ids in the order HR expects: numbers by value, then the rest by text."""
+    if employee_id.isascii() and employee_id.isdigit():
+        return (int(employee_id), "")
+    return (1 << 62, employee_id)
+
+
+def _compare_ids(a: str, b: str) -> int:
+    ka, kb = id_key(a), id_key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None)
+        # A scratch database: nothing to recover after a crash, so no journal to wait for.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+    conn.create_collation("employee", _compare_ids)
+    return conn
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A private temporary folder, removed afterwards whatever happens."""
+    folder = Path(tempfile.mkdtemp(prefix="musforms-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedForm:
+    """What reading a returned form needs of its line in the manifest, and no more."""
+
+    form_id: str
+    employee_id: str
+    question_set_digest: str
+    language: str
+    name: str
+    department: str | None
+    manager: str | None
+    email: str | None
+    meeting_date: dt.date | None
+
+
+_ISSUED_COLUMNS = (
+    "form_id, employee_id, question_set_digest, language, name, department, manager, email, "
+    "meeting_date"
+)
+
+
+class IssuedIndex:
+    """The round's issued forms, looked up by form id from any process.
+
+    Pickles to its path alone; each process opens its own read-only connection.
+    """
+
+    def __init__(self, path: Path, cycle: str, has_roster: bool) -> None:
+        self.path = path
+        self.cycle = cycle
+        self.has_roster = has_roster
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    @classmethod
+    def build(
+        cls,
+        path: Path,
+        cycle: str,
+        forms: Iterable[ManifestForm],
+        roster_ids: Iterable[str] | None = None,
+    ) -> IssuedIndex:
+        conn = _connect(path)
+        try:
+            conn.execute(
+                f"CREATE TABLE issued ({_ISSUED_COLUMNS}, PRIMARY KEY (form_id)) WITHOUT ROWID"
+            )
+            conn.execute("CREATE TABLE roster (employee_id TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_issued_row(form) for form in forms),
+            )
+            if roster_ids is not None:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO roster VALUES (?)", ((i,) for i in roster_ids)
+                )
+            conn.execute("CREATE INDEX issued_name ON issued (name)")
+            conn.execute("CREATE INDEX issued_employee ON issued (employee_id)")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return cls(path, cycle, roster_ids is not None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "cycle": self.cycle, "has_roster": self.has_roster}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], state["cycle"], state["has_roster"])  # type: ignore[misc]
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = _connect(self.path, read_only=True)
+            self._pid = os.getpid()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    def get(self, form_id: str) -> IssuedForm | None:
+        query = f"SELECT {_ISSUED_COLUMNS} FROM issued WHERE form_id = ?"  # noqa: S608 (constant)
+        row = self._db().execute(query, (form_id,)).fetchone()
+        if row is None:
+            return None
+        fid, eid, digest, language, name, department, manager, email, meeting = row
+        return IssuedForm(
+            fid,
+            eid,
+            digest,
+            language,
+            name,
+            department,
+            manager,
+            email,
+            dt.date.fromisoformat(meeting) if meeting else None,
+        )
+
+    def has_name(self, name: str) -> bool:
+        """Whether a form was issued to someone of this name."""
+        query = "SELECT 1 FROM issued WHERE name = ? LIMIT 1"
+        return self._db().execute(query, (name,)).fetchone() is not None
+
+    def in_roster(self, employee_id: str) -> bool:
+        """Whether the employee is in the roster given to collect (always, with none)."""
+        if not self.has_roster:
+            return True
+        query = "SELECT 1 FROM roster WHERE employee_id = ?"
+        return self._db().execute(query, (employee_id,)).fetchone() is not None
+
+
+def _issued_row(form: ManifestForm) -> tuple[Any, ...]:
+    e = form.employee
+    meeting = e.meeting_date.isoformat() if e.meeting_date else None
+    return (
+        form.form_id,
+        form.employee_id,
+        form.question_set_digest,
+        form.language,
+        e.name,
+        e.department,
+        e.manager,
+        e.email,
+        meeting,
+    )
+
+
+class Ledger:
+    """Every returned file's report entry, and which file's answers are on record per form."""
+
+    def __init__(self, path: Path, index: IssuedIndex) -> None:
+        self._conn = conn = _connect(path)
+        conn.execute(
+            "CREATE TABLE files (file TEXT PRIMARY KEY, seq INTEGER, this_run INTEGER, "
+            "status TEXT, employee_id TEXT, flagged INTEGER, required_missing INTEGER, "
+            "entry TEXT) WITHOUT ROWID"
+        )
+        conn.execute("CREATE INDEX files_run ON files (this_run, seq)")
+        conn.execute("CREATE TABLE winners (form_id TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
+        conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
+        conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
+        self._has_roster = index.has_roster
+        self._seq = 0
+        conn.execute("BEGIN")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- entries
+
+    def put(self, entry: FileEntry, *, this_run: bool = True) -> None:
+        """Record ``entry`` as the report line of its file, replacing any earlier one."""
+        from musforms.collect import USABLE
+
+        self._seq += 1
+        data = entry.model_dump(mode="json", exclude_none=True)
+        usable = entry.status in USABLE
+        self._conn.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.file,
+                self._seq,
+                int(this_run),
+                entry.status,
+                entry.employee_id,
+                int(usable and bool(entry.problems)),
+                int(any(p.code == "required_missing" for p in entry.problems)),
+                json.dumps(data, ensure_ascii=False),
+            ),
+        )
+
+    def update(self, entry: FileEntry) -> None:
+        """Store a changed status or reason of an entry already recorded, keeping its place."""
+        data = json.dumps(entry.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        self._conn.execute(
+            "UPDATE files SET status = ?, entry = ? WHERE file = ?",
+            (entry.status, data, entry.file),
+        )
+
+    def entry(self, file: str) -> FileEntry | None:
+        from musforms.collect import FileEntry
+
+        row = self._conn.execute("SELECT entry FROM files WHERE file = ?", (file,)).fetchone()
+        return FileEntry.model_validate_json(row[0]) if row else None
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every report line, by file name (in the order Python sorts strings)."""
+        for (text,) in self._conn.execute("SELECT entry FROM files ORDER BY file"):
+            yield json.loads(text)
+
+    # --- winners
+
+    def winner(self, form_id: str) -> FileEntry | None:
+        row = self._conn.execute(
+            "SELECT f.entry FROM winners w JOIN files f ON f.file = w.file WHERE w.form_id = ?",
+            (form_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        from musforms.collect import FileEntry
+
+        return FileEntry.model_validate_json(row[0])
+
+    def set_winner(self, form_id: str, file: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO winners VALUES (?, ?)", (form_id, file))
+
+    def drop_winner_file(self, file: str) -> None:
+        """The file is read again: its earlier answers are no longer on record for its form."""
+        self._conn.execute("DELETE FROM winners WHERE file = ?", (file,))
+
+    # --- identical copies within this run
+
+    def first_seen(self, sha256: str, file: str) -> str | None:
+        """The file with these bytes seen first this run, or None (and ``file`` is noted)."""
+        row = self._conn.execute("SELECT file FROM seen WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is not None:
+            return str(row[0])
+        self._conn.execute("INSERT INTO seen VALUES (?, ?)", (sha256, file))
+        return None
+
+    # --- the round as a whole
+
+    def returned(self) -> Iterator[str]:
+        """The employees whose answers are on record, in id order."""
+        query = (
+            "SELECT DISTINCT f.employee_id FROM winners w JOIN files f ON f.file = w.file "
+            "WHERE f.employee_id IS NOT NULL ORDER BY f.employee_id COLLATE employee"
+        )
+        for (eid,) in self._conn.execute(query):
+            yield eid
+
+    def missing(self) -> Iterator[str]:
+        """The expected employees (the roster's, else every one issued a form) with nothing on
+        record, in id order."""
+        query = _MISSING_FROM_ROSTER if self._has_roster else _MISSING_FROM_ISSUED
+        for (eid,) in self._conn.execute(query):
+            yield eid
+
+    def strict_failures(self) -> int:
+        """Answers on record that lack a required answer."""
+        query = (
+            "SELECT count(*) FROM winners w JOIN files f ON f.file = w.file "
+            "WHERE f.required_missing"
+        )
+        return int(self._conn.execute(query).fetchone()[0])
+
+    def run_counts(self) -> dict[str, int]:
+        """This run's files by status."""
+        query = "SELECT status, count(*) FROM files WHERE this_run GROUP BY status"
+        return {status: int(n) for status, n in self._conn.execute(query)}
+
+    def run_flagged(self) -> int:
+        """This run's usable files with answers to check."""
+        query = "SELECT count(*) FROM files WHERE this_run AND flagged"
+        return int(self._conn.execute(query).fetchone()[0])
+
+    def need_a_look(self, limit: int) -> list[FileEntry]:
+        """The first ``limit`` of this run's files that could not be used or were recovered
+        from the layout, in reading order."""
+        from musforms.collect import FileEntry
+
+        rows = self._conn.execute(
+            "SELECT entry FROM files WHERE this_run AND status IN "
+            "('not_musforms', 'unreadable', 'rejected', 'recovered') ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [FileEntry.model_validate_json(text) for (text,) in rows]
+
+
+_MISSING_FROM_ROSTER = (
+    "SELECT employee_id FROM issued.roster WHERE employee_id NOT IN ("
+    "SELECT f.employee_id FROM winners w JOIN files f ON f.file = w.file "
+    "WHERE f.employee_id IS NOT NULL) ORDER BY employee_id COLLATE employee"
+)
+_MISSING_FROM_ISSUED = (
+    "SELECT DISTINCT employee_id FROM issued.issued WHERE employee_id NOT IN ("
+    "SELECT f.employee_id FROM winners w JOIN files f ON f.file = w.file "
+    "WHERE f.employee_id IS NOT NULL) ORDER BY employee_id COLLATE employee"
+)
