@@ -278,7 +278,7 @@ def _resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
 
 def read_file(path: Path, ctx: Context) -> FileResult:
     """Read, identify, verify and interpret one returned file. Never raises for bad input."""
-    name = str(path)
+    name = display_name(path)
     entry = FileEntry(file=name, status="unreadable")
     try:
         if path.is_symlink():
@@ -312,6 +312,12 @@ def read_file(path: Path, ctx: Context) -> FileResult:
             "or unusual: ask for it to be saved and sent again, and report this file"
         )
         return FileResult(entry)
+
+
+def display_name(path: Path) -> str:
+    """The file's path as text; bytes that are not UTF-8 (a name made on another system)
+    shown as ``\\xff`` escapes, so the report can be written and read back."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _read_bytes(
@@ -538,19 +544,25 @@ def _read_chunk_in_worker(paths: list[Path]) -> list[FileResult]:
 
 
 def read_files(
-    paths: Sequence[Path],
+    paths: Iterable[Path],
     ctx: Context,
     *,
+    total: int | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[FileResult]:
-    """Read every file, spread over the cores when there are many; results in input order."""
+    """Read every file, spread over the cores when there are many (``total``, when the paths
+    are not a list); results in input order."""
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers > 1 and len(paths) >= POOL_THRESHOLD:
+    if total is None:
+        paths = list(paths)
+        total = len(paths)
+    if n_workers > 1 and total >= POOL_THRESHOLD:
         # At most a few chunks per worker under way: pool.map would queue every file at once
         # and keep each result the main process has not yet taken, memory in proportion to
         # the round whenever writing the responses is slower than reading the files.
-        chunks = (list(paths[i : i + CHUNK]) for i in range(0, len(paths), CHUNK))
+        it = iter(paths)
+        chunks = iter(lambda: list(itertools.islice(it, CHUNK)), [])
         pending: deque[Future[list[FileResult]]] = deque()
         with ProcessPoolExecutor(
             n_workers, mp_context=pool_context(), initializer=_init_worker, initargs=(ctx,)
@@ -628,13 +640,14 @@ def collect(
     ):
         if earlier is not None:
             _load_earlier(out, ledger)
-        paths = list(iter_inputs(inputs))
         out_resolved = out.resolve()
-        paths = [p for p in paths if not _is_within(p, out_resolved)]
+        # The list of files waits on disk too: 100,000 paths are tens of MB as objects.
+        total = ledger.add_inputs(p for p in iter_inputs(inputs) if not _is_within(p, out_resolved))
         if on_total:
-            on_total(len(paths))
+            on_total(total)
         private_dir(out / "responses")
-        for read in read_files(paths, ctx, workers=workers, progress=progress):
+        reads = read_files(ledger.inputs(), ctx, total=total, workers=workers, progress=progress)
+        for read in reads:
             _record(out, ledger, read)
         result = _summarise(out, cycle, ledger)
         _write_results(out, cycle, ledger)

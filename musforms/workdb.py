@@ -208,6 +208,7 @@ class Ledger:
         conn.execute("CREATE INDEX files_run ON files (this_run, seq)")
         conn.execute("CREATE TABLE winners (form_id TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
+        conn.execute("CREATE TABLE inputs (seq INTEGER PRIMARY KEY, path TEXT)")
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
         self._has_roster = index.has_roster
         self._seq = 0
@@ -215,6 +216,28 @@ class Ledger:
 
     def close(self) -> None:
         self._conn.close()
+
+    # --- the files to read
+
+    def add_inputs(self, paths: Iterable[Path]) -> int:
+        """Note the files to read, in order; how many there are."""
+        n = 0
+        for n, path in enumerate(paths, 1):
+            self._conn.execute("INSERT INTO inputs VALUES (?, ?)", (n, os.fsencode(path)))
+        return n
+
+    def inputs(self) -> Iterator[Path]:
+        """The files noted by :meth:`add_inputs`, in order, a batch at a time."""
+        last = 0
+        while True:
+            rows = self._conn.execute(
+                "SELECT seq, path FROM inputs WHERE seq > ? ORDER BY seq LIMIT 512", (last,)
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, path in rows:
+                yield Path(os.fsdecode(path))
 
     # --- entries
 

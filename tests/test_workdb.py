@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import tempfile
@@ -120,3 +121,18 @@ def test_nothing_is_left_behind_when_collect_stops(
     with pytest.raises(ConfigError, match="from an earlier run is damaged"):
         collect([issued], issued, out, key_file=tmp_path / "key")
     assert list(scratch.iterdir()) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_named_with_escapes(
+    issued: Path, tmp_path: Path, scratch: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    odd = os.fsdecode(bytes(inbox) + b"/svar \xff\xe6.pdf")
+    shutil.copy(issued / "9-aase-oester.pdf", odd)
+    result = collect([inbox], issued, tmp_path / "out", key_file=tmp_path / "key")
+    assert result.counts == {"ok": 1}
+    [entry] = result.report().files
+    assert entry.file == f"{inbox}/svar \\xff\\xe6.pdf"
+    response = json.loads((tmp_path / "out" / "responses.json").read_text(encoding="utf-8"))
+    assert response[0]["source"]["file"] == entry.file
