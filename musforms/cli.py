@@ -22,7 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly(func: F) -> F:
-    """Turn a MusformsError into ``Error: …`` and exit 1, never a traceback."""
+    """Turn a MusformsError into ``Error: …`` and exit 1, never a traceback; so too a full
+    disk or a folder that cannot be written, and (without --debug) any other failure."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,8 +31,27 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except MusformsError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"cannot read or write{where}: {exc.strerror or exc}. Results written before "
+                "are unchanged; fix the cause (free space, permissions) and run it again."
+            ) from None
+        except Exception as exc:
+            if _debugging():
+                raise
+            raise click.ClickException(
+                f"musforms stopped on an unexpected problem ({exc.__class__.__name__}). "
+                "Results written before are unchanged. Run the command again with --debug "
+                "(musforms --debug ...) to see where, and report it."
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _debugging() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,7 +205,7 @@ def generate(
         workers=workers,
     )
     kinds = " and ".join(f.upper() if f == "pdf" else "Word" for f in result.formats)
-    click.echo(f"Wrote {len(result.forms)} forms ({kinds}) to {out}")
+    click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
     if result.key_created:
         click.echo(

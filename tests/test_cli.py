@@ -91,3 +91,36 @@ def test_check_reports_settings_errors(tmp_path: Path) -> None:
     assert result.stderr == (
         f"Error: {toml}, line 2: unknown key 'folowup_months'; did you mean 'followup_months'?\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (
+            PermissionError(13, "Permission denied", "/srv/hr/results/report.json"),
+            "cannot read or write /srv/hr/results/report.json: Permission denied",
+        ),
+        (OSError(28, "No space left on device"), "cannot read or write: No space left on device"),
+        (RuntimeError("intern fejl"), "stopped on an unexpected problem (RuntimeError)"),
+    ],
+)
+def test_failures_are_told_without_a_traceback(
+    raised: Exception, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import musforms.collect
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(musforms.collect, "collect", fail)
+    args = ["collect", str(tmp_path), "--forms", str(tmp_path), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert said in result.output and "Traceback" not in result.output
+    assert "intern fejl" not in result.output  # an exception's text can quote a file
+
+    debug = CliRunner().invoke(cli, ["--debug", *args])
+    if isinstance(raised, OSError):
+        assert said in debug.output
+    else:
+        assert debug.exception is raised  # --debug shows where it happened
