@@ -2,6 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# make bench SIZES=1000,10000,50000 (50,000 takes about half an hour and 18 GB of disk)
+SIZES ?= 1000,10000
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
@@ -33,7 +35,7 @@ test: $(TESTSTAMP) clients lint
 	$(BIN)/pytest
 
 bench: $(TESTSTAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
 
 fuzz: $(TESTSTAMP) clients
 	MUSFORMS_FUZZ_SECONDS=600 $(BIN)/pytest -m fuzz -p no:cacheprovider tests/test_fuzz.py
