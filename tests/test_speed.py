@@ -99,3 +99,39 @@ def test_each_form_carries_only_its_own_values(
         assert text.count(str(reader.metadata["/Subject"])) == len(reader.pages)
     bohr = "".join(p.extract_text() for p in PdfReader(io.BytesIO(forms["Niels Bohr"])).pages)
     assert "Mentorordning" in bohr and "Kursus" not in bohr
+
+
+@pytest.mark.slow
+def test_collect_same_whatever_the_workers(tmp_path: Path) -> None:
+    """Collecting with one process or two writes the same responses, report and lists."""
+    from musforms.collect import POOL_THRESHOLD as COLLECT_POOL
+    from musforms.collect import collect
+
+    roster = _roster(tmp_path / "roster.csv", COLLECT_POOL // 2 + 4)
+    key, forms = tmp_path / "key", tmp_path / "forms"
+    generate(STANDARD, roster, forms, "2026", key_file=key, workers=1)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for form in forms.iterdir():
+        if form.suffix in (".pdf", ".docx"):
+            (inbox / form.name).write_bytes(form.read_bytes())
+    (inbox / "kopi.pdf").write_bytes(next(forms.glob("*.pdf")).read_bytes())
+    (inbox / "noter.txt").write_text("ikke en formular", encoding="utf-8")
+    one, two = tmp_path / "one", tmp_path / "two"
+    first = collect([inbox], forms, one, key_file=key, workers=1)
+    second = collect([inbox], forms, two, key_file=key, workers=2)
+    assert first.files_read == second.files_read > COLLECT_POOL
+    assert first.counts == second.counts
+    names = sorted(str(p.relative_to(one)) for p in one.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(two)) for p in two.rglob("*") if p.is_file())
+    for name in names:
+        assert _content(one / name) == _content(two / name), name
+
+
+def _content(path: Path) -> object:
+    """A file's content without the moments it was written at."""
+    if path.suffix in (".xlsx", ".docx"):
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+    lines = path.read_bytes().splitlines()
+    return [line for line in lines if not line.strip().startswith((b'"collected_at"', b"DTSTAMP"))]
