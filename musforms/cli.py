@@ -376,7 +376,7 @@ def purge(results: Path, before: Any, yes: bool) -> None:
         click.echo("Nothing was deleted.")
         return
     execute(plan)
-    click.echo(f"Deleted {len(plan.files)} files; {len(plan.keep)} employees' answers remain.")
+    click.echo(f"Deleted {len(plan.files)} files; {plan.kept} employees' answers remain.")
 
 
 @cli.command()

@@ -9,13 +9,12 @@ without them.
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from musforms.collect import (
     Report,
-    load_report,
     response_path,
     write_report_json,
     write_responses_json,
@@ -31,7 +30,7 @@ class PurgePlan:
     employee_ids: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # files deleted outright
     report_lines: int = 0  # report.json lines that go
-    keep: list[Response] = field(default_factory=list)
+    kept: int = 0  # employees whose answers stay
 
 
 def _dated(response: Response) -> dt.date | None:
@@ -52,49 +51,63 @@ def _minutes_for(results: Path, response: Response) -> list[Path]:
 
 
 def plan_purge(results: Path, before: dt.date) -> PurgePlan:
-    """What purging ``results`` of everything dated before ``before`` would delete."""
-    report = load_report(results)
-    if report is None:
-        raise ConfigError(f"{results} holds no collected results (no report.json)")
+    """What purging ``results`` of everything dated before ``before`` would delete.
+
+    The responses are gone through one at a time; only what goes is listed.
+    """
+    from musforms.collect import iter_responses
+    from musforms.jsonstream import items
+
     plan = PurgePlan(results, before)
-    for eid in report.returned:
-        path = response_path(results, eid)
-        if not path.is_file():
-            continue
-        response = Response.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        responses = iter_responses(results)
+    except ConfigError:
+        raise ConfigError(f"{results} holds no collected results (no report.json)") from None
+    for response in responses:
         date = _dated(response)
         if date is not None and date < before:
-            plan.employee_ids.append(eid)
-            plan.files.append(path)
+            plan.employee_ids.append(response.employee.id)
+            plan.files.append(response_path(results, response.employee.id))
             plan.files.extend(_minutes_for(results, response))
         else:
-            plan.keep.append(response)
+            plan.kept += 1
     gone = set(plan.employee_ids)
-    plan.report_lines = sum(1 for e in report.files if e.employee_id in gone)
+    report = results / "report.json"
+    plan.report_lines = sum(
+        1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
+    )
     return plan
 
 
 def execute(plan: PurgePlan) -> None:
-    """Delete what ``plan`` lists and rewrite the combined files without it."""
+    """Delete what ``plan`` lists and rewrite the combined files without it, one item at a
+    time."""
+    from musforms.collect import iter_responses
+    from musforms.jsonstream import head, items
+
     results = plan.results
-    report = load_report(results)
-    assert report is not None
+    report = results / "report.json"
+    what = "the collect report"
     gone = set(plan.employee_ids)
     for path in plan.files:
         path.unlink(missing_ok=True)
-    remaining = Report(
-        cycle=report.cycle,
-        collected_at=report.collected_at,
-        files=[e for e in report.files if e.employee_id not in gone],
-        returned=[e for e in report.returned if e not in gone],
-        missing=report.missing,
+    kept = Report.model_validate(head(report, what, skip=("files", "returned", "missing")))
+
+    def returned() -> Iterator[str]:
+        return (e for e in items(report, "returned.item", what) if e not in gone)
+
+    write_responses_json(results, returned())
+    write_report_json(
+        results,
+        kept,
+        files=(e for e in items(report, "files.item", what) if e.get("employee_id") not in gone),
+        returned=returned(),
+        missing=items(report, "missing.item", what),
     )
-    write_responses_json(results, remaining.returned)
-    write_report_json(results, remaining)
-    _rewrite_outputs(results, plan.keep)
+    _rewrite_outputs(results, iter_responses(results))
 
 
-def _rewrite_outputs(results: Path, keep: list[Response]) -> None:
+def _rewrite_outputs(results: Path, keep: Iterable[Response]) -> None:
     """The follow-up list and calendar, rebuilt from what is kept."""
     from musforms.outputs import rewrite_followup
 
