@@ -9,14 +9,18 @@ it (the header is row 1).
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
-import io
+import itertools
 import re
+import sqlite3
 import warnings
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from musforms.dates import parse_date
 from musforms.errors import ConfigError
@@ -75,6 +79,17 @@ def load_roster(path: Path) -> list[Employee]:
     Raises ``ConfigError`` with every problem found, one per line, each naming the file
     and the row.
     """
+    return list(iter_roster(path))
+
+
+def iter_roster(path: Path) -> Iterator[Employee]:
+    """The employees in a roster file one at a time, in the file's order, the file read as a
+    stream: a roster of 50,000 never sits in memory whole.
+
+    Every problem in the file is raised at the end, together, as ``load_roster`` raises them.
+    Employees are yielded only until the first problem, but one found further down still
+    raises: read to the end before acting on any of them.
+    """
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
     if path.is_dir():
@@ -85,68 +100,133 @@ def load_roster(path: Path) -> list[Employee]:
             f"{path}: old Excel format (.xls); in Excel choose Save as → Excel workbook "
             "(.xlsx) or CSV"
         )
-    head = _read(path)[:4]
-    rows = _xlsx_rows(path) if suffix in (".xlsx", ".xlsm") or head == b"PK\x03\x04" else None
-    if rows is None:
-        rows = _csv_rows(path)
-    return _employees(path, rows)
+    with _open(path) as fh:
+        head = fh.read(4)
+    xlsx = suffix in (".xlsx", ".xlsm") or head == b"PK\x03\x04"
+    with _xlsx_rows(path) if xlsx else _csv_rows(path) as rows:
+        yield from _employees(path, rows)
 
 
-def _read(path: Path) -> bytes:
+def _open(path: Path) -> BinaryIO:
     try:
-        return path.read_bytes()
+        return path.open("rb")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _decode(path: Path, raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+def _encoding(path: Path) -> tuple[str, str]:
+    """The encoding to read a CSV file with, and how to treat bytes it cannot decode."""
+    with _open(path) as fh:
+        if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return "utf-16", "strict"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(1 << 16):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            # Danish Excel's plain "CSV (semikolonsepareret)" is Windows-1252.
+            return "cp1252", "replace"
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    return "utf-8-sig", "strict"
+
+
+def _first_line(path: Path, encoding: str, errors: str) -> str:
+    """The first line that is not blank, as ``str.splitlines`` splits the text."""
+    text = ""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Danish Excel's plain "CSV (semikolonsepareret)" is Windows-1252.
-        return raw.decode("cp1252", errors="replace")
+        fh = path.open(encoding=encoding, errors=errors, newline="")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    with fh:
+        while True:
+            chunk = fh.read(1 << 16)
+            text += chunk
+            # Unless the file has ended, the last line may go on in the next chunk.
+            lines = text.splitlines() if not chunk else text.splitlines()[:-1]
+            line = next((line for line in lines if line.strip()), None)
+            if line is not None or not chunk:
+                return line or ""
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(first: str) -> str:
     """The separator of the header line: whichever of ; , tab splits it into most columns."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
     widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (";", ",", "\t")}
     return max(widths, key=lambda d: widths[d])
 
 
-def _csv_rows(path: Path) -> list[list[Any]]:
-    text = _decode(path, _read(path))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+@contextlib.contextmanager
+def _csv_rows(path: Path) -> Iterator[Iterator[list[str]]]:
+    encoding, errors = _encoding(path)
+    delimiter = _delimiter(_first_line(path, encoding, errors))
     try:
-        return [row for _, row in zip(range(MAX_ROWS + 2), reader, strict=False)]
+        fh = path.open(encoding=encoding, errors=errors, newline="")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    with fh:
+        yield _csv_records(path, csv.reader(fh, delimiter=delimiter))
+
+
+def _csv_records(path: Path, reader: Any) -> Iterator[list[str]]:
+    try:
+        for _, row in zip(range(MAX_ROWS + 2), reader, strict=False):
+            yield row
     except csv.Error as exc:
         raise ConfigError(f"{path}, row {reader.line_num}: cannot be read as CSV ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _xlsx_rows(path: Path) -> list[list[Any]]:
-    import zipfile
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError)
 
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # openpyxl warns about styles and extensions it ignores; they don't matter here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _unreadable_xlsx(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"{path}: not a readable Excel workbook ({exc.__class__.__name__}); open it in "
+        "Excel and save it again as .xlsx, or as CSV"
+    )
+
+
+@contextlib.contextmanager
+def _xlsx_rows(path: Path) -> Iterator[Iterator[list[Any]]]:
     from openpyxl import load_workbook
 
     try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it ignores; they don't matter here.
-            warnings.simplefilter("ignore")
+        with _quiet():
             wb = load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = wb.worksheets[0]
-                cells = ws.iter_rows(values_only=True)
-                rows = [list(r) for _, r in zip(range(MAX_ROWS + 2), cells, strict=False)]
-            finally:
-                wb.close()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
-        raise ConfigError(
-            f"{path}: not a readable Excel workbook ({exc.__class__.__name__}); open it in "
-            "Excel and save it again as .xlsx, or as CSV"
-        ) from None
-    return rows
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_xlsx(path, exc) from None
+    try:
+        yield _xlsx_records(path, wb)
+    finally:
+        wb.close()
+
+
+def _xlsx_records(path: Path, wb: Any) -> Iterator[list[Any]]:
+    """The first sheet's rows, read a few hundred at a time with openpyxl's warnings off."""
+    try:
+        with _quiet():
+            cells = wb.worksheets[0].iter_rows(values_only=True)
+        left = MAX_ROWS + 2
+        while left > 0:
+            with _quiet():
+                batch = [list(r) for r in itertools.islice(cells, min(left, 500))]
+            if not batch:
+                return
+            left -= len(batch)
+            yield from batch
+    except _XLSX_ERRORS as exc:
+        raise _unreadable_xlsx(path, exc) from None
 
 
 def _cell(value: Any) -> str:
@@ -198,63 +278,97 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _employees(path: Path, rows: Iterable[Sequence[Any]]) -> list[Employee]:
-    all_rows = list(rows)
-    if len(all_rows) > MAX_ROWS + 1:
-        raise ConfigError(f"{path}: more than {MAX_ROWS} rows; split the roster")
-    header_at = next((i for i, r in enumerate(all_rows) if any(_cell(c) for c in r)), None)
-    if header_at is None:
+def _numbered(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[tuple[int, Sequence[Any]]]:
+    """Each row with its number as Excel shows it (the first row is 1)."""
+    for index, row in enumerate(rows):
+        if index > MAX_ROWS:
+            raise ConfigError(f"{path}: more than {MAX_ROWS} rows; split the roster")
+        yield index + 1, row
+
+
+def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
+    numbered = _numbered(path, rows)
+    header = next((row for _, row in numbered if any(_cell(c) for c in row)), None)
+    if header is None:
         raise ConfigError(
             f"{path}: the file is empty; the first row names the columns "
             "(medarbejdernr;navn;e-mail;afdeling;leder;leders e-mail;mødedato;sprog)"
         )
     errors: list[str] = []
-    columns = _header(path, all_rows[header_at], errors)
-    employees: list[Employee] = []
-    first_row: dict[str, int] = {}
-    for index in range(header_at + 1, len(all_rows)):
-        row_number = index + 1  # as Excel numbers rows
-        cells = all_rows[index]
-        if not any(_cell(c) for c in cells):
-            continue
-        where = f"{path}, row {row_number}"
-        values: dict[str, Any] = {}
-        for col, cell in enumerate(cells):
-            field = columns.get(col)
-            if field is None:
-                # Unknown columns are reported once, on row 1; a value under no name is not.
-                if _cell(cell) and not _cell_header(all_rows[header_at], col):
-                    errors.append(
-                        f"{where}: a value in column {_column_letter(col)}, which has no "
-                        "name in row 1"
-                    )
+    columns = _header(path, header, errors)
+    with contextlib.closing(_FirstRows()) as first_row:
+        for row_number, cells in numbered:
+            if not any(_cell(c) for c in cells):
                 continue
-            if field == "meeting_date":
-                values[field] = _date(cell, where, errors)
-            elif field == "language":
-                values[field] = _language(_cell(cell), where, errors)
-            else:
-                values[field] = _cell(cell) or None
-        row_ok = True
-        for field in REQUIRED:
-            if field in columns.values() and not values.get(field):
-                errors.append(f"{where}: no {field} ({DANISH_NAMES[field]})")
-                row_ok = False
-        emp_id = values.get("id")
-        if emp_id:
-            if emp_id in first_row:
-                errors.append(
-                    f"{where}: employee id {emp_id!r} is also on row {first_row[emp_id]}; "
-                    "every employee needs their own id"
-                )
-                row_ok = False
-            else:
-                first_row[emp_id] = row_number
-        if row_ok and not errors:
-            employees.append(Employee(**values))
+            where = f"{path}, row {row_number}"
+            values = _values(cells, columns, header, where, errors)
+            row_ok = True
+            for field in REQUIRED:
+                if field in columns.values() and not values.get(field):
+                    errors.append(f"{where}: no {field} ({DANISH_NAMES[field]})")
+                    row_ok = False
+            emp_id = values.get("id")
+            if emp_id:
+                seen = first_row.see(emp_id, row_number)
+                if seen is not None:
+                    errors.append(
+                        f"{where}: employee id {emp_id!r} is also on row {seen}; "
+                        "every employee needs their own id"
+                    )
+                    row_ok = False
+            if row_ok and not errors:
+                yield Employee(**values)
     if errors:
         raise ConfigError("\n".join(errors))
-    return employees
+
+
+def _values(
+    cells: Sequence[Any], columns: dict[int, str], header: Sequence[Any], where: str,
+    errors: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """One row's values by field; problems in it are added to ``errors``."""
+    values: dict[str, Any] = {}
+    for col, cell in enumerate(cells):
+        field = columns.get(col)
+        if field is None:
+            # Unknown columns are reported once, on row 1; a value under no name is not.
+            if _cell(cell) and not _cell_header(header, col):
+                errors.append(
+                    f"{where}: a value in column {_column_letter(col)}, which has no name in row 1"
+                )
+            continue
+        if field == "meeting_date":
+            values[field] = _date(cell, where, errors)
+        elif field == "language":
+            values[field] = _language(_cell(cell), where, errors)
+        else:
+            values[field] = _cell(cell) or None
+    return values
+
+
+class _FirstRows:
+    """Employee id → the row it is first on, to find ids used twice.
+
+    Kept in a temporary SQLite database rather than a dict: a dict of 50,000 ids costs about
+    6 MB, the database a page cache of at most 2 MB, whatever the roster's size. SQLite
+    removes the file when it is closed.
+    """
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")
+        self._db.execute(
+            "CREATE TABLE ids (id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID"
+        )
+
+    def see(self, emp_id: str, row: int) -> int | None:
+        """Note that ``emp_id`` is on ``row``; the row it was on before, or None."""
+        if self._db.execute("INSERT OR IGNORE INTO ids VALUES (?, ?)", (emp_id, row)).rowcount:
+            return None
+        found = self._db.execute("SELECT row FROM ids WHERE id = ?", (emp_id,)).fetchone()
+        return int(found[0])
+
+    def close(self) -> None:
+        self._db.close()
 
 
 def _cell_header(header: Sequence[Any], col: int) -> str:

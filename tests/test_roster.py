@@ -227,3 +227,56 @@ def test_roster_command_errors_exit_1(tmp_path: Path) -> None:
         f"Error: {path}, row 2: no name (navn)\n"
         f"{path}, row 3: employee id '1' is also on row 2; every employee needs their own id\n"
     )
+
+
+def test_encoding_is_judged_on_the_whole_file(tmp_path: Path) -> None:
+    """The file is read in pieces, but still as a whole: a Windows-1252 byte far down makes
+    it cp1252 throughout, and a UTF-8 letter cut in two between pieces keeps it UTF-8."""
+    filler = [f"{i};Person {i}" for i in range(10, 5000)]  # well past the first 64 KB
+    cp1252 = write(tmp_path, ["id;navn", *filler, "1;Søren Ærø"], encoding="cp1252")
+    assert load_roster(cp1252)[-1].name == "Søren Ærø"
+    head = "id;navn\r\n"
+    pad = "1;" + "a" * ((1 << 16) - len(head) - 3) + "\r\n"  # 'ø' will straddle byte 65,536
+    straddling = tmp_path / "straddling.csv"
+    straddling.write_bytes((head + pad + "2;Søren\r\n").encode("utf-8"))
+    assert [e.name for e in load_roster(straddling)][-1] == "Søren"
+
+
+def test_header_after_many_blank_lines(tmp_path: Path) -> None:
+    """The separator is found on the first line that is not blank, however far down; row
+    numbers still count every line."""
+    blank = [""] * 40_000  # 80 KB, more than one piece
+    path = write(tmp_path, [*blank, "id,navn", "1,A", "1,B"], sep=";")
+    with pytest.raises(ConfigError) as info:
+        load_roster(path)
+    assert str(info.value) == (
+        f"{path}, row 40003: employee id '1' is also on row 40002; every employee needs their "
+        "own id"
+    )
+
+
+def test_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A roster longer than the limit is refused as a whole, before its rows' own problems."""
+    monkeypatch.setattr("musforms.roster.MAX_ROWS", 3)
+    with pytest.raises(ConfigError, match=r"roster\.csv: more than 3 rows; split the roster"):
+        load_roster(write(tmp_path, ["id;navn", "1;", "2;B", "3;C", "4;D"]))
+    assert [e.id for e in load_roster(write(tmp_path, ["id;navn", "1;A", "2;B", "3;C"]))] == [
+        "1",
+        "2",
+        "3",
+    ]
+
+
+def test_ids_used_twice_among_thousands(tmp_path: Path) -> None:
+    """Every repeated id is reported with the row it was first on, wherever both are."""
+    rows = [f"{i};Person {i}" for i in range(1, 3001)]
+    rows[2999] = "17;Igen"
+    rows[1500] = "2999;Også igen"
+    path = write(tmp_path, ["id;navn", *rows])
+    with pytest.raises(ConfigError) as info:
+        load_roster(path)
+    assert str(info.value).splitlines() == [
+        f"{path}, row 3000: employee id '2999' is also on row 1502; every employee needs their "
+        "own id",
+        f"{path}, row 3001: employee id '17' is also on row 18; every employee needs their own id",
+    ]
