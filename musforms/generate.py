@@ -3,31 +3,46 @@
 Layout work is done once per (question set, language) in each worker process; each employee
 then costs only their personal values. Forms are independent, so a process pool spreads them
 over the cores; the output does not depend on how many workers ran.
+
+Memory stays the same for 500 employees or 50,000: the roster, last round's agreements and
+each issued form's manifest entry wait in a SQLite file in a private temporary folder
+(see :class:`_Spool`) rather than in lists, and manifest.json is written from there one form
+at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
+import shutil
+import sqlite3
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import TypeAdapter
 
 from musforms.errors import ConfigError
 from musforms.files import id_slug, inside, private_dir, slug
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
 from musforms.manifest import (
+    MANIFEST,
     Manifest,
     ManifestForm,
     ManifestQuestionSet,
     archive_question_set,
-    load_manifest,
-    save_manifest,
+    form_entry,
+    iter_manifest_forms,
+    manifest_head,
     save_organisation,
+    write_manifest,
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 
@@ -36,6 +51,12 @@ Format = Literal["pdf", "docx"]
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
 CHUNK = 16
+
+# A roster row on its way to be rendered: the employee and their carried agreements, as JSON.
+Item = tuple[str, str | None]
+# A rendered form on its way back: the employee id and the form's manifest entry.
+Issued = tuple[str, str]
+_AGREEMENTS = TypeAdapter(list[Agreement])
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,7 @@ class Job:
 @dataclass
 class GenerateResult:
     out: Path
-    forms: list[ManifestForm] = field(default_factory=list)
+    count: int = 0  # employees given a form this run
     formats: tuple[str, ...] = FORMATS
     key_path: Path | None = None
     key_created: bool = False
@@ -127,6 +148,14 @@ class _Renderer:
             previous_agreements=list(previous),
         )
 
+    def issue(self, item: Item) -> Issued:
+        """Render one roster row's form(s); its manifest entry, already as manifest text."""
+        # Parsed apart from pydantic's JSON reader, whose cache of strings would keep the
+        # latest few thousand names and addresses.
+        employee = Employee.model_validate(json.loads(item[0]))
+        previous = _AGREEMENTS.validate_python(json.loads(item[1])) if item[1] else []
+        return employee.id, form_entry(self.render(employee, previous))
+
 
 _WORKER: _Renderer | None = None
 
@@ -136,20 +165,20 @@ def _init_worker(job: Job) -> None:
     _WORKER = _Renderer(job)
 
 
-def _render_chunk(items: list[tuple[Employee, list[Agreement]]]) -> list[ManifestForm]:
+def _render_chunk(items: list[Item]) -> list[Issued]:
     assert _WORKER is not None
-    return [_WORKER.render(e, p) for e, p in items]
+    return [_WORKER.issue(item) for item in items]
 
 
 def _in_order(
-    pool: ProcessPoolExecutor, chunks: Iterable[list[Any]], window: int
-) -> Iterator[list[ManifestForm]]:
+    pool: ProcessPoolExecutor, chunks: Iterable[list[Item]], window: int
+) -> Iterator[list[Issued]]:
     """Each chunk's forms, in roster order, with at most ``window`` chunks under way.
 
     ``pool.map`` would queue the whole roster at once and keep every result until it is
     read: memory in proportion to the round.
     """
-    pending: deque[Future[list[ManifestForm]]] = deque()
+    pending: deque[Future[list[Issued]]] = deque()
     for chunk in chunks:
         pending.append(pool.submit(_render_chunk, chunk))
         if len(pending) >= window:
@@ -158,9 +187,104 @@ def _in_order(
         yield pending.popleft().result()
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
+_SCHEMA = """
+PRAGMA journal_mode = MEMORY;
+PRAGMA synchronous = OFF;
+CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NOT NULL);
+CREATE TABLE carried (id TEXT PRIMARY KEY, agreements TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE earlier (id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE issued (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, entry TEXT NOT NULL);
+"""
+
+
+class _Spool:
+    """What a run works through, in a SQLite file rather than in memory.
+
+    ``roster``: the checked roster, in its order. ``carried``: last round's open agreements
+    by employee. ``earlier``: where each employee stands in the manifest already in the
+    folder. ``issued``: each form rendered this run, as its manifest entry, in roster order.
+    Held in lists and dicts these cost about 20 MB per 10,000 employees; here, a page cache
+    of at most 2 MB. Nothing of it needs to outlive the run, so nothing is ever committed or
+    synced to disk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self._db.execute("BEGIN")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add_roster(self, employees: Iterable[Employee]) -> int:
+        """Keep the employees in order; how many there are."""
+        count = 0
+        for count, employee in enumerate(employees, 1):
+            self._db.execute(
+                "INSERT INTO roster VALUES (?, ?, ?)",
+                (count, employee.id, employee.model_dump_json()),
+            )
+        return count
+
+    def add_carried(self, carried: Iterable[tuple[str, list[Agreement]]]) -> None:
+        for employee_id, agreements in carried:
+            self._db.execute(
+                "INSERT OR REPLACE INTO carried VALUES (?, ?)",
+                (employee_id, _AGREEMENTS.dump_json(agreements).decode("utf-8")),
+            )
+
+    def add_earlier(self, forms: Iterable[ManifestForm]) -> None:
+        """Note where each employee's form stands in the earlier manifest; an employee listed
+        twice (a hand-edited file) counts where they stand last, as ``Manifest.merge`` has it."""
+        for pos, form in enumerate(forms):
+            self._db.execute(
+                "INSERT OR REPLACE INTO earlier VALUES (?, ?)", (form.employee_id, pos)
+            )
+
+    def items(self, size: int) -> Iterator[list[Item]]:
+        """The roster, ``size`` rows at a time, each with the agreements carried to it."""
+        last = 0
+        while rows := self._db.execute(
+            "SELECT r.seq, r.employee, c.agreements FROM roster r"
+            " LEFT JOIN carried c ON c.id = r.id WHERE r.seq > ? ORDER BY r.seq LIMIT ?",
+            (last, size),
+        ).fetchall():
+            last = rows[-1][0]
+            yield [(employee, agreements) for _, employee, agreements in rows]
+
+    def add_issued(self, issued: Iterable[Issued]) -> None:
+        self._db.executemany("INSERT INTO issued (id, entry) VALUES (?, ?)", issued)
+
+    def reissued(self, employee_id: str, pos: int) -> str | None:
+        """The entry issued this run in place of the earlier manifest's form ``pos``."""
+        row = self._db.execute(
+            "SELECT i.entry FROM issued i JOIN earlier e ON e.id = i.id"
+            " WHERE i.id = ? AND e.pos = ?",
+            (employee_id, pos),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def new_entries(self) -> Iterator[str]:
+        """The entries of employees the earlier manifest did not list, in roster order."""
+        for (entry,) in self._db.execute(
+            "SELECT entry FROM issued WHERE id NOT IN (SELECT id FROM earlier) ORDER BY seq"
+        ):
+            yield entry
+
+
+@contextlib.contextmanager
+def _spool() -> Iterator[_Spool]:
+    """A spool in a folder only this user can read (it holds the roster's personal data),
+    removed when the run ends, whether it succeeded or not."""
+    folder = Path(tempfile.mkdtemp(prefix="musforms-"))
+    try:
+        spool = _Spool(folder / "spool.sqlite")
+        try:
+            yield spool
+        finally:
+            spool.close()
+    finally:
+        shutil.rmtree(folder)
 
 
 def generate(
@@ -179,8 +303,9 @@ def generate(
     progress: Callable[[int], None] | None = None,
 ) -> GenerateResult:
     """Write every employee's form(s) into ``out`` and merge them into its manifest.json."""
+    from musforms.previous import iter_open_agreements
     from musforms.questionset import load_question_set
-    from musforms.roster import load_roster
+    from musforms.roster import iter_roster
     from musforms.settings import load_settings
 
     bad = [f for f in formats if f not in FORMATS]
@@ -188,61 +313,89 @@ def generate(
         raise ConfigError(f"unknown format {', '.join(bad) or '(none)'}: use pdf, docx or pdf,docx")
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
-    employees = load_roster(roster)
-    if not employees:
-        raise ConfigError(f"{roster} lists no employees")
-    carried = load_previous_agreements(previous) if previous else {}
+    with _spool() as spool:
+        count = spool.add_roster(iter_roster(roster))
+        if not count:
+            raise ConfigError(f"{roster} lists no employees")
+        if previous:
+            spool.add_carried(iter_open_agreements(previous))
 
-    key_path = key_file or default_key_path()
-    out_resolved = out.resolve()
-    if key_path.resolve().is_relative_to(out_resolved):
-        raise ConfigError(
-            f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
-        )
-    key_created = not key_path.exists()
-    key = load_key(key_path, create=True)
-
-    digest = question_set_digest(qs)
-    existing: Manifest | None = None
-    if (out / "manifest.json").exists():
-        existing = load_manifest(out)
-        if existing.cycle != cycle:
+        key_path = key_file or default_key_path()
+        if key_path.resolve().is_relative_to(out.resolve()):
             raise ConfigError(
-                f"{out} holds forms for round {existing.cycle}, not {cycle}: "
-                "use a folder per round, e.g. forms/" + cycle
+                f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
             )
-    private_dir(out)
-    template = template or _template_near(questions)
-    job = Job(
-        qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
-    )
-    items = [(e, carried.get(e.id, [])) for e in employees]
+        key_created = not key_path.exists()
+        key = load_key(key_path, create=True)
 
-    forms: list[ManifestForm] = []
+        digest = question_set_digest(qs)
+        earlier = _earlier_manifest(out, cycle, spool)
+        private_dir(out)
+        template = template or _template_near(questions)
+        job = Job(
+            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
+        )
+        _issue(job, spool, count, workers, progress)
+
+        archive_question_set(out, questions, digest)
+        save_organisation(out, organisation)
+        issued_with = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
+        head = earlier or Manifest(cycle=cycle, question_set=issued_with)
+        head.question_set = issued_with
+        write_manifest(out, head, _entries(out, spool, earlier is not None))
+    return GenerateResult(out, count, tuple(formats), key_path, key_created)
+
+
+def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:
+    """The round and question set of the manifest already in ``out``, if any, with where each
+    of its forms stands noted in the spool. Refuses a folder of another round, and reads
+    every earlier form now, so a damaged manifest stops the run before any form is written."""
+    if not (out / MANIFEST).exists():
+        return None
+    earlier = manifest_head(out)
+    if earlier.cycle != cycle:
+        raise ConfigError(
+            f"{out} holds forms for round {earlier.cycle}, not {cycle}: "
+            "use a folder per round, e.g. forms/" + cycle
+        )
+    spool.add_earlier(iter_manifest_forms(out))
+    return earlier
+
+
+def _issue(
+    job: Job,
+    spool: _Spool,
+    count: int,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Render every form on the roster, keeping each one's manifest entry in the spool."""
+    chunks = spool.items(CHUNK)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers > 1 and len(items) >= POOL_THRESHOLD:
+    if n_workers > 1 and count >= POOL_THRESHOLD:
         with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(job,)) as pool:
-            for chunk in _in_order(pool, _chunks(items, CHUNK), 4 * n_workers):
-                forms.extend(chunk)
+            for issued in _in_order(pool, chunks, 4 * n_workers):
+                spool.add_issued(issued)
                 if progress:
-                    progress(len(chunk))
+                    progress(len(issued))
     else:
         renderer = _Renderer(job)
-        for employee, prev in items:
-            forms.append(renderer.render(employee, prev))
-            if progress:
-                progress(1)
+        for chunk in chunks:
+            for item in chunk:
+                spool.add_issued([renderer.issue(item)])
+                if progress:
+                    progress(1)
 
-    archive_question_set(out, questions, digest)
-    save_organisation(out, organisation)
-    manifest = existing or Manifest(
-        cycle=cycle,
-        question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
-    )
-    manifest.question_set = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
-    manifest.merge(forms)
-    save_manifest(out, manifest)
-    return GenerateResult(out, forms, tuple(formats), key_path, key_created)
+
+def _entries(out: Path, spool: _Spool, earlier: bool) -> Iterator[str]:
+    """The manifest's forms as ``Manifest.merge`` orders them: the earlier manifest's in its
+    order, each replaced by the one issued this run for the same employee, if any; then those
+    of employees it did not list, in roster order. Drops none."""
+    if earlier:
+        for pos, form in enumerate(iter_manifest_forms(out)):
+            entry = spool.reissued(form.employee_id, pos)
+            yield form_entry(form) if entry is None else entry
+    yield from spool.new_entries()
 
 
 def _run_time() -> dt.datetime:
@@ -260,10 +413,3 @@ def _template_near(questions: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def load_previous_agreements(results: Path) -> dict[str, list[Agreement]]:
-    """Last round's open agreements per employee, from a collect results folder."""
-    from musforms.previous import open_agreements
-
-    return open_agreements(results)

@@ -8,14 +8,14 @@ needs no ``--questions`` and later edits to the config never break collecting ol
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musforms.errors import ConfigError
-from musforms.files import write_bytes, write_text
+from musforms.files import atomic_writer, write_bytes, write_text
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 
 SCHEMA = "musforms/manifest/1"
@@ -126,8 +126,52 @@ def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:
-    data = manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
-    write_text(folder / MANIFEST, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    write_manifest(folder, manifest, (form_entry(form) for form in manifest.forms))
+
+
+def form_entry(form: ManifestForm) -> str:
+    """A form as manifest.json lists it, indented for its place in the list of forms."""
+    return _indented(form.model_dump(mode="json", by_alias=True, exclude_none=True), 2)
+
+
+def write_manifest(folder: Path, head: Manifest, entries: Iterable[str]) -> None:
+    """manifest.json with ``head``'s round and question set and the forms given as
+    :func:`form_entry` texts, in that order; ``head``'s own list of forms is not written.
+
+    The forms are written as they come, so the whole text is never built in memory, and it
+    is the text ``json.dumps(manifest, ensure_ascii=False, indent=2)`` gives for the whole
+    manifest. The file is replaced in one step, only once every form is written.
+    """
+    data = head.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"forms"})
+    with (
+        atomic_writer(folder / MANIFEST) as tmp,
+        tmp.open("w", encoding="utf-8", newline="\n") as fh,
+    ):
+        fh.write("{")
+        first = True
+        for name, info in Manifest.model_fields.items():
+            key = info.alias or name
+            if name != "forms" and key not in data:
+                continue
+            fh.write("\n" if first else ",\n")
+            first = False
+            if name == "forms":
+                fh.write(f"  {json.dumps(key, ensure_ascii=False)}: [")
+                empty = True
+                for entry in entries:
+                    fh.write(("\n    " if empty else ",\n    ") + entry)
+                    empty = False
+                fh.write("]" if empty else "\n  ]")
+            else:
+                fh.write(f"  {json.dumps(key, ensure_ascii=False)}: {_indented(data[key], 1)}")
+        fh.write("\n}\n")
+
+
+def _indented(value: object, level: int) -> str:
+    """``value`` as JSON for a place ``level`` deep in an indented document."""
+    # json.dumps escapes line breaks inside strings, so every "\n" is between items.
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + "  " * level)
 
 
 def archive_question_set(folder: Path, source: Path, digest: str) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from musforms.models import Agreement
 
 
-def open_agreements(results: Path) -> dict[str, list[Agreement]]:
-    """Per employee: the agreements made last round, plus older ones still not done or dropped."""
-    from musforms.collect import load_responses
+def iter_open_agreements(results: Path) -> Iterator[tuple[str, list[Agreement]]]:
+    """Per employee with any: the agreements made last round, plus older ones still not done
+    or dropped. One employee at a time, read from the results folder as they are wanted."""
+    from musforms.collect import iter_responses
 
-    carried: dict[str, list[Agreement]] = {}
-    for response in load_responses(results):
+    for response in iter_responses(results):
         rows = [
             Agreement(what=p.what, owner=p.owner, due=p.due)
             for p in response.previous_agreements
@@ -24,5 +25,9 @@ def open_agreements(results: Path) -> dict[str, list[Agreement]]:
             if a.what.strip()
         ]
         if rows:
-            carried[response.employee.id] = rows
-    return carried
+            yield response.employee.id, rows
+
+
+def open_agreements(results: Path) -> dict[str, list[Agreement]]:
+    """:func:`iter_open_agreements` gathered by employee id."""
+    return dict(iter_open_agreements(results))
