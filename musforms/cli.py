@@ -31,6 +31,8 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except MusformsError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage mistakes and exits keep click's own wording and exit code
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             raise click.ClickException(
@@ -581,7 +583,7 @@ def minutes(
     Example:
       musforms minutes results/2026 --template config/form_templates/minutes.docx
     """
-    from musforms.collect import load_responses
+    from musforms.collect import iter_responses
     from musforms.outputs import output_lines, write_outputs
     from musforms.settings import load_settings
 
@@ -593,7 +595,7 @@ def minutes(
             template = template_near(near)
             if template is not None:
                 break
-    responses = load_responses(results)
+    responses = iter_responses(results)
     paths = write_outputs(
         results,
         responses,
@@ -628,19 +630,21 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
       musforms followup results/2026 --due-within 30d
       musforms followup results/2026 --leader "Åse"
     """
-    from musforms.collect import load_responses
-    from musforms.outputs.followup import followup_lines, open_agreements, parse_period
-    from musforms.outputs.views import agreement_rows
+    from musforms.collect import iter_responses
+    from musforms.outputs.followup import iter_followup_lines, leader_groups, parse_period
+    from musforms.outputs.views import iter_agreement_rows
 
     day = _parse_day(today)
     days = parse_period(due_within) if due_within else None
-    groups = open_agreements(
-        agreement_rows(load_responses(results)), day, leader=leader, due_within=days
-    )
-    if not groups:
-        who = f" for {leader}" if leader else ""
-        within = f" due within {due_within}" if due_within else ""
-        click.echo(f"No open agreements{who}{within}.")
-        return
-    for line in followup_lines(groups):
-        click.echo(line)
+    rows = iter_agreement_rows(iter_responses(results))
+    with leader_groups(rows, day, leader=leader, due_within=days) as groups:
+        lines = iter_followup_lines(groups)
+        first = next(lines, None)
+        if first is None:
+            who = f" for {leader}" if leader else ""
+            within = f" due within {due_within}" if due_within else ""
+            click.echo(f"No open agreements{who}{within}.")
+            return
+        click.echo(first)
+        for line in lines:
+            click.echo(line)
