@@ -142,13 +142,27 @@ def _first_line(path: Path, encoding: str, errors: str) -> str:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     with fh:
         while True:
-            chunk = fh.read(1 << 16)
+            chunk = _read_text(path, fh, encoding)
             text += chunk
             # Unless the file has ended, the last line may go on in the next chunk.
             lines = text.splitlines() if not chunk else text.splitlines()[:-1]
             line = next((line for line in lines if line.strip()), None)
             if line is not None or not chunk:
                 return line or ""
+
+
+def _read_text(path: Path, fh: Any, encoding: str) -> str:
+    try:
+        return str(fh.read(1 << 16))
+    except UnicodeDecodeError:
+        raise _not_text(path, encoding) from None
+
+
+def _not_text(path: Path, encoding: str) -> ConfigError:
+    return ConfigError(
+        f"{path}: cannot be read as {encoding.upper()} text (damaged, or cut off): save it "
+        "again from Excel as 'CSV UTF-8' or as an Excel workbook"
+    )
 
 
 def _delimiter(first: str) -> str:
@@ -166,13 +180,15 @@ def _csv_rows(path: Path) -> Iterator[Iterator[list[str]]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     with fh:
-        yield _csv_records(path, csv.reader(fh, delimiter=delimiter))
+        yield _csv_records(path, csv.reader(fh, delimiter=delimiter), encoding)
 
 
-def _csv_records(path: Path, reader: Any) -> Iterator[list[str]]:
+def _csv_records(path: Path, reader: Any, encoding: str) -> Iterator[list[str]]:
     try:
         for _, row in zip(range(MAX_ROWS + 2), reader, strict=False):
             yield row
+    except UnicodeDecodeError:
+        raise _not_text(path, encoding) from None
     except csv.Error as exc:
         raise ConfigError(f"{path}, row {reader.line_num}: cannot be read as CSV ({exc})") from None
     except OSError as exc:

@@ -280,3 +280,11 @@ def test_ids_used_twice_among_thousands(tmp_path: Path) -> None:
         "own id",
         f"{path}, row 3001: employee id '17' is also on row 18; every employee needs their own id",
     ]
+
+
+def test_a_cut_off_utf16_file_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """Excel's "Unicode text" cut off mid-character (an odd number of bytes)."""
+    path = tmp_path / "roster.txt"
+    path.write_bytes("id\tnavn\r\n1\tSøren Ærø\r\n".encode("utf-16")[:-1])
+    with pytest.raises(ConfigError, match=r"roster\.txt: cannot be read as UTF-16 text"):
+        load_roster(path)
