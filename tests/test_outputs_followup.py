@@ -185,14 +185,16 @@ def test_write_outputs_writes_all_four(tmp_path: Path, sample: list[Response]) -
     assert paths.xlsx == tmp_path / "agreements.xlsx" and paths.xlsx.is_file()
     assert paths.csv == tmp_path / "agreements.csv" and paths.csv.is_file()
     assert paths.ics == tmp_path / "followup.ics" and paths.ics.is_file()
-    assert [p.name for p in paths.minutes] == [
+    minutes = sorted((tmp_path / "minutes").glob("*.docx"))
+    assert [p.name for p in minutes] == [
         "1042-soeren-aeroe.docx",
         "1043-ida-holm.docx",
         "1044-ulla-oersted.docx",
     ]
+    assert paths.minutes == 3 and paths.minutes_dir == tmp_path / "minutes"
     assert paths.agreements == len(every_what(sample))
     assert paths.notes and "question set" in paths.notes[0]
-    for path in [paths.xlsx, paths.csv, paths.ics, *paths.minutes]:
+    for path in [paths.xlsx, paths.csv, paths.ics, *minutes]:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
 
 

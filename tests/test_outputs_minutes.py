@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from musforms.outputs.minutes import (
     VARIABLES,
     check_template,
     context,
+    minutes_name,
     render_minutes,
     write_minutes,
 )
@@ -37,6 +39,16 @@ def sets(every_type: QuestionSet) -> QuestionSets:
     found = QuestionSets()
     found.add(every_type)
     return found
+
+
+def drafted(folder: Path, items: list[Response], *args: Any, **kwargs: Any) -> list[Path]:
+    """write_minutes, and the drafts it says it wrote: one per response, named after it."""
+    count = write_minutes(folder, items, *args, **kwargs)
+    assert count == len(items)
+    paths = [folder / minutes_name(r) for r in items]
+    for path in paths:
+        assert path.is_file(), path
+    return paths
 
 
 def docx_text(path: Path) -> str:
@@ -74,7 +86,7 @@ def test_minutes_show_answers_as_labels(
     """Employee, leader and meeting date; answers by section under their questions, a scale
     as "4 – label", a choice as its label, multiple choice one per line, a checkbox Ja/Nej,
     a date dd-mm-åååå; the employee's '<', '&' and line breaks come through as written."""
-    [path] = write_minutes(tmp_path, sample[:1], sets, Organisation(name="Ærø Kommune"))
+    [path] = drafted(tmp_path, sample[:1], sets, Organisation(name="Ærø Kommune"))
     assert path.name == "1042-soeren-aeroe.docx"
     text = docx_text(path)
     for expected in (
@@ -107,7 +119,7 @@ def test_minutes_have_every_agreement(
 ) -> None:
     """The agreements table lists this round's agreements (what, who, by when, status) and
     last round's with the status and comment the employee gave."""
-    paths = write_minutes(tmp_path, sample, sets, Organisation(), today=TODAY)
+    paths = drafted(tmp_path, sample, sets, Organisation(), today=TODAY)
     soeren, ida, ulla = paths
     rows = table_rows(soeren, "#")
     assert rows == [
@@ -138,7 +150,7 @@ def test_minutes_have_every_agreement(
 def test_minutes_in_english(tmp_path: Path, sample: list[Response], sets: QuestionSets) -> None:
     """A form issued in English gets English minutes."""
     sets.languages["AAAABBBBCCCC"] = "en"
-    [path] = write_minutes(tmp_path, sample[:1], sets, Organisation())
+    [path] = drafted(tmp_path, sample[:1], sets, Organisation())
     text = docx_text(path)
     assert "Minutes of the development conversation" in text
     assert "What went well?" in text
@@ -149,7 +161,7 @@ def test_minutes_in_english(tmp_path: Path, sample: list[Response], sets: Questi
 def test_minutes_without_the_question_set(tmp_path: Path, sample: list[Response]) -> None:
     """Without the question set the answers still show, by question id, and so do the
     agreements."""
-    [path] = write_minutes(tmp_path, sample[:1], QuestionSets(), Organisation())
+    [path] = drafted(tmp_path, sample[:1], QuestionSets(), Organisation())
     text = docx_text(path)
     assert "arbejdsmaengde\n4" in text
     assert "Kursus i Excel & <Power BI>" in text
@@ -163,7 +175,7 @@ def test_control_characters_do_not_break_the_document(
     odd = sample[0].model_copy(
         update={"answers": {**sample[0].answers, "lykkedes": "før\x00\x0b\x1fefter\r\nny linje"}}
     )
-    [path] = write_minutes(tmp_path, [odd], sets, Organisation())
+    [path] = drafted(tmp_path, [odd], sets, Organisation())
     assert "førefter\nny linje" in docx_text(path)
 
 
@@ -172,14 +184,14 @@ def test_unchanged_minutes_are_not_rewritten(
 ) -> None:
     """Collecting again leaves a draft alone when its answers and the template are the same,
     and drafts it again when they changed."""
-    first = write_minutes(tmp_path, sample, sets, Organisation(), today=TODAY)
+    first = drafted(tmp_path, sample, sets, Organisation(), today=TODAY)
     inodes = [p.stat().st_ino for p in first]
     changed = [
         sample[0].model_copy(update={"agreements": sample[0].agreements[:1]}),
         *sample[1:],
     ]
     later = TODAY + dt.timedelta(days=2)
-    second = write_minutes(tmp_path, changed, sets, Organisation(), today=later)
+    second = drafted(tmp_path, changed, sets, Organisation(), today=later)
     assert first == second
     assert second[0].stat().st_ino != inodes[0]
     assert [p.stat().st_ino for p in second[1:]] == inodes[1:]
@@ -354,7 +366,7 @@ def test_many_minutes_in_parallel(
         )
         for i in range(POOL_THRESHOLD + 2)
     ]
-    paths = write_minutes(tmp_path, many, sets, Organisation(), workers=2)
+    paths = drafted(tmp_path, many, sets, Organisation(), workers=2)
     assert len({p.name for p in paths}) == len(many)
     for i in (0, len(many) // 2, len(many) - 1):
         text = docx_text(paths[i])
@@ -373,7 +385,7 @@ def test_minutes_open_in_libreoffice(
 
     from tests.clients.word import convert_to_pdf
 
-    [path] = write_minutes(tmp_path / "minutes", sample[:1], sets, Organisation())
+    [path] = drafted(tmp_path / "minutes", sample[:1], sets, Organisation())
     pdf = convert_to_pdf(path, tmp_path)
     text = " ".join("\n".join(page.extract_text() for page in PdfReader(pdf).pages).split())
     for expected in (

@@ -12,6 +12,7 @@ results folder::
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict
 
 from musforms.files import write_bytes, write_text
 from musforms.models import Organisation
-from musforms.outputs.views import AgreementRow, QuestionSets, agreement_rows
+from musforms.outputs.spool import AgreementSpool, spool_db
+from musforms.outputs.views import QuestionSets, iter_agreement_rows
 from musforms.response import Response
 
 MINUTES_DIR = "minutes"
@@ -35,7 +37,7 @@ ICS = "followup.ics"
 class OutputPaths:
     """Where the outputs landed, and what the HR officer should know about them."""
 
-    minutes: list[Path] = field(default_factory=list)
+    minutes: int = 0  # drafts in minutes_dir, one per response
     minutes_dir: Path | None = None
     xlsx: Path | None = None
     csv: Path | None = None
@@ -47,7 +49,7 @@ class OutputPaths:
 def output_lines(paths: OutputPaths) -> list[str]:
     """Where the minutes and the follow-up list landed, for the HR officer."""
     lines = [
-        f"Minutes: {len(paths.minutes)} drafts in {paths.minutes_dir}",
+        f"Minutes: {paths.minutes} drafts in {paths.minutes_dir}",
         f"Follow-up list: {paths.agreements} agreements in {paths.xlsx} and {paths.csv}",
         f"Calendar: {paths.ics}",
     ]
@@ -78,14 +80,15 @@ def _has_settings(forms_dir: Path | None) -> bool:
 
 
 def question_sets_for(
-    out: Path, forms_dir: Path | None, questions: Sequence[Path] = ()
+    out: Path, forms_dir: Path | None, questions: Sequence[Path] = (), *, db: sqlite3.Connection
 ) -> QuestionSets:
     """The question sets the responses in ``out`` were answered against: from the forms
-    folder, from the copies kept in the results folder, and from any files given."""
+    folder, from the copies kept in the results folder, and from any files given. The
+    forms folder's manifest is read into ``db`` (see :class:`QuestionSets`)."""
     from musforms.questionset import load_question_set
 
     kept = sorted((out / QUESTION_SETS_DIR).glob("*.yaml"))
-    sets = QuestionSets.from_forms(forms_dir, list(questions))
+    sets = QuestionSets.from_forms(forms_dir, list(questions), db=db)
     for path in kept:
         qs = load_question_set(path)
         sets.by_version.setdefault((qs.id, qs.version), qs)
@@ -125,13 +128,14 @@ def write_outputs(
 ) -> OutputPaths:
     """Write the minutes, agreements.xlsx, agreements.csv and followup.ics into ``out``.
 
-    ``responses`` are gone through once (an iterator read from disk is enough: only the
-    agreement rows and check-in dates are kept, never every response). ``forms_dir`` is the
-    folder generate wrote the forms to (for the question sets, so scales and choices show as
-    their labels); ``organisation`` defaults to the settings beside it, else those of the
-    last run. ``template`` is a minutes template to use instead of the built-in one;
-    ``by_department`` puts each department on its own sheet. Left out, both are as the last
-    run in ``out`` had them.
+    ``responses`` are gone through once (an iterator read from disk is enough): the agreement
+    rows, the check-in dates and the manifest's forms wait in a scratch database on disk, so
+    memory does not grow with the round. ``forms_dir`` is the folder generate wrote the
+    forms to (for the question sets, so scales and choices show as their labels);
+    ``organisation`` defaults to the settings beside it, else those of the last run.
+    ``template`` is a minutes template to use instead of the built-in one; ``by_department``
+    puts each department on its own sheet. Left out, both are as the last run in ``out`` had
+    them.
     """
     from musforms.outputs.minutes import write_minutes
 
@@ -154,63 +158,76 @@ def write_outputs(
     if by_department is None:
         by_department = earlier is not None and earlier.by_department
     _keep_question_sets(out, forms_dir)
-    sets = question_sets_for(out, forms_dir, questions)
-    followup = _Followup(org.followup_months)
-    missing: set[str] = set()
+    with spool_db() as db:
+        sets = question_sets_for(out, forms_dir, questions, db=db)
+        followup = _Followup(AgreementSpool(db), org.followup_months)
+        missing = _Missing()
 
-    def noted(rs: Iterable[Response]) -> Iterator[Response]:
-        for r in rs:
-            if sets.for_response(r) is None:
-                missing.add(r.employee.id)
-            followup.add(r)
-            yield r
+        def noted(rs: Iterable[Response]) -> Iterator[Response]:
+            for r in rs:
+                if sets.for_response(r) is None:
+                    missing.add(r.employee.id)
+                followup.add(r)
+                yield r
 
-    result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
+        result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
 
-    def follow_up() -> None:
-        # Every response has been read by now; the lists are made while the minutes'
-        # workers finish their last drafts.
-        followup.write(out, org, by_department=by_department, now=now)
+        def follow_up() -> None:
+            # Every response has been read by now; the lists are made while the minutes'
+            # workers finish their last drafts.
+            followup.write(out, org, by_department=by_department, now=now)
 
-    result.minutes = write_minutes(
-        out / MINUTES_DIR,
-        noted(responses),
-        sets,
-        org,
-        template=template,
-        today=today,
-        meanwhile=follow_up,
-    )
-    if missing:
+        result.minutes = write_minutes(
+            out / MINUTES_DIR,
+            noted(responses),
+            sets,
+            org,
+            template=template,
+            today=today,
+            meanwhile=follow_up,
+        )
+    if missing.count:
         result.notes.append(
-            f"the question set of {len(missing)} response(s) was not found (first: employee "
-            f"{min(missing)}); their minutes show answers by question id. Give the forms "
+            f"the question set of {missing.count} response(s) was not found (first: employee "
+            f"{missing.first}); their minutes show answers by question id. Give the forms "
             "folder or the question set file."
         )
     _save_settings(
         out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
-    result.agreements = len(followup.rows)
+    result.agreements = len(followup.spool)
     return result
+
+
+class _Missing:
+    """The employees whose question set was not found: how many, and the first by id."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: str | None = None
+
+    def add(self, employee_id: str) -> None:
+        # A round has one response per employee: counting responses counts employees,
+        # without a set of every id.
+        self.count += 1
+        if self.first is None or employee_id < self.first:
+            self.first = employee_id
 
 
 class _Followup:
     """What the follow-up list and the calendar need of the responses, gathered one response
-    at a time: the agreement rows and the check-in dates."""
+    at a time into a spool: the agreement rows and the check-in dates."""
 
-    def __init__(self, followup_months: int) -> None:
-        from musforms.outputs.calendar import CheckIn
-
+    def __init__(self, spool: AgreementSpool, followup_months: int) -> None:
+        self.spool = spool
         self.months = followup_months
-        self.rows: list[AgreementRow] = []
-        self.check_ins: list[CheckIn] = []
 
     def add(self, response: Response) -> None:
         from musforms.outputs.calendar import check_in
 
-        self.rows += agreement_rows([response])
+        self.spool.add(iter_agreement_rows([response]))
         if (c := check_in(response, self.months)) is not None:
-            self.check_ins.append(c)
+            self.spool.add_check_in(c)
 
     def write(
         self, out: Path, org: Organisation, *, by_department: bool, now: dt.datetime | None
@@ -219,9 +236,10 @@ class _Followup:
         from musforms.outputs.followup import write_csv, write_xlsx
 
         lang = org.default_language
-        write_xlsx(out / XLSX, self.rows, lang, by_department=by_department)
-        write_csv(out / CSV, self.rows, lang)
-        write_check_ins(out / ICS, self.check_ins, self.rows, lang=lang, now=now)
+        spool = self.spool
+        write_xlsx(out / XLSX, spool, lang, by_department=by_department)
+        write_csv(out / CSV, spool.rows(), lang)
+        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
 
 
 def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
@@ -229,10 +247,12 @@ def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
     the settings of the last run (after purging employees from a results folder)."""
     earlier = _load_settings(out)
     org = earlier.organisation if earlier else Organisation()
-    followup = _Followup(org.followup_months)
-    for response in responses:
-        followup.add(response)
-    followup.write(out, org, by_department=bool(earlier and earlier.by_department), now=None)
+    with spool_db() as db:
+        followup = _Followup(AgreementSpool(db), org.followup_months)
+        for response in responses:
+            followup.add(response)
+        by_department = bool(earlier and earlier.by_department)
+        followup.write(out, org, by_department=by_department, now=None)
     index = out / MINUTES_DIR / ".index.json"
     if index.is_file():
         from musforms.outputs.minutes import prune_index

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musforms.files import atomic_writer
+from musforms.outputs.spool import AgreementSpool
 from musforms.outputs.views import AgreementRow, clean, danish_date
 from musforms.response import Response
 from musforms.texts import t
@@ -57,7 +58,7 @@ def check_in(response: Response, months: int) -> CheckIn | None:
 
 def calendar_bytes(
     responses: Iterable[Response],
-    rows: Sequence[AgreementRow],
+    rows: Sequence[AgreementRow] | AgreementSpool,
     *,
     followup_months: int = 3,
     lang: str = "da",
@@ -65,19 +66,27 @@ def calendar_bytes(
 ) -> bytes:
     """An iCalendar file: one all-day event per due date of this round's agreements, and one
     check-in per employee ``followup_months`` after the meeting."""
-    check_ins = [c for r in responses if (c := check_in(r, followup_months)) is not None]
+    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
     return b"".join(calendar_chunks(check_ins, rows, lang=lang, now=now))
 
 
 def calendar_chunks(
     check_ins: Iterable[CheckIn],
-    rows: Sequence[AgreementRow],
+    rows: Sequence[AgreementRow] | AgreementSpool,
     *,
     lang: str = "da",
     now: dt.datetime | None = None,
 ) -> Iterator[bytes]:
     """The iCalendar file a piece at a time: the calendar's head, each event, its end. The
-    same bytes icalendar gives for the whole calendar, without holding every event."""
+    same bytes icalendar gives for the whole calendar, without holding every event; each
+    check-in looks its employee's agreements up in the spool."""
+    with AgreementSpool.of(rows) as spool:
+        yield from _chunks(check_ins, spool, lang, now)
+
+
+def _chunks(
+    check_ins: Iterable[CheckIn], spool: AgreementSpool, lang: str, now: dt.datetime | None
+) -> Iterator[bytes]:
     from icalendar import Calendar, Event
 
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
@@ -104,9 +113,7 @@ def calendar_chunks(
         data: bytes = ev.to_ical()
         return data
 
-    by_form: dict[str, list[AgreementRow]] = {}
-    for row in rows:
-        by_form.setdefault(row.form_id, []).append(row)
+    for row in spool.rows():
         if row.previous or row.due is None:
             continue
         what = " ".join(row.what.split())
@@ -122,7 +129,7 @@ def calendar_chunks(
             f"• {' '.join(row.what.split())}"
             + (f" ({danish_date(row.due)})" if row.due else "")
             + (f" [{row.status_text(lang)}]" if row.previous else "")
-            for row in by_form.get(c.form_id, [])
+            for row in spool.of_form(c.form_id)
             if row.is_open
         ]
         agreements = "\n".join(listed) or t("no_agreements", lang)
@@ -150,20 +157,20 @@ def _short(text: str, limit: int = 60) -> str:
 def write_calendar(
     path: Path,
     responses: Iterable[Response],
-    rows: Sequence[AgreementRow],
+    rows: Sequence[AgreementRow] | AgreementSpool,
     *,
     followup_months: int = 3,
     lang: str = "da",
     now: dt.datetime | None = None,
 ) -> None:
-    check_ins = [c for r in responses if (c := check_in(r, followup_months)) is not None]
+    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
     write_check_ins(path, check_ins, rows, lang=lang, now=now)
 
 
 def write_check_ins(
     path: Path,
     check_ins: Iterable[CheckIn],
-    rows: Sequence[AgreementRow],
+    rows: Sequence[AgreementRow] | AgreementSpool,
     *,
     lang: str = "da",
     now: dt.datetime | None = None,

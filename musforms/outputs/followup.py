@@ -7,16 +7,19 @@ a leading ``'`` (see :func:`neutralise`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from musforms.errors import MusformsError
-from musforms.files import atomic_writer, write_bytes
+from musforms.files import atomic_writer
+from musforms.outputs.spool import AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, danish_date
 from musforms.texts import t
 
@@ -69,29 +72,35 @@ def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
 
 
 def write_xlsx(
-    path: Path, rows: Sequence[AgreementRow], lang: str = "da", *, by_department: bool = False
+    path: Path,
+    rows: Sequence[AgreementRow] | AgreementSpool,
+    lang: str = "da",
+    *,
+    by_department: bool = False,
 ) -> None:
     """``agreements.xlsx``: frozen header, filters, real dates; a sheet per department if asked.
 
     Written row by row (openpyxl's write-only workbook): a list of 100,000 agreements does
-    not sit in memory as cells."""
+    not sit in memory as cells. A sheet per department takes the rows department by
+    department from the spool."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    if by_department:
-        groups: dict[str, list[AgreementRow]] = {}
-        for row in rows:
-            groups.setdefault(row.department, []).append(row)
-        used: set[str] = set()
-        for department in sorted(groups, key=str.casefold):
-            title = _sheet_title(department or t("no_department", lang), used)
-            _fill_sheet(wb.create_sheet(title), groups[department], lang)
-        if not groups:
-            _fill_sheet(wb.create_sheet(t("agreements", lang)), [], lang)
-    else:
-        _fill_sheet(wb.create_sheet(t("agreements", lang)), rows, lang)
-    with atomic_writer(path) as tmp:
-        wb.save(tmp)
+    with AgreementSpool.of(rows) as spool:
+        if by_department:
+            used: set[str] = set()
+            departments = sorted(spool.departments(), key=str.casefold)
+            for department in departments:
+                title = _sheet_title(department or t("no_department", lang), used)
+                ws = wb.create_sheet(title)
+                count = spool.count_in_department(department)
+                _fill_sheet(ws, spool.in_department(department), count, lang)
+            if not departments:
+                _fill_sheet(wb.create_sheet(t("agreements", lang)), [], 0, lang)
+        else:
+            _fill_sheet(wb.create_sheet(t("agreements", lang)), spool.rows(), len(spool), lang)
+        with atomic_writer(path) as tmp:
+            wb.save(tmp)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
@@ -106,7 +115,7 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
-def _fill_sheet(ws: object, rows: Sequence[AgreementRow], lang: str) -> None:
+def _fill_sheet(ws: object, rows: Iterable[AgreementRow], count: int, lang: str) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -117,7 +126,7 @@ def _fill_sheet(ws: object, rows: Sequence[AgreementRow], lang: str) -> None:
     for i, (_, width) in enumerate(COLUMNS, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE6F0")
 
@@ -144,21 +153,30 @@ def _fill_sheet(ws: object, rows: Sequence[AgreementRow], lang: str) -> None:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def csv_text(rows: Sequence[AgreementRow], lang: str = "da") -> str:
+def csv_text(rows: Iterable[AgreementRow], lang: str = "da") -> str:
     """The follow-up list as Danish Excel reads a CSV: ``;`` between fields, CRLF, dd-mm-åååå."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    _write_csv_rows(buf, rows, lang)
+    return buf.getvalue()
+
+
+def write_csv(path: Path, rows: Iterable[AgreementRow], lang: str = "da") -> None:
+    """``agreements.csv``: UTF-8 with a byte-order mark, so Excel shows æøå right. Written a
+    row at a time as the rows come."""
+    with (
+        atomic_writer(path) as tmp,
+        tmp.open("w", encoding="utf-8-sig", newline="") as fh,
+    ):
+        _write_csv_rows(fh, rows, lang)
+
+
+def _write_csv_rows(fh: IO[str], rows: Iterable[AgreementRow], lang: str) -> None:
+    writer = csv.writer(fh, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(headers(lang))
     for row in rows:
         writer.writerow(
             [danish_date(v) if isinstance(v, dt.date) else (v or "") for v in _values(row, lang)]
         )
-    return buf.getvalue()
-
-
-def write_csv(path: Path, rows: Sequence[AgreementRow], lang: str = "da") -> None:
-    """``agreements.csv``: UTF-8 with a byte-order mark, so Excel shows æøå right."""
-    write_bytes(path, csv_text(rows, lang).encode("utf-8-sig"))
 
 
 # --- open and overdue, grouped by leader ---------------------------------------------------------
@@ -187,7 +205,7 @@ class LeaderGroup:
 
 
 def open_agreements(
-    rows: Sequence[AgreementRow],
+    rows: Iterable[AgreementRow],
     today: dt.date,
     *,
     leader: str | None = None,
@@ -199,37 +217,62 @@ def open_agreements(
     ``due_within`` keeps only agreements due within that many days from ``today`` (overdue
     ones included; undated ones left out).
     """
+    with leader_groups(rows, today, leader=leader, due_within=due_within, in_memory=True) as groups:
+        return list(groups)
+
+
+@contextlib.contextmanager
+def leader_groups(
+    rows: Iterable[AgreementRow],
+    today: dt.date,
+    *,
+    leader: str | None = None,
+    due_within: int | None = None,
+    in_memory: bool = False,
+) -> Iterator[Iterator[LeaderGroup]]:
+    """:func:`open_agreements` one leader at a time: the open agreements wait in a scratch
+    database (in memory with ``in_memory``), not in a list of the round's agreements."""
     wanted = leader.casefold().strip() if leader else None
-    groups: dict[str, LeaderGroup] = {}
-    for row in rows:
-        if not row.is_open:
-            continue
-        if wanted and wanted not in row.leader.casefold():
-            continue
-        if due_within is not None and (
-            row.due is None or row.due > today + dt.timedelta(days=due_within)
-        ):
-            continue
-        groups.setdefault(row.leader, LeaderGroup(row.leader, today=today)).rows.append(row)
-    for group in groups.values():
+    last_day = today + dt.timedelta(days=due_within) if due_within is not None else None
+
+    def kept(row: AgreementRow) -> bool:
+        if not row.is_open or (wanted and wanted not in row.leader.casefold()):
+            return False
+        return last_day is None or (row.due is not None and row.due <= last_day)
+
+    with spool_db(in_memory=in_memory) as db:
+        spool = AgreementSpool(db)
+        spool.add(row for row in rows if kept(row))
+        yield _by_leader(spool, today)
+
+
+def _by_leader(spool: AgreementSpool, today: dt.date) -> Iterator[LeaderGroup]:
+    # Leaders alphabetically (those without a name last); ties stay in order of first row.
+    for name in sorted(spool.leaders(), key=lambda n: (n == "", n.casefold())):
+        group = LeaderGroup(name, list(spool.of_leader(name)), today=today)
         group.rows.sort(key=lambda r: (r.due is None, r.due or today, r.name, r.number))
-    return sorted(groups.values(), key=lambda g: (g.leader == "", g.leader.casefold()))
+        yield group
 
 
-def followup_lines(groups: Sequence[LeaderGroup], lang: str = "da") -> list[str]:
+def followup_lines(groups: Iterable[LeaderGroup], lang: str = "da") -> list[str]:
     """The terminal listing: a heading per leader, then one line per agreement."""
-    lines: list[str] = []
-    for group in groups:
+    return list(iter_followup_lines(groups, lang))
+
+
+def iter_followup_lines(groups: Iterable[LeaderGroup], lang: str = "da") -> Iterator[str]:
+    """:func:`followup_lines` a line at a time, as the groups come; a blank line between
+    leaders."""
+    for i, group in enumerate(groups):
+        if i:
+            yield ""
         n_over = len(group.overdue)
         who = group.leader or "(no leader in the roster)"
         over = f", {n_over} overdue" if n_over else ""
-        lines.append(f"{who}: {len(group.rows)} open{over}")
+        yield f"{who}: {len(group.rows)} open{over}"
         for row in group.rows:
             mark = "OVERDUE " if row.due is not None and row.due < group.today else "        "
             due = danish_date(row.due) or "no date   "
             owner = f" (who: {row.owner})" if row.owner else ""
             last = " [last round]" if row.previous else ""
             what = " ".join(row.what.split())
-            lines.append(f"  {mark}{due}  {row.name} ({row.employee_id}): {what}{owner}{last}")
-        lines.append("")
-    return lines[:-1] if lines else lines
+            yield f"  {mark}{due}  {row.name} ({row.employee_id}): {what}{owner}{last}"

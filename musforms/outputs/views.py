@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,7 +177,11 @@ class AgreementRow:
 
 def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
     """Every agreement of every response: this round's first, then last round's, per employee."""
-    rows: list[AgreementRow] = []
+    return list(iter_agreement_rows(responses))
+
+
+def iter_agreement_rows(responses: Iterable[Response]) -> Iterator[AgreementRow]:
+    """:func:`agreement_rows` one row at a time, as the responses come."""
     for r in responses:
         current = [(a.what, a.owner, a.due, "open", False, None) for a in r.agreements]
         previous = [
@@ -185,25 +190,22 @@ def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
         ]
         for rows_of_kind in (current, previous):
             for i, (what, owner, due, status, prev, comment) in enumerate(rows_of_kind, 1):
-                rows.append(
-                    AgreementRow(
-                        employee_id=r.employee.id,
-                        name=clean(r.employee.name),
-                        department=clean(r.employee.department),
-                        leader=clean(r.employee.manager),
-                        what=clean(what),
-                        owner=clean(owner),
-                        due=due,
-                        status=status,
-                        previous=prev,
-                        comment=clean(comment),
-                        form_id=r.form.form_id,
-                        number=i,
-                        cycle=r.form.cycle,
-                        meeting_date=r.employee.meeting_date,
-                    )
+                yield AgreementRow(
+                    employee_id=r.employee.id,
+                    name=clean(r.employee.name),
+                    department=clean(r.employee.department),
+                    leader=clean(r.employee.manager),
+                    what=clean(what),
+                    owner=clean(owner),
+                    due=due,
+                    status=status,
+                    previous=prev,
+                    comment=clean(comment),
+                    form_id=r.form.form_id,
+                    number=i,
+                    cycle=r.form.cycle,
+                    meeting_date=r.employee.meeting_date,
                 )
-    return rows
 
 
 # --- question sets -------------------------------------------------------------------------
@@ -211,45 +213,92 @@ def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
 
 @dataclass
 class QuestionSets:
-    """The question sets responses were answered against, by form id and by (id, version)."""
+    """The question sets responses were answered against, by form id and by (id, version).
+
+    ``by_form`` and ``languages`` are given form by form; ``issued`` looks the forms of a
+    manifest up one at a time (see :class:`IssuedForms`)."""
 
     by_form: dict[str, QuestionSet] = field(default_factory=dict)
     by_version: dict[tuple[str, str], QuestionSet] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)  # form id → form language
+    issued: IssuedForms | None = None
 
     def add(self, qs: QuestionSet) -> None:
         self.by_version[(qs.id, qs.version)] = qs
 
     def for_response(self, response: Response) -> QuestionSet | None:
-        found = self.by_form.get(response.form.form_id)
+        form_id = response.form.form_id
+        found = self.by_form.get(form_id)
+        if found is None and self.issued is not None:
+            found = self.issued.question_set(form_id)
         if found is not None:
             return found
         ref = response.form.question_set
         return self.by_version.get((ref.id, ref.version))
 
     def language(self, response: Response, default: str) -> str:
-        return self.languages.get(response.form.form_id, default)
+        form_id = response.form.form_id
+        found = self.languages.get(form_id)
+        if found is None and self.issued is not None:
+            found = self.issued.language(form_id)
+        return found if found is not None else default
 
     @classmethod
-    def from_forms(cls, forms_dir: Path | None, extra: Sequence[Path] = ()) -> QuestionSets:
-        """From a forms folder (manifest.json and the sets issued with it) and/or YAML files."""
-        from musforms.manifest import MANIFEST, issued_question_set, load_manifest
+    def from_forms(
+        cls, forms_dir: Path | None, extra: Sequence[Path] = (), *, db: sqlite3.Connection
+    ) -> QuestionSets:
+        """From a forms folder (manifest.json and the sets issued with it) and/or YAML files.
+        The manifest's forms go into ``db``, a scratch database that must stay open while
+        the question sets are used."""
+        from musforms.manifest import MANIFEST
         from musforms.questionset import load_question_set
 
         sets = cls()
         for path in extra:
             sets.add(load_question_set(path))
         if forms_dir is not None and (forms_dir / MANIFEST).is_file():
-            manifest = load_manifest(forms_dir)
-            loaded: dict[str, QuestionSet | None] = {}
-            for form in manifest.forms:
-                digest = form.question_set_digest
-                if digest not in loaded:
-                    loaded[digest] = issued_question_set(forms_dir, digest)
-                    if loaded[digest] is not None:
-                        sets.add(loaded[digest])  # type: ignore[arg-type]
-                qs = loaded[digest]
-                if qs is not None:
-                    sets.by_form[form.form_id] = qs
-                sets.languages[form.form_id] = form.language
+            sets.issued = IssuedForms(db, forms_dir)
+            for qs in sets.issued.question_sets():
+                sets.add(qs)
         return sets
+
+
+class IssuedForms:
+    """The question set and language each form in a manifest was issued with, looked up a
+    form at a time in a scratch database. The manifest is read form by form: parsed whole it
+    costs tens of MB at a large employer, and a dict of every form id several more."""
+
+    def __init__(self, db: sqlite3.Connection, forms_dir: Path) -> None:
+        from musforms.manifest import issued_question_set, iter_manifest_forms
+
+        self._db = db
+        db.execute(
+            "CREATE TABLE issued_forms (form_id TEXT PRIMARY KEY, digest TEXT, language TEXT)"
+            " WITHOUT ROWID"
+        )
+        # One entry per question set issued (a handful), in the order first issued.
+        self._sets: dict[str, QuestionSet | None] = {}
+        for form in iter_manifest_forms(forms_dir):
+            digest = form.question_set_digest
+            if digest not in self._sets:
+                self._sets[digest] = issued_question_set(forms_dir, digest)
+            db.execute(
+                "INSERT OR REPLACE INTO issued_forms VALUES (?, ?, ?)",
+                (form.form_id, digest, form.language),
+            )
+
+    def question_sets(self) -> list[QuestionSet]:
+        """The question sets found, in the order they were first issued."""
+        return [qs for qs in self._sets.values() if qs is not None]
+
+    def question_set(self, form_id: str) -> QuestionSet | None:
+        row = self._db.execute(
+            "SELECT digest FROM issued_forms WHERE form_id = ?", (form_id,)
+        ).fetchone()
+        return self._sets.get(row[0]) if row is not None else None
+
+    def language(self, form_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT language FROM issued_forms WHERE form_id = ?", (form_id,)
+        ).fetchone()
+        return str(row[0]) if row is not None else None

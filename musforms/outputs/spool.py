@@ -1,0 +1,227 @@
+"""What the outputs gather from a round, kept in a scratch SQLite database instead of in memory.
+
+The follow-up list needs every agreement of the round before it can be written (a sheet per
+department, the autofilter over every row), the calendar needs each employee's open
+agreements beside their check-in, and the minutes need the form each response answers. Held
+in lists and dicts this costs memory in proportion to the round (about 8 MB per 10,000
+employees, more for the manifest); in SQLite it costs a page cache of at most 2 MB.
+
+The database lives in a private temporary folder (:func:`tempfile.mkdtemp`, readable by its
+owner alone) that is removed when the outputs are written, also on an error. It holds the
+agreements, which are personal data, and nothing of the answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from musforms.outputs.views import AgreementRow
+
+if TYPE_CHECKING:
+    from musforms.outputs.calendar import CheckIn
+
+# Rows read back per query: few enough to stay small, enough to cost little per row.
+PAGE = 512
+
+
+@contextlib.contextmanager
+def spool_db(*, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
+    """A scratch database for one run, gone afterwards whatever happens.
+
+    ``in_memory`` keeps it in memory instead: for lists that are in memory already.
+    """
+    if in_memory:
+        with contextlib.closing(_connect(":memory:")) as db:
+            yield db
+        return
+    from musforms.workdb import scratch_folder
+
+    with (
+        scratch_folder() as folder,
+        contextlib.closing(_connect(str(folder / "outputs.sqlite"))) as db,
+    ):
+        yield db
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    # Nothing here needs to outlive the run: no journal, no syncing, never committed.
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("BEGIN")
+    return db
+
+
+def pages(db: sqlite3.Connection, query: str, args: tuple[Any, ...] = ()) -> Iterator[Any]:
+    """The rows of ``query``, :data:`PAGE` at a time: ``query`` takes ``args``, then the last
+    ``seq`` seen and a limit, and selects ``seq`` first. No statement stays open between
+    pages, so the caller may write to the database while it reads."""
+    last = 0
+    while True:
+        rows = db.execute(query, (*args, last, PAGE)).fetchall()
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        last = rows[-1][0]
+
+
+_ROW_COLUMNS = (
+    "employee_id, name, department, leader, what, owner, due, status, previous, comment, "
+    "form_id, number, cycle, meeting_date"
+)
+_AFTER = "seq > ? ORDER BY seq LIMIT ?"
+
+
+class AgreementSpool:
+    """Agreement rows and check-ins in the order they were added, read back all together, by
+    department, by leader or by form."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        db.execute(f"CREATE TABLE agreement_rows (seq INTEGER PRIMARY KEY, {_ROW_COLUMNS})")
+        db.execute("CREATE INDEX agreement_rows_department ON agreement_rows (department)")
+        db.execute("CREATE INDEX agreement_rows_leader ON agreement_rows (leader)")
+        db.execute("CREATE INDEX agreement_rows_form ON agreement_rows (form_id)")
+        db.execute(
+            "CREATE TABLE check_ins (seq INTEGER PRIMARY KEY, form_id, name, day, meeting_date)"
+        )
+        self._count = 0
+
+    @classmethod
+    @contextlib.contextmanager
+    def of(cls, rows: Iterable[AgreementRow] | AgreementSpool) -> Iterator[AgreementSpool]:
+        """``rows`` as a spool: the spool itself, or the rows put in one held in memory."""
+        if isinstance(rows, AgreementSpool):
+            yield rows
+            return
+        with spool_db(in_memory=True) as db:
+            spool = cls(db)
+            spool.add(rows)
+            yield spool
+
+    def add(self, rows: Iterable[AgreementRow]) -> None:
+        for row in rows:
+            self._db.execute(
+                f"INSERT INTO agreement_rows ({_ROW_COLUMNS}) "  # noqa: S608 (constant)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _row_values(row),
+            )
+            self._count += 1
+
+    def add_check_in(self, check_in: CheckIn) -> None:
+        self._db.execute(
+            "INSERT INTO check_ins (form_id, name, day, meeting_date) VALUES (?, ?, ?, ?)",
+            (
+                check_in.form_id,
+                check_in.name,
+                check_in.day.isoformat(),
+                _iso(check_in.meeting_date),
+            ),
+        )
+
+    def __len__(self) -> int:
+        return self._count
+
+    def rows(self) -> Iterator[AgreementRow]:
+        """Every row, in the order added."""
+        query = f"SELECT seq, {_ROW_COLUMNS} FROM agreement_rows WHERE {_AFTER}"  # noqa: S608
+        for values in pages(self._db, query):
+            yield _row(values[1:])
+
+    def departments(self) -> list[str]:
+        """The departments rows have, in the order of each one's first row."""
+        return self._distinct("department")
+
+    def count_in_department(self, department: str) -> int:
+        query = "SELECT count(*) FROM agreement_rows WHERE department = ?"
+        return int(self._db.execute(query, (department,)).fetchone()[0])
+
+    def in_department(self, department: str) -> Iterator[AgreementRow]:
+        """The department's rows, in the order added."""
+        return self._where("department", department)
+
+    def leaders(self) -> list[str]:
+        """The leaders rows have, in the order of each one's first row."""
+        return self._distinct("leader")
+
+    def of_leader(self, leader: str) -> Iterator[AgreementRow]:
+        """The leader's rows, in the order added."""
+        return self._where("leader", leader)
+
+    def of_form(self, form_id: str) -> list[AgreementRow]:
+        """The rows of one form (one employee's), in the order added."""
+        return list(self._where("form_id", form_id))
+
+    def check_ins(self) -> Iterator[CheckIn]:
+        """Every check-in, in the order added."""
+        from musforms.outputs.calendar import CheckIn
+
+        query = f"SELECT seq, form_id, name, day, meeting_date FROM check_ins WHERE {_AFTER}"  # noqa: S608
+        for _, form_id, name, day, meeting in pages(self._db, query):
+            yield CheckIn(form_id, name, dt.date.fromisoformat(day), _date(meeting))
+
+    def _distinct(self, column: str) -> list[str]:
+        # One entry per department or leader, not per row: a few thousand at the most.
+        query = f"SELECT {column} FROM agreement_rows GROUP BY {column} ORDER BY min(seq)"  # noqa: S608
+        return [str(value) for (value,) in self._db.execute(query)]
+
+    def _where(self, column: str, value: str) -> Iterator[AgreementRow]:
+        query = (
+            f"SELECT seq, {_ROW_COLUMNS} FROM agreement_rows "  # noqa: S608 (constant)
+            f"WHERE {column} = ? AND {_AFTER}"
+        )
+        for values in pages(self._db, query, (value,)):
+            yield _row(values[1:])
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _row_values(row: AgreementRow) -> tuple[Any, ...]:
+    return (
+        row.employee_id,
+        row.name,
+        row.department,
+        row.leader,
+        row.what,
+        row.owner,
+        _iso(row.due),
+        row.status,
+        int(row.previous),
+        row.comment,
+        row.form_id,
+        row.number,
+        row.cycle,
+        _iso(row.meeting_date),
+    )
+
+
+def _row(values: tuple[Any, ...]) -> AgreementRow:
+    eid, name, dep, leader, what, owner, due, status, prev, comment, form_id, number, cycle, met = (
+        values
+    )
+    return AgreementRow(
+        employee_id=eid,
+        name=name,
+        department=dep,
+        leader=leader,
+        what=what,
+        owner=owner,
+        due=_date(due),
+        status=status,
+        previous=bool(prev),
+        comment=comment,
+        form_id=form_id,
+        number=number,
+        cycle=cycle,
+        meeting_date=_date(met),
+    )
