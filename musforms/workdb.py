@@ -207,6 +207,7 @@ class Ledger:
         )
         conn.execute("CREATE INDEX files_run ON files (this_run, seq)")
         conn.execute("CREATE TABLE winners (form_id TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
+        conn.execute("CREATE INDEX winners_file ON winners (file)")
         conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE TABLE inputs (seq INTEGER PRIMARY KEY, path TEXT)")
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
