@@ -185,6 +185,7 @@ def write_outputs(
             template=template,
             today=today,
             meanwhile=follow_up,
+            scratch=db,
         )
     if missing.count:
         result.notes.append(

@@ -427,12 +427,14 @@ def write_minutes(
     today: dt.date | None = None,
     workers: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    scratch: sqlite3.Connection | None = None,
 ) -> int:
     """``folder/<id>-<name>.docx`` per response (see :func:`minutes_name`); how many there
     are. A document whose content and template are unchanged since the last run is left as
     it is (collect runs again as forms arrive); many are drafted in parallel, a few chunks
     at a time, as the responses come. ``meanwhile`` runs once every response has been
-    handed out, while the last drafts are still being written."""
+    handed out, while the last drafts are still being written. The index of what each
+    draft was made from waits in ``scratch``, a scratch database (else one of its own)."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     data = template.read_bytes()
@@ -440,7 +442,8 @@ def write_minutes(
     template_digest = hashlib.sha256(data).hexdigest()
     index_path = folder / INDEX
     count = 0
-    with spool_db() as db:
+    with contextlib.ExitStack() as stack:
+        db = scratch if scratch is not None else stack.enter_context(spool_db())
         index = _Index(db, index_path)
 
         def done(names: list[tuple[Path, str]]) -> None:
