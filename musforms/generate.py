@@ -16,9 +16,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -277,15 +275,14 @@ class _Spool:
 def _spool() -> Iterator[_Spool]:
     """A spool in a folder only this user can read (it holds the roster's personal data),
     removed when the run ends, whether it succeeded or not."""
-    folder = Path(tempfile.mkdtemp(prefix="musforms-"))
-    try:
+    from musforms.workdb import scratch_folder
+
+    with scratch_folder() as folder:
         spool = _Spool(folder / "spool.sqlite")
         try:
             yield spool
         finally:
             spool.close()
-    finally:
-        shutil.rmtree(folder)
 
 
 def generate(
