@@ -107,7 +107,8 @@ def manifest_head(folder: Path) -> Manifest:
         return Manifest.model_validate(head(path, "the list of issued forms", skip=("forms",)))
     except ValidationError as exc:
         raise ConfigError(
-            f"{path} is damaged and cannot be read ({exc.__class__.__name__})"
+            f"{path} is damaged and cannot be read ({exc.__class__.__name__}): restore it "
+            "from a backup of the forms folder"
         ) from exc
 
 
@@ -121,7 +122,8 @@ def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
             yield ManifestForm.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(
-                f"{path} is damaged: form {i} cannot be read ({exc.errors()[0]['msg']})"
+                f"{path} is damaged: form {i} cannot be read ({exc.errors()[0]['msg']}); "
+                "restore it from a backup of the forms folder"
             ) from exc
 
 
