@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
 from musforms.models import FormData, RawForm
@@ -22,6 +26,14 @@ def form_pdf(form_data: FormData, tmp_path: Path) -> Path:
     path = tmp_path / "form.pdf"
     write_pdf(form_data, path)
     return path
+
+
+@pytest.fixture
+def form_objects(form_pdf: Path, tmp_path: Path) -> list[bytes]:
+    """The objects of a generated form, blank and filled by PDFium."""
+    filled = tmp_path / "filled.pdf"
+    FILLERS["pdfium"](form_pdf, filled, ANSWERS)
+    return _Objects(_objects(form_pdf) + _objects(filled))
 
 
 def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[RawForm, RawForm]:
@@ -143,3 +155,61 @@ def test_strings_names_and_numbers_as_pypdf_reads_them(tmp_path: Path) -> None:
         "field": "ÆØÅ",
         "box": True,
     }
+
+
+_SYNTAX = [
+    b"(", b")", b"\\", b"<", b">", b"<<", b">>", b"[", b"]", b"/", b"%", b"{", b"\n", b" ",
+    b"#", b"0 R", b"1", b".", b"true", b"(a(b)c)", b"<4F>", b"<< /A [ << >> ] >>",
+]  # fmt: skip
+
+
+class _Objects(list[bytes]):
+    def __repr__(self) -> str:  # shown when a test fails: the count, not the bytes
+        return f"<{len(self)} PDF objects>"
+
+
+def _objects(path: Path) -> _Objects:
+    """Each object's value in the file, as the bytes from its start (a few hundred)."""
+    data = path.read_bytes()
+    out = _Objects()
+    for num, offset in FastPdf(data).offsets.items():
+        if offset is not None:
+            m = re.compile(rb"\s*%d\s+\d+\s+obj" % num).match(data, offset)
+            assert m is not None
+            out.append(data[m.end() : m.end() + 800])
+    return out
+
+
+@given(
+    choice=st.integers(0, 10_000),
+    edits=st.lists(
+        st.tuples(st.integers(0, 600), st.integers(0, 3), st.sampled_from(_SYNTAX)), max_size=4
+    ),
+)
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@pytest.mark.realclient
+def test_whole_dictionaries_read_as_token_by_token(
+    form_objects: list[bytes], choice: int, edits: list[tuple[int, int, bytes]]
+) -> None:
+    """Where the one-match-per-key path reads a dictionary at all, it reads what the token
+    parser reads, to the same end, however the dictionary's syntax is damaged."""
+    obj = bytearray(form_objects[choice % len(form_objects)])
+    for at, cut, insert in edits:
+        at = min(at, len(obj))
+        obj[at : at + cut] = insert
+    doc = FastPdf.__new__(FastPdf)
+    doc.data, doc.offsets, doc._cache = bytes(obj), {}, {}
+
+    def read(parse: Callable[[int], object]) -> object:
+        try:
+            return parse(0)
+        except Unsupported:
+            return Unsupported
+
+    fast = read(doc._dictionary)
+    if fast is not None:  # None: left to the token parser
+        assert read(doc._tokens) == fast

@@ -3,8 +3,9 @@
 pypdf parses every object through a general stream reader, which made reading one returned
 form cost some 50 ms. Forms as musforms writes them, and as most viewers save them
 (incremental updates with classic cross-reference tables), need far less: the trailer, the
-page tree and the widget dictionaries. :class:`FastPdf` parses exactly those, lazily, with
-one compiled tokenizer over the file's bytes, and builds the same pypdf objects
+page tree and the widget dictionaries. :class:`FastPdf` parses exactly those, lazily: a
+dictionary one key and value per regular-expression match (a value nobody reads is matched
+whole and dropped), anything unusual token by token, and builds the same pypdf objects
 (``DictionaryObject``, ``NameObject``, ``TextStringObject``…) so the reader's field logic is
 shared. Anything else — cross-reference streams, object streams, encryption, a token it
 does not expect — raises :class:`Unsupported`, and the caller reads the file with pypdf.
@@ -59,6 +60,33 @@ _PLAIN = re.compile(rb"[^()<>\[\]%]*")
 _STRING_CHUNK = re.compile(rb"[^()\\]*")
 _SIMPLE_STRING = re.compile(rb"([^()\\]*)\)")
 _SPACE = re.compile(rb"(?:[" + _WS + rb"]|%[^\r\n]*)*")
+
+
+def _nested(depth: int) -> bytes:
+    """A dictionary or array nested at most ``depth`` deep, matched whole and never
+    backtracked into: strings without nested parentheses, hex strings, anything else.
+    Compiled with DOTALL: a backslash before a line break continues a string."""
+    string, hexstring = rb"\((?:[^()\\]++|\\.)*+\)", rb"<[0-9A-Fa-f" + _WS + rb"]*+>"
+    inner = rb"(?:[^()<>\[\]%]++|" + string + rb"|" + hexstring + rb")*+"
+    for _ in range(depth):
+        level = rb"(?><<" + inner + rb">>|\[" + inner + rb"\])"
+        inner = rb"(?:[^()<>\[\]%]++|" + string + rb"|" + hexstring + rb"|" + level + rb")*+"
+    return level
+
+
+# One key and its value in a dictionary. A value nobody reads is matched here and dropped;
+# what does not fit (comments, strings with nested parentheses, deeper nesting) is left to
+# the token-by-token parser.
+_PAIR = re.compile(
+    rb"(?s)[" + _WS + rb"]*+(?P<key>/[^" + _WS + _DELIM + rb"]*+)[" + _WS + rb"]*+"
+    rb"(?:(?P<ref>(\d+)[" + _WS + rb"]+(\d+)[" + _WS + rb"]+R(?![^" + _WS + _DELIM + rb"]))"
+    rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))(?![^" + _WS + _DELIM + rb"])"
+    rb"|(?P<name>/[^" + _WS + _DELIM + rb"]*+)"
+    rb"|\((?P<str>(?:[^()\\]++|\\.)*+)\)"
+    rb"|(?P<other>\(|<(?!<)|true|false|null)"
+    rb"|(?P<nest>" + _nested(4) + rb"))"
+)
+_DICT_END = re.compile(rb"[" + _WS + rb"]*+>>")
 # The only keys the form reader looks at; every other value is skipped unparsed.
 KEYS = frozenset(
     {
@@ -163,6 +191,53 @@ class FastPdf:
         return obj
 
     def _parse(self, pos: int) -> tuple[Any, int]:
+        found = self._dictionary(pos)
+        if found is not None:
+            return found
+        return self._tokens(pos)
+
+    def _dictionary(self, pos: int) -> tuple[DictionaryObject, int] | None:
+        """A dictionary starting at ``pos``, one key and value per match; None when it is
+        not a dictionary or holds something only :meth:`_tokens` reads."""
+        data = self.data
+        start = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+        if data[start : start + 2] != b"<<":
+            return None
+        pos = start + 2
+        items: dict[Any, Any] = {}
+        while True:
+            m = _PAIR.match(data, pos)
+            if m is None:
+                end = _DICT_END.match(data, pos)
+                if end is None:
+                    return None
+                return DictionaryObject(items), end.end()
+            pos = m.end()
+            raw = m.group("key")
+            key = _name(raw) if b"#" in raw else raw.decode("latin-1")
+            kind = m.lastgroup or "nest"  # every value alternative is a named group
+            if key not in KEYS:
+                if kind == "other":
+                    pos = _skip(data, m.start(kind))
+                continue
+            value: Any
+            if kind == "ref":
+                value = IndirectObject(int(m.group(3)), int(m.group(4)), self)
+            elif kind == "name":
+                value = NameObject(_name(m.group("name")))
+            elif kind == "str":
+                text = m.group("str")
+                if b"\\" in text:
+                    text = _literal(data, m.start(kind))[0]
+                value = create_string_object(text)
+            elif kind == "num":
+                text = m.group("num")
+                value = FloatObject(text.decode()) if b"." in text else NumberObject(int(text))
+            else:  # strings with escapes, hex strings, keywords, dictionaries, arrays
+                value, pos = self._tokens(m.start(kind))
+            items[NameObject(key)] = value
+
+    def _tokens(self, pos: int) -> tuple[Any, int]:
         data = self.data
         stack: list[tuple[bool, list[Any]]] = []
         while True:
@@ -187,7 +262,7 @@ class FastPdf:
             m = _TOKEN.match(data, pos)
             if m is None:
                 raise Unsupported(f"unexpected bytes at {pos}")
-            kind = m.lastgroup
+            kind = m.lastgroup or "nest"  # every value alternative is a named group
             pos = m.end()
             value: Any
             if kind == "name":
