@@ -141,6 +141,12 @@ def open_context(
 class FileResult:
     entry: FileEntry
     response: Response | None = None
+    text: str | None = None  # the response as its file holds it, made where it was read
+
+    def shipped(self) -> FileResult:
+        """What a worker sends back: the response as text only, cheaper to pass between
+        processes than the model, and serialised on the worker's core."""
+        return FileResult(self.entry, None, self.text)
 
 
 UNUSABLE = ("not_musforms", "unreadable", "rejected")
@@ -519,7 +525,7 @@ def _respond(
             status=status,
         ),
     )
-    return FileResult(entry, response)
+    return FileResult(entry, response, response.to_json())
 
 
 # --- many files --------------------------------------------------------------------------------
@@ -540,7 +546,7 @@ def _init_worker(ctx: Context) -> None:
 
 def _read_chunk_in_worker(paths: list[Path]) -> list[FileResult]:
     assert _CTX is not None
-    return [read_file(path, _CTX) for path in paths]
+    return [read_file(path, _CTX).shipped() for path in paths]
 
 
 def read_files(
@@ -673,7 +679,7 @@ def _record(out: Path, ledger: Ledger, result: FileResult) -> None:
                 return
         elif entry.sha256:
             ledger.first_seen(entry.sha256, entry.file)
-        if entry.status not in USABLE or result.response is None or not entry.form_id:
+        if entry.status not in USABLE or result.text is None or not entry.form_id:
             return
         current = ledger.winner(entry.form_id)
         if current is not None and current.sha256 == entry.sha256:
@@ -687,7 +693,7 @@ def _record(out: Path, ledger: Ledger, result: FileResult) -> None:
                 ledger.update(current)
             ledger.set_winner(entry.form_id, entry.file)
             assert entry.employee_id is not None
-            write_text(response_path(out, entry.employee_id), result.response.to_json())
+            write_text(response_path(out, entry.employee_id), result.text)
         else:
             entry.status = "duplicate"
             entry.reason = f"an older return of the same form; {current.file} is newer"
