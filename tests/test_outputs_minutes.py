@@ -423,7 +423,8 @@ def test_compiled_template_matches_docxtpl(
 ) -> None:
     """The template compiled once per process gives, part for part, the document docxtpl
     gives when it opens the template afresh: the built-in template, and HR's own with
-    {%p and {%tr loops, a header and a footer with tags, escaped text and line breaks."""
+    {%p and {%tr loops, a header and a footer with tags, escaped text, line breaks, tabs,
+    page and paragraph breaks."""
     import io
     import zipfile
 
@@ -443,10 +444,13 @@ def test_compiled_template_matches_docxtpl(
     hr.sections[0].footer.paragraphs[0].text = "{{ labels.confidential }} {{ today }}"
     hr.core_properties.title = "{{ title }} – {{ employee.name }}"
     hr.save(str(tmp_path / "hr.docx"))
+    tabbed = sample[0].model_copy(
+        update={"answers": {**sample[0].answers, "titel": "Kolonne\tto\fNy side\x07Afsnit"}}
+    )
     for template in (DEFAULT_TEMPLATE, tmp_path / "hr.docx"):
         check_template(template)
         data = template.read_bytes()
-        for response in sample:
+        for response in [*sample, tabbed]:
             ctx = context(response, sets.for_response(response), "da", Organisation(), TODAY)
             expected = zipfile.ZipFile(io.BytesIO(_render_docxtpl(data, ctx)))
             got = zipfile.ZipFile(io.BytesIO(render_minutes(data, ctx)))

@@ -626,12 +626,20 @@ def _for_jinja(xml: str) -> str:
     return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
 
 
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)  # as resolve_listing cuts
+_LISTING = re.compile(r"[\t\a\n\f]")
+
+
 def _from_jinja(doc: Any, xml: str) -> str:
     # docxtpl's render_xml_part, the steps after Jinja
     xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
     xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-    result: str = doc.resolve_listing(xml)
-    return result
+    # resolve_listing turns tabs, line breaks and page breaks in the text into Word's own
+    # elements, a paragraph at a time; a paragraph with none of them comes out as it went
+    # in, so only the others are handed to it (the same paragraphs, cut the same way).
+    return _PARAGRAPH.sub(
+        lambda m: doc.resolve_listing(m[0]) if _LISTING.search(m[0]) else m[0], xml
+    )
 
 
 @dataclass(frozen=True)
