@@ -57,7 +57,9 @@ def inside(folder: Path, name: str) -> Path:
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise MusformsError(f"unsafe file name {name!r}")
     target = folder / name
-    if target.resolve().parent != folder.resolve():
+    # A plain name in a folder stays in it unless it is a link: only then is it followed
+    # (one lstat per name instead of resolving every part of both paths).
+    if target.is_symlink() and target.resolve().parent != folder.resolve():
         raise MusformsError(f"unsafe file name {name!r}")
     return target
 

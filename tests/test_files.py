@@ -25,6 +25,18 @@ def test_inside_refuses_names_that_leave_the_folder(tmp_path: Path, name: str) -
         inside(tmp_path, name)
 
 
+def test_inside_refuses_a_link_that_leaves_the_folder(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "results", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "out.json").symlink_to(elsewhere / "out.json")
+    (folder / "here.json").symlink_to(folder / "other.json")
+    with pytest.raises(MusformsError):
+        inside(folder, "out.json")
+    assert inside(folder, "here.json") == folder / "here.json"
+    assert inside(folder, "new.json") == folder / "new.json"
+
+
 def test_written_files_are_private(tmp_path: Path) -> None:
     target = tmp_path / "new" / "deeper" / "r.json"
     write_text(target, "{}")
