@@ -63,7 +63,7 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,7 @@ from typing import Any
 import ijson
 
 from musforms.errors import ConfigError
-from musforms.files import atomic_writer, id_slug, inside, slug
+from musforms.files import atomic_writer, id_slug, inside, slug, write_bytes
 from musforms.identity import form_code
 from musforms.models import Organisation, QuestionSet, localize
 from musforms.outputs.spool import PAGE, spool_db
@@ -334,11 +334,20 @@ def _init_worker(template: bytes) -> None:
     _TEMPLATE = template
 
 
+# Drafts being written and synced to disk at once, per drafting process. Each file is synced
+# before it replaces the last one (see files.atomic_writer); on a slow disk that wait is
+# longer than drafting the next document, so it happens on threads meanwhile.
+WRITERS = 4
+
+
 def _write_drafts(template: bytes, drafts: list[tuple[Path, dict[str, Any]]]) -> None:
-    for target, ctx in drafts:
-        document = render_minutes(template, ctx)
-        with atomic_writer(target) as tmp:
-            tmp.write_bytes(document)
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="musforms-minutes") as writers:
+        written = [
+            writers.submit(write_bytes, target, render_minutes(template, ctx))
+            for target, ctx in drafts
+        ]
+        for future in written:
+            future.result()
 
 
 def _write_drafts_in_worker(drafts: list[tuple[Path, dict[str, Any]]]) -> None:
