@@ -583,7 +583,7 @@ def minutes(
     Example:
       musforms minutes results/2026 --template config/form_templates/minutes.docx
     """
-    from musforms.collect import iter_responses
+    from musforms.collect import collected
     from musforms.outputs import output_lines, write_outputs
     from musforms.settings import load_settings
 
@@ -595,10 +595,9 @@ def minutes(
             template = template_near(near)
             if template is not None:
                 break
-    responses = iter_responses(results)
     paths = write_outputs(
         results,
-        responses,
+        collected(results),
         forms_dir,
         organisation,
         template=template,

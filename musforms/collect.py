@@ -45,6 +45,7 @@ from musforms.response import (
     ResponseEmployee,
     ResponseForm,
     ResponseQuestionSet,
+    Responses,
     ResponseSource,
 )
 from musforms.workdb import IssuedForm, IssuedIndex, Ledger, scratch_folder
@@ -659,8 +660,8 @@ def collect(
         _write_results(out, cycle, ledger)
     from musforms.outputs import write_outputs
 
-    # One response at a time from disk: a round's responses never sit in memory together.
-    result.outputs = write_outputs(out, iter_responses(out), forms_dir, None)
+    # One response at a time from disk, twice: a round's responses are never in memory together.
+    result.outputs = write_outputs(out, collected(out), forms_dir, None, workers=workers)
     return result
 
 
@@ -866,6 +867,13 @@ def iter_responses(out: Path) -> Iterator[Response]:
             f"{out} holds no collected results (no report.json): run 'musforms collect' first"
         )
     return _iter_responses(out, items(path, "returned.item", "the collect report"))
+
+
+def collected(out: Path) -> Responses:
+    """Every collected response in a results folder, to be gone through as often as needed,
+    each time one at a time from disk."""
+    iter_responses(out)  # no results: says so now
+    return Responses(lambda: iter_responses(out))
 
 
 def load_responses(out: Path) -> list[Response]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,6 +86,17 @@ class Response(_Model):
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+class Responses:
+    """Responses that can be gone through more than once, each time afresh from ``source``
+    (for example from the files of a results folder): never all in memory together."""
+
+    def __init__(self, source: Callable[[], Iterable[Response]]) -> None:
+        self.source = source
+
+    def __iter__(self) -> Iterator[Response]:
+        return iter(self.source())
 
 
 def json_schema() -> str:

@@ -11,7 +11,9 @@ import json
 import stat
 import tempfile
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from musforms.outputs.followup import csv_text, followup_lines, open_agreements
 from musforms.outputs.minutes import INDEX, _Drafter, _Index
 from musforms.outputs.spool import PAGE, AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, QuestionSets, agreement_rows
-from musforms.response import Response, ResponseQuestionSet
+from musforms.response import Response, ResponseQuestionSet, Responses
 from tests.conftest import EVERY_TYPE
 from tests.outputs_data import TODAY, responses, results_folder
 from tests.test_outputs_minutes import docx_text
@@ -97,13 +99,92 @@ def test_scratch_folder_goes_on_an_error(
 ) -> None:
     """A response that cannot be read stops the outputs; the scratch folder goes all the same."""
 
-    def failing() -> Iterator[Response]:
-        yield sample[0]
-        raise RuntimeError("response 1043 cannot be read")
+    passes = 0
 
-    with pytest.raises(RuntimeError, match="1043"):
-        write_outputs(tmp_path, failing(), None, Organisation(), today=TODAY)
+    def failing(on_pass: int) -> Iterator[Response]:
+        nonlocal passes
+        passes += 1
+        yield sample[0]
+        if passes == on_pass:
+            raise RuntimeError("response 1043 cannot be read")
+        yield from sample[1:]
+
+    for on_pass in (1, 2):  # while gathering the follow-up list; while drafting the minutes
+        passes = 0
+        with pytest.raises(RuntimeError, match="1043"):
+            write_outputs(
+                tmp_path, Responses(partial(failing, on_pass)), None, Organisation(), today=TODAY
+            )
+        assert passes == on_pass
+        assert list(scratch_tmp.iterdir()) == []
+
+
+def test_followup_error_reaches_the_user(tmp_path: Path, sample: list[Response]) -> None:
+    """The follow-up list is written beside the minutes; what stops it stops the run."""
+    (tmp_path / "agreements.xlsx").mkdir()  # cannot be replaced by a file
+    with pytest.raises(OSError):
+        write_outputs(tmp_path, sample, None, Organisation(), today=TODAY)
+
+
+def _round(sample: list[Response], n: int) -> list[Response]:
+    """``n`` employees like Søren, each with an agreement of their own."""
+    soeren = sample[0]
+    return [
+        soeren.model_copy(
+            update={
+                "employee": soeren.employee.model_copy(
+                    update={"id": str(5000 + i), "department": f"Afdeling {i % 3}"}
+                ),
+                "form": soeren.form.model_copy(update={"form_id": f"F{i:011d}"}),
+                "agreements": [soeren.agreements[0].model_copy(update={"what": f"Aftale {i}"})],
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def test_followup_written_beside_the_drafts_is_the_same(
+    tmp_path: Path, sample: list[Response]
+) -> None:
+    """In a round large enough for drafting processes, one of them writes the follow-up list
+    and the calendar; the files are those written here without any."""
+    from musforms.outputs.minutes import POOL_THRESHOLD
+
+    many = _round(sample, POOL_THRESHOLD + 8)
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, workers in ((one, 1), (two, 2)):
+        paths = write_outputs(
+            out, many, None, Organisation(), by_department=True, today=TODAY, now=NOW,
+            workers=workers,
+        )  # fmt: skip
+        assert paths.agreements == len(many) + sum(len(r.previous_agreements) for r in many)
+    for name in ("agreements.csv", "followup.ics"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    with (
+        zipfile.ZipFile(one / "agreements.xlsx") as a,
+        zipfile.ZipFile(two / "agreements.xlsx") as b,
+    ):
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":  # the moment it was saved
+                assert a.read(name) == b.read(name), name
+    assert f"Aftale {len(many) - 1}" in (two / "agreements.csv").read_text(encoding="utf-8-sig")
+
+
+def test_followup_error_beside_the_drafts_reaches_the_user(
+    tmp_path: Path, sample: list[Response], scratch_tmp: Path
+) -> None:
+    from musforms.outputs.minutes import POOL_THRESHOLD
+
+    (tmp_path / "followup.ics").mkdir()  # cannot be replaced by a file
+    with pytest.raises(OSError):
+        write_outputs(tmp_path, _round(sample, POOL_THRESHOLD + 8), None, Organisation(), workers=2)
     assert list(scratch_tmp.iterdir()) == []
+
+
+def test_responses_must_allow_two_passes(tmp_path: Path, sample: list[Response]) -> None:
+    with pytest.raises(TypeError, match="twice"):
+        write_outputs(tmp_path, iter(sample), None, Organisation(), today=TODAY)
 
 
 # --- the same files as from lists --------------------------------------------------------------
@@ -342,7 +423,9 @@ def test_memory_does_not_grow_with_the_round(
         out = tmp_path / str(n)
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
-        write_outputs(out, round_of(n), None, Organisation(), by_department=True, now=NOW)
+        write_outputs(
+            out, Responses(lambda: round_of(n)), None, Organisation(), by_department=True, now=NOW
+        )
         return tracemalloc.get_traced_memory()[1] - before
 
     tracemalloc.start()

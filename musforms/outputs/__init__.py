@@ -12,6 +12,7 @@ results folder::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from pydantic import BaseModel, ConfigDict
 
 from musforms.files import write_bytes, write_text
 from musforms.models import Organisation
-from musforms.outputs.spool import AgreementSpool, spool_db
+from musforms.outputs.calendar import check_in
+from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
 from musforms.outputs.views import QuestionSets, iter_agreement_rows
 from musforms.response import Response
 
@@ -125,17 +127,19 @@ def write_outputs(
     by_department: bool | None = None,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
+    workers: int | None = None,
 ) -> OutputPaths:
     """Write the minutes, agreements.xlsx, agreements.csv and followup.ics into ``out``.
 
-    ``responses`` are gone through once (an iterator read from disk is enough): the agreement
-    rows, the check-in dates and the manifest's forms wait in a scratch database on disk, so
-    memory does not grow with the round. ``forms_dir`` is the folder generate wrote the
+    ``responses`` are gone through twice, so they must allow it (a list, or
+    :class:`Responses` reading them from disk each time): the agreement rows, the check-in
+    dates and the manifest's forms wait in scratch databases on disk, so memory does not
+    grow with the round. ``forms_dir`` is the folder generate wrote the
     forms to (for the question sets, so scales and choices show as their labels);
     ``organisation`` defaults to the settings beside it, else those of the last run.
     ``template`` is a minutes template to use instead of the built-in one; ``by_department``
     puts each department on its own sheet. Left out, both are as the last run in ``out`` had
-    them.
+    them. ``workers``: processes drafting the minutes (default: one per core).
     """
     from musforms.outputs.minutes import write_minutes
 
@@ -158,35 +162,35 @@ def write_outputs(
     if by_department is None:
         by_department = earlier is not None and earlier.by_department
     _keep_question_sets(out, forms_dir)
-    with spool_db() as db:
+    with spool_db() as db, spool_db() as followup_db:
         sets = question_sets_for(out, forms_dir, questions, db=db)
-        followup = _Followup(AgreementSpool(db), org.followup_months)
+        spool = AgreementSpool(followup_db)
         missing = _Missing()
-
-        def noted(rs: Iterable[Response]) -> Iterator[Response]:
-            for r in rs:
-                if sets.for_response(r) is None:
-                    missing.add(r.employee.id)
-                followup.add(r)
-                yield r
-
+        # First pass: the follow-up list's rows and the check-ins. The list and the calendar
+        # are then written by one of the processes that draft the minutes in the second
+        # pass, beside the drafting rather than after it.
+        for response in _again(responses):
+            if sets.for_response(response) is None:
+                missing.add(response.employee.id)
+            spool.add(iter_agreement_rows([response]))
+            if (c := check_in(response, org.followup_months)) is not None:
+                spool.add_check_in(c)
+        followup_db.execute("COMMIT")
         result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
-
-        def follow_up() -> None:
-            # Every response has been read by now; the lists are made while the minutes'
-            # workers finish their last drafts.
-            followup.write(out, org, by_department=by_department, now=now)
-
         result.minutes = write_minutes(
             out / MINUTES_DIR,
-            noted(responses),
+            _again(responses),
             sets,
             org,
             template=template,
             today=today,
-            meanwhile=follow_up,
+            workers=workers,
             scratch=db,
+            alongside=functools.partial(
+                _write_followup, database_path(followup_db), out, org, by_department, now
+            ),
         )
+        result.agreements = len(spool)
     if missing.count:
         result.notes.append(
             f"the question set of {missing.count} response(s) was not found (first: employee "
@@ -196,8 +200,15 @@ def write_outputs(
     _save_settings(
         out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
-    result.agreements = len(followup.spool)
     return result
+
+
+def _again(responses: Iterable[Response]) -> Iterator[Response]:
+    """A fresh pass over ``responses``, which must allow more than one."""
+    it = iter(responses)
+    if it is responses:
+        raise TypeError("the responses are gone through twice: give a list or a Responses")
+    return it
 
 
 class _Missing:
@@ -215,32 +226,32 @@ class _Missing:
             self.first = employee_id
 
 
-class _Followup:
-    """What the follow-up list and the calendar need of the responses, gathered one response
-    at a time into a spool: the agreement rows and the check-in dates."""
+def write_followup(
+    out: Path,
+    spool: AgreementSpool,
+    org: Organisation,
+    *,
+    by_department: bool,
+    now: dt.datetime | None,
+) -> None:
+    """agreements.xlsx, agreements.csv and followup.ics from the rows and check-ins in
+    ``spool``."""
+    from musforms.outputs.calendar import write_check_ins
+    from musforms.outputs.followup import write_csv, write_xlsx
 
-    def __init__(self, spool: AgreementSpool, followup_months: int) -> None:
-        self.spool = spool
-        self.months = followup_months
+    lang = org.default_language
+    write_xlsx(out / XLSX, spool, lang, by_department=by_department)
+    write_csv(out / CSV, spool.rows(), lang)
+    write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
 
-    def add(self, response: Response) -> None:
-        from musforms.outputs.calendar import check_in
 
-        self.spool.add(iter_agreement_rows([response]))
-        if (c := check_in(response, self.months)) is not None:
-            self.spool.add_check_in(c)
-
-    def write(
-        self, out: Path, org: Organisation, *, by_department: bool, now: dt.datetime | None
-    ) -> None:
-        from musforms.outputs.calendar import write_check_ins
-        from musforms.outputs.followup import write_csv, write_xlsx
-
-        lang = org.default_language
-        spool = self.spool
-        write_xlsx(out / XLSX, spool, lang, by_department=by_department)
-        write_csv(out / CSV, spool.rows(), lang)
-        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+def _write_followup(
+    database: Path, out: Path, org: Organisation, by_department: bool, now: dt.datetime | None
+) -> None:
+    # In a drafting process: the spool as the main process committed it.
+    with read_only(database) as db:
+        spool = AgreementSpool(db, existing=True)
+        write_followup(out, spool, org, by_department=by_department, now=now)
 
 
 def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
@@ -249,11 +260,13 @@ def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
     earlier = _load_settings(out)
     org = earlier.organisation if earlier else Organisation()
     with spool_db() as db:
-        followup = _Followup(AgreementSpool(db), org.followup_months)
+        spool = AgreementSpool(db)
         for response in responses:
-            followup.add(response)
+            spool.add(iter_agreement_rows([response]))
+            if (c := check_in(response, org.followup_months)) is not None:
+                spool.add_check_in(c)
         by_department = bool(earlier and earlier.by_department)
-        followup.write(out, org, by_department=by_department, now=None)
+        write_followup(out, spool, org, by_department=by_department, now=None)
     index = out / MINUTES_DIR / ".index.json"
     if index.is_file():
         from musforms.outputs.minutes import prune_index

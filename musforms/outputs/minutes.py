@@ -356,14 +356,22 @@ def _write_drafts_in_worker(drafts: list[tuple[Path, dict[str, Any]]]) -> None:
 
 class _Drafter:
     """Writes drafts in chunks, spread over processes once there are enough of them; calls
-    ``done`` with each chunk's (target, fingerprint) pairs once it is written."""
+    ``done`` with each chunk's (target, fingerprint) pairs once it is written. ``alongside``
+    is one more task (picklable) for the first process that is free, or for this one when
+    no processes are started."""
 
     def __init__(
-        self, template: bytes, workers: int | None, done: Callable[[list[tuple[Path, str]]], None]
+        self,
+        template: bytes,
+        workers: int | None,
+        done: Callable[[list[tuple[Path, str]]], None],
+        alongside: Callable[[], None] | None = None,
     ) -> None:
         self.template = template
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.done = done
+        self.alongside = alongside
+        self.alongside_done: Future[None] | None = None
         self.chunk: list[tuple[Path, str, dict[str, Any]]] = []
         self.waiting: list[list[tuple[Path, str, dict[str, Any]]]] = []
         self.pool: ProcessPoolExecutor | None = None
@@ -389,6 +397,9 @@ class _Drafter:
                 initializer=_init_worker,
                 initargs=(self.template,),
             )
+            if self.alongside is not None:
+                self.alongside_done = self.pool.submit(self.alongside)
+                self.alongside = None
             chunks, self.waiting = self.waiting, []
             for waiting in chunks:
                 self._submit(waiting)
@@ -417,8 +428,13 @@ class _Drafter:
         self.waiting, self.chunk = [], []
         if leftover:
             self._submit(leftover)  # without a pool: too few to be worth one, drafted here
+        alongside, self.alongside = self.alongside, None
+        if alongside is not None:
+            alongside()
         while self.pending:
             self._take()
+        if self.alongside_done is not None:
+            self.alongside_done.result()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -435,15 +451,16 @@ def write_minutes(
     template: Path | None = None,
     today: dt.date | None = None,
     workers: int | None = None,
-    meanwhile: Callable[[], None] | None = None,
     scratch: sqlite3.Connection | None = None,
+    alongside: Callable[[], None] | None = None,
 ) -> int:
     """``folder/<id>-<name>.docx`` per response (see :func:`minutes_name`); how many there
     are. A document whose content and template are unchanged since the last run is left as
     it is (collect runs again as forms arrive); many are drafted in parallel, a few chunks
-    at a time, as the responses come. ``meanwhile`` runs once every response has been
-    handed out, while the last drafts are still being written. The index of what each
-    draft was made from waits in ``scratch``, a scratch database (else one of its own)."""
+    at a time, as the responses come. The index of what each draft was made from waits in
+    ``scratch``, a scratch database (else one of its own). ``alongside`` is a task done by
+    one of the drafting processes beside the drafts (it must pickle), or here when the
+    drafts are too few for processes."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     data = template.read_bytes()
@@ -459,7 +476,7 @@ def write_minutes(
             for target, fingerprint in names:
                 index.set(target.name, fingerprint)
 
-        drafter = _Drafter(data, workers, done)
+        drafter = _Drafter(data, workers, done, alongside)
         try:
             for response in responses:
                 lang = question_sets.language(response, organisation.default_language)
@@ -475,8 +492,6 @@ def write_minutes(
                 if not (index.get(target.name) == fingerprint and target.is_file()):
                     drafter.add(target, fingerprint, ctx)
                 count += 1
-            if meanwhile is not None:
-                meanwhile()
             drafter.finish()
         finally:
             drafter.close()

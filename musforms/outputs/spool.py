@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musforms.outputs.views import AgreementRow
@@ -46,6 +47,18 @@ def spool_db(*, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
         scratch_folder() as folder,
         contextlib.closing(_connect(str(folder / "outputs.sqlite"))) as db,
     ):
+        yield db
+
+
+def database_path(db: sqlite3.Connection) -> Path:
+    """Where a scratch database is, for another process to read once it is committed."""
+    return Path(db.execute("PRAGMA database_list").fetchone()[2])
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A committed scratch database opened again, to read only (from another process)."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
         yield db
 
 
@@ -82,8 +95,12 @@ class AgreementSpool:
     """Agreement rows and check-ins in the order they were added, read back all together, by
     department, by leader or by form."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, existing: bool = False) -> None:
+        """A new spool in ``db``; ``existing``: the one already there (read only)."""
         self._db = db
+        if existing:
+            self._count = int(db.execute("SELECT count(*) FROM agreement_rows").fetchone()[0])
+            return
         db.execute(f"CREATE TABLE agreement_rows (seq INTEGER PRIMARY KEY, {_ROW_COLUMNS})")
         db.execute("CREATE INDEX agreement_rows_department ON agreement_rows (department)")
         db.execute("CREATE INDEX agreement_rows_leader ON agreement_rows (leader)")
