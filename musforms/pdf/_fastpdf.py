@@ -74,19 +74,6 @@ def _nested(depth: int) -> bytes:
     return level
 
 
-# One key and its value in a dictionary. A value nobody reads is matched here and dropped;
-# what does not fit (comments, strings with nested parentheses, deeper nesting) is left to
-# the token-by-token parser.
-_PAIR = re.compile(
-    rb"(?s)[" + _WS + rb"]*+(?P<key>/[^" + _WS + _DELIM + rb"]*+)[" + _WS + rb"]*+"
-    rb"(?:(?P<ref>(\d+)[" + _WS + rb"]+(\d+)[" + _WS + rb"]+R(?![^" + _WS + _DELIM + rb"]))"
-    rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))(?![^" + _WS + _DELIM + rb"])"
-    rb"|(?P<name>/[^" + _WS + _DELIM + rb"]*+)"
-    rb"|\((?P<str>(?:[^()\\]++|\\.)*+)\)"
-    rb"|(?P<other>\(|<(?!<)|true|false|null)"
-    rb"|(?P<nest>" + _nested(4) + rb"))"
-)
-_DICT_END = re.compile(rb"[" + _WS + rb"]*+>>")
 # The only keys the form reader looks at; every other value is skipped unparsed.
 KEYS = frozenset(
     {
@@ -95,6 +82,35 @@ KEYS = frozenset(
         "/XRefStm", "/Encrypt", "/MusformsIdentity", "/ModDate", "/CreationDate", "/Producer",
     }
 )  # fmt: skip
+_END = rb"(?![^" + _WS + _DELIM + rb"])"  # where a name, number or keyword ends
+# A key the reader has no use for, with its value: a name that is none of KEYS (and has no
+# #-escape, which could spell one), and a value in one of the forms below, nested or not.
+_UNUSED = (
+    rb"[" + _WS + rb"]*+/(?!(?:"
+    + b"|".join(re.escape(key[1:].encode()) for key in sorted(KEYS))
+    + rb")" + _END + rb")[^" + _WS + _DELIM + rb"#]*+[" + _WS + rb"]*+"
+    rb"(?:\d+[" + _WS + rb"]+\d+[" + _WS + rb"]+R" + _END
+    + rb"|[+-]?(?:\d+\.?\d*|\.\d+)" + _END
+    + rb"|/[^" + _WS + _DELIM + rb"]*+"
+    rb"|\((?:[^()\\]++|\\.)*+\)"
+    rb"|<[0-9A-Fa-f" + _WS + rb"]*+>"
+    rb"|(?:true|false|null)" + _END
+    + rb"|" + _nested(4) + rb")"
+)  # fmt: skip
+# One key and its value in a dictionary, after any number of unused ones. A value nobody
+# reads is matched and dropped; what does not fit (comments, strings with nested
+# parentheses, deeper nesting) is left to the token-by-token parser.
+_PAIR = re.compile(
+    rb"(?s)(?:" + _UNUSED + rb")*+"
+    rb"[" + _WS + rb"]*+(?P<key>/[^" + _WS + _DELIM + rb"]*+)[" + _WS + rb"]*+"
+    rb"(?:(?P<ref>(\d+)[" + _WS + rb"]+(\d+)[" + _WS + rb"]+R" + _END + rb")"
+    rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))" + _END
+    + rb"|(?P<name>/[^" + _WS + _DELIM + rb"]*+)"
+    rb"|\((?P<str>(?:[^()\\]++|\\.)*+)\)"
+    rb"|(?P<other>\(|<(?!<)|true|false|null)"
+    rb"|(?P<nest>" + _nested(4) + rb"))"
+)  # fmt: skip
+_DICT_END = re.compile(rb"(?s)(?:" + _UNUSED + rb")*+[" + _WS + rb"]*+>>")
 _ESCAPES = {
     ord("n"): b"\n",
     ord("r"): b"\r",
