@@ -4,7 +4,7 @@ CSV may be ``;``- or ``,``-separated (or tab-separated, as Excel's "Unicode text
 with or without BOM, UTF-16, or cp1252 (Excel's plain "CSV"). Column names may be English
 (``id``, ``name``…) or Danish (``medarbejdernr``, ``navn``…), in any case and spacing. Every
 problem is reported at once, one per line, with the file and the row number as Excel shows
-it (the header is row 1).
+it (the header is the first row that is not blank, row 1 in most files).
 """
 
 from __future__ import annotations
@@ -256,8 +256,11 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _header(path: Path, header: Sequence[Any], errors: list[str]) -> dict[int, str]:
-    """Column index → field; unknown and repeated columns are errors."""
+def _header(
+    path: Path, header: Sequence[Any], row: int, errors: list[str]
+) -> dict[int, str]:  # fmt: skip
+    """Column index → field; unknown and repeated columns are errors. ``row`` is the header's
+    row number (blank rows above it are passed over)."""
     columns: dict[int, str] = {}
     seen: dict[str, int] = {}
     for index, cell in enumerate(header):
@@ -268,12 +271,12 @@ def _header(path: Path, header: Sequence[Any], errors: list[str]) -> dict[int, s
         if field is None:
             known = ", ".join(f"{f} ({DANISH_NAMES[f]})" for f in FIELDS)
             errors.append(
-                f"{path}, row 1: unknown column {name!r} (column {_column_letter(index)}); "
+                f"{path}, row {row}: unknown column {name!r} (column {_column_letter(index)}); "
                 f"the columns are {known}"
             )
         elif field in seen:
             errors.append(
-                f"{path}, row 1: columns {_column_letter(seen[field])} and "
+                f"{path}, row {row}: columns {_column_letter(seen[field])} and "
                 f"{_column_letter(index)} both give {field!r}; keep one"
             )
         else:
@@ -281,7 +284,9 @@ def _header(path: Path, header: Sequence[Any], errors: list[str]) -> dict[int, s
             columns[index] = field
     for field in REQUIRED:
         if field not in seen:
-            errors.append(f"{path}, row 1: the column {field!r} ({DANISH_NAMES[field]}) is missing")
+            errors.append(
+                f"{path}, row {row}: the column {field!r} ({DANISH_NAMES[field]}) is missing"
+            )
     return columns
 
 
@@ -304,20 +309,22 @@ def _numbered(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[tuple[int, 
 
 def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
     numbered = _numbered(path, rows)
-    header = next((row for _, row in numbered if any(_cell(c) for c in row)), None)
+    header_row, header = next(
+        ((number, row) for number, row in numbered if any(_cell(c) for c in row)), (0, None)
+    )
     if header is None:
         raise ConfigError(
             f"{path}: the file is empty; the first row names the columns "
             "(medarbejdernr;navn;e-mail;afdeling;leder;leders e-mail;mødedato;sprog)"
         )
     errors: list[str] = []
-    columns = _header(path, header, errors)
+    columns = _header(path, header, header_row, errors)
     with contextlib.closing(_FirstRows()) as first_row:
         for row_number, cells in numbered:
             if not any(_cell(c) for c in cells):
                 continue
             where = f"{path}, row {row_number}"
-            values = _values(cells, columns, header, where, errors)
+            values = _values(cells, columns, header, header_row, where, errors)
             row_ok = True
             for field in REQUIRED:
                 if field in columns.values() and not values.get(field):
@@ -339,18 +346,20 @@ def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
 
 
 def _values(
-    cells: Sequence[Any], columns: dict[int, str], header: Sequence[Any], where: str,
-    errors: list[str],
+    cells: Sequence[Any], columns: dict[int, str], header: Sequence[Any], header_row: int,
+    where: str, errors: list[str],
 ) -> dict[str, Any]:  # fmt: skip
     """One row's values by field; problems in it are added to ``errors``."""
     values: dict[str, Any] = {}
     for col, cell in enumerate(cells):
         field = columns.get(col)
         if field is None:
-            # Unknown columns are reported once, on row 1; a value under no name is not.
+            # Unknown columns are reported once, on the header's row; a value under no name
+            # is not.
             if _cell(cell) and not _cell_header(header, col):
                 errors.append(
-                    f"{where}: a value in column {_column_letter(col)}, which has no name in row 1"
+                    f"{where}: a value in column {_column_letter(col)}, which has no name in "
+                    f"row {header_row}"
                 )
             continue
         if field == "meeting_date":

@@ -159,6 +159,19 @@ def test_missing_required_columns_and_repeated_column(tmp_path: Path) -> None:
     ]
 
 
+def test_header_below_blank_rows_is_named_by_its_row(tmp_path: Path) -> None:
+    """Blank rows above the header are passed over; its problems name the row it is on."""
+    path = write(tmp_path, [";;", "", "E-mail;Afdeling;Afdeling;", "a@b.example;X;Y;glemt"])
+    with pytest.raises(ConfigError) as info:
+        load_roster(path)
+    assert str(info.value).splitlines() == [
+        f"{path}, row 3: columns B and C both give 'department'; keep one",
+        f"{path}, row 3: the column 'id' (medarbejdernr) is missing",
+        f"{path}, row 3: the column 'name' (navn) is missing",
+        f"{path}, row 4: a value in column D, which has no name in row 3",
+    ]
+
+
 def test_value_under_a_column_without_name(tmp_path: Path) -> None:
     path = write(tmp_path, ["id;navn;", "1;A;glemt"])
     with pytest.raises(ConfigError, match=r"row 2: a value in column C, which has no name"):
