@@ -64,5 +64,11 @@ def _open(path: Path, what: str) -> Any:
 
 
 def _damaged(path: Path, what: str, exc: Exception) -> ConfigError:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-    return ConfigError(f"{path} ({what}) is damaged and cannot be read ({detail})")
+    # The parser's own words ("premature EOF", with the bytes around the fault) mean nothing
+    # to the reader and may quote the file; --debug shows them.
+    reason = (
+        "it ends too early, as if cut off"
+        if "premature EOF" in str(exc)
+        else ("it is not valid JSON")
+    )
+    return ConfigError(f"{path} ({what}) is damaged and cannot be read: {reason}")

@@ -82,9 +82,14 @@ def load_manifest(folder: Path) -> Manifest:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
         return Manifest.model_validate(data)
     except (ValueError, ValidationError) as exc:
-        raise ConfigError(
-            f"{path} is damaged and cannot be read ({exc.__class__.__name__})"
-        ) from exc
+        raise _damaged(path) from exc
+
+
+def _damaged(path: Path, detail: str = "") -> ConfigError:
+    return ConfigError(
+        f"{path} is damaged and cannot be read{detail}: restore it from a backup of the forms "
+        "folder"
+    )
 
 
 def _manifest_path(folder: Path) -> Path:
@@ -105,11 +110,10 @@ def manifest_head(folder: Path) -> Manifest:
     path = _manifest_path(folder)
     try:
         return Manifest.model_validate(head(path, "the list of issued forms", skip=("forms",)))
+    except ConfigError as exc:  # not JSON, or cut off
+        raise ConfigError(f"{exc}; restore it from a backup of the forms folder") from exc
     except ValidationError as exc:
-        raise ConfigError(
-            f"{path} is damaged and cannot be read ({exc.__class__.__name__}): restore it "
-            "from a backup of the forms folder"
-        ) from exc
+        raise _damaged(path, f" (the round or the question set: {exc.errors()[0]['msg']})") from exc
 
 
 def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
@@ -117,7 +121,14 @@ def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
     from musforms.jsonstream import items
 
     path = _manifest_path(folder)
-    for i, data in enumerate(items(path, "forms.item", "the list of issued forms"), 1):
+    forms = enumerate(items(path, "forms.item", "the list of issued forms"), 1)
+    while True:
+        try:
+            i, data = next(forms)
+        except StopIteration:
+            return
+        except ConfigError as exc:  # not JSON, or cut off
+            raise ConfigError(f"{exc}; restore it from a backup of the forms folder") from exc
         try:
             yield ManifestForm.model_validate(data)
         except ValidationError as exc:

@@ -38,14 +38,36 @@ def test_items_and_head_match_a_whole_parse(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("text", ['{"files": [{"a": 1},', '{"files": [1, 2,]}', "", "[1"])
-def test_a_damaged_file_names_itself(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"files": [{"a": 1},', "it ends too early, as if cut off"),
+        ("", "it ends too early, as if cut off"),
+        ("[1", "it ends too early, as if cut off"),
+        ('{"files": [1, 2,]}', "it is not valid JSON"),
+        ('\udcff{"files": [{"navn": "Søren Ærø"}]}', "it is not valid JSON"),
+    ],
+)
+def test_a_damaged_file_names_itself(tmp_path: Path, text: str, reason: str) -> None:
+    """The file, what it is and what is wrong, in plain words: never the parser's own, which
+    quote the bytes around the fault."""
     path = tmp_path / "report.json"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"report\.json \(the report\) is damaged"):
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    expected = f"{path} (the report) is damaged and cannot be read: {reason}"
+    with pytest.raises(ConfigError) as info:
         list(items(path, "files.item", "the report"))
-    with pytest.raises(ConfigError, match=r"report\.json \(the report\) is damaged"):
+    assert str(info.value) == expected
+    with pytest.raises(ConfigError) as info:
         head(path, "the report", skip=("files",))
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("text", ['{"cycle": "2026", "forms": [{"form_id": "X"', "<html>"])
+def test_a_damaged_manifest_says_to_restore_it(tmp_path: Path, text: str) -> None:
+    (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
+    for read in (manifest_head, lambda folder: list(iter_manifest_forms(folder))):
+        with pytest.raises(ConfigError, match="restore it from a backup of the forms folder"):
+            read(tmp_path)
 
 
 def test_manifest_streamed_equals_manifest_loaded(tmp_path: Path) -> None:
