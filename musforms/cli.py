@@ -80,9 +80,11 @@ def cli(debug: bool) -> None:
 
 def _configure_logging(debug: bool) -> None:
     """Log messages go nowhere unless --debug: pypdf, for one, quotes the bytes around a
-    damaged spot of a file, and those bytes can be an employee's answers."""
+    damaged spot of a file, and those bytes can be an employee's answers. Python warnings
+    from the libraries (meant for programmers) are log messages too."""
     import logging
 
+    logging.captureWarnings(True)
     root = logging.getLogger()
     if not debug:
         if not root.handlers:  # else Python prints warnings to stderr by itself

@@ -220,3 +220,22 @@ def test_read_errors_never_quote_answers(round_: Round, tmp_path: Path) -> None:
         read_pdf(inbox / "beskadiget.pdf")
     except FormReadError as exc:
         assert MARK not in str(exc)
+
+
+def test_library_warnings_stay_off_the_terminal() -> None:
+    """A library's Python warning (which may quote what it was reading) is a log message
+    like any other: not printed unless --debug. Run as its own process, where Python itself
+    would print it."""
+    code = (
+        "import warnings\n"
+        "from musforms.cli import _configure_logging\n"
+        "_configure_logging(False)\n"
+        f"warnings.warn('cell A7 holds {MARK}', UserWarning)\n"
+        "print('done')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n"
+    assert MARK not in done.stderr
