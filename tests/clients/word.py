@@ -84,6 +84,9 @@ class LibreOffice:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        # soffice's pipe is a socket in /tmp (a fixed place, not TMPDIR) that it leaves
+        # behind when stopped.
+        Path("/tmp", f"OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
 
     def fill(self, src: Path, dst: Path, values: dict[str, str | bool]) -> list[str]:
         """Fill ``src``'s controls by tag with ``values``; save as .docx to ``dst``."""
