@@ -409,7 +409,7 @@ def targets(runs: list[Run], startup: float) -> list[str]:
             f"from {first.n:,} to {last.n:,}: generate {growth[0]:+.0f} MB, "
             f"collect {growth[1]:+.0f} MB"
             if len(runs) > 1
-            else "needs two sizes in one run (see RESULTS.md)",
+            else "needs two sizes in one run, e.g. `make bench SIZES=1000,10000`",
         ),
         ("`musforms --help` ≤ 0.2 s", startup <= 0.2, f"{startup * 1000:.0f} ms"),
     ]
