@@ -3,7 +3,8 @@
 For each roster size N: build a roster of N employees, generate a PDF and a Word form for
 each with the built-in standard question set, fill every form with realistic Danish
 answers (a fast filler, see fill.py), collect every returned file, check a sample of the
-collected answers, and time the same work done the naive way (a new writer per form in
+collected answers, collect again over the same files (as HR does every morning; nothing
+may change), and time the same work done the naive way (a new writer per form in
 one process; a plain pypdf / python-docx loop). Writes benchmarks/RESULTS.md.
 
     make bench                                  # N = 1,000 and 10,000
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
+import itertools
 import json
 import os
 import platform
@@ -177,6 +180,29 @@ def fill_all(forms: Path, returned: Path, workers: int) -> int:
         return sum(pool.map(_fill_chunk, chunks))
 
 
+def fingerprint(results: Path, listing: Path) -> None:
+    """Write each answer file and minutes draft with its SHA-256 to ``listing``, one a line:
+    what a re-run must leave as it was (on disk, so the memory measured is collect's own)."""
+    files = [results / "responses.json"]
+    files += sorted((results / "responses").iterdir()) + sorted((results / "minutes").iterdir())
+    with listing.open("w", encoding="utf-8") as out:
+        for path in files:
+            if path.is_file():
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out.write(f"{digest} {path.relative_to(results)}\n")
+
+
+def differences(before: Path, after: Path) -> list[str]:
+    """The files whose lines differ between two listings (a file added or removed shifts
+    every line after it, so a count of more than one is at least that many)."""
+    with before.open(encoding="utf-8") as a, after.open(encoding="utf-8") as b:
+        return [
+            (x or y).rstrip("\n").split(" ", 1)[1]
+            for x, y in itertools.zip_longest(a, b, fillvalue="")
+            if x != y
+        ]
+
+
 def check_sample(forms: Path, results: Path, n: int) -> int:
     """Compare a sample of collected answers with what was typed; returns how many checked."""
     from musforms.interpret import interpret
@@ -270,6 +296,10 @@ class Run:
     outputs_s: float = 0.0
     read_peak: int = 0
     outputs_peak: int = 0
+    rerun_s: float = 0.0
+    rerun_peak: int = 0
+    rerun_changed: list[str] = field(default_factory=list)
+    rerun_changes: int = 0
     naive_gen: tuple[int, float] = (0, 0.0)
     naive_col: tuple[int, float] = (0, 0.0)
     notes: list[str] = field(default_factory=list)
@@ -281,6 +311,10 @@ class Run:
     @property
     def col_rate(self) -> float:
         return self.collect_files / self.collect_s
+
+    @property
+    def rerun_rate(self) -> float:
+        return self.collect_files / self.rerun_s
 
     @property
     def read_rate(self) -> float:
@@ -346,6 +380,17 @@ def run(n: int, base: Path, workers: int | None, naive_limit: int) -> Run:
     say(f"[{n}]   {result.col_rate:.0f} files/s, peak {mem.peak / 2**20:.0f} MB")
     result.checked = check_sample(forms, results, n)
 
+    # HR runs collect again every morning over the same folder, new files beside the old.
+    say(f"[{n}] collect again over the same files …")
+    fingerprint(results, work / "before.txt")
+    with Sampler() as mem, timed() as t:
+        collect([returned], forms, results, key_file=key_file, workers=workers)
+    result.rerun_s, result.rerun_peak = t[0], mem.peak
+    fingerprint(results, work / "after.txt")
+    changed = differences(work / "before.txt", work / "after.txt")
+    result.rerun_changed, result.rerun_changes = changed[:3], len(changed)
+    say(f"[{n}]   {result.rerun_rate:.0f} files/s, peak {mem.peak / 2**20:.0f} MB")
+
     limit = min(n, naive_limit)
     say(f"[{n}] the naive way, {limit} forms …")
     key = key_file.read_bytes().strip()
@@ -376,7 +421,7 @@ def mb(value: int) -> str:
 
 
 def _peaks(r: Run) -> tuple[int, int]:
-    return r.generate_peak, r.collect_peak
+    return r.generate_peak, max(r.collect_peak, r.rerun_peak)
 
 
 def targets(runs: list[Run], startup: float) -> list[str]:
@@ -395,13 +440,13 @@ def targets(runs: list[Run], startup: float) -> list[str]:
         ),
         (
             "collect ≥ 150 files/s",
-            min(r.col_rate for r in runs) >= 150,
-            ", ".join(f"{r.col_rate:.0f}" for r in runs),
+            min(min(r.col_rate, r.rerun_rate) for r in runs) >= 150,
+            ", ".join(f"{r.col_rate:.0f} (again: {r.rerun_rate:.0f})" for r in runs),
         ),
         (
             f"peak memory ≤ 300 MB at {big.n:,}",
             max(_peaks(big)) <= 300 * 2**20,
-            f"generate {mb(big.generate_peak)}, collect {mb(big.collect_peak)}",
+            f"generate {mb(_peaks(big)[0])}, collect {mb(_peaks(big)[1])}",
         ),
         (
             "peak memory not growing with N (at most 10 % more at the largest N)",
@@ -423,6 +468,12 @@ def targets(runs: list[Run], startup: float) -> list[str]:
     ]
 
 
+def _changed(r: Run) -> str:
+    if not r.rerun_changed:
+        return "none"
+    return f"**{r.rerun_changes}** (first: {r.rerun_changed[0]})"
+
+
 def report(runs: list[Run], startup: float, naive_limit: int) -> str:
     lines = [
         "# Benchmark results",
@@ -430,7 +481,8 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
         "Written by `make bench` (`benchmarks/bench.py`). Built-in standard question set, "
         "every employee gets a PDF and a Word form, every form is filled with Danish answers "
         "and returned, collect reads all of them (both formats, so half are duplicates) and "
-        "writes the responses, report, minutes, follow-up list and calendar.",
+        "writes the responses, report, minutes, follow-up list and calendar; then it runs "
+        "again over the same files, as HR does each morning while forms arrive.",
         "",
         "## Machine",
         "",
@@ -466,14 +518,21 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
         "| collect speed-up (reading, against the naive loop) | "
         + " | ".join(f"{r.read_rate / r.naive_col_rate:.1f}×" for r in runs)
         + " |",
+        "| collect again, the same files (a morning's re-run): files per second | "
+        + " | ".join(f"{r.rerun_rate:.0f} ({r.rerun_s:.1f} s)" for r in runs)
+        + " |",
+        "| … answers and minutes the re-run changed | "
+        + " | ".join(_changed(r) for r in runs)
+        + " |",
         "| peak memory, generate (main + workers) | "
         + " | ".join(mb(r.generate_peak) for r in runs)
         + " |",
         "| peak memory, collect (main + workers) | "
-        + " | ".join(mb(r.collect_peak) for r in runs)
+        + " | ".join(mb(_peaks(r)[1]) for r in runs)
         + " |",
         "| … while reading the files | " + " | ".join(mb(r.read_peak) for r in runs) + " |",
         "| … while writing the outputs | " + " | ".join(mb(r.outputs_peak) for r in runs) + " |",
+        "| … collecting again | " + " | ".join(mb(r.rerun_peak) for r in runs) + " |",
         "| collected answers checked against what was typed | "
         + " | ".join(f"{r.checked} employees" for r in runs)
         + " |",
