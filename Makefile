@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# make bench SIZES=1000,10000,50000 (50,000 takes 20–35 minutes and 18 GB of disk)
+# make bench SIZES=1000,10000,50000 (50,000 takes 30–45 minutes and 18 GB of disk)
 SIZES ?= 1000,10000
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
