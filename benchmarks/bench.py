@@ -193,8 +193,9 @@ def fingerprint(results: Path, listing: Path) -> None:
 
 
 def differences(before: Path, after: Path) -> list[str]:
-    """The files whose lines differ between two listings (a file added or removed shifts
-    every line after it, so a count of more than one is at least that many)."""
+    """The files whose lines differ between two listings. A file added or removed shifts
+    every line after it, so those are counted too: the count is exact only when no file
+    came or went; zero is exact either way."""
     with before.open(encoding="utf-8") as a, after.open(encoding="utf-8") as b:
         return [
             (x or y).rstrip("\n").split(" ", 1)[1]
@@ -455,6 +456,11 @@ def targets(runs: list[Run], startup: float) -> list[str]:
             f"collect {growth[1]:+.0f} MB"
             if len(runs) > 1
             else "needs two sizes in one run, e.g. `make bench SIZES=1000,10000`",
+        ),
+        (
+            "collecting again over the same files changes no answers or minutes",
+            all(r.rerun_changes == 0 for r in runs),
+            ", ".join(_changed(r) for r in runs),
         ),
         ("`musforms --help` ≤ 0.2 s", startup <= 0.2, f"{startup * 1000:.0f} ms"),
     ]
