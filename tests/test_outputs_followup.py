@@ -73,6 +73,7 @@ def test_xlsx_has_every_agreement_with_real_dates(tmp_path: Path, sample: list[R
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:K{ws.max_row}"
     assert ws.column_dimensions["E"].width >= 40
+    assert wb.properties.creator == "musforms"
 
     body = list(ws.iter_rows(min_row=2))
     whats = [row[4].value for row in body]

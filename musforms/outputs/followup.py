@@ -86,6 +86,7 @@ def write_xlsx(
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
+    wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
     with AgreementSpool.of(rows) as spool:
         if by_department:
             used: set[str] = set()
