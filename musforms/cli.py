@@ -17,6 +17,7 @@ import click
 
 from musforms import __version__
 from musforms.errors import MusformsError
+from musforms.limits import MB, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -208,7 +209,9 @@ def generate(
         key_file=key_file,
         workers=workers,
     )
-    kinds = " and ".join(f.upper() if f == "pdf" else "Word" for f in result.formats)
+    from musforms import formats as registry
+
+    kinds = " and ".join(registry.get(f).title for f in result.formats)
     click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
     if result.key_created:
@@ -245,7 +248,7 @@ def generate(
     type=click.IntRange(1, 2000),
     default=50,
     show_default=True,
-    help="Largest file to read, in MB.",
+    help="Largest file to read, in MB (1 MB = 1,000,000 bytes).",
 )
 @click.option(
     "--time-limit",
@@ -308,8 +311,7 @@ def collect(
             out,
             roster=roster,
             key_file=key_file,
-            max_bytes=max_size * 1024 * 1024,
-            seconds=time_limit,
+            limits=Limits(max_bytes=max_size * MB, seconds=time_limit),
             workers=workers,
             progress=progress,
             on_total=on_total,
@@ -585,8 +587,8 @@ def minutes(
     Example:
       musforms minutes results/2026 --template config/form_templates/minutes.docx
     """
-    from musforms.collect import collected
     from musforms.outputs import output_lines, write_outputs
+    from musforms.results import collected
     from musforms.settings import load_settings
 
     organisation = load_settings(settings) if settings else None
@@ -631,9 +633,9 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
       musforms followup results/2026 --due-within 30d
       musforms followup results/2026 --leader "Åse"
     """
-    from musforms.collect import iter_responses
     from musforms.outputs.followup import iter_followup_lines, leader_groups, parse_period
     from musforms.outputs.views import iter_agreement_rows
+    from musforms.results import iter_responses
 
     day = _parse_day(today)
     days = parse_period(due_within) if due_within else None

@@ -17,17 +17,17 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import TypeAdapter
 
+from musforms import formats as registry
 from musforms.errors import ConfigError
 from musforms.files import id_slug, inside, private_dir, slug
+from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
 from musforms.manifest import (
@@ -43,9 +43,8 @@ from musforms.manifest import (
     write_manifest,
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
+from musforms.pool import OrderedPool
 
-FORMATS = ("pdf", "docx")
-Format = Literal["pdf", "docx"]
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
 CHUNK = 16
@@ -77,7 +76,7 @@ class Job:
 class GenerateResult:
     out: Path
     count: int = 0  # employees given a form this run
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = ()
     key_path: Path | None = None
     key_created: bool = False
 
@@ -92,28 +91,19 @@ class _Renderer:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self._writers: dict[tuple[str, str], Any] = {}
+        self._writers: dict[tuple[str, str], FormWriter] = {}
 
-    def writer(self, fmt: str, lang: Literal["da", "en"]) -> Any:
+    def writer(self, fmt: str, lang: Literal["da", "en"]) -> FormWriter:
         key = (fmt, lang)
         if key not in self._writers:
             job = self.job
-            if fmt == "pdf":
-                from musforms.pdf.writer import PdfFormWriter
-
-                self._writers[key] = PdfFormWriter(
-                    job.question_set, lang, job.organisation, created=job.created
-                )
-            else:
-                from musforms.docx.writer import DocxFormWriter
-
-                self._writers[key] = DocxFormWriter(
-                    job.question_set,
-                    lang,
-                    job.organisation,
-                    template=job.template,
-                    created=job.created,
-                )
+            self._writers[key] = registry.get(fmt).new_writer(
+                job.question_set,
+                lang,
+                job.organisation,
+                template=job.template if fmt == "docx" else None,
+                created=job.created,
+            )
         return self._writers[key]
 
     def render(self, employee: Employee, previous: Sequence[Agreement]) -> ManifestForm:
@@ -133,7 +123,7 @@ class _Renderer:
         base = form_basename(employee)
         files: dict[str, str] = {}
         for fmt in job.formats:
-            name = f"{base}.{fmt}"
+            name = base + registry.get(fmt).suffix
             write_bytes(inside(job.out, name), self.writer(fmt, form.lang).render(form))
             files[fmt] = name
         return ManifestForm(
@@ -166,23 +156,6 @@ def _init_worker(job: Job) -> None:
 def _render_chunk(items: list[Item]) -> list[Issued]:
     assert _WORKER is not None
     return [_WORKER.issue(item) for item in items]
-
-
-def _in_order(
-    pool: ProcessPoolExecutor, chunks: Iterable[list[Item]], window: int
-) -> Iterator[list[Issued]]:
-    """Each chunk's forms, in roster order, with at most ``window`` chunks under way.
-
-    ``pool.map`` would queue the whole roster at once and keep every result until it is
-    read: memory in proportion to the round.
-    """
-    pending: deque[Future[list[Issued]]] = deque()
-    for chunk in chunks:
-        pending.append(pool.submit(_render_chunk, chunk))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 _SCHEMA = """
@@ -275,7 +248,7 @@ class _Spool:
 def _spool() -> Iterator[_Spool]:
     """A spool in a folder only this user can read (it holds the roster's personal data),
     removed when the run ends, whether it succeeded or not."""
-    from musforms.workdb import scratch_folder
+    from musforms.files import scratch_folder
 
     with scratch_folder() as folder:
         spool = _Spool(folder / "spool.sqlite")
@@ -291,7 +264,7 @@ def generate(
     out: Path,
     cycle: str,
     *,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] | None = None,
     lang: Literal["da", "en"] | None = None,
     settings: Path | None = None,
     key_file: Path | None = None,
@@ -306,9 +279,7 @@ def generate(
     from musforms.roster import iter_roster
     from musforms.settings import load_settings
 
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise ConfigError(f"unknown format {', '.join(bad) or '(none)'}: use pdf, docx or pdf,docx")
+    formats = _formats(formats)
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
     with _spool() as spool:
@@ -368,21 +339,30 @@ def _issue(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Render every form on the roster, keeping each one's manifest entry in the spool."""
-    chunks = spool.items(CHUNK)
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers > 1 and count >= POOL_THRESHOLD:
-        with ProcessPoolExecutor(n_workers, initializer=_init_worker, initargs=(job,)) as pool:
-            for issued in _in_order(pool, chunks, 4 * n_workers):
-                spool.add_issued(issued)
-                if progress:
-                    progress(len(issued))
-    else:
-        renderer = _Renderer(job)
-        for chunk in chunks:
-            for item in chunk:
-                spool.add_issued([renderer.issue(item)])
-                if progress:
-                    progress(1)
+    with OrderedPool(
+        _render_chunk,
+        workers=workers,
+        threshold=POOL_THRESHOLD,
+        initializer=_init_worker,
+        initargs=(job,),
+    ) as pool:
+        for issued in pool.map(spool.items(CHUNK)):
+            spool.add_issued(issued)
+            if progress:
+                progress(len(issued))
+
+
+def _formats(wanted: Sequence[str] | None) -> tuple[str, ...]:
+    """The formats to write: those asked for, each one generate can write."""
+    can = [f.name for f in registry.writable()]
+    if wanted is None:
+        return tuple(can)
+    bad = [f for f in wanted if f not in can]
+    if bad or not wanted:
+        raise ConfigError(
+            f"unknown format {', '.join(bad) or '(none)'}: use {', '.join(can)} or {','.join(can)}"
+        )
+    return tuple(dict.fromkeys(wanted))
 
 
 def _entries(out: Path, spool: _Spool, earlier: bool) -> Iterator[str]:

@@ -345,7 +345,7 @@ class RawForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["pdf", "docx"]
+    format: str  # the name of its format in musforms.formats: "pdf", "docx", …
     token: str | None = None  # the signed identity string, if the file still carries it
     form_code: str | None = None  # the visible form code, if found in the page text
     fields: dict[str, RawValue] = Field(default_factory=dict)

@@ -11,7 +11,7 @@ from musforms.models import Agreement
 def iter_open_agreements(results: Path) -> Iterator[tuple[str, list[Agreement]]]:
     """Per employee with any: the agreements made last round, plus older ones still not done
     or dropped. One employee at a time, read from the results folder as they are wanted."""
-    from musforms.collect import iter_responses
+    from musforms.results import iter_responses
 
     for response in iter_responses(results):
         rows = [

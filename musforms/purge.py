@@ -13,14 +13,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from musforms.collect import (
-    Report,
-    response_path,
-    write_report_json,
-    write_responses_json,
-)
 from musforms.errors import ConfigError
+from musforms.report import Report, write_report_json
 from musforms.response import Response
+from musforms.results import response_path, write_responses_json
 
 
 @dataclass
@@ -55,8 +51,8 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
 
     The responses are gone through one at a time; only what goes is listed.
     """
-    from musforms.collect import iter_responses
     from musforms.jsonstream import items
+    from musforms.results import iter_responses
 
     plan = PurgePlan(results, before)
     try:
@@ -82,8 +78,8 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
 def execute(plan: PurgePlan) -> None:
     """Delete what ``plan`` lists and rewrite the combined files without it, one item at a
     time."""
-    from musforms.collect import iter_responses
     from musforms.jsonstream import head, items
+    from musforms.results import iter_responses
 
     results = plan.results
     report = results / "report.json"

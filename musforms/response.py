@@ -65,7 +65,7 @@ class ResponseSource(_Model):
 
     file: str
     sha256: str
-    format: Literal["pdf", "docx"]
+    format: str  # the name of its format in musforms.formats
     read_by: Literal["fields", "tags", "order", "layout"]
     saved_at: dt.datetime | None = None
     status: Literal["ok", "recovered"]

@@ -16,21 +16,18 @@ The temporary folder is made by :func:`tempfile.mkdtemp` (readable by its owner 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from musforms.collect import FileEntry
     from musforms.manifest import ManifestForm
+    from musforms.report import FileEntry
 
 
 def id_key(employee_id: str) -> tuple[int, str]:
@@ -55,16 +52,6 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = OFF")
     conn.create_collation("employee", _compare_ids)
     return conn
-
-
-@contextlib.contextmanager
-def scratch_folder() -> Iterator[Path]:
-    """A private temporary folder, removed afterwards whatever happens."""
-    folder = Path(tempfile.mkdtemp(prefix="musforms-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +231,7 @@ class Ledger:
 
     def put(self, entry: FileEntry, *, this_run: bool = True) -> None:
         """Record ``entry`` as the report line of its file, replacing any earlier one."""
-        from musforms.collect import USABLE
+        from musforms.report import USABLE
 
         self._seq += 1
         data = entry.model_dump(mode="json", exclude_none=True)
@@ -272,7 +259,7 @@ class Ledger:
         )
 
     def entry(self, file: str) -> FileEntry | None:
-        from musforms.collect import FileEntry
+        from musforms.report import FileEntry
 
         row = self._conn.execute("SELECT entry FROM files WHERE file = ?", (file,)).fetchone()
         return FileEntry.model_validate_json(row[0]) if row else None
@@ -291,7 +278,7 @@ class Ledger:
         ).fetchone()
         if row is None:
             return None
-        from musforms.collect import FileEntry
+        from musforms.report import FileEntry
 
         return FileEntry.model_validate_json(row[0])
 
@@ -351,7 +338,7 @@ class Ledger:
     def need_a_look(self, limit: int) -> list[FileEntry]:
         """The first ``limit`` of this run's files that could not be used or were recovered
         from the layout, in reading order."""
-        from musforms.collect import FileEntry
+        from musforms.report import FileEntry
 
         rows = self._conn.execute(
             "SELECT entry FROM files WHERE this_run AND status IN "

@@ -12,9 +12,10 @@ import pytest
 from lxml import etree
 
 from musforms import fieldnames as fn
-from musforms.docx.reader import ZipLimits, read_controls, read_docx
+from musforms.docx.reader import read_controls, read_docx
 from musforms.docx.writer import write_docx
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.limits import Limits
 from musforms.models import FormData, QuestionSet, RawForm
 from tests.clients import hostile
 from tests.clients.word import google_docs_copy, strip_tags
@@ -379,7 +380,7 @@ def test_zip_bomb_is_refused(tmp_path: Path) -> None:
     assert path.stat().st_size < 2**20
     with pytest.raises(FormReadError, match="zip bomb"):
         read_docx(path)
-    small = ZipLimits(max_part_size=2**10)
+    small = Limits(zip_part_bytes=2**10)
     with pytest.raises(FormReadError):
         read_controls(path, small)
 
@@ -391,7 +392,7 @@ def test_too_many_entries_is_refused(tmp_path: Path) -> None:
         for i in range(30):
             zf.writestr(f"x/{i}.xml", b"<x/>")
     with pytest.raises(FormReadError, match="too many"):
-        read_docx(path, limits=ZipLimits(max_entries=20))
+        read_docx(path, limits=Limits(zip_entries=20))
 
 
 def test_doc_odt_and_damaged_files_are_refused(form_data: FormData, tmp_path: Path) -> None:

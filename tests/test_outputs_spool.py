@@ -36,9 +36,10 @@ from musforms.models import Employee, Organisation, QuestionSet
 from musforms.outputs import rewrite_followup, write_outputs
 from musforms.outputs.calendar import calendar_bytes
 from musforms.outputs.followup import csv_text, followup_lines, open_agreements
-from musforms.outputs.minutes import INDEX, _Drafter, _Index
+from musforms.outputs.minutes import INDEX, _Index
 from musforms.outputs.spool import PAGE, AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, QuestionSets, agreement_rows
+from musforms.pool import OrderedPool
 from musforms.response import Response, ResponseQuestionSet, Responses
 from tests.conftest import EVERY_TYPE
 from tests.outputs_data import TODAY, responses, results_folder
@@ -403,7 +404,7 @@ def test_memory_does_not_grow_with_the_round(
     """Going through the responses, the minutes' index, the follow-up list and the calendar
     hold no more memory for 1,500 employees than for 150 (the drafts themselves are left
     out: each is made in a worker process, the same for every employee)."""
-    monkeypatch.setattr(_Drafter, "add", lambda self, target, fingerprint, ctx: None)
+    monkeypatch.setattr(OrderedPool, "put", lambda self, chunk: iter(()))
     soeren = sample[0].model_copy(
         update={"agreements": sample[0].agreements[:1], "previous_agreements": []}
     )

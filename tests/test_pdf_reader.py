@@ -12,6 +12,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringO
 from reportlab.pdfgen.canvas import Canvas
 
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.limits import Limits
 from musforms.models import FormData, QuestionSet, RawForm
 from musforms.pdf.reader import read_pdf
 from musforms.pdf.writer import write_pdf
@@ -237,7 +238,7 @@ def test_encrypted_is_form_read_error(form_pdf: Path, tmp_path: Path) -> None:
 def test_too_large_is_form_read_error(form_pdf: Path) -> None:
     """The size limit is a parameter; a file above it is refused before parsing."""
     with pytest.raises(FormReadError, match="MB"):
-        read_pdf(form_pdf, max_bytes=1024)
+        read_pdf(form_pdf, limits=Limits(max_bytes=1024))
 
 
 def test_xfa_only_form_is_form_read_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import pickle
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from musforms.collect import collect, load_report, pool_context
+from musforms.collect import collect, load_report
 from musforms.errors import ConfigError
 from musforms.generate import generate
 from musforms.manifest import iter_manifest_forms
@@ -57,7 +58,7 @@ def test_the_index_is_read_the_same_in_a_worker_process(issued: Path, tmp_path: 
     index = IssuedIndex.build(tmp_path / "i.sqlite", "2026", iter_manifest_forms(issued), ["9"])
     assert len(pickle.dumps(index)) < 500  # the path travels, not the forms
     here = [index.get(f.form_id) for f in forms]
-    with ProcessPoolExecutor(1, mp_context=pool_context()) as pool:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
         there = list(pool.map(_lookup, [index] * len(forms), [f.form_id for f in forms]))
     assert there == here
     assert [f.name for f in here if f] == ["Søren Ærø", "Åse Øster", "Ida Holm"]

@@ -32,13 +32,14 @@ from musforms.docx import _sdt as sdt
 from musforms.docx import layout
 from musforms.docx._sdt import Control
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import OLE_MAGIC
 from musforms.identity import FORM_CODE_RE, form_code
+from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
 
-__all__ = ["Control", "ZipLimits", "read_controls", "read_docx"]
+__all__ = ["Control", "read_controls", "read_docx"]
 
 ReadBy = Literal["tags", "order", "layout"]
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 _STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 _TOKEN_RE = re.compile(r"MF1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -52,20 +53,6 @@ _ANSWER_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class ZipLimits:
-    """Bounds on what a returned .docx may hold before it is refused as unsafe."""
-
-    max_file_size: int = 100 * 2**20
-    max_entries: int = 2000
-    max_part_size: int = 64 * 2**20
-    max_total_size: int = 256 * 2**20
-    max_ratio: int = 200  # uncompressed / compressed, for parts over 1 MiB
-
-
-DEFAULT_LIMITS = ZipLimits()
-
-
 # ---------------------------------------------------------------------------------------------
 # The package
 
@@ -76,7 +63,7 @@ class _Package:
     parts: dict[str, bytes]
 
 
-def _open(path: Path, limits: ZipLimits) -> _Package:
+def _open(path: Path, limits: Limits) -> _Package:
     name = path.name
     try:
         size = path.stat().st_size
@@ -84,27 +71,28 @@ def _open(path: Path, limits: ZipLimits) -> _Package:
             head = fh.read(8)
     except OSError as exc:
         raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
-    if head == _OLE_MAGIC:
+    if head == OLE_MAGIC:
         raise FormReadError(
             f"{name} is an old Word 97–2003 (.doc) file or an encrypted document; "
             "ask for it to be saved as a Word document (.docx) without a password"
         )
-    if size > limits.max_file_size:
-        raise FormReadError(f"{name} is larger than {limits.max_file_size // 2**20} MB")
+    too_large = limits.too_large(size)
+    if too_large:
+        raise FormReadError(f"{name}: {too_large}")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise FormReadError(f"{name} is not a Word document (.docx): the file is damaged") from exc
     with zf:
         infos = zf.infolist()
-        if len(infos) > limits.max_entries:
+        if len(infos) > limits.zip_entries:
             raise FormReadError(f"{name} holds too many parts ({len(infos)}) to be a form")
         total = 0
         for info in infos:
             total += info.file_size
-            if info.file_size > limits.max_part_size or total > limits.max_total_size:
+            if info.file_size > limits.zip_part_bytes or total > limits.zip_total_bytes:
                 raise FormReadError(f"{name} unpacks to more than a form could ever hold")
-            if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(
+            if info.file_size > 2**20 and info.file_size > limits.zip_ratio * max(
                 info.compress_size, 1
             ):
                 raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
@@ -131,13 +119,13 @@ def _open(path: Path, limits: ZipLimits) -> _Package:
     return _Package(document, parts)
 
 
-def _read(zf: zipfile.ZipFile, member: str, limits: ZipLimits) -> bytes:
+def _read(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:
     info = zf.getinfo(member)
     if info.flag_bits & 0x1:
         raise FormReadError("the document is password protected; ask for an unprotected copy")
     try:
         with zf.open(info) as fh:
-            data = fh.read(limits.max_part_size + 1)
+            data = fh.read(limits.zip_part_bytes + 1)
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -147,7 +135,7 @@ def _read(zf: zipfile.ZipFile, member: str, limits: ZipLimits) -> bytes:
         NotImplementedError,
     ) as exc:
         raise FormReadError(f"the part {member} is damaged ({exc})") from exc
-    if len(data) > limits.max_part_size:
+    if len(data) > limits.zip_part_bytes:
         raise FormReadError(f"the part {member} is larger than a form could ever be")
     return data
 
@@ -163,7 +151,7 @@ def _main_part(rels: bytes | None, names: set[str]) -> str | None:
     return "word/document.xml" if "word/document.xml" in names else None
 
 
-def read_controls(path: Path, limits: ZipLimits = DEFAULT_LIMITS) -> list[Control]:
+def read_controls(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Control]:
     """Every content control and legacy form field of any .docx, in document order."""
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
@@ -232,8 +220,7 @@ def _form_code(package: _Package, body_text: str) -> str | None:
 def read_docx(
     path: Path,
     resolve: Callable[[RawForm], QuestionSet | None] | None = None,
-    *,
-    limits: ZipLimits = DEFAULT_LIMITS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RawForm:
     """Identity and raw field values of a returned Word form.
 

@@ -72,8 +72,8 @@ class DocxFormWriter:
         question_set: QuestionSet,
         lang: str,
         organisation: Organisation,
-        template: Path | None = None,
         *,
+        template: Path | None = None,
         created: dt.datetime | None = None,
     ) -> None:
         self.question_set = question_set
@@ -412,12 +412,6 @@ class DocxFormWriter:
 
     def render(self, form: FormData) -> bytes:
         """The .docx bytes of ``form`` (an employee's form of this writer's question set)."""
-        qs = form.question_set
-        if (qs.id, qs.version) != (self.question_set.id, self.question_set.version):
-            raise MusformsError(
-                f"this Word writer was prepared for question set {self.question_set.id} "
-                f"{self.question_set.version}, not {qs.id} {qs.version}"
-            )
         values: dict[str, str] = dict(form.prefill)
         values[fn.IDENTITY] = form.token
         values[_FORM_CODE] = form.form_code
@@ -525,7 +519,7 @@ def write_docx(form: FormData, path: Path, template: Path | None = None) -> None
     )
     writer = _CACHE.get(key)
     if writer is None:
-        writer = DocxFormWriter(form.question_set, form.lang, form.organisation, template)
+        writer = DocxFormWriter(form.question_set, form.lang, form.organisation, template=template)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = writer

@@ -54,16 +54,13 @@ import functools
 import hashlib
 import io
 import json
-import multiprocessing
-import os
 import re
 import sqlite3
 import struct
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +80,7 @@ from musforms.outputs.views import (
     danish_date,
     section_views,
 )
+from musforms.pool import OrderedPool
 from musforms.response import Response
 from musforms.texts import t
 
@@ -323,10 +321,8 @@ def _compiled(template: bytes) -> CompiledTemplate | None:
 
 
 _TEMPLATE: bytes = b""
-# Drafts per task sent to a worker, and tasks per worker under way: the contexts of a whole
-# round are never queued at once.
+# Drafts per task sent to a worker: the contexts of a whole round are never queued at once.
 CHUNK = 16
-IN_FLIGHT = 4
 
 
 def _init_worker(template: bytes) -> None:
@@ -340,106 +336,23 @@ def _init_worker(template: bytes) -> None:
 WRITERS = 4
 
 
-def _write_drafts(template: bytes, drafts: list[tuple[Path, dict[str, Any]]]) -> None:
+Draft = tuple[Path, str, dict[str, Any]]  # where it goes, its fingerprint, its context
+
+
+def _write_drafts(template: bytes, drafts: list[Draft]) -> list[tuple[Path, str]]:
+    """Write each draft; the (target, fingerprint) of each, once every one is on disk."""
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="musforms-minutes") as writers:
         written = [
             writers.submit(write_bytes, target, render_minutes(template, ctx))
-            for target, ctx in drafts
+            for target, _, ctx in drafts
         ]
         for future in written:
             future.result()
+    return [(target, fingerprint) for target, fingerprint, _ in drafts]
 
 
-def _write_drafts_in_worker(drafts: list[tuple[Path, dict[str, Any]]]) -> None:
-    _write_drafts(_TEMPLATE, drafts)
-
-
-class _Drafter:
-    """Writes drafts in chunks, spread over processes once there are enough of them; calls
-    ``done`` with each chunk's (target, fingerprint) pairs once it is written. ``alongside``
-    is one more task (picklable) for the first process that is free, or for this one when
-    no processes are started."""
-
-    def __init__(
-        self,
-        template: bytes,
-        workers: int | None,
-        done: Callable[[list[tuple[Path, str]]], None],
-        alongside: Callable[[], None] | None = None,
-    ) -> None:
-        self.template = template
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self.done = done
-        self.alongside = alongside
-        self.alongside_done: Future[None] | None = None
-        self.chunk: list[tuple[Path, str, dict[str, Any]]] = []
-        self.waiting: list[list[tuple[Path, str, dict[str, Any]]]] = []
-        self.pool: ProcessPoolExecutor | None = None
-        self.pending: deque[tuple[Future[None], list[tuple[Path, str]]]] = deque()
-
-    def add(self, target: Path, fingerprint: str, ctx: dict[str, Any]) -> None:
-        self.chunk.append((target, fingerprint, ctx))
-        if len(self.chunk) >= CHUNK:
-            self._send(self.chunk)
-            self.chunk = []
-
-    def _send(self, chunk: list[tuple[Path, str, dict[str, Any]]]) -> None:
-        if self.pool is None and self.workers > 1:
-            # Below POOL_THRESHOLD drafts a pool costs more than it saves: wait and see.
-            self.waiting.append(chunk)
-            if sum(len(c) for c in self.waiting) < POOL_THRESHOLD:
-                return
-            # Started from a small server process rather than forked from this one, which by
-            # now holds a whole round's worth of collecting.
-            self.pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_init_worker,
-                initargs=(self.template,),
-            )
-            if self.alongside is not None:
-                self.alongside_done = self.pool.submit(self.alongside)
-                self.alongside = None
-            chunks, self.waiting = self.waiting, []
-            for waiting in chunks:
-                self._submit(waiting)
-            return
-        self._submit(chunk)
-
-    def _submit(self, chunk: list[tuple[Path, str, dict[str, Any]]]) -> None:
-        drafts = [(target, ctx) for target, _, ctx in chunk]
-        names = [(target, fingerprint) for target, fingerprint, _ in chunk]
-        if self.pool is None:
-            _write_drafts(self.template, drafts)
-            self.done(names)
-            return
-        self.pending.append((self.pool.submit(_write_drafts_in_worker, drafts), names))
-        while len(self.pending) >= IN_FLIGHT * self.workers:
-            self._take()
-
-    def _take(self) -> None:
-        future, names = self.pending.popleft()
-        future.result()
-        self.done(names)
-
-    def finish(self) -> None:
-        """Write what is left and wait for every chunk under way."""
-        leftover = [draft for chunk in self.waiting for draft in chunk] + self.chunk
-        self.waiting, self.chunk = [], []
-        if leftover:
-            self._submit(leftover)  # without a pool: too few to be worth one, drafted here
-        alongside, self.alongside = self.alongside, None
-        if alongside is not None:
-            alongside()
-        while self.pending:
-            self._take()
-        if self.alongside_done is not None:
-            self.alongside_done.result()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
+def _write_drafts_in_worker(drafts: list[Draft]) -> list[tuple[Path, str]]:
+    return _write_drafts(_TEMPLATE, drafts)
 
 
 def write_minutes(
@@ -476,7 +389,17 @@ def write_minutes(
             for target, fingerprint in names:
                 index.set(target.name, fingerprint)
 
-        drafter = _Drafter(data, workers, done, alongside)
+        drafter: OrderedPool[Draft, tuple[Path, str]] = stack.enter_context(
+            OrderedPool(
+                _write_drafts_in_worker,
+                workers=workers,
+                threshold=POOL_THRESHOLD,
+                initializer=_init_worker,
+                initargs=(data,),
+                alongside=alongside,
+            )
+        )
+        chunk: list[Draft] = []
         try:
             for response in responses:
                 lang = question_sets.language(response, organisation.default_language)
@@ -490,9 +413,14 @@ def write_minutes(
                     ).encode()
                 ).hexdigest()
                 if not (index.get(target.name) == fingerprint and target.is_file()):
-                    drafter.add(target, fingerprint, ctx)
+                    chunk.append((target, fingerprint, ctx))
+                    if len(chunk) >= CHUNK:
+                        for names in drafter.put(chunk):
+                            done(names)
+                        chunk = []
                 count += 1
-            drafter.finish()
+            for names in drafter.map([chunk] if chunk else []):
+                done(names)
         finally:
             drafter.close()
             index.save(index_path)

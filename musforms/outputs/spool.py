@@ -41,7 +41,7 @@ def spool_db(*, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
         with contextlib.closing(_connect(":memory:")) as db:
             yield db
         return
-    from musforms.workdb import scratch_folder
+    from musforms.files import scratch_folder
 
     with (
         scratch_folder() as folder,

@@ -28,6 +28,7 @@ from musforms import fieldnames as fn
 from musforms import texts
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.identity import form_code, form_id_from_code
+from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import QuestionSet, RawForm, RawValue, localize
 from musforms.pdf._acroform import (
     ACROFORM,
@@ -46,9 +47,8 @@ from musforms.pdf._acroform import (
 )
 from musforms.pdf._fastpdf import FastPdf
 
-__all__ = ["DEFAULT_MAX_BYTES", "read_pdf"]
+__all__ = ["read_pdf"]
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PARENT_DEPTH = 32  # a /Parent chain longer than this is hostile or broken
 MAX_WIDGETS = 20_000
 MAX_PAGES = 100  # a returned form has a handful
@@ -75,7 +75,7 @@ _log = logging.getLogger(__name__)
 
 
 def read_pdf(
-    path: Path, resolve: Resolver | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES
+    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
     """The identity and raw field values of the PDF form at ``path``.
 
@@ -90,12 +90,9 @@ def read_pdf(
         raise FormReadError(f"{path.name}: the file cannot be opened ({exc.strerror})") from exc
     if size == 0:
         raise FormReadError(f"{path.name}: the file is empty; ask for the form to be sent again")
-    if size > max_bytes:
-        raise FormReadError(
-            f"{path.name}: the file is {size // (1024 * 1024)} MB, more than the "
-            f"{max_bytes // (1024 * 1024)} MB a form may be; ask for the form alone, "
-            "without attachments or scanned pages"
-        )
+    too_large = limits.too_large(size)
+    if too_large:
+        raise FormReadError(f"{path.name}: {too_large}")
     try:
         with apply_configuration(**_LIMITS):
             return _read(path, resolve)

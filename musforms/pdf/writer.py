@@ -355,8 +355,11 @@ class PdfFormWriter:
         lang: str,
         organisation: Organisation,
         *,
+        template: Path | None = None,
         created: dt.datetime | None = None,
     ) -> None:
+        if template is not None:
+            raise ConfigError("a PDF form has no template of its own; the template is for Word")
         self.question_set = question_set
         self.lang = lang
         self.organisation = organisation

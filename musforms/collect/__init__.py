@@ -1,0 +1,200 @@
+"""Returned files → one validated response per employee, and a report of every file.
+
+Each file is identified by the identity embedded in it (never by its name), verified against
+the signing key, and interpreted against the question set it was issued with. A problem in
+one file is recorded on that file and collection goes on. Results are merged with those of
+earlier runs, so collecting again as more forms arrive never loses anything.
+
+The jobs, one module each: :mod:`.read` finds and reads the files (by the format registry,
+within the limits, over the cores); :mod:`.identify` verifies and interprets one file;
+:mod:`.merge` decides which return of a form is on record. report.json lives in
+musforms.report, the results folder in musforms.results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from musforms.collect.context import Context, FileResult, open_context
+from musforms.collect.merge import load_earlier, record
+from musforms.collect.read import (
+    POOL_THRESHOLD,
+    display_name,
+    iter_inputs,
+    read_file,
+    read_files,
+    time_limit,
+)
+from musforms.errors import ConfigError
+from musforms.files import private_dir
+from musforms.identity import default_key_path, load_key
+from musforms.limits import DEFAULT_LIMITS, Limits
+from musforms.manifest import manifest_head
+from musforms.report import (
+    UNUSABLE,
+    USABLE,
+    FileEntry,
+    Report,
+    earlier_cycle,
+    load_report,
+    write_report_json,
+)
+from musforms.results import (
+    collected,
+    iter_responses,
+    load_responses,
+    response_path,
+    write_responses_json,
+)
+from musforms.workdb import Ledger
+
+if TYPE_CHECKING:
+    from musforms.outputs import OutputPaths
+
+__all__ = [
+    "POOL_THRESHOLD",
+    "USABLE",
+    "CollectResult",
+    "Context",
+    "FileEntry",
+    "FileResult",
+    "Report",
+    "collect",
+    "collected",
+    "display_name",
+    "iter_inputs",
+    "iter_responses",
+    "load_report",
+    "load_responses",
+    "open_context",
+    "read_file",
+    "read_files",
+    "response_path",
+    "time_limit",
+    "write_report_json",
+    "write_responses_json",
+]
+
+
+SHOWN = 50  # files that need a look, named in the summary (the rest are in report.json)
+
+
+@dataclass
+class CollectResult:
+    """What a run did, in counts and the first few names: the whole is in report.json."""
+
+    out: Path
+    cycle: str
+    counts: dict[str, int] = field(default_factory=dict)  # this run's files by status
+    returned: int = 0
+    missing: int = 0
+    missing_first: list[str] = field(default_factory=list)  # the first few missing ids
+    need_a_look: list[FileEntry] = field(default_factory=list)  # this run's, first SHOWN
+    need_a_look_count: int = 0
+    flagged: int = 0  # this run's usable files with answers to check
+    strict_failures: int = 0
+    outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
+
+    @property
+    def files_read(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def unusable(self) -> int:
+        return sum(self.counts.get(status, 0) for status in UNUSABLE)
+
+    def report(self) -> Report:
+        """report.json as written, loaded whole (for a look at a small round)."""
+        report = load_report(self.out)
+        assert report is not None
+        return report
+
+
+def collect(
+    inputs: Sequence[Path],
+    forms_dir: Path,
+    out: Path,
+    *,
+    roster: Path | None = None,
+    key_file: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> CollectResult:
+    """Collect the returned files into ``out``, merged with what earlier runs collected.
+
+    Memory does not grow with the round: the issued forms and the report lines live in
+    scratch databases (musforms.workdb), and responses are written one at a time.
+    """
+    cycle = manifest_head(forms_dir).cycle
+    key = load_key(key_file or default_key_path())
+    earlier = earlier_cycle(out)
+    if earlier is not None and earlier != cycle:
+        raise ConfigError(
+            f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
+        )
+    with (
+        open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
+        contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
+    ):
+        if earlier is not None:
+            load_earlier(out, ledger)
+        out_resolved = out.resolve()
+        # The list of files waits on disk too: 100,000 paths are tens of MB as objects.
+        total = ledger.add_inputs(p for p in iter_inputs(inputs) if not _is_within(p, out_resolved))
+        if on_total:
+            on_total(total)
+        private_dir(out / "responses")
+        reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
+        for read in reads:
+            record(out, ledger, read)
+        result = _summarise(out, cycle, ledger)
+        _write_results(out, cycle, ledger)
+    from musforms.outputs import write_outputs
+
+    # One response at a time from disk, twice: a round's responses are never in memory together.
+    result.outputs = write_outputs(out, collected(out), forms_dir, None, workers=workers)
+    return result
+
+
+def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
+    missing_count, missing_first = 0, []
+    for eid in ledger.missing():
+        if missing_count < 20:
+            missing_first.append(eid)
+        missing_count += 1
+    counts = ledger.run_counts()
+    look = (*UNUSABLE, "recovered")
+    return CollectResult(
+        out,
+        cycle,
+        counts=counts,
+        returned=sum(1 for _ in ledger.returned()),
+        missing=missing_count,
+        missing_first=missing_first,
+        need_a_look=ledger.need_a_look(SHOWN),
+        need_a_look_count=sum(counts.get(status, 0) for status in look),
+        flagged=ledger.run_flagged(),
+        strict_failures=ledger.strict_failures(),
+    )
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+        return False
+
+
+def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
+    head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    write_responses_json(out, ledger.returned())
+    write_report_json(
+        out, head, files=ledger.entries(), returned=ledger.returned(), missing=ledger.missing()
+    )

@@ -1,0 +1,73 @@
+"""What reading returned files needs (the key, the issued forms, the limits) and what reading
+one file gives."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from musforms.files import scratch_folder
+from musforms.limits import DEFAULT_LIMITS, Limits
+from musforms.manifest import iter_manifest_forms, manifest_head
+from musforms.report import FileEntry
+from musforms.response import Response
+from musforms.workdb import IssuedIndex
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reading one file needs; sent once to each worker process.
+
+    The issued forms stay on disk in ``index`` (see musforms.workdb): a worker looks up the
+    form a file claims to be, and nothing of the round is copied into each process.
+    """
+
+    key: bytes
+    index: IssuedIndex
+    forms_dir: Path
+    limits: Limits = DEFAULT_LIMITS
+
+    @property
+    def cycle(self) -> str:
+        return self.index.cycle
+
+
+@contextlib.contextmanager
+def open_context(
+    key: bytes,
+    forms_dir: Path,
+    *,
+    roster: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Context]:
+    """The context for reading files returned for the forms in ``forms_dir``, with its index
+    of issued forms in a private temporary folder that is removed afterwards."""
+    head = manifest_head(forms_dir)
+    roster_ids: Iterable[str] | None = None
+    if roster is not None:
+        from musforms.roster import load_roster
+
+        roster_ids = [e.id for e in load_roster(roster)]
+    with scratch_folder() as scratch:
+        index = IssuedIndex.build(
+            scratch / "issued.sqlite", head.cycle, iter_manifest_forms(forms_dir), roster_ids
+        )
+        del roster_ids
+        try:
+            yield Context(key, index, forms_dir, limits)
+        finally:
+            index.close()
+
+
+@dataclass
+class FileResult:
+    entry: FileEntry
+    response: Response | None = None
+    text: str | None = None  # the response as its file holds it, made where it was read
+
+    def shipped(self) -> FileResult:
+        """What a worker sends back: the response as text only, cheaper to pass between
+        processes than the model, and serialised on the worker's core."""
+        return FileResult(self.entry, None, self.text)

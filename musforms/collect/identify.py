@@ -1,0 +1,221 @@
+"""Who a returned file belongs to: its identity verified with the key, checked against the
+issued forms, and its raw values interpreted against the question set it was issued with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from musforms import fieldnames as fn
+from musforms.collect.context import Context, FileResult
+from musforms.errors import IdentityError
+from musforms.identity import form_id_from_code, peek, verify
+from musforms.interpret import interpret, unknown_fields
+from musforms.manifest import issued_question_set
+from musforms.models import Problem, QuestionSet, RawForm
+from musforms.report import FileEntry
+from musforms.response import (
+    Response,
+    ResponseEmployee,
+    ResponseForm,
+    ResponseQuestionSet,
+    ResponseSource,
+)
+from musforms.workdb import IssuedForm
+
+
+class _QuestionSets:
+    """Issued question sets by digest, loaded once per process."""
+
+    def __init__(self, forms_dir: Path) -> None:
+        self.forms_dir = forms_dir
+        self._cache: dict[str, QuestionSet | None] = {}
+
+    def get(self, digest: str) -> QuestionSet | None:
+        if digest not in self._cache:
+            self._cache[digest] = issued_question_set(self.forms_dir, digest)
+        return self._cache[digest]
+
+
+_QS: dict[Path, _QuestionSets] = {}
+
+
+def _question_sets(ctx: Context) -> _QuestionSets:
+    if ctx.forms_dir not in _QS:
+        _QS[ctx.forms_dir] = _QuestionSets(ctx.forms_dir)
+    return _QS[ctx.forms_dir]
+
+
+def resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
+    forms = ctx.index
+
+    def resolve(raw: RawForm) -> QuestionSet | None:
+        digest = None
+        if raw.token:
+            try:
+                digest = peek(raw.token).question_set_digest
+            except IdentityError:
+                digest = None
+        if digest is None and raw.form_code:
+            form = forms.get(form_id_from_code(raw.form_code) or raw.form_code)
+            digest = form.question_set_digest if form else None
+        return _question_sets(ctx).get(digest) if digest else None
+
+    return resolve
+
+
+def _prefill(raw: RawForm) -> dict[str, str | None]:
+    return {
+        name: (value if isinstance(value, str) else None)
+        for name, value in raw.fields.items()
+        if fn.is_reserved(name) and name != fn.IDENTITY
+    }
+
+
+def _swapped_identity(raw: RawForm, form_id: str, ctx: Context) -> str | None:
+    """Say so when a form carries another employee's identity, not just an edited field."""
+    claimed = ctx.index.get(form_id)
+    printed = raw.fields.get(fn.PREFILL_NAME)
+    if claimed is None or not isinstance(printed, str) or printed == claimed.name:
+        return None
+    if not ctx.index.has_name(printed):
+        return None
+    return (
+        f"the form printed for {printed} carries the identity of another employee's form "
+        f"(issued to employee {claimed.employee_id}): not merged into anyone's answers"
+    )
+
+
+def _reject(entry: FileEntry, reason: str) -> FileResult:
+    entry.status = "rejected"
+    entry.reason = reason
+    return FileResult(entry)
+
+
+def identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
+    forms = ctx.index
+    recovered = False
+    if raw.token:
+        try:
+            identity = verify(ctx.key, raw.token, _prefill(raw))
+        except IdentityError as exc:
+            reason = str(exc)
+            try:
+                claimed = peek(raw.token)
+                entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
+                reason = _swapped_identity(raw, claimed.form_id, ctx) or reason
+            except IdentityError:
+                pass
+            return _reject(entry, reason)
+        form = forms.get(identity.form_id)
+        entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
+        if identity.cycle != ctx.cycle:
+            return _reject(
+                entry,
+                f"a form from round {identity.cycle}, not {ctx.cycle}: "
+                "collect it with that round's forms folder",
+            )
+        if form is None or form.employee_id != identity.employee_id:
+            return _reject(entry, "a form that was not issued in this round (unknown form id)")
+        if form.question_set_digest != identity.question_set_digest:
+            return _reject(
+                entry,
+                "issued with another version of the question set than the one now on record "
+                "for this employee (an older copy of a form that was generated again)",
+            )
+    elif raw.form_code:
+        fid = form_id_from_code(raw.form_code) or raw.form_code
+        found = forms.get(fid)
+        if found is None:
+            entry.form_id = fid
+            return _reject(entry, f"the form code {raw.form_code} was not issued in this round")
+        form = found
+        entry.form_id, entry.employee_id = form.form_id, form.employee_id
+        recovered = True
+    else:
+        entry.status = "not_musforms"
+        entry.reason = "no musforms identity or form code in the file"
+        return FileResult(entry)
+
+    if not ctx.index.in_roster(form.employee_id):
+        return _reject(entry, f"employee {form.employee_id} is not in the roster for this round")
+    qs = _question_sets(ctx).get(form.question_set_digest)
+    if qs is None:
+        return _reject(
+            entry,
+            "the question set this form was issued with is missing from the forms folder",
+        )
+    return _respond(raw, entry, form, qs, recovered, ctx.cycle)
+
+
+def _respond(
+    raw: RawForm,
+    entry: FileEntry,
+    form: IssuedForm,
+    qs: QuestionSet,
+    recovered: bool,
+    cycle: str,
+) -> FileResult:
+    result = interpret(qs, raw.fields, form.language)
+    problems = list(result.problems)
+    for name in unknown_fields(qs, raw.fields):
+        problems.append(
+            Problem(code="unknown_field", question=None, message=f"unexpected field {name!r}")
+        )
+    if raw.read_by in ("fields", "tags"):
+        missing = [
+            s.name for s in fn.all_fields(qs) if s.kind != "checkbox" and s.name not in raw.fields
+        ]
+        if missing:
+            problems.append(
+                Problem(
+                    code="missing_fields",
+                    question=None,
+                    message=f"{len(missing)} answer fields are gone from the file "
+                    f"(first: {missing[0]}); those answers could not be read",
+                )
+            )
+    if recovered:
+        problems.insert(
+            0,
+            Problem(
+                code="recovered",
+                question=None,
+                message="the form's fields were gone (printed or converted); answers were "
+                "read from the page layout — check them by hand",
+            ),
+        )
+    for note in raw.notes:
+        problems.append(Problem(code="reader_note", question=None, message=note))
+    status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"
+    entry.status = status
+    entry.problems = problems
+    response = Response(
+        employee=ResponseEmployee(
+            id=form.employee_id,
+            name=form.name,
+            department=form.department,
+            manager=form.manager,
+            email=form.email,
+            meeting_date=form.meeting_date,
+        ),
+        form=ResponseForm(
+            form_id=form.form_id,
+            cycle=cycle,
+            question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
+        ),
+        answers=result.answers,
+        agreements=result.agreements,
+        previous_agreements=result.previous_agreements,
+        problems=problems,
+        source=ResponseSource(
+            file=entry.file,
+            sha256=entry.sha256 or "",
+            format=raw.format,
+            read_by=raw.read_by,
+            saved_at=entry.saved_at,
+            status=status,
+        ),
+    )
+    return FileResult(entry, response, response.to_json())

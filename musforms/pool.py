@@ -1,0 +1,133 @@
+"""Chunks of independent work spread over the cores: the one pool that generate, collect and
+the minutes use.
+
+Results come back in the order the chunks went in, with at most a few chunks per worker
+under way: ``pool.map`` would queue a whole round at once and keep every result until it is
+read, memory in proportion to the round. Below ``threshold`` items a pool costs more than it
+saves, so the work is done in this process instead, by the same functions.
+
+Workers are started from a small server process ("forkserver"), not forked from this one: a
+fork would give each worker a copy of everything the main process holds by then.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+IN_FLIGHT = 4  # chunks under way per worker
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+class OrderedPool(Generic[T, R]):
+    """Runs ``task`` on chunks of items, in worker processes once at least ``threshold``
+    items have come; ``initializer(*initargs)`` prepares each worker (or this process).
+
+    Use :meth:`map` for a stream of chunks, or :meth:`put` and :meth:`finish` when chunks
+    are made as results are taken. ``alongside`` is one more task (it must pickle) for the
+    first worker that is free, or for this process when no workers are started.
+    """
+
+    def __init__(
+        self,
+        task: Callable[[list[T]], list[R]],
+        *,
+        workers: int | None,
+        threshold: int,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+        alongside: Callable[[], None] | None = None,
+    ) -> None:
+        self.task = task
+        self.workers = workers if workers is not None else cores()
+        self.threshold = threshold
+        self.initializer = initializer
+        self.initargs = initargs
+        self.alongside = alongside
+        self._alongside_done: Future[None] | None = None
+        self._waiting: list[list[T]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._local_ready = False
+        self._pending: deque[Future[list[R]]] = deque()
+
+    def __enter__(self) -> OrderedPool[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def map(self, chunks: Iterable[list[T]]) -> Iterator[list[R]]:
+        """Each chunk's results, in order."""
+        for chunk in chunks:
+            yield from self.put(chunk)
+        yield from self.finish()
+
+    def put(self, chunk: list[T]) -> Iterator[list[R]]:
+        """Send one chunk; the results of earlier chunks that are ready to be taken."""
+        if self._pool is None and self.workers > 1:
+            self._waiting.append(chunk)
+            if sum(len(c) for c in self._waiting) < self.threshold:
+                return
+            self._start()
+            waiting, self._waiting = self._waiting, []
+            for c in waiting:
+                yield from self._submit(c)
+            return
+        yield from self._submit(chunk)
+
+    def finish(self) -> Iterator[list[R]]:
+        """The results of every chunk still waiting or under way, in order."""
+        if self._pool is None and self._waiting:
+            # Too few to be worth a pool: done here, in one go.
+            waiting, self._waiting = self._waiting, []
+            yield self._run_here([item for c in waiting for item in c])
+        alongside, self.alongside = self.alongside, None
+        if alongside is not None:
+            alongside()
+        while self._pending:
+            yield self._pending.popleft().result()
+        if self._alongside_done is not None:
+            done, self._alongside_done = self._alongside_done, None
+            done.result()
+
+    def close(self) -> None:
+        """Stop the workers (after an error: what is under way is cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> None:
+        self._pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=self.initializer,
+            initargs=self.initargs,
+        )
+        if self.alongside is not None:
+            self._alongside_done = self._pool.submit(self.alongside)
+            self.alongside = None
+
+    def _submit(self, chunk: list[T]) -> Iterator[list[R]]:
+        if self._pool is None:
+            yield self._run_here(chunk)
+            return
+        self._pending.append(self._pool.submit(self.task, chunk))
+        while len(self._pending) >= IN_FLIGHT * self.workers:
+            yield self._pending.popleft().result()
+
+    def _run_here(self, chunk: list[T]) -> list[R]:
+        if not self._local_ready:
+            if self.initializer is not None:
+                self.initializer(*self.initargs)
+            self._local_ready = True
+        return self.task(chunk)

@@ -1,0 +1,171 @@
+"""report.json: every returned file's line (status, who, how it was read) and the round's
+returned / missing lists. The statuses live here and nowhere else.
+
+report.json is written one item at a time and read back one item at a time (ijson): a
+round of 50,000 employees never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from musforms.errors import ConfigError
+from musforms.files import atomic_writer
+from musforms.models import Problem
+
+REPORT = "report.json"
+REPORT_SCHEMA = "musforms/report/1"
+
+Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+USABLE = ("ok", "recovered")  # a file whose answers count
+UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that needs HR's look
+# Problem code of a file whose reading failed inside musforms (a bug, not a bad file).
+INTERNAL_ERROR = "internal_error"
+
+
+class FileEntry(BaseModel):
+    """One returned file's line in report.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    sha256: str | None = None
+    status: Status
+    employee_id: str | None = None
+    form_id: str | None = None
+    read_by: str | None = None
+    format: str | None = None
+    saved_at: dt.datetime | None = None
+    reason: str | None = None
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: str = Field(REPORT_SCHEMA, alias="schema")
+    cycle: str
+    collected_at: dt.datetime | None = None
+    files: list[FileEntry] = Field(default_factory=list)
+    returned: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+_LISTS = ("files", "returned", "missing")
+
+
+def no_results(out: Path) -> ConfigError:
+    return ConfigError(
+        f"{out} holds no collected results (no {REPORT}): run 'musforms collect' first"
+    )
+
+
+def damaged(path: Path) -> ConfigError:
+    return ConfigError(
+        f"{path} from an earlier run is damaged; move it away and collect all files again"
+    )
+
+
+def load_report(out: Path) -> Report | None:
+    """report.json of a results folder, loaded whole (for a small round), or None."""
+    path = out / REPORT
+    if not path.is_file():
+        return None
+    try:
+        return Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise damaged(path) from exc
+
+
+def earlier_cycle(out: Path) -> str | None:
+    """The round of the results already in ``out``, or None when there are none."""
+    from musforms.jsonstream import head
+
+    path = out / REPORT
+    if not path.is_file():
+        return None
+    try:
+        cycle = head(path, "the collect report", skip=_LISTS).get("cycle")
+    except ConfigError as exc:
+        raise damaged(path) from exc
+    if not isinstance(cycle, str):
+        raise damaged(path)
+    return cycle
+
+
+def iter_entries(out: Path) -> Iterator[FileEntry]:
+    """The file lines of report.json, one at a time."""
+    from musforms.jsonstream import items
+
+    path = out / REPORT
+    try:
+        for data in items(path, "files.item", "the collect report"):
+            yield FileEntry.model_validate(data)
+    except (ConfigError, ValidationError) as exc:
+        raise damaged(path) from exc
+
+
+def iter_returned(out: Path) -> Iterator[str]:
+    """The ids of the employees report.json lists as returned, one at a time."""
+    from musforms.jsonstream import items
+
+    path = out / REPORT
+    if not path.is_file():
+        raise no_results(out)
+    return (str(eid) for eid in items(path, "returned.item", "the collect report"))
+
+
+def write_report_json(
+    out: Path,
+    report: Report,
+    *,
+    files: Iterable[dict[str, Any]] | None = None,
+    returned: Iterable[str] | None = None,
+    missing: Iterable[str] | None = None,
+) -> None:
+    """report.json, one item at a time: the whole text is never built in memory.
+
+    The lists come from ``report`` unless given as iterables (``files`` as the entries'
+    JSON data). The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
+    """
+    lists: dict[str, Iterable[Any]] = {
+        "files": files
+        if files is not None
+        else (e.model_dump(mode="json", exclude_none=True) for e in report.files),
+        "returned": returned if returned is not None else report.returned,
+        "missing": missing if missing is not None else report.missing,
+    }
+    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(lists))
+    with atomic_writer(out / REPORT) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        fh.write("{")
+        first = True
+        for name, info in Report.model_fields.items():
+            key = info.alias or name
+            if name in lists:
+                fh.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: [")
+                empty = True
+                for item in lists[name]:
+                    fh.write(("\n" if empty else ",\n") + "    " + _dumps(item, 2))
+                    empty = False
+                fh.write("]" if empty else "\n  ]")
+            elif key in head:
+                fh.write(
+                    ("\n" if first else ",\n") + f"  {json.dumps(key)}: {_dumps(head[key], 1)}"
+                )
+            else:
+                continue
+            first = False
+        fh.write("\n}\n")
+
+
+def _dumps(value: object, level: int) -> str:
+    # json.dumps escapes line breaks inside strings, so every "\n" is between items.
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + "  " * level)

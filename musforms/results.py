@@ -1,0 +1,70 @@
+"""The results folder: one response file per employee, and responses.json of them all.
+
+Every reader of results (the outputs, purge, next year's generate) goes through here, one
+response at a time from disk: a round's responses never sit in memory together.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from musforms.files import atomic_writer, id_slug, inside
+from musforms.report import iter_returned, load_report, no_results
+from musforms.response import Response, Responses
+
+RESPONSES = "responses"  # the folder of one file per employee
+RESPONSES_JSON = "responses.json"
+
+
+def response_path(out: Path, employee_id: str) -> Path:
+    """Where an employee's response lives in a results folder."""
+    return inside(out / RESPONSES, f"{id_slug(employee_id)}.json")
+
+
+def read_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]:
+    """The responses on record for ``employee_ids``, one at a time."""
+    for eid in employee_ids:
+        path = response_path(out, eid)
+        if path.is_file():
+            data: Any = json.loads(path.read_text(encoding="utf-8"))
+            yield Response.model_validate(data)
+
+
+def iter_responses(out: Path) -> Iterator[Response]:
+    """Every collected response in a results folder, in employee order, one at a time."""
+    return read_responses(out, iter_returned(out))
+
+
+def collected(out: Path) -> Responses:
+    """Every collected response in a results folder, to be gone through as often as needed,
+    each time one at a time from disk."""
+    iter_responses(out)  # no results: says so now
+    return Responses(lambda: iter_responses(out))
+
+
+def load_responses(out: Path) -> list[Response]:
+    """Every collected response in a results folder, in employee order."""
+    report = load_report(out)
+    if report is None:
+        raise no_results(out)
+    return list(read_responses(out, report.returned))
+
+
+def write_responses_json(out: Path, employee_ids: Iterable[str]) -> None:
+    """responses.json, one response at a time: a round of 50,000 never sits in memory whole.
+
+    The same text ``json.dumps(list, indent=2)`` would give.
+    """
+    with atomic_writer(out / RESPONSES_JSON) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        first = True
+        for response in read_responses(out, employee_ids):
+            data = response.model_dump(mode="json", by_alias=True)
+            fh.write("\n" if first else ",\n")
+            fh.write(textwrap.indent(json.dumps(data, ensure_ascii=False, indent=2), "  "))
+            first = False
+        fh.write("]\n" if first else "\n]\n")
