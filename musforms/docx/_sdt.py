@@ -16,8 +16,6 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from musforms.errors import FormReadError
-
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -46,39 +44,6 @@ def w(tag: str) -> str:
 
 def w14(tag: str) -> str:
     return f"{{{W14_NS}}}{tag}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Safe parsing
-
-
-class UnsafeXmlError(FormReadError):
-    """Raised when an XML part declares a DTD or entities."""
-
-
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=False,
-)
-
-
-def parse_xml(data: bytes, part: str) -> etree._Element:
-    """Parse one package part, refusing DTDs and entity declarations outright."""
-    head = data[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise FormReadError(f"{part} is not well-formed XML ({exc.msg})") from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
-    return root
 
 
 # ---------------------------------------------------------------------------------------------

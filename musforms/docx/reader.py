@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,10 +30,10 @@ from musforms.docx import _sdt as sdt
 from musforms.docx import layout
 from musforms.docx._sdt import Control
 from musforms.errors import FormReadError, NotMusformsError
-from musforms.formats import OLE_MAGIC
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
+from musforms.zipxml import open_package, parse_xml
 
 __all__ = ["Control", "read_controls", "read_docx"]
 
@@ -65,40 +63,10 @@ class _Package:
 
 def _open(path: Path, limits: Limits) -> _Package:
     name = path.name
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
-    if head == OLE_MAGIC:
-        raise FormReadError(
-            f"{name} is an old Word 97–2003 (.doc) file or an encrypted document; "
-            "ask for it to be saved as a Word document (.docx) without a password"
-        )
-    too_large = limits.too_large(size)
-    if too_large:
-        raise FormReadError(f"{name}: {too_large}")
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FormReadError(f"{name} is not a Word document (.docx): the file is damaged") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.zip_entries:
-            raise FormReadError(f"{name} holds too many parts ({len(infos)}) to be a form")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            if info.file_size > limits.zip_part_bytes or total > limits.zip_total_bytes:
-                raise FormReadError(f"{name} unpacks to more than a form could ever hold")
-            if info.file_size > 2**20 and info.file_size > limits.zip_ratio * max(
-                info.compress_size, 1
-            ):
-                raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
-        names = {i.filename for i in infos}
+    with open_package(path, limits, "a Word document (.docx)") as package:
+        names = set(package.names)
         if "mimetype" in names:
-            mime = _read(zf, "mimetype", limits).decode("ascii", "replace")
+            mime = package.read("mimetype").decode("ascii", "replace")
             if "opendocument" in mime:
                 raise FormReadError(
                     f"{name} is an OpenDocument (.odt) file; save it as a Word document (.docx)"
@@ -109,40 +77,19 @@ def _open(path: Path, limits: Limits) -> _Package:
             if n in ("_rels/.rels", "docProps/custom.xml", "docProps/core.xml", "docProps/app.xml")
             or re.fullmatch(r"word/(header|footer)\d*\.xml", n)
         ]
-        parts = {n: _read(zf, n, limits) for n in wanted}
+        parts = {n: package.read(n) for n in wanted}
         main = _main_part(parts.get("_rels/.rels"), names)
         if main is None:
             raise FormReadError(f"{name} is not a Word document (.docx): it has no text part")
-        document = sdt.parse_xml(_read(zf, main, limits), f"{name}: {main}")
+        document = parse_xml(package.read(main), f"{name}: {main}")
     if document.tag != sdt.w("document"):
         raise FormReadError(f"{name} is not a Word document (.docx)")
     return _Package(document, parts)
 
 
-def _read(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:
-    info = zf.getinfo(member)
-    if info.flag_bits & 0x1:
-        raise FormReadError("the document is password protected; ask for an unprotected copy")
-    try:
-        with zf.open(info) as fh:
-            data = fh.read(limits.zip_part_bytes + 1)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        OSError,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-    ) as exc:
-        raise FormReadError(f"the part {member} is damaged ({exc})") from exc
-    if len(data) > limits.zip_part_bytes:
-        raise FormReadError(f"the part {member} is larger than a form could ever be")
-    return data
-
-
 def _main_part(rels: bytes | None, names: set[str]) -> str | None:
     if rels is not None:
-        root = sdt.parse_xml(rels, "_rels/.rels")
+        root = parse_xml(rels, "_rels/.rels")
         for rel in root:
             if rel.get("Type") in (_MAIN_REL, _STRICT_MAIN_REL):
                 target = (rel.get("Target") or "").lstrip("/")
@@ -166,14 +113,14 @@ def _custom(package: _Package) -> dict[str, str]:
     data = package.parts.get("docProps/custom.xml")
     if data is None:
         return {}
-    return sdt.custom_properties(sdt.parse_xml(data, "docProps/custom.xml"))
+    return sdt.custom_properties(parse_xml(data, "docProps/custom.xml"))
 
 
 def _saved_at(package: _Package) -> dt.datetime | None:
     data = package.parts.get("docProps/core.xml")
     if data is None:
         return None
-    core = sdt.parse_xml(data, "docProps/core.xml")
+    core = parse_xml(data, "docProps/core.xml")
     modified = _core_date(core.find(f"{{{sdt.DCTERMS_NS}}}modified"))
     # A form nobody re-saved carries its generation time, which says nothing of its return.
     if modified is None or modified == _core_date(core.find(f"{{{sdt.DCTERMS_NS}}}created")):
@@ -195,14 +142,14 @@ def _application(package: _Package) -> str | None:
     data = package.parts.get("docProps/app.xml")
     if data is None:
         return None
-    node = sdt.parse_xml(data, "docProps/app.xml").find(f"{{{sdt.EXT_NS}}}Application")
+    node = parse_xml(data, "docProps/app.xml").find(f"{{{sdt.EXT_NS}}}Application")
     text = (node.text or "").strip() if node is not None else ""
     return text or None
 
 
 def _form_code(package: _Package, body_text: str) -> str | None:
     texts_ = [
-        sdt.text_of(sdt.parse_xml(data, name))
+        sdt.text_of(parse_xml(data, name))
         for name, data in sorted(package.parts.items())
         if name.startswith(("word/footer", "word/header"))
     ]

@@ -28,6 +28,7 @@ from musforms.docx import layout
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.zipxml import parse_xml
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
 
@@ -122,7 +123,7 @@ class DocxFormWriter:
         existing = parts.pop("docProps/custom.xml", None)
         props: dict[str, str] = {}
         if existing is not None:
-            props = sdt.custom_properties(sdt.parse_xml(existing, "docProps/custom.xml"))
+            props = sdt.custom_properties(parse_xml(existing, "docProps/custom.xml"))
         props[layout.IDENTITY_PROPERTY] = _TOKEN
         self._custom = sdt.custom_properties_xml(props).decode("utf-8")
         parts["[Content_Types].xml"] = _with_custom_type(parts["[Content_Types].xml"])

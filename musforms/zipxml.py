@@ -1,0 +1,139 @@
+"""Zipped XML documents (.docx, .odt), opened safely: bounded zip reading, no DTDs or
+entities, no network.
+
+Both office formats are a zip of XML parts. A returned file may be damaged, a zip bomb or
+hostile XML, so the package is checked against the :class:`~musforms.limits.Limits` before
+any part is inflated, every part is read with a bound, and XML is parsed without DTDs,
+entities or network access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from musforms.errors import FormReadError
+from musforms.formats import OLE_MAGIC
+from musforms.limits import Limits
+
+# A part this small inflates to little, whatever its ratio: no bomb.
+_RATIO_FLOOR = 2**20
+
+
+class UnsafeXmlError(FormReadError):
+    """Raised when an XML part declares a DTD or entities."""
+
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=False,
+)
+
+
+def parse_xml(data: bytes, part: str) -> etree._Element:
+    """Parse one package part, refusing DTDs and entity declarations outright."""
+    head = data[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in head:
+        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise FormReadError(f"{part} is not well-formed XML ({exc.msg})") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
+    return root
+
+
+@dataclass
+class ZipPackage:
+    """An open zip package whose sizes were checked; parts are read on demand, each bounded."""
+
+    zf: zipfile.ZipFile
+    names: frozenset[str]
+    limits: Limits
+    kind: str  # what the file should be, for messages: "a Word document (.docx)"
+
+    def read(self, member: str) -> bytes:
+        """The bytes of one part, never more than ``limits.zip_part_bytes``."""
+        return read_part(self.zf, member, self.limits)
+
+    def xml(self, member: str) -> etree._Element:
+        """One part, parsed safely; messages name the file and the part."""
+        name = Path(self.zf.filename or "").name
+        return parse_xml(self.read(member), f"{name}: {member}")
+
+
+@contextlib.contextmanager
+def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
+    """Open ``path`` as a zip package of ``kind`` within ``limits``.
+
+    Raises FormReadError for a file that cannot be opened, an old Office binary or an
+    encrypted Office file, a file over the size limit, a damaged zip, too many parts, parts
+    that unpack to more than a form could hold, or a suspicious compression ratio.
+    """
+    name = path.name
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
+    if head == OLE_MAGIC:
+        raise FormReadError(
+            f"{name} is an old Word 97–2003 (.doc) file or an encrypted document; "
+            f"ask for it to be saved as {kind} without a password"
+        )
+    too_large = limits.too_large(size)
+    if too_large:
+        raise FormReadError(f"{name}: {too_large}")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FormReadError(f"{name} is not {kind}: the file is damaged") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.zip_entries:
+            raise FormReadError(f"{name} holds too many parts ({len(infos)}) to be a form")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > limits.zip_part_bytes or total > limits.zip_total_bytes:
+                raise FormReadError(f"{name} unpacks to more than a form could ever hold")
+            if info.file_size > _RATIO_FLOOR and info.file_size > limits.zip_ratio * max(
+                info.compress_size, 1
+            ):
+                raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
+        yield ZipPackage(zf, frozenset(i.filename for i in infos), limits, kind)
+
+
+def read_part(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:
+    """One part of an open zip, read with a bound (its header may lie about its size)."""
+    info = zf.getinfo(member)
+    if info.flag_bits & 0x1:
+        raise FormReadError("the document is password protected; ask for an unprotected copy")
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limits.zip_part_bytes + 1)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+    ) as exc:
+        raise FormReadError(f"the part {member} is damaged ({exc})") from exc
+    if len(data) > limits.zip_part_bytes:
+        raise FormReadError(f"the part {member} is larger than a form could ever be")
+    return data
