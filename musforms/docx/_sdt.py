@@ -394,21 +394,13 @@ def control_from_sdt(sdt: etree._Element) -> Control:
                 for li in lst.findall(w("listItem"))
             ]
             if not placeholder:
-                mapped = _map_display(ctl.items, text)
-                if mapped is not None:
-                    ctl.value = mapped
-                elif text.strip():
-                    ctl.value = text.strip()
+                ctl.value = dropdown_value(ctl.items, text)
             return ctl
     date = pr.find(w("date"))
     if date is not None:
         ctl.kind = "date"
-        full = _attr(date, "fullDate")
         if not placeholder:
-            if full and len(full) >= 10 and _is_iso(full[:10]):
-                ctl.value = full[:10]
-            elif text.strip():
-                ctl.value = text.strip()
+            ctl.value = date_value(_attr(date, "fullDate"), text)
         return ctl
     if pr.find(w("text")) is not None:
         ctl.kind = "text"
@@ -416,9 +408,35 @@ def control_from_sdt(sdt: etree._Element) -> Control:
         ctl.kind = "richtext"
     else:
         return ctl
-    if not placeholder and text.strip():
-        ctl.value = text
+    if not placeholder:
+        ctl.value = text_value(text)
     return ctl
+
+
+# The value of a filled control (one not showing its placeholder), from what it holds. Shared
+# with the OpenDocument reader, whose controls hold the same things under other names.
+
+
+def text_value(text: str) -> str | None:
+    """A text control's value: its text as it stands, None when blank."""
+    return text if text.strip() else None
+
+
+def dropdown_value(items: Sequence[tuple[str, str]], text: str) -> str | None:
+    """A drop-down's value: the value of the item whose display text is shown, else the text
+    itself (typed into a combo box, or an item renamed)."""
+    mapped = _map_display(items, text)
+    if mapped is not None:
+        return mapped
+    return text.strip() or None
+
+
+def date_value(full: str | None, text: str) -> str | None:
+    """A date control's value: the ISO date it stores (``2027-01-15T00:00:00Z``) when a date
+    was picked, else the text as typed, for the interpreter to read."""
+    if full and len(full) >= 10 and _is_iso(full[:10]):
+        return full[:10]
+    return text.strip() or None
 
 
 def _has_special(pr: etree._Element) -> bool:

@@ -9,6 +9,9 @@ Three ways, best first, and the result says which one it took (``RawForm.read_by
   showed them: under the numbered question labels, in the table cells, by ☐/☒, display texts
   and the known placeholders.
 
+A Word form saved in another container (LibreOffice's "Save as .odt") is read the same way:
+its reader gathers the same things (``Found``) and hands them to ``form_from_controls``.
+
 Parsing is defensive: bounded zip reading, no DTDs or entities, no network.
 """
 
@@ -35,7 +38,7 @@ from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
 from musforms.zipxml import open_package, parse_xml
 
-__all__ = ["Control", "read_controls", "read_docx"]
+__all__ = ["Block", "Control", "Found", "form_from_controls", "read_controls", "read_docx"]
 
 ReadBy = Literal["tags", "order", "layout"]
 _MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
@@ -147,13 +150,8 @@ def _application(package: _Package) -> str | None:
     return text or None
 
 
-def _form_code(package: _Package, body_text: str) -> str | None:
-    texts_ = [
-        sdt.text_of(parse_xml(data, name))
-        for name, data in sorted(package.parts.items())
-        if name.startswith(("word/footer", "word/header"))
-    ]
-    for text in [*texts_, body_text]:
+def _form_code(texts_: list[str]) -> str | None:
+    for text in texts_:
         m = FORM_CODE_RE.search(text.upper())
         if m:
             return form_code("".join(m.groups()))
@@ -180,31 +178,78 @@ def read_docx(
     body = package.document.find(sdt.w("body"))
     if body is None:
         raise FormReadError(f"{path.name} is not a Word document (.docx): it has no body")
-    controls = sdt.parse_controls(body)
-    body_text = sdt.text_of(body)
-    token = _custom(package).get(layout.IDENTITY_PROPERTY)
+    page_texts = [
+        sdt.text_of(parse_xml(data, name))
+        for name, data in sorted(package.parts.items())
+        if name.startswith(("word/footer", "word/header"))
+    ]
+    return form_from_controls(
+        Found(
+            name=path.name,
+            format="docx",
+            what="a Word document",
+            controls=sdt.parse_controls(body),
+            body_text=sdt.text_of(body),
+            page_texts=page_texts,
+            blocks=lambda: list(_blocks(body)),
+            identity=_custom(package).get(layout.IDENTITY_PROPERTY),
+            saved_at=_saved_at(package),
+            application=_application(package),
+        ),
+        resolve,
+    )
+
+
+@dataclass
+class Found:
+    """What a file of a Word form holds, whatever its container: its controls in document
+    order, its text, the page headers' and footers' text, its blocks (for reading by layout)
+    and the metadata it records."""
+
+    name: str  # the file's name, for messages
+    format: str  # the format name the result carries
+    what: str  # what the file is, for messages: "a Word document"
+    controls: list[Control]
+    body_text: str
+    page_texts: list[str]
+    blocks: Callable[[], list[Block]]
+    identity: str | None  # the identity document property, if present
+    saved_at: dt.datetime | None
+    application: str | None
+
+
+def form_from_controls(
+    found: Found, resolve: Callable[[RawForm], QuestionSet | None] | None
+) -> RawForm:
+    """The identity and raw field values of a Word form, from what its file holds.
+
+    The identity comes from the document property, else the locked identity control, else the
+    token printed in the text; the form code from the page footers, else the text. Raises
+    NotMusformsError when there is neither."""
+    controls = found.controls
+    token = found.identity
     if not token:
         token = next(
             (c.text.strip() for c in controls if c.tag == fn.IDENTITY and c.text.strip()), None
         )
     if not token:
-        m = _TOKEN_RE.search(body_text.replace("\n", ""))
+        m = _TOKEN_RE.search(found.body_text.replace("\n", ""))
         token = m.group(0) if m else None
-    code = _form_code(package, body_text)
+    code = _form_code([*found.page_texts, found.body_text])
     if not token and not code:
         raise NotMusformsError(
-            f"{path.name} is a Word document but not a musforms form "
+            f"{found.name} is {found.what} but not a musforms form "
             "(it carries no form identity and no form code)"
         )
     raw = RawForm(
-        format="docx",
+        format=found.format,
         token=token,
         form_code=code,
-        saved_at=_saved_at(package),
-        application=_application(package),
+        saved_at=found.saved_at,
+        application=found.application,
     )
     qs = resolve(raw) if resolve is not None else None
-    fields, read_by, notes = _fields(controls, body, qs)
+    fields, read_by, notes = _fields(controls, found.blocks, qs)
     if read_by == "layout" and token:
         fields.setdefault(fn.IDENTITY, token)
     raw.fields = fields
@@ -225,7 +270,7 @@ _PLACEHOLDERS = layout.placeholders()
 
 
 def _fields(
-    controls: list[Control], body: etree._Element, qs: QuestionSet | None
+    controls: list[Control], blocks: Callable[[], list[Block]], qs: QuestionSet | None
 ) -> tuple[dict[str, RawValue], ReadBy, list[str]]:
     notes: list[str] = []
     answers = [c for c in controls if c.kind not in _LEGACY and not c.nested]
@@ -260,7 +305,7 @@ def _fields(
         notes.append("the form has no fields left and its question set is unknown")
         return {}, "layout", notes
     notes.append("the form had no fields left; answers were read from the page layout")
-    return _Layout(body, qs).fields(), "layout", notes
+    return _Layout(blocks(), qs).fields(), "layout", notes
 
 
 def _by_order(answers: list[Control], qs: QuestionSet) -> dict[str, RawValue] | None:
@@ -285,20 +330,22 @@ def _by_order(answers: list[Control], qs: QuestionSet) -> dict[str, RawValue] | 
 
 
 @dataclass
-class _Block:
+class Block:
+    """A paragraph's text, or a table's cell texts, in the order the page shows them."""
+
     text: str
     rows: list[list[str]] | None = None  # a table's cell texts
 
 
-def _blocks(body: etree._Element) -> Iterator[_Block]:
+def _blocks(body: etree._Element) -> Iterator[Block]:
     for child in body:
         if child.tag == sdt.w("p"):
-            yield _Block(sdt.text_of(child))
+            yield Block(sdt.text_of(child))
         elif child.tag == sdt.w("tbl"):
             rows = [
                 [sdt.text_of(tc) for tc in tr.iter(sdt.w("tc"))] for tr in child.iter(sdt.w("tr"))
             ]
-            yield _Block("", rows)
+            yield Block("", rows)
         elif child.tag == sdt.w("sdt"):
             content = child.find(sdt.w("sdtContent"))
             if content is not None:
@@ -320,8 +367,8 @@ def _fixed(key: str) -> set[str]:
 class _Layout:
     """Answers found on the page, where the writer put them."""
 
-    def __init__(self, body: etree._Element, qs: QuestionSet) -> None:
-        self.blocks = list(_blocks(body))
+    def __init__(self, blocks: list[Block], qs: QuestionSet) -> None:
+        self.blocks = blocks
         self.qs = qs
         self.out: dict[str, RawValue] = {}
 
@@ -404,7 +451,7 @@ class _Layout:
                 return i
         return None
 
-    def _answer(self, q: Question, label: _Block, region: list[_Block]) -> None:
+    def _answer(self, q: Question, label: Block, region: list[Block]) -> None:
         paragraphs = [b.text for b in region if b.rows is None]
         match q.type:
             case "text" | "textarea" | "date":
