@@ -26,7 +26,7 @@ from musforms.limits import Limits
 from musforms.models import FormData, Organisation, QuestionSet, RawForm
 
 # Every format package, in the order files are tried; the first whose detect() says yes reads.
-REGISTRY: tuple[str, ...] = ("musforms.pdf", "musforms.docx")
+REGISTRY: tuple[str, ...] = ("musforms.pdf", "musforms.docx", "musforms.odt")
 
 HEAD_BYTES = 4096  # what detection sees of a file's start
 # Old Office binaries (.doc, .xls) and password-protected Office files are OLE containers.

@@ -396,7 +396,8 @@ def test_too_many_entries_is_refused(tmp_path: Path) -> None:
 
 
 def test_doc_odt_and_damaged_files_are_refused(form_data: FormData, tmp_path: Path) -> None:
-    """An old .doc, an .odt renamed to .docx, a truncated .docx and junk: FormReadError."""
+    """An old .doc, an .odt renamed to .docx (collect reads it by its content, as an .odt), a
+    truncated .docx and junk: FormReadError."""
     doc = tmp_path / "old.docx"
     doc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
     with pytest.raises(FormReadError, match=r"\.doc"):
@@ -405,7 +406,7 @@ def test_doc_odt_and_damaged_files_are_refused(form_data: FormData, tmp_path: Pa
     with zipfile.ZipFile(odt, "w") as zf:
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.text")
         zf.writestr("content.xml", "<office:document-content/>")
-    with pytest.raises(FormReadError, match="OpenDocument"):
+    with pytest.raises(FormReadError, match="not a Word document"):
         read_docx(odt)
     good = tmp_path / "good.docx"
     write_docx(form_data, good)

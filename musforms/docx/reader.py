@@ -68,12 +68,6 @@ def _open(path: Path, limits: Limits) -> _Package:
     name = path.name
     with open_package(path, limits, "a Word document (.docx)") as package:
         names = set(package.names)
-        if "mimetype" in names:
-            mime = package.read("mimetype").decode("ascii", "replace")
-            if "opendocument" in mime:
-                raise FormReadError(
-                    f"{name} is an OpenDocument (.odt) file; save it as a Word document (.docx)"
-                )
         wanted = [
             n
             for n in names

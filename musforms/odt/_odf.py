@@ -1,0 +1,263 @@
+"""Raw OpenDocument text: element names, visible text, and content controls as ``Control``.
+
+Everything that knows ODF element names and namespaces lives here, below the reader. Spec:
+OASIS OpenDocument 1.3 Part 3 §5 (paragraph content), §6.1.2 (white space); content controls
+are LibreOffice's extension ``loext:content-control`` (LibreOffice 7.5 and later), which is
+how it stores a Word form's content controls (``w:sdt``) in an .odt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from musforms.docx import _sdt as sdt
+from musforms.docx._sdt import Control, ControlKind
+from musforms.errors import FormReadError
+from musforms.odt import TEXT_MEDIA_TYPE
+
+__all__ = ["TEXT_MEDIA_TYPE", "control_from_element", "parse_controls", "text_of"]
+
+OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+STYLE_NS = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+META_NS = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+MANIFEST_NS = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+LOEXT_NS = "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0"
+
+
+def office(tag: str) -> str:
+    return f"{{{OFFICE_NS}}}{tag}"
+
+
+def text(tag: str) -> str:
+    return f"{{{TEXT_NS}}}{tag}"
+
+
+def table(tag: str) -> str:
+    return f"{{{TABLE_NS}}}{tag}"
+
+
+def style(tag: str) -> str:
+    return f"{{{STYLE_NS}}}{tag}"
+
+
+def meta(tag: str) -> str:
+    return f"{{{META_NS}}}{tag}"
+
+
+def dc(tag: str) -> str:
+    return f"{{{DC_NS}}}{tag}"
+
+
+def manifest(tag: str) -> str:
+    return f"{{{MANIFEST_NS}}}{tag}"
+
+
+def loext(tag: str) -> str:
+    return f"{{{LOEXT_NS}}}{tag}"
+
+
+CONTENT_CONTROL = loext("content-control")
+ENCRYPTION_DATA = manifest("encryption-data")
+_PARAGRAPHS = (text("p"), text("h"))
+# Not part of the visible text: comments, footnotes and endnotes (Word keeps both in parts of
+# their own), tracked deletions, a drop-down's item list.
+_HIDDEN = frozenset(
+    {
+        office("annotation"),
+        office("annotation-end"),
+        text("note"),
+        text("tracked-changes"),
+        loext("list-item"),
+    }
+)
+# Character data counts as text only in text elements (spans, links, fields, controls); the
+# alternative text of an image (svg:desc) or the name of a frame never does.
+_TEXTUAL = (TEXT_NS, LOEXT_NS)
+_WHITESPACE = re.compile(r"[ \t\n\r]+")
+
+
+def _namespace(tag: str) -> str:
+    return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+@dataclass
+class _Open:
+    """A content control being read: where its text starts, and whether it holds another."""
+
+    element: etree._Element
+    start: int
+    slot: int
+    nested: bool = False
+
+
+@dataclass
+class _Reader:
+    """Walks ODF content once: the visible text, and each content control with its text.
+
+    White space follows ODF 1.3 §6.1.2 as LibreOffice reads it: within a paragraph a run of
+    spaces, tabs and line ends is one space, none at the paragraph's start; ``text:s`` (with
+    ``text:c``), ``text:tab`` and ``text:line-break`` are literal. Paragraphs end in ``\\n``
+    as in the Word reader. The text is bounded by ``max_chars``: ``text:s text:c`` can ask for
+    any number of spaces.
+    """
+
+    max_chars: int
+    out: list[str] = field(default_factory=list)
+    size: int = 0
+    paragraphs: int = 0
+    skip_space: bool = True
+    opened: list[_Open] = field(default_factory=list)
+    controls: list[Control | None] = field(default_factory=list)
+
+    def room(self, count: int) -> None:
+        if self.size + count > self.max_chars:
+            raise FormReadError("the document holds more text than a form could ever hold")
+
+    def emit(self, chars: str) -> None:
+        if not chars:
+            return
+        self.room(len(chars))
+        self.size += len(chars)
+        self.out.append(chars)
+
+    def chars(self, data: str | None) -> None:
+        if not data:
+            return
+        collapsed = _WHITESPACE.sub(" ", data)
+        if self.skip_space and collapsed.startswith(" "):
+            collapsed = collapsed[1:]
+        if collapsed:
+            self.skip_space = collapsed.endswith(" ")
+            self.emit(collapsed)
+
+    def literal(self, chars: str) -> None:
+        self.emit(chars)
+        self.skip_space = False
+
+    def walk(self, el: etree._Element, in_paragraph: bool) -> None:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _HIDDEN:
+            return  # a comment or processing instruction, or hidden content
+        if tag == CONTENT_CONTROL:
+            self.control(el)
+        elif tag in _PARAGRAPHS:
+            if self.paragraphs:
+                self.emit("\n")
+            self.paragraphs += 1
+            self.skip_space = True
+            self.children(el, textual=True)
+        elif not in_paragraph:
+            self.children(el, textual=False)
+        elif tag == text("s"):
+            count = _count(el.get(text("c")))
+            self.room(count)  # before the spaces are made: text:c may ask for billions
+            self.literal(" " * count)
+        elif tag == text("tab"):
+            self.literal("\t")
+        elif tag == text("line-break"):
+            self.literal("\n")
+        else:
+            self.children(el, textual=_namespace(tag) in _TEXTUAL)
+
+    def children(self, el: etree._Element, *, textual: bool) -> None:
+        in_paragraph = textual or el.tag in _PARAGRAPHS
+        if textual:
+            self.chars(el.text)
+        for child in el:
+            self.walk(child, in_paragraph)
+            if textual:
+                self.chars(child.tail)
+
+    def control(self, el: etree._Element) -> None:
+        for outer in self.opened:
+            outer.nested = True
+        current = _Open(el, len(self.out), len(self.controls))
+        self.controls.append(None)
+        self.opened.append(current)
+        try:
+            self.children(el, textual=True)
+        finally:
+            self.opened.pop()
+        shown = "".join(self.out[current.start :])
+        self.controls[current.slot] = control_from_element(el, shown, current.nested)
+
+    def text(self) -> str:
+        return "".join(self.out)
+
+
+def _count(value: str | None) -> int:
+    try:
+        return max(int(value), 0) if value is not None else 1
+    except ValueError:
+        return 1
+
+
+def text_of(el: etree._Element, max_chars: int) -> str:
+    """Visible text of ODF content: spaces, tabs and line breaks as shown, paragraphs ended by
+    ``\\n`` (none after the last), white space collapsed as ODF says."""
+    reader = _Reader(max_chars)
+    reader.walk(el, in_paragraph=False)
+    return reader.text()
+
+
+def parse_controls(root: etree._Element, max_chars: int) -> tuple[list[Control], str]:
+    """Every content control under ``root`` in document order, and the visible text."""
+    reader = _Reader(max_chars)
+    reader.walk(root, in_paragraph=False)
+    return [c for c in reader.controls if c is not None], reader.text()
+
+
+def count_controls(root: etree._Element) -> int:
+    return sum(1 for _ in root.iter(CONTENT_CONTROL))
+
+
+def _flag(el: etree._Element, name: str) -> bool:
+    return (el.get(loext(name)) or "").strip().lower() == "true"
+
+
+def control_from_element(el: etree._Element, shown: str, nested: bool = False) -> Control:
+    """A ``loext:content-control`` as the Word reader's ``Control``, with the same values:
+    text as shown, a bool for a checkbox, a drop-down's item value, a picked date as ISO;
+    None while it shows its placeholder."""
+    placeholder = _flag(el, "showing-place-holder")
+    kind: ControlKind = "richtext"
+    items: list[tuple[str, str]] = []
+    value: str | bool | None = None
+    if _flag(el, "checkbox"):
+        kind, placeholder = "checkbox", False
+        value = _flag(el, "checked")
+    elif _flag(el, "dropdown") or _flag(el, "combobox"):
+        kind = "dropdown" if _flag(el, "dropdown") else "combobox"
+        for item in el.iter(loext("list-item")):
+            shown_as = item.get(loext("display-text"))
+            stored = item.get(loext("value"))
+            items.append((stored or shown_as or "", shown_as or stored or ""))
+        if not placeholder:
+            value = sdt.dropdown_value(items, shown)
+    elif _flag(el, "date"):
+        kind = "date"
+        if not placeholder:
+            value = sdt.date_value(el.get(loext("current-date")), shown)
+    elif _flag(el, "picture"):
+        kind = "other"
+    else:
+        kind = "text" if _flag(el, "plain-text") else "richtext"
+        if not placeholder:
+            value = sdt.text_value(shown)
+    return Control(
+        kind,
+        el.get(loext("tag")) or None,
+        el.get(loext("alias")),
+        value,
+        shown,
+        placeholder,
+        el.get(loext("lock")),
+        items=items,
+        nested=nested,
+    )
