@@ -2,7 +2,10 @@
 
 Runs with Debian's /usr/bin/python3 (the one that has ``uno``), not the project's virtualenv:
 
-    /usr/bin/python3 lo_fill.py PIPE_NAME SRC.docx DST.docx VALUES.json
+    /usr/bin/python3 lo_fill.py PIPE_NAME SRC.docx DST VALUES.json [FILTER]
+
+FILTER is the export filter "Save as" uses: "MS Word 2007 XML" (.docx, the default) or
+"writer8" (OpenDocument Text, .odt).
 
 VALUES.json maps a control's tag to what to enter: a string for text, a date ("15-01-2027" is
 typed; "2027-01-15" is picked, setting the control's date) or a drop-down (its item VALUE, which
@@ -105,7 +108,13 @@ def item_display(control, value: str) -> str:  # type: ignore[no-untyped-def]
     raise SystemExit(f"drop-down {control.Tag!r} has no item with value {value!r}")
 
 
-def fill(ctx, src: Path, dst: Path, values: dict[str, object]) -> list[str]:  # type: ignore[no-untyped-def]
+WORD_FILTER = "MS Word 2007 XML"
+ODT_FILTER = "writer8"
+
+
+def fill(  # type: ignore[no-untyped-def]
+    ctx, src: Path, dst: Path, values: dict[str, object], filter_name: str = WORD_FILTER
+) -> list[str]:
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     doc = desktop.loadComponentFromURL(src.resolve().as_uri(), "_blank", 0, (prop("Hidden", True),))
     try:
@@ -141,7 +150,7 @@ def fill(ctx, src: Path, dst: Path, values: dict[str, object]) -> list[str]:  # 
             sys.exit(2)
         doc.storeToURL(
             dst.resolve().as_uri(),
-            (prop("FilterName", "MS Word 2007 XML"), prop("Overwrite", True)),
+            (prop("FilterName", filter_name), prop("Overwrite", True)),
         )
         return done
     finally:
@@ -150,9 +159,10 @@ def fill(ctx, src: Path, dst: Path, values: dict[str, object]) -> list[str]:  # 
 
 def main() -> None:
     pipe, src, dst, values_file = sys.argv[1:5]
+    filter_name = sys.argv[5] if len(sys.argv) > 5 else WORD_FILTER
     values = json.loads(Path(values_file).read_text(encoding="utf-8"))
     ctx = connect(pipe)
-    done = fill(ctx, Path(src), Path(dst), values)
+    done = fill(ctx, Path(src), Path(dst), values, filter_name)
     print(json.dumps({"filled": done}))
 
 

@@ -1,4 +1,5 @@
-"""LibreOffice as a Word-form client: fill content controls as a person would, convert to PDF.
+"""LibreOffice as a Word-form client: fill content controls as a person would, save as .docx
+or .odt, convert to PDF.
 
 One headless soffice per test session, with its own profile folder and a private pipe, started
 on first use and always killed (``stop_libreoffice``, also at interpreter exit). The filling
@@ -26,6 +27,9 @@ from typing import Any
 from lxml import etree
 
 SYSTEM_PYTHON = "/usr/bin/python3"
+# LibreOffice's export filters: what "Save as" Word 2007–365 (.docx) and ODF Text (.odt) use.
+WORD_FILTER = "MS Word 2007 XML"
+ODT_FILTER = "writer8"
 FILLER = Path(__file__).with_name("lo_fill.py")
 MISSING = "LibreOffice 25 with python3-uno is needed for this test: run `make clients`"
 
@@ -88,15 +92,19 @@ class LibreOffice:
         # behind when stopped.
         Path("/tmp", f"OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
 
-    def fill(self, src: Path, dst: Path, values: dict[str, str | bool]) -> list[str]:
-        """Fill ``src``'s controls by tag with ``values``; save as .docx to ``dst``."""
+    def fill(
+        self, src: Path, dst: Path, values: dict[str, str | bool], filter_name: str = WORD_FILTER
+    ) -> list[str]:
+        """Fill ``src``'s controls by tag with ``values``; save to ``dst`` with the export
+        filter ``filter_name`` (.docx by default; ``ODT_FILTER`` for .odt)."""
         if not self.alive():
             self.start()
         spec = self.workdir / f"values-{uuid.uuid4().hex[:8]}.json"
         spec.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+        command = [SYSTEM_PYTHON, str(FILLER), self.pipe, str(src), str(dst), str(spec)]
         try:
             result = subprocess.run(
-                [SYSTEM_PYTHON, str(FILLER), self.pipe, str(src), str(dst), str(spec)],
+                [*command, filter_name],
                 capture_output=True,
                 text=True,
                 timeout=180,
@@ -140,6 +148,16 @@ def fill_libreoffice(src: Path, dst: Path, values: dict[str, str | bool]) -> Non
     display text; date → ``"15-01-2027"`` typed, or ``"2027-01-15"`` picked from the calendar.
     """
     libreoffice().fill(src, dst, values)
+
+
+def fill_and_save_odt(docx_path: Path, values: dict[str, str | bool], out_path: Path) -> None:
+    """Fill a Word form in LibreOffice like a person typing (as ``fill_libreoffice``), then
+    save it as OpenDocument text (.odt) to ``out_path``, as "Save as… ODF Text Document" does.
+
+    ``values`` as for ``fill_libreoffice``. LibreOffice 25 keeps the content controls, their
+    tags and the custom document properties in the .odt.
+    """
+    libreoffice().fill(docx_path, out_path, values, ODT_FILTER)
 
 
 def convert_to_pdf(src: Path, outdir: Path) -> Path:
