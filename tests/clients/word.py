@@ -244,3 +244,62 @@ def strip_tags(src: Path, dst: Path) -> None:
             tag.getparent().remove(tag)
 
     _rewrite(src, dst, strip, ())
+
+
+LOEXT = "{urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0}"
+
+
+def _rewrite_odt(src: Path, dst: Path, change: Callable[[Any], None]) -> None:
+    """A copy of an .odt with its content.xml changed; "mimetype" stays first and stored."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "content.xml":
+                root = etree.fromstring(data)
+                change(root)
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            zout.writestr(info, data)
+
+
+def odt_without_controls(src: Path, dst: Path) -> None:
+    """An .odt whose content controls are gone, their text left in place (what a LibreOffice
+    older than 7.5, which has no content controls, saves from the Word form)."""
+
+    def unwrap(root: Any) -> None:
+        for control in list(root.iter(f"{LOEXT}content-control")):
+            for item in list(control.iter(f"{LOEXT}list-item")):
+                control.remove(item)
+            _unwrap(control)
+
+    _rewrite_odt(src, dst, unwrap)
+
+
+def odt_strip_tags(src: Path, dst: Path) -> None:
+    """An .odt whose content controls have lost their tags."""
+
+    def strip(root: Any) -> None:
+        for control in root.iter(f"{LOEXT}content-control"):
+            control.attrib.pop(f"{LOEXT}tag", None)
+
+    _rewrite_odt(src, dst, strip)
+
+
+def _unwrap(el: Any) -> None:
+    """Replace ``el`` by its content: its text, children and tail stay where they were."""
+    parent = el.getparent()
+    index = parent.index(el)
+    previous = el.getprevious()
+    tail = el.tail or ""
+    if previous is not None:
+        previous.tail = (previous.tail or "") + (el.text or "")
+    else:
+        parent.text = (parent.text or "") + (el.text or "")
+    children = list(el)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    last = children[-1] if children else previous
+    parent.remove(el)  # lxml drops the tail with the element: it was kept above
+    if last is not None:
+        last.tail = (last.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
