@@ -111,6 +111,22 @@ def docx_bomb(path: Path, size: int = 2 << 30, *, lie: bool = False) -> Path:
     return path
 
 
+ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+
+
+def odt_bomb(path: Path, size: int = 2 << 30, *, lie: bool = False) -> Path:
+    """An .odt whose content.xml inflates to ``size`` bytes (2 GiB); with ``lie`` the zip
+    headers declare a small part."""
+    data, crc = deflated_zeros(size)
+    declared = 4096 if lie else size
+    entries = [
+        ("mimetype", ODT_MIMETYPE, 0, zlib.crc32(ODT_MIMETYPE), len(ODT_MIMETYPE)),
+        ("content.xml", data, 8, crc, declared),
+    ]
+    path.write_bytes(_zip(entries))
+    return path
+
+
 def pdf_bomb(path: Path, pages: int = 32, per_page: int = 64 << 20, code: str = "") -> Path:
     """A PDF of ``pages`` pages whose content streams each inflate to ``per_page`` bytes
     (2 GiB in all by default), each just under pypdf's own limit for one stream. No form
