@@ -285,7 +285,7 @@ def _bad_files(put: Callable[..., Path]) -> None:
         "a Word 97 file",
         lambda t: t.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2048),
     )
-    put("skema.odt", "an OpenDocument file", _odt)
+    put("skema.odt", "a damaged OpenDocument file", _odt)
     corpus = CORPUS / "07_docx-form_test.docx"
     put(
         "skabelon fra Word.docx",
