@@ -93,7 +93,7 @@ class Probe:
                 try:
                     with zipfile.ZipFile(self.path) as zf:
                         names = frozenset(zf.namelist())
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
                     names = frozenset()
             self._names = names
         return self._names

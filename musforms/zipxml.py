@@ -99,7 +99,8 @@ def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
         raise FormReadError(f"{name}: {too_large}")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header asking for a zip version nobody writes.
         raise FormReadError(f"{name} is not {kind}: the file is damaged") from exc
     with zf:
         infos = zf.infolist()

@@ -13,6 +13,7 @@ import pytest
 from musforms import formats
 from musforms.collect import collect
 from musforms.docx import layout
+from musforms.docx.reader import read_docx
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.limits import Limits
 from musforms.odt.reader import read_odt
@@ -392,6 +393,31 @@ def test_damaged_files_are_refused(tmp_path: Path) -> None:
     for path, reason in cases.items():
         with pytest.raises(FormReadError, match=reason):
             read_odt(path)
+
+
+def _claim_zip_version(src: Path, dst: Path, version: int = 238) -> Path:
+    """A copy whose central directory asks for a zip version no tool writes (23.8)."""
+    data = bytearray(src.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6 : at + 8] = version.to_bytes(2, "little")
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_unknown_zip_version_is_damage_not_a_crash(tmp_path: Path) -> None:
+    """Python's zipfile raises NotImplementedError for such a header: the .odt and .docx
+    readers and detection take it as a damaged file."""
+    odt = _claim_zip_version(make_odt(tmp_path / "a.odt", para("x")), tmp_path / "v.odt")
+    with pytest.raises(FormReadError, match="damaged"):
+        read_odt(odt)
+    docx = tmp_path / "v.docx"
+    with zipfile.ZipFile(tmp_path / "a.docx", "w") as zf:
+        zf.writestr("[Content_Types].xml", b"<Types/>")
+        zf.writestr("word/document.xml", b"<w:document/>")
+    _claim_zip_version(tmp_path / "a.docx", docx)
+    with pytest.raises(FormReadError, match="damaged"):
+        read_docx(docx)
+    assert formats.Probe.of(docx).zip_names() == frozenset()
 
 
 def test_password_protected_odt_is_refused(tmp_path: Path) -> None:
