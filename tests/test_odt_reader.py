@@ -366,6 +366,15 @@ def test_entities_are_refused(tmp_path: Path) -> None:
         read_odt(make_odt(tmp_path / "meta.odt", para("x"), meta=meta))
 
 
+def test_deep_nesting_is_refused_by_the_parser(tmp_path: Path) -> None:
+    """Spans nested 5,000 deep never reach the reader's walk: the parser stops at its depth
+    limit (huge_tree is off), so no recursion error."""
+    depth = 5000
+    body = para(cc("svar", "<text:span>" * depth + "x" + "</text:span>" * depth))
+    with pytest.raises(FormReadError, match="depth"):
+        read_odt(make_odt(tmp_path / "dyb.odt", body))
+
+
 def test_damaged_files_are_refused(tmp_path: Path) -> None:
     """Truncated, junk, empty, no content, broken XML, no text body: FormReadError with
     what is wrong, never another exception."""

@@ -90,7 +90,6 @@ def _namespace(tag: str) -> str:
 class _Open:
     """A content control being read: where its text starts, and whether it holds another."""
 
-    element: etree._Element
     start: int
     slot: int
     nested: bool = False
@@ -102,9 +101,9 @@ class _Reader:
 
     White space follows ODF 1.3 §6.1.2 as LibreOffice reads it: within a paragraph a run of
     spaces, tabs and line ends is one space, none at the paragraph's start; ``text:s`` (with
-    ``text:c``), ``text:tab`` and ``text:line-break`` are literal. Paragraphs end in ``\\n``
-    as in the Word reader. The text is bounded by ``max_chars``: ``text:s text:c`` can ask for
-    any number of spaces.
+    ``text:c``), ``text:tab`` and ``text:line-break`` are literal. Paragraphs are separated
+    by ``\\n``, as in the Word reader. The text is bounded by ``max_chars``: ``text:s
+    text:c`` can ask for any number of spaces.
     """
 
     max_chars: int
@@ -177,7 +176,7 @@ class _Reader:
     def control(self, el: etree._Element) -> None:
         for outer in self.opened:
             outer.nested = True
-        current = _Open(el, len(self.out), len(self.controls))
+        current = _Open(len(self.out), len(self.controls))
         self.controls.append(None)
         self.opened.append(current)
         try:
