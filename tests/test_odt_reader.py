@@ -324,7 +324,7 @@ def test_field_count_is_bounded(tmp_path: Path) -> None:
     body = para(*(cc(f"f{i}", "x", plain_text="true") for i in range(5)))
     odt = make_odt(tmp_path / "felter.odt", body)
     assert len(read_odt(odt, limits=Limits(fields=5)).fields) == 5
-    with pytest.raises(FormReadError, match="5 fields"):
+    with pytest.raises(FormReadError, match="more form fields"):
         read_odt(odt, limits=Limits(fields=4))
 
 

@@ -31,12 +31,12 @@ from musforms import fieldnames as fn
 from musforms import texts
 from musforms.docx import _sdt as sdt
 from musforms.docx import layout
+from musforms.docx._package import open_package, parse_xml
 from musforms.docx._sdt import Control
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
-from musforms.zipxml import open_package, parse_xml
 
 __all__ = ["Block", "Control", "Found", "form_from_controls", "read_controls", "read_docx"]
 

@@ -25,10 +25,10 @@ from musforms import fieldnames as fn
 from musforms import texts
 from musforms.docx import _sdt as sdt
 from musforms.docx import layout
+from musforms.docx._package import parse_xml
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
-from musforms.zipxml import parse_xml
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
 

@@ -212,10 +212,6 @@ def parse_controls(root: etree._Element, max_chars: int) -> tuple[list[Control],
     return [c for c in reader.controls if c is not None], reader.text()
 
 
-def count_controls(root: etree._Element) -> int:
-    return sum(1 for _ in root.iter(CONTENT_CONTROL))
-
-
 def _flag(el: etree._Element, name: str) -> bool:
     return (el.get(loext(name)) or "").strip().lower() == "true"
 

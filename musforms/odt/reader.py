@@ -9,13 +9,15 @@ fields by tag, by order or from the page layout, and the values come back exactl
 .docx (text with ``\\n``, a checkbox as a bool, a drop-down as its item value, a picked date
 as ISO, a placeholder as None).
 
-Parsing is defensive: bounded zip reading (``musforms.zipxml``), no DTDs or entities, no
-network, and the number of controls and the amount of text bounded by the limits.
+Parsing is defensive: bounded zip reading (``musforms.docx._package``, shared with the Word
+reader), no DTDs or entities, no network, and the number of controls and the amount of text
+bounded by the limits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +25,12 @@ from pathlib import Path
 from lxml import etree
 
 from musforms.docx import layout
+from musforms.docx._package import ZipPackage, open_package
 from musforms.docx.reader import Block, Found, form_from_controls
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import QuestionSet, RawForm
 from musforms.odt import _odf as odf
-from musforms.zipxml import ZipPackage, open_package
 
 __all__ = ["read_odt"]
 
@@ -146,11 +148,10 @@ def read_odt(
     OpenDocument file that is not a musforms form.
     """
     package = _open(path, limits)
-    count = odf.count_controls(package.body)
-    if count > limits.fields:
-        raise FormReadError(
-            f"{path.name} holds {count} fields, more than a form could ever have ({limits.fields})"
-        )
+    # Counted before any is read: a hostile file's controls cost no more than the limit.
+    found = package.body.iter(odf.CONTENT_CONTROL)
+    if sum(1 for _ in itertools.islice(found, limits.fields + 1)) > limits.fields:
+        raise FormReadError(f"{path.name} has more form fields than any form musforms makes")
     max_chars = limits.zip_part_bytes
     controls, body_text = odf.parse_controls(package.body, max_chars)
     page_texts = []

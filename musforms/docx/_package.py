@@ -1,10 +1,9 @@
-"""Zipped XML documents (.docx, .odt), opened safely: bounded zip reading, no DTDs or
-entities, no network.
+"""Zipped XML packages, opened safely: the .docx, and the .odt LibreOffice saves from it.
 
-Both office formats are a zip of XML parts. A returned file may be damaged, a zip bomb or
-hostile XML, so the package is checked against the :class:`~musforms.limits.Limits` before
-any part is inflated, every part is read with a bound, and XML is parsed without DTDs,
-entities or network access.
+Both are a zip of XML parts. A returned file may be damaged, a zip bomb or hostile XML, so
+the package is checked against the :class:`~musforms.limits.Limits` before any part is
+inflated, every part is read with a bound, and XML is parsed without DTDs, entities or
+network access.
 """
 
 from __future__ import annotations
