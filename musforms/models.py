@@ -293,6 +293,23 @@ class PreviousAgreement(Frozen):
     comment: str | None = None
 
 
+FORM_CODE_RE = re.compile(
+    r"MF-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})"
+)
+
+
+def form_code(form_id: str) -> str:
+    """The visible code printed on every page: ``MF-ABCD-EFGH-JKMN``."""
+    fid = form_id.upper()
+    return f"MF-{fid[0:4]}-{fid[4:8]}-{fid[8:12]}"
+
+
+def form_id_from_code(text: str) -> str | None:
+    """The form id in a page's text, if a form code is printed there."""
+    m = FORM_CODE_RE.search(text.upper())
+    return "".join(m.groups()) if m else None
+
+
 class FormIdentity(Frozen):
     """What every issued form carries, signed: which form, whose, which round, which questions."""
 
@@ -328,8 +345,6 @@ class FormData(Frozen):
 
     @property
     def form_code(self) -> str:
-        from musforms.identity import form_code
-
         return form_code(self.identity.form_id)
 
 

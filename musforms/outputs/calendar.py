@@ -10,12 +10,11 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from musforms.files import atomic_writer
 from musforms.outputs.spool import AgreementSpool
-from musforms.outputs.views import AgreementRow, clean, danish_date
+from musforms.outputs.views import AgreementRow, CheckIn, clean, danish_date
 from musforms.response import Response
 from musforms.texts import t
 
@@ -35,16 +34,6 @@ def check_in_date(response: Response, months: int) -> dt.date | None:
     if start is None and response.source is not None and response.source.saved_at is not None:
         start = response.source.saved_at.date()
     return add_months(start, months) if start is not None else None
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    """What the calendar needs of one response: whom to check in with, when."""
-
-    form_id: str
-    name: str
-    day: dt.date
-    meeting_date: dt.date | None
 
 
 def check_in(response: Response, months: int) -> CheckIn | None:

@@ -20,12 +20,9 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from musforms.outputs.views import AgreementRow
-
-if TYPE_CHECKING:
-    from musforms.outputs.calendar import CheckIn
+from musforms.outputs.views import AgreementRow, CheckIn
 
 # Rows read back per query: few enough to stay small, enough to cost little per row.
 PAGE = 512
@@ -177,7 +174,6 @@ class AgreementSpool:
 
     def check_ins(self) -> Iterator[CheckIn]:
         """Every check-in, in the order added."""
-        from musforms.outputs.calendar import CheckIn
 
         query = f"SELECT seq, form_id, name, day, meeting_date FROM check_ins WHERE {_AFTER}"  # noqa: S608
         for _, form_id, name, day, meeting in pages(self._db, query):

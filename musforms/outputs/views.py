@@ -302,3 +302,13 @@ class IssuedForms:
             "SELECT language FROM issued_forms WHERE form_id = ?", (form_id,)
         ).fetchone()
         return str(row[0]) if row is not None else None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What the calendar needs of one response: whom to check in with, when."""
+
+    form_id: str
+    name: str
+    day: dt.date
+    meeting_date: dt.date | None
