@@ -17,7 +17,7 @@ import click
 
 from musforms import __version__
 from musforms.errors import MusformsError
-from musforms.limits import MB, Limits
+from musforms.limits import DEFAULT_LIMITS, MB, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -246,14 +246,14 @@ def generate(
 @click.option(
     "--max-size",
     type=click.IntRange(1, 2000),
-    default=50,
+    default=DEFAULT_LIMITS.max_bytes // MB,
     show_default=True,
     help="Largest file to read, in MB (1 MB = 1,000,000 bytes).",
 )
 @click.option(
     "--time-limit",
     type=click.IntRange(1, 3600),
-    default=60,
+    default=DEFAULT_LIMITS.seconds,
     show_default=True,
     help="Longest time to spend on one file, in seconds.",
 )

@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from musforms.manifest import (
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 from musforms.pool import OrderedPool
+from musforms.scratch import connect
 
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
@@ -159,8 +159,6 @@ def _render_chunk(items: list[Item]) -> list[Issued]:
 
 
 _SCHEMA = """
-PRAGMA journal_mode = MEMORY;
-PRAGMA synchronous = OFF;
 CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NOT NULL);
 CREATE TABLE carried (id TEXT PRIMARY KEY, agreements TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE earlier (id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID;
@@ -181,9 +179,7 @@ class _Spool:
     """
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.executescript(_SCHEMA)
-        self._db.execute("BEGIN")
+        self._db = connect(path, _SCHEMA)
 
     def close(self) -> None:
         self._db.close()

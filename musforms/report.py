@@ -25,7 +25,8 @@ REPORT_SCHEMA = "musforms/report/1"
 Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 USABLE = ("ok", "recovered")  # a file whose answers count
-UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that needs HR's look
+UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that could not be used
+NEEDS_A_LOOK = (*UNUSABLE, "recovered")  # files HR should look at by hand
 # Problem code of a file whose reading failed inside musforms (a bug, not a bad file).
 INTERNAL_ERROR = "internal_error"
 
