@@ -42,7 +42,7 @@ from musforms.manifest import (
     write_manifest,
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
-from musforms.pool import OrderedPool
+from musforms.pool import Task, ordered_map
 from musforms.scratch import connect
 
 # Below this many forms a process pool costs more than it saves.
@@ -157,6 +157,8 @@ def _render_chunk(items: list[Item]) -> list[Issued]:
     assert _WORKER is not None
     return [_WORKER.issue(item) for item in items]
 
+
+_RENDERING: Task[Item, Issued, Job] = Task(_render_chunk, _init_worker, POOL_THRESHOLD)
 
 _SCHEMA = """
 CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NOT NULL);
@@ -335,17 +337,10 @@ def _issue(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Render every form on the roster, keeping each one's manifest entry in the spool."""
-    with OrderedPool(
-        _render_chunk,
-        workers=workers,
-        threshold=POOL_THRESHOLD,
-        initializer=_init_worker,
-        initargs=(job,),
-    ) as pool:
-        for issued in pool.map(spool.items(CHUNK)):
-            spool.add_issued(issued)
-            if progress:
-                progress(len(issued))
+    for issued in ordered_map(_RENDERING, job, spool.items(CHUNK), workers):
+        spool.add_issued(issued)
+        if progress:
+            progress(len(issued))
 
 
 def _formats(wanted: Sequence[str] | None) -> tuple[str, ...]:

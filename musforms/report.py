@@ -76,13 +76,9 @@ def damaged(path: Path) -> ConfigError:
 
 def load_report(out: Path) -> Report | None:
     """report.json of a results folder, loaded whole (for a small round), or None."""
-    path = out / REPORT
-    if not path.is_file():
-        return None
-    try:
-        return Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        raise damaged(path) from exc
+    from musforms.jsonstream import load_model
+
+    return load_model(out / REPORT, Report, damaged(out / REPORT))
 
 
 def earlier_cycle(out: Path) -> str | None:

@@ -50,12 +50,9 @@ class ResponseAgreement(_Model):
     due: dt.date | None = None
 
 
-class ResponsePreviousAgreement(_Model):
+class ResponsePreviousAgreement(ResponseAgreement):
     """Last round's agreement, with the status and comment given in this round's form."""
 
-    what: str
-    owner: str | None = None
-    due: dt.date | None = None
     status: AgreementStatus | None = None
     comment: str | None = None
 

@@ -25,7 +25,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "openpyxl": ("musforms.roster", "musforms.outputs.followup"),
     "icalendar": ("musforms.outputs.calendar",),
     "click": ("musforms.cli",),
-    "yaml": ("musforms.questionset",),
+    "yaml": ("musforms.questionset", "musforms.texts"),
 }
 
 

@@ -45,6 +45,11 @@ def check_in(response: Response, months: int) -> CheckIn | None:
     return CheckIn(response.form.form_id, clean(e.name), day, e.meeting_date)
 
 
+def check_ins(responses: Iterable[Response], months: int) -> Iterator[CheckIn]:
+    """The check-ins of those responses that have a date to count from."""
+    return (c for r in responses if (c := check_in(r, months)) is not None)
+
+
 def calendar_bytes(
     responses: Iterable[Response],
     rows: Sequence[AgreementRow] | AgreementSpool,
@@ -55,8 +60,9 @@ def calendar_bytes(
 ) -> bytes:
     """An iCalendar file: one all-day event per due date of this round's agreements, and one
     check-in per employee ``followup_months`` after the meeting."""
-    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
-    return b"".join(calendar_chunks(check_ins, rows, lang=lang, now=now))
+    return b"".join(
+        calendar_chunks(check_ins(responses, followup_months), rows, lang=lang, now=now)
+    )
 
 
 def calendar_chunks(
@@ -141,19 +147,6 @@ def _chunks(
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def write_calendar(
-    path: Path,
-    responses: Iterable[Response],
-    rows: Sequence[AgreementRow] | AgreementSpool,
-    *,
-    followup_months: int = 3,
-    lang: str = "da",
-    now: dt.datetime | None = None,
-) -> None:
-    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
-    write_check_ins(path, check_ins, rows, lang=lang, now=now)
 
 
 def write_check_ins(

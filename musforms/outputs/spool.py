@@ -16,6 +16,7 @@ other answers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -34,10 +35,8 @@ def spool_db(*, in_memory: bool = False) -> contextlib.AbstractContextManager[sq
     return scratch_db("outputs.sqlite", in_memory=in_memory)
 
 
-_ROW_COLUMNS = (
-    "employee_id, name, department, leader, what, owner, due, status, previous, comment, "
-    "form_id, number, cycle, meeting_date"
-)
+_FIELDS = tuple(f.name for f in dataclasses.fields(AgreementRow))
+_ROW_COLUMNS = ", ".join(_FIELDS)
 _AFTER = "seq > ? ORDER BY seq LIMIT ?"
 
 
@@ -76,7 +75,7 @@ class AgreementSpool:
         for row in rows:
             self._db.execute(
                 f"INSERT INTO agreement_rows ({_ROW_COLUMNS}) "  # noqa: S608 (constant)
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * len(_FIELDS))})",
                 _row_values(row),
             )
             self._count += 1
@@ -154,42 +153,22 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+_DATES = ("due", "meeting_date")
+
+
 def _row_values(row: AgreementRow) -> tuple[Any, ...]:
-    return (
-        row.employee_id,
-        row.name,
-        row.department,
-        row.leader,
-        row.what,
-        row.owner,
-        _iso(row.due),
-        row.status,
-        int(row.previous),
-        row.comment,
-        row.form_id,
-        row.number,
-        row.cycle,
-        _iso(row.meeting_date),
-    )
+    """A row as the database holds it: dates as ISO text, the flag as 0 or 1, in the order
+    of :data:`_FIELDS`."""
+    data = dataclasses.asdict(row)
+    for name in _DATES:
+        data[name] = _iso(data[name])
+    data["previous"] = int(data["previous"])
+    return tuple(data[name] for name in _FIELDS)
 
 
 def _row(values: tuple[Any, ...]) -> AgreementRow:
-    eid, name, dep, leader, what, owner, due, status, prev, comment, form_id, number, cycle, met = (
-        values
-    )
-    return AgreementRow(
-        employee_id=eid,
-        name=name,
-        department=dep,
-        leader=leader,
-        what=what,
-        owner=owner,
-        due=_date(due),
-        status=status,
-        previous=bool(prev),
-        comment=comment,
-        form_id=form_id,
-        number=number,
-        cycle=cycle,
-        meeting_date=_date(met),
-    )
+    data = dict(zip(_FIELDS, values, strict=True))
+    for name in _DATES:
+        data[name] = _date(data[name])
+    data["previous"] = bool(data["previous"])
+    return AgreementRow(**data)
