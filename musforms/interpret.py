@@ -1,8 +1,9 @@
 """Raw field values (from any reader) → typed answers, agreements and problems.
 
 One interpreter for every format: a PDF and a Word form with the same answers give the
-same response. Types per DESIGN.md: text → str with ``\\n``; scale → int; choice → option
-id; multichoice → list of option ids; checkbox → bool; date → ISO date; unanswered → absent.
+same response. Types per the response contract (docs/ARCHITECTURE.md): text → str with
+``\\n``; scale → int; choice → option id; multichoice → list of option ids; checkbox →
+bool; date → ISO date; unanswered → absent.
 """
 
 from __future__ import annotations

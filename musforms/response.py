@@ -1,4 +1,5 @@
-"""The response JSON (``musforms/response/1``): one per employee, as DESIGN.md defines it.
+"""The response JSON (``musforms/response/1``): one per employee, as docs/ARCHITECTURE.md
+defines it.
 
 ``musforms schema`` prints the JSON Schema generated from these models; it also ships as
 ``musforms/schemas/response.json``.
