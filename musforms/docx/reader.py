@@ -15,6 +15,7 @@ Parsing is defensive: bounded zip reading, no DTDs or entities, no network.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import zipfile
 import zlib
@@ -155,7 +156,17 @@ def read_controls(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Control]:
     """Every content control and legacy form field of any .docx, in document order."""
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
-    return sdt.parse_controls(body if body is not None else package.document)
+    return _controls(body if body is not None else package.document, limits, path.name)
+
+
+def _controls(root: etree._Element, limits: Limits, name: str) -> list[Control]:
+    """The controls under ``root``, once it is clear there are no more than a form can have."""
+    # Counted before any is parsed: a hostile file's controls cost no more than the limit.
+    found = root.iter(sdt.w("sdt"), sdt.w("ffData"))  # content controls, legacy form fields
+    count = sum(1 for _ in itertools.islice(found, limits.fields + 1))
+    if count > limits.fields:
+        raise FormReadError(f"{name} has more form fields than any form musforms makes")
+    return sdt.parse_controls(root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,7 +244,7 @@ def read_docx(
     body = package.document.find(sdt.w("body"))
     if body is None:
         raise FormReadError(f"{path.name} is not a Word document (.docx): it has no body")
-    controls = sdt.parse_controls(body)
+    controls = _controls(body, limits, path.name)
     body_text = sdt.text_of(body)
     token = _custom(package).get(layout.IDENTITY_PROPERTY)
     if not token:
