@@ -17,9 +17,27 @@ import click
 
 from musforms import __version__
 from musforms.errors import MusformsError
-from musforms.limits import MB, Limits
+from musforms.limits import DEFAULT_LIMITS, MB, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# The kinds of paths the commands take, and the options several commands share.
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+NEW_FOLDER = click.Path(file_okay=False, path_type=Path)
+WORKERS = click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Processes to use."
+)
+
+
+def key_file_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="MUSFORMS_KEY_FILE",
+        help=help,
+    )
 
 
 def friendly(func: F) -> F:
@@ -118,21 +136,21 @@ def _progress_bar(total: int, label: str) -> Any:
     "--questions",
     "-q",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="The question set (YAML).",
 )
 @click.option(
     "--roster",
     "-r",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="The employees: CSV (as Excel saves it) or XLSX.",
 )
 @click.option(
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=NEW_FOLDER,
     help="Folder for the forms, e.g. forms/2026.",
 )
 @click.option("--cycle", required=True, help="The round, e.g. 2026.")
@@ -152,26 +170,21 @@ def _progress_bar(total: int, label: str) -> Any:
 @click.option(
     "--config",
     "settings",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Organisation settings (musforms.toml) [default: beside the question set].",
 )
 @click.option(
     "--previous",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=FOLDER,
     help="Last round's results folder: its open agreements are printed in the new forms.",
 )
 @click.option(
     "--template",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Word template for the .docx forms [default: form_templates/form.docx].",
 )
-@click.option(
-    "--key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="MUSFORMS_KEY_FILE",
-    help="The signing key [default: ~/.config/musforms/key, made on first use].",
-)
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use.")
+@key_file_option("The signing key [default: ~/.config/musforms/key, made on first use].")
+@WORKERS
 @friendly
 def generate(
     questions: Path,
@@ -227,43 +240,38 @@ def generate(
     "--forms",
     "forms_dir",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=FOLDER,
     help="The folder generate wrote the forms and manifest.json to, e.g. forms/2026.",
 )
 @click.option(
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=NEW_FOLDER,
     help="Folder for the results, e.g. results/2026.",
 )
 @click.option(
     "--roster",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Who should have returned a form [default: everyone in the manifest].",
 )
 @click.option("--strict", is_flag=True, help="Also fail when required answers are missing.")
 @click.option(
     "--max-size",
     type=click.IntRange(1, 2000),
-    default=50,
+    default=DEFAULT_LIMITS.max_bytes // MB,
     show_default=True,
     help="Largest file to read, in MB (1 MB = 1,000,000 bytes).",
 )
 @click.option(
     "--time-limit",
     type=click.IntRange(1, 3600),
-    default=60,
+    default=DEFAULT_LIMITS.seconds,
     show_default=True,
     help="Longest time to spend on one file, in seconds.",
 )
-@click.option(
-    "--key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="MUSFORMS_KEY_FILE",
-    help="The signing key the forms were generated with [default: ~/.config/musforms/key].",
-)
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use.")
+@key_file_option("The signing key the forms were generated with [default: ~/.config/musforms/key].")
+@WORKERS
 @friendly
 def collect(
     returned: tuple[Path, ...],
@@ -344,7 +352,7 @@ def schema() -> None:
 
 
 @cli.command()
-@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("results", type=FOLDER)
 @click.option(
     "--before",
     required=True,
@@ -390,7 +398,7 @@ def purge(results: Path, before: Any, yes: bool) -> None:
 @click.option(
     "--config",
     "settings",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Organisation settings (musforms.toml) [default: beside the question set].",
 )
 @friendly
@@ -448,7 +456,7 @@ def sets_command(lang: str) -> None:
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", type=NEW_FOLDER)
 @click.option(
     "--set",
     "set_name",
@@ -489,7 +497,7 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
 
 
 @cli.command("roster")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @friendly
 def roster_command(file: Path) -> None:
     """Check a roster (CSV or XLSX) and count the employees per department.
@@ -536,11 +544,11 @@ def _parse_day(text: str | None) -> Any:
 
 
 @cli.command()
-@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("results", type=FOLDER)
 @click.option(
     "--forms",
     "forms_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=FOLDER,
     help="The forms folder of this round, for the question sets [default: the copies kept "
     "in RESULTS].",
 )
@@ -548,19 +556,19 @@ def _parse_day(text: str | None) -> Any:
     "--questions",
     "-q",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="A question set (YAML) the forms were issued with; may be given more than once.",
 )
 @click.option(
     "--template",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Your own minutes template (.docx) [default: form_templates/minutes.docx beside "
     "--config or --questions, else as last time, else the built-in one].",
 )
 @click.option(
     "--config",
     "settings",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="Organisation settings (musforms.toml): name, follow-up interval, language.",
 )
 @click.option(
@@ -613,7 +621,7 @@ def minutes(
 
 
 @cli.command()
-@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("results", type=FOLDER)
 @click.option("--leader", help="Only this leader's agreements (a part of the name will do).")
 @click.option(
     "--due-within",

@@ -64,3 +64,16 @@ def parse_date(text: str) -> dt.date | None:
 
 def _full_year(year: int, digits: str) -> int:
     return 2000 + year if len(digits) == 2 else year
+
+
+def danish_date(value: dt.date | str | None) -> str:
+    """A date the way the forms, minutes and follow-up list show it: ``2027-01-15`` →
+    ``15-01-2027`` (dd-mm-åååå); blank for no date; text that is no ISO date as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).strftime("%d-%m-%Y")
+        except ValueError:
+            return value
+    return value.strftime("%d-%m-%Y")

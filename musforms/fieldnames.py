@@ -1,4 +1,4 @@
-"""Question ↔ field name, both ways: the one place field names are formed (DESIGN.md).
+"""Question ↔ field name, both ways: the one place field names are formed (docs/ARCHITECTURE.md).
 
 | question type          | field(s)                                                   |
 | text, textarea, date   | ``<id>``                                                   |

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from musforms import fieldnames as fn
+from musforms.dates import danish_date
 from musforms.identity import canonical_json, digest, make_form_id, sign
 from musforms.models import Agreement, Employee, FormData, FormIdentity, Organisation, QuestionSet
 
@@ -17,13 +18,6 @@ from musforms.models import Agreement, Employee, FormData, FormIdentity, Organis
 def question_set_digest(qs: QuestionSet) -> str:
     """A digest of what the question set means, not how its YAML is spelled."""
     return digest(canonical_json(qs.model_dump(mode="json")))
-
-
-def danish_date(value: object) -> str:
-    """``2027-01-15`` → ``15-01-2027``, the way the forms show dates."""
-    iso = str(value)
-    y, m, d = iso.split("-")
-    return f"{d}-{m}-{y}"
 
 
 def prefill_values(employee: Employee, previous: Sequence[Agreement] = ()) -> dict[str, str]:

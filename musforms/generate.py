@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,8 @@ from musforms.manifest import (
     write_manifest,
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
-from musforms.pool import OrderedPool
+from musforms.pool import Task, ordered_map
+from musforms.scratch import connect
 
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
@@ -158,9 +158,9 @@ def _render_chunk(items: list[Item]) -> list[Issued]:
     return [_WORKER.issue(item) for item in items]
 
 
+_RENDERING: Task[Item, Issued, Job] = Task(_render_chunk, _init_worker, POOL_THRESHOLD)
+
 _SCHEMA = """
-PRAGMA journal_mode = MEMORY;
-PRAGMA synchronous = OFF;
 CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NOT NULL);
 CREATE TABLE carried (id TEXT PRIMARY KEY, agreements TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE earlier (id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID;
@@ -181,9 +181,7 @@ class _Spool:
     """
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.executescript(_SCHEMA)
-        self._db.execute("BEGIN")
+        self._db = connect(path, _SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -339,17 +337,10 @@ def _issue(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Render every form on the roster, keeping each one's manifest entry in the spool."""
-    with OrderedPool(
-        _render_chunk,
-        workers=workers,
-        threshold=POOL_THRESHOLD,
-        initializer=_init_worker,
-        initargs=(job,),
-    ) as pool:
-        for issued in pool.map(spool.items(CHUNK)):
-            spool.add_issued(issued)
-            if progress:
-                progress(len(issued))
+    for issued in ordered_map(_RENDERING, job, spool.items(CHUNK), workers):
+        spool.add_issued(issued)
+        if progress:
+            progress(len(issued))
 
 
 def _formats(wanted: Sequence[str] | None) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,15 +26,15 @@ from pydantic import ValidationError
 
 from musforms.errors import IdentityError, KeyFileError
 from musforms.files import FILE_MODE, private_dir
+from musforms.models import FORM_CODE_RE as FORM_CODE_RE
 from musforms.models import FormIdentity
+from musforms.models import form_code as form_code
+from musforms.models import form_id_from_code as form_id_from_code
 
 TOKEN_PREFIX = "MF1"  # noqa: S105 - a format marker, not a secret
 KEY_ENV = "MUSFORMS_KEY_FILE"
 KEY_BYTES = 32
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-FORM_CODE_RE = re.compile(
-    r"MF-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})"
-)
 
 
 def default_key_path() -> Path:
@@ -90,18 +89,6 @@ def make_form_id(key: bytes, cycle: str, employee_id: str, question_set_id: str)
     mac = hmac.new(key, canonical_json(["form", cycle, employee_id, question_set_id]), "sha256")
     n = int.from_bytes(mac.digest()[:8], "big")
     return "".join(_CROCKFORD[(n >> (5 * i)) & 31] for i in range(12))
-
-
-def form_code(form_id: str) -> str:
-    """The visible code printed on every page: ``MF-ABCD-EFGH-JKMN``."""
-    fid = form_id.upper()
-    return f"MF-{fid[0:4]}-{fid[4:8]}-{fid[8:12]}"
-
-
-def form_id_from_code(text: str) -> str | None:
-    """The form id in a page's text, if a form code is printed there."""
-    m = FORM_CODE_RE.search(text.upper())
-    return "".join(m.groups()) if m else None
 
 
 def _normalise_prefill(prefill: Mapping[str, str | None]) -> dict[str, str]:

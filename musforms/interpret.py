@@ -1,8 +1,9 @@
 """Raw field values (from any reader) → typed answers, agreements and problems.
 
 One interpreter for every format: a PDF and a Word form with the same answers give the
-same response. Types per DESIGN.md: text → str with ``\\n``; scale → int; choice → option
-id; multichoice → list of option ids; checkbox → bool; date → ISO date; unanswered → absent.
+same response. Types per the response contract (docs/ARCHITECTURE.md): text → str with
+``\\n``; scale → int; choice → option id; multichoice → list of option ids; checkbox →
+bool; date → ISO date; unanswered → absent.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def _scale(q: Question, raw: str) -> int | None:
     return value if q.scale.min <= value <= q.scale.max else None
 
 
+def _note(problems: list[Problem], code: str, question: str | None, message: str) -> None:
+    problems.append(Problem(code=code, question=question, message=message))
+
+
 def _date(
     raw: RawValue, q: Question, lang: str, problems: list[Problem], where: str
 ) -> dt.date | None:
@@ -86,12 +91,11 @@ def _date(
     try:
         return parse_date(text)
     except ValueError as exc:
-        problems.append(
-            Problem(
-                code="bad_date",
-                question=q.id,
-                message=f"{where}: the date {text!r} cannot be read ({exc}); kept as typed",
-            )
+        _note(
+            problems,
+            "bad_date",
+            q.id,
+            f"{where}: the date {text!r} cannot be read ({exc}); kept as typed",
         )
         return None
 
@@ -118,12 +122,11 @@ def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") ->
                 if text is not None:
                     value = _scale(q, text) if q.type == "scale" else _choice(q, text, lang)
                     if value is None:
-                        problems.append(
-                            Problem(
-                                code="bad_value",
-                                question=q.id,
-                                message=f"{where}: {text!r} is not one of the choices",
-                            )
+                        _note(
+                            problems,
+                            "bad_value",
+                            q.id,
+                            f"{where}: {text!r} is not one of the choices",
                         )
             case "agreements":
                 out.agreements.extend(_agreements(q, raw, lang, problems))
@@ -157,12 +160,11 @@ def _agreements(
         if what is None and owner is None and due is None:
             continue  # an empty row
         if what is None:
-            problems.append(
-                Problem(
-                    code="agreement_without_what",
-                    question=q.id,
-                    message=f"{where} has a who or a date but no 'what'",
-                )
+            _note(
+                problems,
+                "agreement_without_what",
+                q.id,
+                f"{where} has a who or a date but no 'what'",
             )
         rows.append(ResponseAgreement(what=what or "", owner=owner, due=due))
     return rows
@@ -201,12 +203,11 @@ def _previous(
         status_raw = raw.get(fn.previous_status_field(row))
         status = _status(status_raw, lang)
         if status is None and _text(status_raw) is not None:
-            problems.append(
-                Problem(
-                    code="bad_value",
-                    question=None,
-                    message=f"last year's agreement {row}: status {status_raw!r} is unknown",
-                )
+            _note(
+                problems,
+                "bad_value",
+                None,
+                f"last year's agreement {row}: status {status_raw!r} is unknown",
             )
         result.append(
             ResponsePreviousAgreement(

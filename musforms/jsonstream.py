@@ -7,15 +7,30 @@ item in hand is ever in memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ijson
+from pydantic import BaseModel, ValidationError
 
 from musforms.errors import ConfigError
 
 _SCALARS = ("string", "number", "boolean", "null")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(path: Path, model: type[M], damaged: ConfigError) -> M | None:
+    """A small JSON file read whole as ``model``; None when there is none, ``damaged``
+    raised when it cannot be read as one."""
+    if not path.is_file():
+        return None
+    try:
+        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as exc:
+        raise damaged from exc
 
 
 def items(path: Path, prefix: str, what: str) -> Iterator[Any]:

@@ -215,10 +215,7 @@ def save_organisation(folder: Path, organisation: Organisation) -> None:
 
 def load_organisation(folder: Path) -> Organisation | None:
     """The settings generate kept beside the manifest, or None for older forms folders."""
+    from musforms.jsonstream import load_model
+
     path = folder / SETTINGS_FILE
-    if not path.is_file():
-        return None
-    try:
-        return Organisation.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        raise ConfigError(f"{path} is damaged and cannot be read") from exc
+    return load_model(path, Organisation, ConfigError(f"{path} is damaged and cannot be read"))

@@ -11,7 +11,15 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
@@ -49,9 +57,6 @@ def _check_languages(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-Text = Annotated[dict[str, str], Field(min_length=1)]
-
-
 def localize(text: dict[str, str] | None, lang: str) -> str:
     """The text in ``lang``, else the plain-string text, else Danish, else any."""
     if not text:
@@ -77,37 +82,23 @@ def _check_id(value: str) -> str:
     return value
 
 
+# An id HR writes for a section, question or option.
+Id = Annotated[str, AfterValidator(_check_id)]
+# A text HR writes: a plain string (one language) or {da: …, en: …}.
+Text = Annotated[
+    dict[str, str], BeforeValidator(_as_text), Field(min_length=1), AfterValidator(_check_languages)
+]
+
+
 class Option(Frozen):
-    id: str
+    id: Id
     label: Text
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("label", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _as_text(value)
-
-    @field_validator("label")
-    @classmethod
-    def _langs(cls, value: dict[str, str]) -> dict[str, str]:
-        return _check_languages(value)
 
 
 class Scale(Frozen):
     min: int = 1
     max: int = 5
     labels: dict[int, Text] = Field(default_factory=dict)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: _as_text(v) for k, v in value.items()}
-        return value
 
     @model_validator(mode="after")
     def _range(self) -> Scale:
@@ -122,7 +113,7 @@ class Scale(Frozen):
 
 
 class Question(Frozen):
-    id: str
+    id: Id
     type: QuestionType
     label: Text
     help: Text | None = None
@@ -130,21 +121,6 @@ class Question(Frozen):
     scale: Scale | None = None
     options: list[Option] | None = None
     rows: int | None = Field(default=None, ge=1, le=20)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("label", "help", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _as_text(value)
-
-    @field_validator("label", "help")
-    @classmethod
-    def _langs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return None if value is None else _check_languages(value)
 
     @model_validator(mode="after")
     def _shape(self) -> Question:
@@ -175,20 +151,10 @@ class Question(Frozen):
 
 
 class Section(Frozen):
-    id: str
+    id: Id
     title: Text
     intro: Text | None = None
     questions: list[Question] = Field(min_length=1)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _check_id(value)
-
-    @field_validator("title", "intro", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _as_text(value)
 
 
 class QuestionSet(Frozen):
@@ -213,11 +179,6 @@ class QuestionSet(Frozen):
     def _version(cls, value: Any) -> Any:
         # YAML reads `version: 2026.1` as a number; HR means the text.
         return str(value) if isinstance(value, int | float) else value
-
-    @field_validator("title", "description", "intro", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _as_text(value)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> QuestionSet:
@@ -283,14 +244,28 @@ class Agreement(Frozen):
 AgreementStatus = Literal["done", "in_progress", "dropped"]
 
 
-class PreviousAgreement(Frozen):
+class PreviousAgreement(Agreement):
     """Last cycle's agreement as carried into this cycle's form, with what the form says of it."""
 
-    what: str
-    owner: str | None = None
-    due: dt.date | None = None
     status: AgreementStatus | None = None
     comment: str | None = None
+
+
+FORM_CODE_RE = re.compile(
+    r"MF-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})"
+)
+
+
+def form_code(form_id: str) -> str:
+    """The visible code printed on every page: ``MF-ABCD-EFGH-JKMN``."""
+    fid = form_id.upper()
+    return f"MF-{fid[0:4]}-{fid[4:8]}-{fid[8:12]}"
+
+
+def form_id_from_code(text: str) -> str | None:
+    """The form id in a page's text, if a form code is printed there."""
+    m = FORM_CODE_RE.search(text.upper())
+    return "".join(m.groups()) if m else None
 
 
 class FormIdentity(Frozen):
@@ -328,8 +303,6 @@ class FormData(Frozen):
 
     @property
     def form_code(self) -> str:
-        from musforms.identity import form_code
-
         return form_code(self.identity.form_id)
 
 

@@ -17,10 +17,12 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
 
 IN_FLIGHT = 4  # chunks under way per worker
 
@@ -29,9 +31,19 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-class OrderedPool(Generic[T, R]):
-    """Runs ``task`` on chunks of items, in worker processes once at least ``threshold``
-    items have come; ``initializer(*initargs)`` prepares each worker (or this process).
+@dataclass(frozen=True)
+class Task(Generic[T, R, A]):
+    """Work to spread: ``run`` does one chunk in a worker that ``setup(arg)`` prepared once;
+    below ``threshold`` items it is all done in this process."""
+
+    run: Callable[[list[T]], list[R]]
+    setup: Callable[[A], None]
+    threshold: int
+
+
+class OrderedPool(Generic[T, R, A]):
+    """Runs a :class:`Task` on chunks of items, in worker processes once at least its
+    ``threshold`` items have come; each worker (or this process) is prepared with ``arg``.
 
     Use :meth:`map` for a stream of chunks, or :meth:`put` and :meth:`finish` when chunks
     are made as results are taken. ``alongside`` is one more task (it must pickle) for the
@@ -40,19 +52,15 @@ class OrderedPool(Generic[T, R]):
 
     def __init__(
         self,
-        task: Callable[[list[T]], list[R]],
+        task: Task[T, R, A],
+        arg: A,
         *,
         workers: int | None,
-        threshold: int,
-        initializer: Callable[..., None] | None = None,
-        initargs: tuple[Any, ...] = (),
         alongside: Callable[[], None] | None = None,
     ) -> None:
         self.task = task
+        self.arg = arg
         self.workers = workers if workers is not None else cores()
-        self.threshold = threshold
-        self.initializer = initializer
-        self.initargs = initargs
         self.alongside = alongside
         self._alongside_done: Future[None] | None = None
         self._waiting: list[list[T]] = []
@@ -60,7 +68,7 @@ class OrderedPool(Generic[T, R]):
         self._local_ready = False
         self._pending: deque[Future[list[R]]] = deque()
 
-    def __enter__(self) -> OrderedPool[T, R]:
+    def __enter__(self) -> OrderedPool[T, R, A]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -76,7 +84,7 @@ class OrderedPool(Generic[T, R]):
         """Send one chunk; the results of earlier chunks that are ready to be taken."""
         if self._pool is None and self.workers > 1:
             self._waiting.append(chunk)
-            if sum(len(c) for c in self._waiting) < self.threshold:
+            if sum(len(c) for c in self._waiting) < self.task.threshold:
                 return
             self._start()
             waiting, self._waiting = self._waiting, []
@@ -110,8 +118,8 @@ class OrderedPool(Generic[T, R]):
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
-            initializer=self.initializer,
-            initargs=self.initargs,
+            initializer=self.task.setup,
+            initargs=(self.arg,),
         )
         if self.alongside is not None:
             self._alongside_done = self._pool.submit(self.alongside)
@@ -121,13 +129,21 @@ class OrderedPool(Generic[T, R]):
         if self._pool is None:
             yield self._run_here(chunk)
             return
-        self._pending.append(self._pool.submit(self.task, chunk))
+        self._pending.append(self._pool.submit(self.task.run, chunk))
         while len(self._pending) >= IN_FLIGHT * self.workers:
             yield self._pending.popleft().result()
 
     def _run_here(self, chunk: list[T]) -> list[R]:
         if not self._local_ready:
-            if self.initializer is not None:
-                self.initializer(*self.initargs)
+            self.task.setup(self.arg)
             self._local_ready = True
-        return self.task(chunk)
+        return self.task.run(chunk)
+
+
+def ordered_map(
+    task: Task[T, R, A], arg: A, chunks: Iterable[list[T]], workers: int | None
+) -> Iterator[list[R]]:
+    """Each chunk's results, in order (:meth:`OrderedPool.map`); the workers stop when the
+    results are all taken, or when the caller stops taking them."""
+    with OrderedPool(task, arg, workers=workers) as pool:
+        yield from pool.map(chunks)

@@ -235,41 +235,47 @@ def _scalar(node: yaml.Node | None) -> str | None:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else None
 
 
+def _ids(
+    nodes: list[yaml.Node], seen: dict[str, str], where: str
+) -> Iterator[tuple[yaml.Node, yaml.Node, str, str | None]]:
+    """Each node with an id: the node, its id's node, the id, and where the id was used
+    before (None the first time). ``seen`` remembers ids and where they were."""
+    for node in nodes:
+        id_node = _get(node, "id")
+        value = _scalar(id_node)
+        if value is None or id_node is None:
+            continue
+        before = seen.get(value)
+        seen.setdefault(value, where)
+        yield node, id_node, value, before
+
+
 def _duplicate_ids(root: yaml.Node) -> list[_Error]:
     """Question ids unique in the set, option ids unique in their question."""
     errors = []
     questions: dict[str, str] = {}
     for section in _items(_get(root, "sections")):
         sid = _scalar(_get(section, "id")) or "?"
-        for question in _items(_get(section, "questions")):
-            id_node = _get(question, "id")
-            qid = _scalar(id_node)
-            if qid is None or id_node is None:
-                continue
-            if qid in questions:
+        for question, id_node, qid, section_before in _ids(
+            _items(_get(section, "questions")), questions, sid
+        ):
+            if section_before is not None:
                 errors.append(
                     _Error(
                         _line(id_node),
                         f"question {qid!r} (section {sid!r}): the id {qid!r} is already "
-                        f"used in section {questions[qid]!r}; every question needs its own id",
+                        f"used in section {section_before!r}; every question needs its own id",
                     )
                 )
-            else:
-                questions[qid] = sid
-            options: set[str] = set()
-            for option in _items(_get(question, "options")):
-                opt_node = _get(option, "id")
-                oid = _scalar(opt_node)
-                if oid is None or opt_node is None:
-                    continue
-                if oid in options:
+            options: dict[str, str] = {}
+            for _, opt_node, oid, again in _ids(_items(_get(question, "options")), options, qid):
+                if again is not None:
                     errors.append(
                         _Error(
                             _line(opt_node),
                             f"question {qid!r} (section {sid!r}): option id {oid!r} is used twice",
                         )
                     )
-                options.add(oid)
     return errors
 
 

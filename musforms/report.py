@@ -25,7 +25,8 @@ REPORT_SCHEMA = "musforms/report/1"
 Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 USABLE = ("ok", "recovered")  # a file whose answers count
-UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that needs HR's look
+UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that could not be used
+NEEDS_A_LOOK = (*UNUSABLE, "recovered")  # files HR should look at by hand
 # Problem code of a file whose reading failed inside musforms (a bug, not a bad file).
 INTERNAL_ERROR = "internal_error"
 
@@ -75,13 +76,9 @@ def damaged(path: Path) -> ConfigError:
 
 def load_report(out: Path) -> Report | None:
     """report.json of a results folder, loaded whole (for a small round), or None."""
-    path = out / REPORT
-    if not path.is_file():
-        return None
-    try:
-        return Report.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        raise damaged(path) from exc
+    from musforms.jsonstream import load_model
+
+    return load_model(out / REPORT, Report, damaged(out / REPORT))
 
 
 def earlier_cycle(out: Path) -> str | None:

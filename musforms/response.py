@@ -1,4 +1,5 @@
-"""The response JSON (``musforms/response/1``): one per employee, as DESIGN.md defines it.
+"""The response JSON (``musforms/response/1``): one per employee, as docs/ARCHITECTURE.md
+defines it.
 
 ``musforms schema`` prints the JSON Schema generated from these models; it also ships as
 ``musforms/schemas/response.json``.
@@ -50,12 +51,9 @@ class ResponseAgreement(_Model):
     due: dt.date | None = None
 
 
-class ResponsePreviousAgreement(_Model):
+class ResponsePreviousAgreement(ResponseAgreement):
     """Last round's agreement, with the status and comment given in this round's form."""
 
-    what: str
-    owner: str | None = None
-    due: dt.date | None = None
     status: AgreementStatus | None = None
     comment: str | None = None
 

@@ -15,7 +15,6 @@ import csv
 import datetime as dt
 import itertools
 import re
-import sqlite3
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,7 @@ from typing import Any, BinaryIO
 from musforms.dates import parse_date
 from musforms.errors import ConfigError
 from musforms.models import Employee
+from musforms.scratch import connect
 
 FIELDS = (
     "id",
@@ -380,9 +380,8 @@ class _FirstRows:
     """
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("")
-        self._db.execute(
-            "CREATE TABLE ids (id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID"
+        self._db = connect(
+            "", "CREATE TABLE ids (id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID"
         )
 
     def see(self, emp_id: str, row: int) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from musforms.collect import CollectResult
+from musforms.report import STATUSES
 
 _STATUS_WORDS = {
     "ok": "read",
@@ -18,7 +19,7 @@ def summary_lines(result: CollectResult) -> list[str]:
     """What collect tells the HR officer. Reasons are musforms' own words, not answers."""
     counts = result.counts
     lines = [f"Round {result.cycle}: {result.files_read} files read this time."]
-    for status in ("ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"):
+    for status in STATUSES:
         if counts.get(status):
             lines.append(f"  {counts[status]:>5}  {_STATUS_WORDS[status]}")
     total = result.returned + result.missing

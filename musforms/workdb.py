@@ -25,33 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from musforms.scratch import connect, open_read_only
+from musforms.scratch import id_key as id_key
+
 if TYPE_CHECKING:
     from musforms.manifest import ManifestForm
     from musforms.report import FileEntry
-
-
-def id_key(employee_id: str) -> tuple[int, str]:
-    """Employee ids in the order HR expects: numbers by value, then the rest by text."""
-    if employee_id.isascii() and employee_id.isdigit():
-        return (int(employee_id), "")
-    return (1 << 62, employee_id)
-
-
-def _compare_ids(a: str, b: str) -> int:
-    ka, kb = id_key(a), id_key(b)
-    return (ka > kb) - (ka < kb)
-
-
-def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-    if read_only:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, isolation_level=None)
-        # A scratch database: nothing to recover after a crash, so no journal to wait for.
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
-    conn.create_collation("employee", _compare_ids)
-    return conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +75,7 @@ class IssuedIndex:
         forms: Iterable[ManifestForm],
         roster_ids: Iterable[str] | None = None,
     ) -> IssuedIndex:
-        conn = _connect(path)
+        conn = connect(path, begin=False)
         try:
             conn.execute(
                 f"CREATE TABLE issued ({_ISSUED_COLUMNS}, PRIMARY KEY (form_id)) WITHOUT ROWID"
@@ -126,7 +105,7 @@ class IssuedIndex:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            self._conn = _connect(self.path, read_only=True)
+            self._conn = open_read_only(self.path)
             self._pid = os.getpid()
         return self._conn
 
@@ -186,7 +165,7 @@ class Ledger:
     """Every returned file's report entry, and which file's answers are on record per form."""
 
     def __init__(self, path: Path, index: IssuedIndex) -> None:
-        self._conn = conn = _connect(path)
+        self._conn = conn = connect(path, begin=False)
         conn.execute(
             "CREATE TABLE files (file TEXT PRIMARY KEY, seq INTEGER, this_run INTEGER, "
             "status TEXT, employee_id TEXT, flagged INTEGER, required_missing INTEGER, "
@@ -338,12 +317,13 @@ class Ledger:
     def need_a_look(self, limit: int) -> list[FileEntry]:
         """The first ``limit`` of this run's files that could not be used or were recovered
         from the layout, in reading order."""
-        from musforms.report import FileEntry
+        from musforms.report import NEEDS_A_LOOK, FileEntry
 
+        marks = ", ".join("?" * len(NEEDS_A_LOOK))
         rows = self._conn.execute(
-            "SELECT entry FROM files WHERE this_run AND status IN "
-            "('not_musforms', 'unreadable', 'rejected', 'recovered') ORDER BY seq LIMIT ?",
-            (limit,),
+            f"SELECT entry FROM files WHERE this_run AND status IN ({marks}) "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            (*NEEDS_A_LOOK, limit),
         )
         return [FileEntry.model_validate_json(text) for (text,) in rows]
 

@@ -124,3 +124,44 @@ def test_missing_key_says_how_to_supply_it(issued: Path, tmp_path: Path) -> None
     )  # fmt: skip
     assert result.exit_code == 1
     assert "no signing key at" in result.output and "--key-file" in result.output
+
+
+def _padded(form: Path, target: Path, size: int) -> Path:
+    """The form with an unused stream of random bytes in it, so the file is ``size`` bytes
+    or a little more, and still a whole PDF every reader opens."""
+    import os
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject
+
+    writer = PdfWriter(clone_from=form)
+    blob = DecodedStreamObject()
+    blob.set_data(os.urandom(size))
+    writer._add_object(blob)
+    with target.open("wb") as fh:
+        writer.write(fh)
+    return target
+
+
+def test_the_size_limit_is_the_one_given_on_the_command_line(issued: Path, tmp_path: Path) -> None:
+    """--max-size is the bound every reader keeps: a 60 MB form is read with --max-size 100,
+    and refused by the default 50 MB, the message naming the limit and the option."""
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    big = _padded(issued / "1-person-1.pdf", returned / "stor.pdf", 60_000_000)
+    assert big.stat().st_size > 60_000_000
+    common = ["--forms", str(issued), "--workers", "1"]
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["collect", str(returned), "--out", str(tmp_path / "a"), *common])
+    assert result.exit_code == 1
+    status, reason = _statuses(tmp_path / "a")["stor.pdf"]
+    assert status == "unreadable"
+    assert "more than the 50 MB" in reason and "--max-size" in reason
+
+    result = runner.invoke(
+        cli,
+        ["collect", str(returned), "--out", str(tmp_path / "b"), "--max-size", "100", *common],
+    )
+    assert result.exit_code == 0, result.output
+    assert _statuses(tmp_path / "b")["stor.pdf"][0] == "ok"

@@ -446,3 +446,15 @@ def test_field_order_is_shared_by_writer_and_reader(form_data: FormData) -> None
     assert order[-1] == fn.IDENTITY
     assert previous_count_for(qs, len(order)) == 2
     assert previous_count_for(qs, len(order) + 1) is None
+
+
+def test_fields_limit_is_kept(form_data: FormData, tmp_path: Path) -> None:
+    """A Word file with more content controls than Limits.fields allows is refused before
+    they are parsed; one at the limit is read."""
+    path = tmp_path / "form.docx"
+    write_docx(form_data, path)
+    count = len(read_controls(path))
+    assert read_docx(path, limits=Limits(fields=count)).token == form_data.token
+    for read in (read_docx, read_controls):
+        with pytest.raises(FormReadError, match="more form fields"):
+            read(path, limits=Limits(fields=count - 1))

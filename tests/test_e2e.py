@@ -98,7 +98,8 @@ def test_every_file_gets_its_status(round_: sc.Scenario, tmp_path: Path) -> None
 
 
 def test_every_value_comes_back(round_: sc.Scenario, tmp_path: Path) -> None:
-    """Every answer typed by a real client is in the response, typed as DESIGN.md says."""
+    """Every answer typed by a real client is in the response, typed as the response contract
+    (docs/ARCHITECTURE.md) says."""
     out = tmp_path / "results"
     _collect(round_, out)
     for eid, answers in sc.ANSWERS.items():

@@ -1,4 +1,5 @@
-"""Raw field values become typed answers exactly as DESIGN.md says, whatever the format."""
+"""Raw field values become typed answers exactly as the response contract says
+(docs/ARCHITECTURE.md), whatever the format."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from musforms.models import QuestionSet
-from musforms.outputs.calendar import add_months, calendar_bytes, write_calendar
+from musforms.outputs.calendar import add_months, calendar_bytes, check_ins, write_check_ins
 from musforms.outputs.views import agreement_rows
 from musforms.response import Response
 from tests.outputs_data import responses
@@ -39,7 +39,7 @@ def test_an_all_day_event_per_due_date(tmp_path: Path, sample: list[Response]) -
     """Every agreement of this round with a due date is an all-day event on that day, named
     so a leader sees whose agreement and what it is."""
     path = tmp_path / "followup.ics"
-    write_calendar(path, sample, agreement_rows(sample), now=NOW)
+    write_check_ins(path, check_ins(sample, 3), agreement_rows(sample), now=NOW)
     events = _events(path.read_bytes())
     due = {uid: ev for uid, ev in events.items() if "-agr-" in uid}
     expected = [

@@ -36,6 +36,7 @@ from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.manifest import manifest_head
 from musforms.report import (
+    NEEDS_A_LOOK,
     UNUSABLE,
     USABLE,
     FileEntry,
@@ -170,7 +171,6 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
             missing_first.append(eid)
         missing_count += 1
     counts = ledger.run_counts()
-    look = (*UNUSABLE, "recovered")
     return CollectResult(
         out,
         cycle,
@@ -179,7 +179,7 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         missing=missing_count,
         missing_first=missing_first,
         need_a_look=ledger.need_a_look(SHOWN),
-        need_a_look_count=sum(counts.get(status, 0) for status in look),
+        need_a_look_count=sum(counts.get(status, 0) for status in NEEDS_A_LOOK),
         flagged=ledger.run_flagged(),
         strict_failures=ledger.strict_failures(),
     )

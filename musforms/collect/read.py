@@ -17,7 +17,7 @@ from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.models import Problem
-from musforms.pool import OrderedPool
+from musforms.pool import Task, ordered_map
 from musforms.report import INTERNAL_ERROR, FileEntry
 
 POOL_THRESHOLD = 32
@@ -179,6 +179,9 @@ def _read_chunk(paths: list[Path]) -> list[FileResult]:
     return [read_file(path, _CTX).shipped() for path in paths]
 
 
+_READING: Task[Path, FileResult, Context] = Task(_read_chunk, _init_worker, POOL_THRESHOLD)
+
+
 def read_files(
     paths: Iterable[Path],
     ctx: Context,
@@ -189,18 +192,11 @@ def read_files(
     """Read every file, spread over the cores when there are many; results in input order."""
     it = iter(paths)
     chunks = iter(lambda: list(_take(it, CHUNK)), [])
-    with OrderedPool(
-        _read_chunk,
-        workers=workers,
-        threshold=POOL_THRESHOLD,
-        initializer=_init_worker,
-        initargs=(ctx,),
-    ) as pool:
-        for results in pool.map(chunks):
-            for result in results:
-                if progress:
-                    progress(1)
-                yield result
+    for results in ordered_map(_READING, ctx, chunks, workers):
+        for result in results:
+            if progress:
+                progress(1)
+            yield result
 
 
 def _take(it: Iterator[Path], n: int) -> Iterator[Path]:

@@ -18,6 +18,7 @@ Parsing is defensive: bounded zip reading, no DTDs or entities, no network.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -99,7 +100,17 @@ def read_controls(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Control]:
     """Every content control and legacy form field of any .docx, in document order."""
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
-    return sdt.parse_controls(body if body is not None else package.document)
+    return _controls(body if body is not None else package.document, limits, path.name)
+
+
+def _controls(root: etree._Element, limits: Limits, name: str) -> list[Control]:
+    """The controls under ``root``, once it is clear there are no more than a form can have."""
+    # Counted before any is parsed: a hostile file's controls cost no more than the limit.
+    found = root.iter(sdt.w("sdt"), sdt.w("ffData"))  # content controls, legacy form fields
+    count = sum(1 for _ in itertools.islice(found, limits.fields + 1))
+    if count > limits.fields:
+        raise FormReadError(f"{name} has more form fields than any form musforms makes")
+    return sdt.parse_controls(root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +193,7 @@ def read_docx(
             name=path.name,
             format="docx",
             what="a Word document",
-            controls=sdt.parse_controls(body),
+            controls=_controls(body, limits, path.name),
             body_text=sdt.text_of(body),
             page_texts=page_texts,
             blocks=lambda: list(_blocks(body)),

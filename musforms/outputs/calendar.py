@@ -10,12 +10,11 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from musforms.files import atomic_writer
 from musforms.outputs.spool import AgreementSpool
-from musforms.outputs.views import AgreementRow, clean, danish_date
+from musforms.outputs.views import AgreementRow, CheckIn, clean, danish_date
 from musforms.response import Response
 from musforms.texts import t
 
@@ -37,16 +36,6 @@ def check_in_date(response: Response, months: int) -> dt.date | None:
     return add_months(start, months) if start is not None else None
 
 
-@dataclass(frozen=True)
-class CheckIn:
-    """What the calendar needs of one response: whom to check in with, when."""
-
-    form_id: str
-    name: str
-    day: dt.date
-    meeting_date: dt.date | None
-
-
 def check_in(response: Response, months: int) -> CheckIn | None:
     """The check-in ``months`` after the meeting, or ``None`` without any date to count from."""
     day = check_in_date(response, months)
@@ -54,6 +43,11 @@ def check_in(response: Response, months: int) -> CheckIn | None:
         return None
     e = response.employee
     return CheckIn(response.form.form_id, clean(e.name), day, e.meeting_date)
+
+
+def check_ins(responses: Iterable[Response], months: int) -> Iterator[CheckIn]:
+    """The check-ins of those responses that have a date to count from."""
+    return (c for r in responses if (c := check_in(r, months)) is not None)
 
 
 def calendar_bytes(
@@ -66,8 +60,9 @@ def calendar_bytes(
 ) -> bytes:
     """An iCalendar file: one all-day event per due date of this round's agreements, and one
     check-in per employee ``followup_months`` after the meeting."""
-    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
-    return b"".join(calendar_chunks(check_ins, rows, lang=lang, now=now))
+    return b"".join(
+        calendar_chunks(check_ins(responses, followup_months), rows, lang=lang, now=now)
+    )
 
 
 def calendar_chunks(
@@ -152,19 +147,6 @@ def _chunks(
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def write_calendar(
-    path: Path,
-    responses: Iterable[Response],
-    rows: Sequence[AgreementRow] | AgreementSpool,
-    *,
-    followup_months: int = 3,
-    lang: str = "da",
-    now: dt.datetime | None = None,
-) -> None:
-    check_ins = (c for r in responses if (c := check_in(r, followup_months)) is not None)
-    write_check_ins(path, check_ins, rows, lang=lang, now=now)
 
 
 def write_check_ins(

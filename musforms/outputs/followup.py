@@ -52,14 +52,7 @@ def headers(lang: str) -> list[str]:
 
 
 def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
-    texts = [
-        row.employee_id,
-        row.name,
-        row.department,
-        row.leader,
-        row.what,
-        row.owner,
-    ]
+    texts = [row.employee_id, row.name, row.department, row.leader, row.what, row.owner]
     tail = [row.status_text(lang), row.comment, row.origin_text(lang), row.form_id]
     return [
         *(neutralise(v) for v in texts),

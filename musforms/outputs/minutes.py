@@ -80,7 +80,7 @@ from musforms.outputs.views import (
     danish_date,
     section_views,
 )
-from musforms.pool import OrderedPool
+from musforms.pool import OrderedPool, Task
 from musforms.response import Response
 from musforms.texts import t
 
@@ -355,6 +355,11 @@ def _write_drafts_in_worker(drafts: list[Draft]) -> list[tuple[Path, str]]:
     return _write_drafts(_TEMPLATE, drafts)
 
 
+_DRAFTING: Task[Draft, tuple[Path, str], bytes] = Task(
+    _write_drafts_in_worker, _init_worker, POOL_THRESHOLD
+)
+
+
 def write_minutes(
     folder: Path,
     responses: Iterable[Response],
@@ -389,15 +394,8 @@ def write_minutes(
             for target, fingerprint in names:
                 index.set(target.name, fingerprint)
 
-        drafter: OrderedPool[Draft, tuple[Path, str]] = stack.enter_context(
-            OrderedPool(
-                _write_drafts_in_worker,
-                workers=workers,
-                threshold=POOL_THRESHOLD,
-                initializer=_init_worker,
-                initargs=(data,),
-                alongside=alongside,
-            )
+        drafter = stack.enter_context(
+            OrderedPool(_DRAFTING, data, workers=workers, alongside=alongside)
         )
         chunk: list[Draft] = []
         try:

@@ -7,8 +7,8 @@ form each response answers, and what each draft was made from. Held in lists and
 the manifest parsed whole, this made the main process grow by about 30 MB from 1,000 to
 10,000 employees; in SQLite it costs a page cache of at most 2 MB.
 
-The database lives in a private temporary folder (:func:`tempfile.mkdtemp` under ``TMPDIR``,
-readable by its owner alone) that is removed when the outputs are written, also on an error.
+The database lives in a private temporary folder (musforms.scratch) that is removed when the
+outputs are written, also on an error.
 It holds the agreements with the names, departments and leaders they belong to; none of the
 other answers.
 """
@@ -16,78 +16,27 @@ other answers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from musforms.outputs.views import AgreementRow
-
-if TYPE_CHECKING:
-    from musforms.outputs.calendar import CheckIn
-
-# Rows read back per query: few enough to stay small, enough to cost little per row.
-PAGE = 512
+from musforms.outputs.views import AgreementRow, CheckIn
+from musforms.scratch import PAGE as PAGE
+from musforms.scratch import database_path as database_path
+from musforms.scratch import pages as pages
+from musforms.scratch import read_only as read_only
+from musforms.scratch import scratch_db
 
 
-@contextlib.contextmanager
-def spool_db(*, in_memory: bool = False) -> Iterator[sqlite3.Connection]:
-    """A scratch database for one run, gone afterwards whatever happens.
-
-    ``in_memory`` keeps it in memory instead: for lists that are in memory already.
-    """
-    if in_memory:
-        with contextlib.closing(_connect(":memory:")) as db:
-            yield db
-        return
-    from musforms.files import scratch_folder
-
-    with (
-        scratch_folder() as folder,
-        contextlib.closing(_connect(str(folder / "outputs.sqlite"))) as db,
-    ):
-        yield db
+def spool_db(*, in_memory: bool = False) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    """The outputs' scratch database for one run (see musforms.scratch)."""
+    return scratch_db("outputs.sqlite", in_memory=in_memory)
 
 
-def database_path(db: sqlite3.Connection) -> Path:
-    """Where a scratch database is, for another process to read once it is committed."""
-    return Path(db.execute("PRAGMA database_list").fetchone()[2])
-
-
-@contextlib.contextmanager
-def read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    """A committed scratch database opened again, to read only (from another process)."""
-    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
-        yield db
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    # Nothing here needs to outlive the run: no journal, no syncing, never committed.
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("BEGIN")
-    return db
-
-
-def pages(db: sqlite3.Connection, query: str, args: tuple[Any, ...] = ()) -> Iterator[Any]:
-    """The rows of ``query``, :data:`PAGE` at a time: ``query`` takes ``args``, then the last
-    ``seq`` seen and a limit, and selects ``seq`` first. No statement stays open between
-    pages, so the caller may write to the database while it reads."""
-    last = 0
-    while True:
-        rows = db.execute(query, (*args, last, PAGE)).fetchall()
-        yield from rows
-        if len(rows) < PAGE:
-            return
-        last = rows[-1][0]
-
-
-_ROW_COLUMNS = (
-    "employee_id, name, department, leader, what, owner, due, status, previous, comment, "
-    "form_id, number, cycle, meeting_date"
-)
+_FIELDS = tuple(f.name for f in dataclasses.fields(AgreementRow))
+_ROW_COLUMNS = ", ".join(_FIELDS)
 _AFTER = "seq > ? ORDER BY seq LIMIT ?"
 
 
@@ -126,7 +75,7 @@ class AgreementSpool:
         for row in rows:
             self._db.execute(
                 f"INSERT INTO agreement_rows ({_ROW_COLUMNS}) "  # noqa: S608 (constant)
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * len(_FIELDS))})",
                 _row_values(row),
             )
             self._count += 1
@@ -177,7 +126,6 @@ class AgreementSpool:
 
     def check_ins(self) -> Iterator[CheckIn]:
         """Every check-in, in the order added."""
-        from musforms.outputs.calendar import CheckIn
 
         query = f"SELECT seq, form_id, name, day, meeting_date FROM check_ins WHERE {_AFTER}"  # noqa: S608
         for _, form_id, name, day, meeting in pages(self._db, query):
@@ -205,42 +153,22 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+_DATES = ("due", "meeting_date")
+
+
 def _row_values(row: AgreementRow) -> tuple[Any, ...]:
-    return (
-        row.employee_id,
-        row.name,
-        row.department,
-        row.leader,
-        row.what,
-        row.owner,
-        _iso(row.due),
-        row.status,
-        int(row.previous),
-        row.comment,
-        row.form_id,
-        row.number,
-        row.cycle,
-        _iso(row.meeting_date),
-    )
+    """A row as the database holds it: dates as ISO text, the flag as 0 or 1, in the order
+    of :data:`_FIELDS`."""
+    data = dataclasses.asdict(row)
+    for name in _DATES:
+        data[name] = _iso(data[name])
+    data["previous"] = int(data["previous"])
+    return tuple(data[name] for name in _FIELDS)
 
 
 def _row(values: tuple[Any, ...]) -> AgreementRow:
-    eid, name, dep, leader, what, owner, due, status, prev, comment, form_id, number, cycle, met = (
-        values
-    )
-    return AgreementRow(
-        employee_id=eid,
-        name=name,
-        department=dep,
-        leader=leader,
-        what=what,
-        owner=owner,
-        due=_date(due),
-        status=status,
-        previous=bool(prev),
-        comment=comment,
-        form_id=form_id,
-        number=number,
-        cycle=cycle,
-        meeting_date=_date(met),
-    )
+    data = dict(zip(_FIELDS, values, strict=True))
+    for name in _DATES:
+        data[name] = _date(data[name])
+    data["previous"] = bool(data["previous"])
+    return AgreementRow(**data)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musforms import dates
 from musforms.models import Question, QuestionSet, localize
 from musforms.response import AnswerValue, Response
 from musforms.texts import status_label, t
@@ -23,24 +24,17 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 OPEN_STATUSES = ("open", "in_progress", "none")
 
 
+def danish_date(value: dt.date | str | None) -> str:
+    """:func:`musforms.dates.danish_date`, safe for a document cell."""
+    return clean(dates.danish_date(value))
+
+
 def clean(text: str | None) -> str:
     """Text safe for a document cell: ``\\n`` line breaks, no control characters."""
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _NOT_XML.sub("", text)
-
-
-def danish_date(value: dt.date | str | None) -> str:
-    """``2027-01-15`` → ``15-01-2027`` (dd-mm-åååå); blank for no date."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value).strftime("%d-%m-%Y")
-        except ValueError:
-            return clean(value)
-    return value.strftime("%d-%m-%Y")
 
 
 @dataclass(frozen=True)
@@ -302,3 +296,13 @@ class IssuedForms:
             "SELECT language FROM issued_forms WHERE form_id = ?", (form_id,)
         ).fetchone()
         return str(row[0]) if row is not None else None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What the calendar needs of one response: whom to check in with, when."""
+
+    form_id: str
+    name: str
+    day: dt.date
+    meeting_date: dt.date | None

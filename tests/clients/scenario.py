@@ -47,7 +47,7 @@ LONG = (
 )
 LONG = (LONG * 20)[:2000]
 
-# What each employee answers, as the response JSON must show it (DESIGN.md types).
+# What each employee answers, as the response JSON must show it (docs/ARCHITECTURE.md types).
 ANSWERS: dict[str, dict[str, Any]] = {
     "1042": {
         "lykkedes": "Årsafslutningen kom i mål til tiden.\n\nOg vi fik ryddet op i bilagene — "
