@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tests.clients.pdf import Values, fill_pdfjs
-from tests.clients.word import fill_libreoffice
+from tests.clients.word import fill_and_save_odt, fill_libreoffice
 
 Filler = Callable[[Mapping[str, Path], Path, Values], None]
 
@@ -38,10 +38,14 @@ def fill_docx(blanks: Mapping[str, Path], dst: Path, values: Values) -> None:
     fill_libreoffice(blanks["docx"], dst, values)
 
 
+def fill_odt(blanks: Mapping[str, Path], dst: Path, values: Values) -> None:
+    """The Word form (odt is read only: its files are Word forms saved as .odt) filled in
+    LibreOffice 25 like fill_docx, saved as OpenDocument Text ("writer8")."""
+    fill_and_save_odt(blanks["docx"], values, dst)
+
+
 FILLERS: dict[str, Filler] = {
     "pdf": fill_pdf,
     "docx": fill_docx,
-    # "odt" (read-only, to be added with its reader): the Word form written by the docx
-    # writer (blanks["docx"]), filled in LibreOffice like fill_docx and saved as
-    # OpenDocument Text (FilterName "writer8") to dst.
+    "odt": fill_odt,
 }
