@@ -61,7 +61,7 @@ CREATED = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 LIMITS: dict[str, tuple[str, ...]] = {
     "pdf": ("fields", "pages"),
     "docx": ("fields", "zip_entries", "zip_part_bytes", "zip_total_bytes"),
-    # "odt": ("fields", "zip_entries", "zip_part_bytes", "zip_total_bytes"),
+    "odt": ("fields", "zip_entries", "zip_part_bytes", "zip_total_bytes"),
 }
 TIGHT: dict[str, int] = {
     "fields": 1,  # a form has dozens of fields
