@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,12 @@ from lxml import etree
 from musforms.errors import FormReadError
 from musforms.formats import OLE_MAGIC
 from musforms.limits import Limits
+
+
+def qualified(namespace: str) -> Callable[[str], str]:
+    """Names in ``namespace`` as lxml spells them: ``qualified(W_NS)("p")`` is ``{W_NS}p``."""
+    return lambda tag: f"{{{namespace}}}{tag}"
+
 
 # A part this small inflates to little, whatever its ratio: no bomb.
 _RATIO_FLOOR = 2**20

@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from musforms.docx._package import qualified
+
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -28,6 +30,8 @@ CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+x
 CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 
 NSMAP = {"w": W_NS, "w14": W14_NS}
+w = qualified(W_NS)
+w14 = qualified(W14_NS)
 
 CHECKED_GLYPH = "☒"
 UNCHECKED_GLYPH = "☐"
@@ -36,14 +40,6 @@ DATE_FORMAT = "dd-MM-yyyy"
 PLACEHOLDER_STYLE = "PlaceholderText"
 # Legacy empty FORMTEXT results are five EN SPACEs (U+2002).
 _LEGACY_BLANK = "\u2002"
-
-
-def w(tag: str) -> str:
-    return f"{{{W_NS}}}{tag}"
-
-
-def w14(tag: str) -> str:
-    return f"{{{W14_NS}}}{tag}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from musforms.docx import layout
 from musforms.docx._package import open_package, parse_xml
 from musforms.docx._sdt import Control
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import Resolver
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
@@ -168,17 +169,11 @@ def _form_code(texts_: list[str]) -> str | None:
 
 
 def read_docx(
-    path: Path,
-    resolve: Callable[[RawForm], QuestionSet | None] | None = None,
-    limits: Limits = DEFAULT_LIMITS,
+    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
-    """Identity and raw field values of a returned Word form.
-
-    ``resolve`` gives the question set a form was issued with (from its identity); it lets the
-    reader fall back to control order or the visible layout when tags or controls are gone.
-    Raises FormReadError for files that cannot be read safely, NotMusformsError for a Word
-    document that is not a musforms form.
-    """
+    """Identity and raw field values of a returned Word form, read as
+    :class:`~musforms.formats.FormReader` says: by tag, else by control order, else by the
+    visible layout of the form ``resolve`` names."""
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
     if body is None:

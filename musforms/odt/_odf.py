@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from musforms.docx import _sdt as sdt
+from musforms.docx._package import qualified
 from musforms.docx._sdt import Control, ControlKind
 from musforms.errors import FormReadError
 from musforms.odt import TEXT_MEDIA_TYPE
@@ -29,37 +30,14 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 MANIFEST_NS = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 LOEXT_NS = "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0"
 
-
-def office(tag: str) -> str:
-    return f"{{{OFFICE_NS}}}{tag}"
-
-
-def text(tag: str) -> str:
-    return f"{{{TEXT_NS}}}{tag}"
-
-
-def table(tag: str) -> str:
-    return f"{{{TABLE_NS}}}{tag}"
-
-
-def style(tag: str) -> str:
-    return f"{{{STYLE_NS}}}{tag}"
-
-
-def meta(tag: str) -> str:
-    return f"{{{META_NS}}}{tag}"
-
-
-def dc(tag: str) -> str:
-    return f"{{{DC_NS}}}{tag}"
-
-
-def manifest(tag: str) -> str:
-    return f"{{{MANIFEST_NS}}}{tag}"
-
-
-def loext(tag: str) -> str:
-    return f"{{{LOEXT_NS}}}{tag}"
+office = qualified(OFFICE_NS)
+text = qualified(TEXT_NS)
+table = qualified(TABLE_NS)
+style = qualified(STYLE_NS)
+meta = qualified(META_NS)
+dc = qualified(DC_NS)
+manifest = qualified(MANIFEST_NS)
+loext = qualified(LOEXT_NS)
 
 
 CONTENT_CONTROL = loext("content-control")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +28,9 @@ from musforms.docx import layout
 from musforms.docx._package import ZipPackage, open_package
 from musforms.docx.reader import Block, Found, form_from_controls
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import Resolver
 from musforms.limits import DEFAULT_LIMITS, Limits
-from musforms.models import QuestionSet, RawForm
+from musforms.models import RawForm
 from musforms.odt import _odf as odf
 
 __all__ = ["read_odt"]
@@ -136,17 +137,10 @@ def _saved_at(meta: etree._Element | None) -> dt.datetime | None:
 
 
 def read_odt(
-    path: Path,
-    resolve: Callable[[RawForm], QuestionSet | None] | None = None,
-    limits: Limits = DEFAULT_LIMITS,
+    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
-    """Identity and raw field values of a Word form saved as OpenDocument text.
-
-    ``resolve`` gives the question set a form was issued with (from its identity); it lets the
-    reader fall back to control order or the visible layout when tags or controls are gone.
-    Raises FormReadError for files that cannot be read safely, NotMusformsError for an
-    OpenDocument file that is not a musforms form.
-    """
+    """Identity and raw field values of a Word form saved as OpenDocument text (a
+    :class:`~musforms.formats.FormReader`), read as the Word reader reads the same controls."""
     package = _open(path, limits)
     # Counted before any is read: a hostile file's controls cost no more than the limit.
     found = package.body.iter(odf.CONTENT_CONTROL)
