@@ -11,6 +11,10 @@ from musforms.formdata import make_form_data
 from musforms.identity import load_key
 from musforms.models import Agreement, Employee, FormData, QuestionSet
 
+DATA = Path(__file__).resolve().parent / "data"
+# Forms saved by Microsoft Word, from public test suites (licences in SOURCES.md there).
+WORD_MADE = DATA / "word-made"
+
 EVERY_TYPE = {
     "musforms": 1,
     "id": "alle-typer",
