@@ -41,7 +41,10 @@ step "Collect the returned forms in samples/returned/ (filled in pdf.js, PDFium,
 status=0
 $MUSFORMS collect samples/returned --forms "$OUT/forms/2026" --out "$OUT/results/2026" \
   --roster samples/roster.csv "${KEY[@]}" || status=$?
-if [ "$status" -gt 1 ]; then exit "$status"; fi
+
+step "Each returned file got the status samples/RETURNED.md promises"
+.venv/bin/python scripts/check_samples.py samples/RETURNED.md "$OUT/results/2026/report.json" \
+  --folder samples/returned --exit-code "$status"
 
 step "Open and overdue agreements by leader"
 $MUSFORMS followup "$OUT/results/2026"

@@ -19,13 +19,11 @@ from musforms.limits import Limits
 from musforms.models import FormData, QuestionSet, RawForm
 from tests.clients import hostile
 from tests.clients.word import google_docs_copy, strip_tags
-from tests.conftest import DANISH, LONG, MULTILINE
+from tests.conftest import DANISH, LONG, MULTILINE, WORD_MADE
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
-CORPUS = Path("/work/shared/corpus/word-made")
-if not CORPUS.is_dir():  # a fresh clone keeps the corpus beside the checkout
-    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "word-made"
+CORPUS = WORD_MADE
 
 # What a person answers (by field name) and what the reader must return for it.
 ANSWERS: dict[str, Any] = {

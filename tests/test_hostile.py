@@ -8,13 +8,15 @@ import json
 import os
 import subprocess
 import sys
-import time
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from musforms.docx.reader import read_docx
-from musforms.errors import FormReadError, MusformsError
+from musforms.errors import FormReadError
+from musforms.limits import DEFAULT_LIMITS
 from musforms.pdf.reader import read_pdf
 from tests.bombs import docx_bomb, many_objects_pdf, nested_pdf, pdf_bomb, slow_pdf
 from tests.clients.pdf import fill_pdfium
@@ -62,7 +64,6 @@ def test_bombs_beside_a_good_form_stay_bounded(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "musforms", "collect", str(inbox), "--forms", str(r.forms)]
     command += ["--out", str(out), "--key-file", str(r.key_file), "--max-size", "40"]
     command += ["--time-limit", "5", "--workers", "1"]
-    started = time.monotonic()
     measured = subprocess.run(
         [sys.executable, "-c", MEASURE, *command],
         capture_output=True,
@@ -71,46 +72,94 @@ def test_bombs_beside_a_good_form_stay_bounded(tmp_path: Path) -> None:
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},
     )
-    elapsed = time.monotonic() - started
     peak_kib, code = (int(v) for v in measured.stdout.split())
     assert code == 1, measured.stderr  # unusable files: exit 1, never a crash
     assert "Traceback" not in measured.stderr
     assert peak_kib < PEAK_LIMIT_MB * 1024, f"peak {peak_kib // 1024} MB"
-    assert elapsed < 300
 
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     status = {Path(f["file"]).name: (f["status"], f.get("reason", "")) for f in report["files"]}
     assert status["god.pdf"][0] == "ok"
     assert report["returned"] == ["1042"]
-    assert status["stor.pdf"] == ("unreadable", "too large (63 MB; the limit is 42 MB)")
+    assert status["stor.pdf"][0] == "unreadable"
+    assert "63 MB, more than the 40 MB" in status["stor.pdf"][1]
+    assert "--max-size" in status["stor.pdf"][1]
     assert "took longer than 5 s" in status["langsom.pdf"][1]
     assert "unpacks to more than a form" in status["bombe.docx"][1]
+    assert "damaged" in status["bombe-lyver.docx"][1]
     for name in ("bombe-lyver.docx", "dyb.pdf", "mange.pdf"):
         assert status[name][0] == "unreadable", (name, status[name])
     for name in ("bombe-sider.pdf", "bombe-en.pdf", "dyb-ordbog.pdf"):
         assert status[name][0] in ("unreadable", "not_musforms"), (name, status[name])
 
 
-def test_many_streams_each_under_pypdfs_limit_are_cheap(tmp_path: Path) -> None:
+class _InflateCounter:
+    """Counts what zlib inflates, per stream, while installed (pypdf inflates through it)."""
+
+    def __init__(self) -> None:
+        self.streams: list[int] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real_decompressobj, real_decompress = zlib.decompressobj, zlib.decompress
+        counter = self
+
+        class Counted:
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self._inner = real_decompressobj(*args, **kwargs)
+                self._index = len(counter.streams)
+                counter.streams.append(0)
+
+            def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+                out = self._inner.decompress(data, max_length)
+                counter.streams[self._index] += len(out)
+                return out
+
+            def flush(self, *args: Any) -> bytes:
+                out = self._inner.flush(*args)
+                counter.streams[self._index] += len(out)
+                return out
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._inner, name)
+
+        def decompress(data: bytes, *args: Any, **kwargs: Any) -> bytes:
+            out = real_decompress(data, *args, **kwargs)
+            counter.streams.append(len(out))
+            return out
+
+        monkeypatch.setattr(zlib, "decompressobj", Counted)
+        monkeypatch.setattr(zlib, "decompress", decompress)
+
+
+def test_many_streams_each_under_pypdfs_limit_are_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Protects against a PDF of many pages whose content streams each inflate to just under
-    pypdf's per-stream limit (75 MB): read_pdf caps what one stream may inflate to, so this
-    takes well under a few seconds instead of minutes and gigabytes."""
-    path = pdf_bomb(tmp_path / "bombe.pdf", pages=16, per_page=64 << 20)
-    started = time.monotonic()
-    with pytest.raises(MusformsError):
+    pypdf's own per-stream limit (75 MB): read_pdf caps what one stream may inflate to, so
+    16 streams of 64 MiB cost a few MB each, not a GiB in all. A counter on zlib shows the
+    work that was done."""
+    pages, per_page = 16, 64 << 20
+    path = pdf_bomb(tmp_path / "bombe.pdf", pages=pages, per_page=per_page)
+    counter = _InflateCounter()
+    counter.install(monkeypatch)
+    with pytest.raises(FormReadError):
         read_pdf(path)
-    assert time.monotonic() - started < 10
+    monkeypatch.undo()
+    cap = 2 * DEFAULT_LIMITS.stream_bytes  # the limit on one decoded stream, with room
+    assert counter.streams, "no stream was inflated through zlib: the counter saw nothing"
+    assert max(counter.streams) <= cap < per_page, max(counter.streams)
+    assert sum(counter.streams) <= pages * cap, sum(counter.streams)
 
 
 @pytest.mark.parametrize("kind", ["array", "dict"])
-def test_deep_nesting_is_refused_quickly(tmp_path: Path, kind: str) -> None:
-    """200,000 levels of nested arrays or dictionaries: a read error, not a crash or a hang
-    (pypdf bounds the recursion; read_pdf turns what escapes into a FormReadError)."""
+def test_deep_nesting_is_refused(tmp_path: Path, kind: str) -> None:
+    """200,000 levels of nested arrays or dictionaries: a read error, not a crash (pypdf
+    bounds the recursion; read_pdf turns what escapes into a FormReadError). That such a
+    file cannot hold up a run is collect's time limit, shown firing in
+    test_bombs_beside_a_good_form_stay_bounded."""
     path = nested_pdf(tmp_path / "dyb.pdf", kind=kind)
-    started = time.monotonic()
-    with pytest.raises(MusformsError):
+    with pytest.raises(FormReadError):
         read_pdf(path)
-    assert time.monotonic() - started < 20
 
 
 def test_huge_object_count_is_refused(tmp_path: Path) -> None:

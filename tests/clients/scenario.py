@@ -24,21 +24,12 @@ from musforms import fieldnames as fn
 from musforms.generate import generate
 from tests.clients.pdf import fill_pdfium, fill_pdfjs, fill_poppler
 from tests.clients.word import fill_libreoffice, google_docs_copy
+from tests.conftest import WORD_MADE
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ROOT / "config" / "questions.yaml"
 ROSTER = ROOT / "samples" / "roster.csv"
-CORPUS = next(
-    (
-        p
-        for p in (
-            Path("/work/shared/corpus/word-made"),
-            ROOT.parent / "shared" / "corpus" / "word-made",
-        )
-        if p.is_dir()
-    ),
-    ROOT.parent / "shared" / "corpus" / "word-made",
-)
+CORPUS = WORD_MADE
 CYCLE = "2026"
 
 LONG = (

@@ -1,0 +1,157 @@
+"""The committed samples give what samples/RETURNED.md promises: `make demo` collects them,
+and so does this test, with the same check (scripts/check_samples.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from click.testing import CliRunner
+
+from musforms.cli import cli
+from musforms.generate import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+RETURNED = SAMPLES / "returned"
+RETURNED_MD = SAMPLES / "RETURNED.md"
+
+
+def _load_check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "check_samples", ROOT / "scripts" / "check_samples.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+check = _load_check()
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], int]:
+    """report.json and collect's exit code for samples/returned, as `make demo` collects it:
+    forms generated anew from config/ and the sample roster with samples/demo.key."""
+    root = tmp_path_factory.mktemp("samples")
+    key = root / "demo.key"
+    shutil.copyfile(SAMPLES / "demo.key", key)
+    key.chmod(0o600)
+    forms = root / "forms" / "2026"
+    roster = SAMPLES / "roster.csv"
+    generate(ROOT / "config" / "questions.yaml", roster, forms, "2026", key_file=key, workers=1)
+    out = root / "results"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("collect", str(RETURNED), "--forms", str(forms), "--out", str(out)),
+            *("--roster", str(roster), "--key-file", str(key), "--workers", "1"),
+        ],
+    )
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return report, result.exit_code
+
+
+def test_each_sample_gets_the_status_returned_md_promises(
+    collected: tuple[dict[str, object], int],
+) -> None:
+    """Protects the demo's promise: every file in samples/returned/ is in RETURNED.md and in
+    report.json, with the status RETURNED.md gives it, and collect exits as those call for."""
+    report, exit_code = collected
+    promises = check.promised(RETURNED_MD.read_text(encoding="utf-8"))
+    present = {str(p.relative_to(RETURNED)) for p in RETURNED.rglob("*") if not p.is_dir()}
+    assert check.differences(promises, check.reported(report, RETURNED), present) == []
+    assert exit_code == check.expected_exit_code(promises)
+
+
+# --- the check itself can fail ------------------------------------------------------------
+
+TABLE = """# What is in samples/returned/
+
+| file | what it is | status |
+| --- | --- | --- |
+| a.pdf | 1042 filled | ok |
+| b.docx | a Word-made form | not_musforms |
+"""
+
+
+def test_the_table_is_read() -> None:
+    assert check.promised(TABLE) == {"a.pdf": "ok", "b.docx": "not_musforms"}
+    assert check.expected_exit_code({"a.pdf": "ok"}) == 0
+    assert check.expected_exit_code({"a.pdf": "ok", "b.docx": "not_musforms"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("statuses", "present", "says"),
+    [
+        ({"a.pdf": "recovered", "b.docx": "not_musforms"}, None, "a.pdf: RETURNED.md promises ok"),
+        ({"a.pdf": "ok"}, None, "b.docx: RETURNED.md promises not_musforms, but the report"),
+        (
+            {"a.pdf": "ok", "b.docx": "not_musforms", "c.pdf": "ok"},
+            None,
+            "c.pdf: collected as ok, but RETURNED.md does not list it",
+        ),
+        (
+            {"a.pdf": "ok", "b.docx": "not_musforms"},
+            {"a.pdf", "b.docx", "d.txt"},
+            "d.txt: in the folder",
+        ),
+    ],
+    ids=["status differs", "not in the report", "not in the table", "only in the folder"],
+)
+def test_a_difference_is_named(
+    statuses: dict[str, str], present: set[str] | None, says: str
+) -> None:
+    """The check fails on each kind of difference, and says which file and how."""
+    found = check.differences(check.promised(TABLE), statuses, present)
+    assert len(found) == 1 and found[0].startswith(says), found
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ("no table here", "no table"),
+        (TABLE.replace("| status |", "| state |"), "no 'file' and 'status' columns"),
+        (TABLE.replace("| ok |", "| fine |"), "'fine' is not a status"),
+        (TABLE + "| a.pdf | again | ok |\n", "a.pdf is in the table twice"),
+        (TABLE + "| c.pdf | ok |\n", "row 5 has 2 cells"),
+    ],
+)
+def test_a_table_that_promises_nothing_clear_is_refused(table: str, says: str) -> None:
+    with pytest.raises(check.TableError, match=says):
+        check.promised(table)
+
+
+def test_the_script_fails_on_a_broken_promise(
+    collected: tuple[dict[str, object], int], tmp_path: Path
+) -> None:
+    """The demo's step, on the report collected above: the script exits 0 when the table
+    promises what collect gave, and 1 when one promised status or the exit code differs."""
+    report, exit_code = collected
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    statuses = check.reported(report, RETURNED)
+
+    def table(changed: str | None = None) -> Path:
+        rows = [
+            f"| {name} | a sample | {'rejected' if name == changed else status} |"
+            for name, status in sorted(statuses.items())
+        ]
+        out = tmp_path / f"RETURNED-{changed or 'as-collected'}.md"
+        head = ["| file | what it is | status |", "| --- | --- | --- |"]
+        out.write_text("\n".join([*head, *rows]) + "\n", encoding="utf-8")
+        return out
+
+    ok = next(name for name, status in sorted(statuses.items()) if status == "ok")
+    argv = ["--folder", str(RETURNED), "--exit-code", str(exit_code)]
+    assert check.main([str(table()), str(path), *argv]) == 0
+    assert check.main([str(table(ok)), str(path), *argv]) == 1
+    assert check.main([str(table()), str(path), "--folder", str(RETURNED), "--exit-code", "0"]) == 1
