@@ -52,7 +52,7 @@ from musforms.models import QuestionSet, RawForm
 from musforms.questionset import load_question_set
 from musforms.report import INTERNAL_ERROR, USABLE
 from tests.clients.pdf import fill_pdfium
-from tests.clients.word import fill_libreoffice
+from tests.clients.word import fill_and_save_odt, fill_libreoffice
 from tests.trust_data import Round, answers, make_round
 
 pytestmark = pytest.mark.realclient
@@ -98,6 +98,12 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
         word,
         {"lykkedes": "Svar æøå\nlinje to", "titel": "Titel", "aftaler__1__what": "Aftale"},
     )
+    odt = root / "filled.odt"
+    fill_and_save_odt(
+        r.form("1042", "docx"),
+        {"lykkedes": "Svar æøå\nlinje to", "titel": "Titel", "kursus": True},
+        odt,
+    )
     work = root / "work"
     work.mkdir()
     limits = Limits(seconds=SECONDS_PER_FILE)
@@ -107,6 +113,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
             {
                 "pdf": [filled.read_bytes(), qdf.read_bytes()],
                 "docx": [word.read_bytes(), r.form("1042", "docx").read_bytes()],
+                "odt": [odt.read_bytes()],
             },
             load_question_set(r.questions),
             ctx,
@@ -276,6 +283,8 @@ MUTATORS: dict[str, Mutator] = {
         lambda index: (index, "bytes", []),
     ),
 }
+# An .odt is a zip of XML parts too: mutated as a .docx is, its bytes or its parts.
+MUTATORS["odt"] = MUTATORS["docx"]
 
 
 def case_bytes(s: Seeds, fmt: str, case: Any) -> bytes:
