@@ -125,6 +125,14 @@ def pytest_make_collect_report(
     return report
 
 
+def pytest_report_header() -> str:
+    """Whether this run tests the hand-written fast paths or their library twins."""
+    from musforms import fastpath
+
+    state = "on" if fastpath.enabled() else "off: every form and draft made by the libraries"
+    return f"musforms fast paths: {state} ({fastpath.ENV})"
+
+
 @pytest.fixture(autouse=True)
 def key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test signs with its own key, never the user's real one."""

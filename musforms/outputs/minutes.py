@@ -44,6 +44,11 @@ Variables a minutes template may use
 A template that uses any other name is refused before anything is written, with the name in
 the message. Tags: ``{{ … }}`` prints, ``{%p for … %}``/``{%p if … %}`` on a paragraph of
 their own repeat or hide paragraphs, ``{%tr for … %}`` in a table row repeats rows.
+
+Each draft is made by :class:`CompiledTemplate`, a hand-written fast path over docxtpl's and
+python-docx's internals, when the template allows it; else, and always when
+``MUSFORMS_FAST_PATHS=0`` (see ``musforms.fastpath``), by docxtpl's own ``render`` and
+``save``, the reference the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ from typing import Any
 
 import ijson
 
+from musforms import fastpath
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer, id_slug, inside, slug, write_bytes
 from musforms.identity import form_code
@@ -219,11 +225,23 @@ def context(
     }
 
 
-@functools.cache
 def _environment() -> Any:
-    """A Jinja environment that escapes every value and refuses unknown names. docxtpl
-    compiles the same template text for every document; keeping the compiled template
-    halves the time each minutes draft takes."""
+    """A Jinja environment that escapes every value and refuses unknown names: one that
+    keeps what it compiled, or with the fast paths off Jinja's own."""
+    return _caching_environment() if fastpath.enabled() else _plain_environment()
+
+
+@functools.cache
+def _plain_environment() -> Any:
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(autoescape=True, undefined=StrictUndefined)
+
+
+@functools.cache
+def _caching_environment() -> Any:
+    """docxtpl compiles the same template text for every document; keeping the compiled
+    template halves the time each minutes draft takes."""
     from jinja2 import Environment, StrictUndefined, Template
 
     class CachingEnvironment(Environment):
@@ -275,7 +293,7 @@ def render_minutes(template: Path | bytes, ctx: dict[str, Any]) -> bytes:
     passed ``check_template``."""
     data = template if isinstance(template, bytes) else template.read_bytes()
     name = "" if isinstance(template, bytes) else f" {template}"
-    compiled = _compiled(data)
+    compiled = _compiled(data) if fastpath.enabled() else None
     with _rendering_errors(name):
         return compiled.render(ctx) if compiled is not None else _render_docxtpl(data, ctx)
 
@@ -515,6 +533,10 @@ class CompiledTemplate:
     (the body, headers and footers, the document properties) are rendered, with docxtpl's own
     steps (autoescape, ``{%p``/``{%tr``, line breaks as ``<w:br/>``, the table fix-up), and
     the other parts are copied as the compressed bytes of one saved copy.
+
+    It calls docxtpl's and python-docx's internals (``render_init``, ``patch_xml``,
+    ``fix_tables``, ``resolve_listing``, the core properties part…), so pyproject.toml bounds
+    both libraries' versions; ``MUSFORMS_FAST_PATHS=0`` leaves it out.
     """
 
     def __init__(self, template: bytes) -> None:

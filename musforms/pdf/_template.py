@@ -16,7 +16,6 @@ stream encodes personal text with exactly the codes reportlab assigned.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -94,12 +93,6 @@ def text_string(value: str) -> bytes:
     if value.isascii() and value.isprintable():
         return literal(value.encode("ascii"))
     return b"<FEFF" + value.encode("utf-16-be").hex().upper().encode("ascii") + b">"
-
-
-def pdf_date(when: dt.datetime) -> bytes:
-    """``D:20261123130000+00'00'``"""
-    when = when.astimezone(dt.UTC)
-    return literal(when.strftime("D:%Y%m%d%H%M%S+00'00'").encode("ascii"))
 
 
 class Template:

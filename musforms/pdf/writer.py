@@ -4,6 +4,11 @@ The costly part — fonts, wrapping every label, placing every field — is done
 (question set, language) in :class:`PdfFormWriter`; :meth:`PdfFormWriter.render` only adds
 the employee's header, last cycle's agreements, pagination and the identity.
 
+Two ways to render, with the same layout code: by default reportlab renders each layout once
+as a template that is personalised by substitution (``_template.py``, a hand-written fast
+path); with ``MUSFORMS_FAST_PATHS=0`` (see ``musforms.fastpath``) reportlab's canvas renders
+every form with its own values, as the reference the fast path is tested against.
+
 Page text uses the embedded DejaVu Sans, so any name or label renders ("Dvořák", "Łukasz").
 AcroForm field appearances must use one of the standard 14 fonts (WinAnsi only), so the
 prefilled values are drawn as page text and kept, exactly, in hidden read-only ``mf_``
@@ -29,8 +34,8 @@ from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFInfo, PDFName, 
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from musforms import fastpath, texts
 from musforms import fieldnames as fn
-from musforms import texts
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
@@ -120,6 +125,7 @@ class _Personal:
     """A line of page text that differs per employee, drawn from a slot of the form's values.
 
     Templates leave it out of their page content and draw it per form; see _template.py.
+    Rendered directly, the form draws it with :meth:`draw`.
     """
 
     x: float
@@ -133,24 +139,32 @@ class _Personal:
     def __call__(self, c: Canvas, top: float) -> None:
         raise AssertionError("personal text is drawn by the template, not by reportlab")
 
+    def draw(self, c: Canvas, top: float, value: str) -> None:
+        """Draw ``value`` where the template would (the direct rendering)."""
+        c.setFont(self.font, self.size)
+        c.setFillColor(self.color)
+        c.drawString(self.x, top - self.dy, value)
+
 
 class _Builder:
     """Stacks text and fields downwards from a block's top; ``y`` is the depth used so far."""
 
-    def __init__(self, slots: list[str] | None = None) -> None:
+    def __init__(self, slots: list[str] | None = None, direct: bool = False) -> None:
         self.y = 0.0
         self.ops: list[Draw] = []
         # What the block draws, without personal values: equal signatures, equal templates.
         self.sig: list[tuple[Any, ...]] = []
         self.slots = slots if slots is not None else []
+        self.direct = direct  # rendered per form: personal strings go in as they are
 
     def block(self, keep_with_next: bool = False) -> Block:
         return Block(self.y, self.ops, keep_with_next, (self.y, keep_with_next, *self.sig))
 
     def mark(self, value: str) -> str:
-        """A personal string inside a field dictionary: a template marker for ``value``."""
+        """A personal string inside a field dictionary: a template marker for ``value``
+        (``value`` itself when the form is rendered directly)."""
         self.slots.append(value)
-        return _template.marker(len(self.slots) - 1)
+        return value if self.direct else _template.marker(len(self.slots) - 1)
 
     def text(
         self,
@@ -589,10 +603,10 @@ class PdfFormWriter:
         b.y += 10
         return b.block()
 
-    def _previous(self, form: FormData, slots: list[str]) -> list[Block]:
+    def _previous(self, form: FormData, slots: list[str], direct: bool = False) -> list[Block]:
         if not form.previous_agreements:
             return []
-        b = _Builder(slots)
+        b = _Builder(slots, direct)
         b.y += 8
         b.para(self._t("previous_title"), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
         b.y += 4
@@ -603,7 +617,7 @@ class PdfFormWriter:
         blocks = [b.block(keep_with_next=True)]
         statuses = texts.AGREEMENT_STATUSES
         for row, _agreement in enumerate(form.previous_agreements, start=1):
-            b = _Builder(slots)
+            b = _Builder(slots, direct)
             what = form.prefill.get(fn.previous_field(row, "what"), "")
             owner = form.prefill.get(fn.previous_field(row, "owner"), "") or "—"
             due = form.prefill.get(fn.previous_field(row, "due"), "") or "—"
@@ -663,7 +677,10 @@ class PdfFormWriter:
 
         The layout is rendered by reportlab once per distinct shape (the same for everyone
         without last cycle's agreements) and personalised per employee; see _template.py.
+        With the fast paths off, reportlab renders this form alone (:meth:`render_direct`).
         """
+        if not fastpath.enabled():
+            return self.render_direct(form)
         slots: list[str] = []
         personal = [self._header(form, slots), *self._previous(form, slots)]
         code = f"{self._t('form_code')} {form.form_code}"
@@ -681,21 +698,62 @@ class PdfFormWriter:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.pop(next(iter(self._templates)))
             self._templates[key] = template
+        date = _template.literal(self._date().encode("ascii"))
+        info = {key: _template.text_string(value) for key, value in self._info(form).items()}
+        info.update(CreationDate=date, ModDate=date, Trapped=b"/False")
+        # In the order reportlab's own writes them, musforms' identity last.
+        order = sorted(info, key=lambda key: (key == af.INFO_IDENTITY[1:], key))
+        return template.fill(values, {key: info[key] for key in order}, form.identity.form_id)
+
+    def _date(self) -> str:
+        """The files' creation date as PDF writes dates: ``D:20261123130000+00'00'``."""
+        return self.created.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+
+    def _info(self, form: FormData) -> dict[str, str]:
+        """The document information's text entries (the dates and /Trapped aside)."""
         title = localize(self.question_set.title, self.lang)
-        date = _template.pdf_date(self.created)
-        info = {
-            "Author": _template.text_string(self.organisation.name or "musforms"),
-            "CreationDate": date,
-            "Creator": _template.text_string("musforms"),
-            "Keywords": _template.text_string(form.form_code),
-            "ModDate": date,
-            "Producer": _template.text_string(PDFInfo.producer),
-            "Subject": _template.text_string(form.form_code),
-            "Title": _template.text_string(f"{title} – {form.employee.name}"),
-            "Trapped": b"/False",
-            af.INFO_IDENTITY[1:]: _template.text_string(form.token),
+        return {
+            "Author": self.organisation.name or "musforms",
+            "Creator": "musforms",
+            "Keywords": form.form_code,
+            "Producer": PDFInfo.producer,
+            "Subject": form.form_code,
+            "Title": f"{title} – {form.employee.name}",
+            af.INFO_IDENTITY[1:]: form.token,
         }
-        return template.fill(values, info, form.identity.form_id)
+
+    def render_direct(self, form: FormData) -> bytes:
+        """The same form as :meth:`render`, every value drawn by reportlab's canvas.
+
+        The library twin of the template: the same blocks and pagination, the personal text
+        drawn in place and the personal strings written into the field dictionaries by
+        reportlab, with nothing cut out of its output or put back.
+        """
+        slots: list[str] = []
+        blocks = [self._header(form, slots), *self._previous(form, slots, True), *self._blocks]
+        pages = self._paginate(blocks)
+        code = f"{self._t('form_code')} {form.form_code}"
+        buf = io.BytesIO()
+        c = Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
+        c._doc.info = _Info(self._info(form), self._date())
+        for number, on_page in enumerate(pages, start=1):
+            if number == 1:
+                _hidden_field(c, fn.IDENTITY, form.token)
+                for name, value in form.prefill.items():
+                    _hidden_field(c, name, value)
+            for block, top in on_page:
+                for op in block.ops:
+                    if isinstance(op, _Personal):
+                        op.draw(c, top, slots[op.slot])
+                    else:
+                        op(c, top)
+            self._footer(c, number, len(pages))
+            c.setFont(SANS, 8)
+            c.setFillColor(MUTED)
+            c.drawString(MARGIN_X, FOOTER_Y, code)
+            c.showPage()
+        c.save()
+        return buf.getvalue()
 
     def _build_template(
         self, blocks: list[Block], n_slots: int, prefill: list[str], extra: str
@@ -755,6 +813,25 @@ class PdfFormWriter:
         c.setFillColor(MUTED)
         c.drawCentredString(PAGE_W / 2, y, self._t("confidential"))
         c.drawRightString(PAGE_W - MARGIN_X, y, self._t("page", page=page, pages=pages))
+
+
+class _Info(PDFInfo):  # type: ignore[misc]  # reportlab ships no type hints
+    """reportlab's document information with musforms' own entries: every entry of
+    :meth:`PdfFormWriter._info`, and one date for both /CreationDate and /ModDate."""
+
+    def __init__(self, entries: dict[str, str], date: str) -> None:
+        super().__init__()
+        self.entries = entries
+        self.date = date
+
+    def format(self, document: Any) -> bytes:
+        values: dict[str, Any] = {k: PDFString(v) for k, v in self.entries.items()}
+        values.update(
+            CreationDate=PDFString(self.date),
+            ModDate=PDFString(self.date),
+            Trapped=PDFName(self.trapped),
+        )
+        return bytes(PDFDictionary(values).format(document))
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

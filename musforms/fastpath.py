@@ -1,0 +1,35 @@
+"""The one switch for musforms' hand-written fast paths.
+
+Two things are done by hand for speed, each beside the plain library way of doing the same:
+
+- the PDF form (``pdf/writer.py``, ``pdf/_template.py``): rendered by reportlab once per
+  layout and personalised by substitution; the plain way renders each form with reportlab;
+- the minutes draft (``outputs/minutes.py``, ``CompiledTemplate``): the Word template compiled
+  once and only its templated parts zipped again per draft; the plain way is docxtpl's
+  ``DocxTemplate.render`` and ``save`` per draft.
+
+``MUSFORMS_FAST_PATHS=0`` turns both off, so the library runs alone: slower, and the thing to
+try when a form or a draft looks wrong after a library upgrade. The tests run the real-client
+checks both ways and compare the two paths' output.
+"""
+
+from __future__ import annotations
+
+import os
+
+from musforms.errors import ConfigError
+
+ENV = "MUSFORMS_FAST_PATHS"
+_ON = frozenset({"", "1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+
+
+def enabled() -> bool:
+    """Whether the hand-written fast paths run (the default), read afresh on every call so
+    worker processes and tests see the environment as it is."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ConfigError(f"{ENV} must be 0 (fast paths off) or 1 (on), not {value!r}")
