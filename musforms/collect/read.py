@@ -9,6 +9,7 @@ import hashlib
 import os
 import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -121,10 +122,25 @@ def internal_error(entry: FileEntry, exc: BaseException) -> FileResult:
         f"musforms could not read it ({exc.__class__.__name__}, a fault in musforms, not in "
         "the file's sender); keep the file and report it"
     )
+    # Where it failed, not what it said: an exception's text may quote the file's answers.
     entry.problems = [
-        Problem(code=INTERNAL_ERROR, question=None, message=f"{exc.__class__.__name__}: {exc}")
+        Problem(
+            code=INTERNAL_ERROR,
+            question=None,
+            message=f"{exc.__class__.__name__} in {_where(exc)}",
+        )
     ]
     return FileResult(entry)
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost place in musforms the exception passed through: ``module:line``."""
+    place = "musforms"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("musforms"):
+            place = f"{module}:{line}"
+    return place
 
 
 def _kinds() -> str:
