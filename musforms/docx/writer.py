@@ -28,6 +28,7 @@ from musforms.docx import layout
 from musforms.docx._package import parse_xml
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
+from musforms.formats import FormWriterBase
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
@@ -65,7 +66,7 @@ def _marker(name: str) -> str:
     return f"@@V:{name}@@"
 
 
-class DocxFormWriter:
+class DocxFormWriter(FormWriterBase):
     """Renders Word forms of one question set in one language; ``render`` per employee."""
 
     def __init__(
@@ -77,22 +78,18 @@ class DocxFormWriter:
         template: Path | None = None,
         created: dt.datetime | None = None,
     ) -> None:
-        self.question_set = question_set
-        self.lang = lang
-        self.organisation = organisation
-        self.template = template or DEFAULT_TEMPLATE
-        # The files' creation date; one value for a whole run keeps output reproducible.
-        self.created = created or dt.datetime.now(dt.UTC)
+        super().__init__(question_set, lang, organisation, template=template, created=created)
+        self._template_path = template or DEFAULT_TEMPLATE
         self._prepare()
 
     # -- preparation (once) -------------------------------------------------------------------
 
     def _prepare(self) -> None:
         try:
-            doc: Any = Document(str(self.template))
+            doc: Any = Document(str(self._template_path))
         except Exception as exc:  # python-docx raises several types for a bad package
             raise MusformsError(
-                f"the Word template {self.template} cannot be opened ({exc}); "
+                f"the Word template {self._template_path} cannot be opened ({exc}); "
                 "use a .docx saved by Word or LibreOffice"
             ) from exc
         self._styles = self._style_ids(doc)

@@ -38,6 +38,7 @@ from musforms import fastpath, texts
 from musforms import fieldnames as fn
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
+from musforms.formats import FormWriterBase
 from musforms.models import FormData, Organisation, Question, QuestionSet, localize
 from musforms.pdf import _acroform as af
 from musforms.pdf import _template
@@ -360,7 +361,7 @@ def _hidden_field(c: Canvas, name: str, value: str) -> None:
     form.fields.append(form.getRef(widget))
 
 
-class PdfFormWriter:
+class PdfFormWriter(FormWriterBase):
     """Renders one question set in one language for any number of employees."""
 
     def __init__(
@@ -374,11 +375,7 @@ class PdfFormWriter:
     ) -> None:
         if template is not None:
             raise ConfigError("a PDF form has no template of its own; the template is for Word")
-        self.question_set = question_set
-        self.lang = lang
-        self.organisation = organisation
-        # The files' creation date; one value for a whole run keeps output reproducible.
-        self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        super().__init__(question_set, lang, organisation, created=created)
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
         self._header_block: Block | None = None
         _fonts()
