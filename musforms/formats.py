@@ -70,7 +70,7 @@ class FormWriterBase(ABC):
     """What every format's writer is made with, stored once: the WriterFactory's arguments.
 
     A subclass prepares what it can once per (question set, language, organisation, template)
-    and renders each employee's form in :meth:`render`.
+    in :meth:`_setup` and renders each employee's form in :meth:`render`.
     """
 
     def __init__(
@@ -88,6 +88,11 @@ class FormWriterBase(ABC):
         self.template = template  # HR's own template, None for the format's built-in one
         # The files' creation date; one value for a whole run keeps output reproducible.
         self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self._setup()
+
+    @abstractmethod
+    def _setup(self) -> None:
+        """Prepare, once, what every form of this writer shares, from the arguments stored."""
 
     @abstractmethod
     def render(self, form: FormData) -> bytes:

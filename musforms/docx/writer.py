@@ -38,7 +38,7 @@ from musforms.docx._package import parse_xml
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
-from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.models import FormData, Question, localize
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
 
@@ -162,17 +162,8 @@ class _Prepared:
 class DocxFormWriter(FormWriterBase):
     """Renders Word forms of one question set in one language; ``render`` per employee."""
 
-    def __init__(
-        self,
-        question_set: QuestionSet,
-        lang: str,
-        organisation: Organisation,
-        *,
-        template: Path | None = None,
-        created: dt.datetime | None = None,
-    ) -> None:
-        super().__init__(question_set, lang, organisation, template=template, created=created)
-        path = template or DEFAULT_TEMPLATE
+    def _setup(self) -> None:
+        path = self.template or DEFAULT_TEMPLATE
         try:
             self._template_data = path.read_bytes()
             doc: Any = Document(io.BytesIO(self._template_data))

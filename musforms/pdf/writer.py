@@ -39,7 +39,7 @@ from musforms import fieldnames as fn
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
-from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
 from musforms.pdf import _template
 
@@ -364,22 +364,13 @@ def _hidden_field(c: Canvas, name: str, value: str) -> None:
 class PdfFormWriter(FormWriterBase):
     """Renders one question set in one language for any number of employees."""
 
-    def __init__(
-        self,
-        question_set: QuestionSet,
-        lang: str,
-        organisation: Organisation,
-        *,
-        template: Path | None = None,
-        created: dt.datetime | None = None,
-    ) -> None:
-        if template is not None:
+    def _setup(self) -> None:
+        if self.template is not None:
             raise ConfigError("a PDF form has no template of its own; the template is for Word")
-        super().__init__(question_set, lang, organisation, created=created)
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
         self._header_block: Block | None = None
         _fonts()
-        self._logo = self._load_logo(organisation.logo)
+        self._logo = self._load_logo(self.organisation.logo)
         self._blocks = self._question_blocks()
 
     # --- once per question set -------------------------------------------------------
