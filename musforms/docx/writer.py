@@ -6,10 +6,15 @@ among the custom ones) and the body. What differs per employee (name, department
 last year's agreements, identity, form code) comes from a ``_Personal``: the employee's values,
 or markers standing in for them.
 
-The costly part happens once per (question set, language, organisation, template) in
-``DocxFormWriter``: the document is built with markers and saved by python-docx, and
-``render`` only substitutes each employee's values into the XML text and appends the parts that
-differ (document, footers, custom properties) to the prepared zip.
+Two ways to render, with that same code:
+
+- by default (a hand-written fast path) the document is built once per (question set, language,
+  organisation, template) with markers, saved by python-docx and zipped, and ``render`` only
+  substitutes each employee's values into the XML text and appends the parts that differ
+  (document, footers, custom properties) to the prepared zip;
+- with ``MUSFORMS_FAST_PATHS=0`` (see ``musforms.fastpath``) each form is built from its own
+  values and saved by python-docx's ``Document.save``
+  (:meth:`DocxFormWriter.render_direct`), the reference the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from lxml import etree
 
+from musforms import fastpath, texts
 from musforms import fieldnames as fn
-from musforms import texts
 from musforms.docx import _sdt as sdt
 from musforms.docx import layout
 from musforms.docx._package import parse_xml
@@ -173,7 +178,7 @@ class DocxFormWriter(FormWriterBase):
                 "use a .docx saved by Word or LibreOffice"
             ) from exc
         self._styles = self._style_ids(doc)
-        self._prepared = self._prepare()
+        self._prepared: _Prepared | None = None  # the fast path's, made on its first form
 
     # -- the document -------------------------------------------------------------------------
 
@@ -495,8 +500,30 @@ class DocxFormWriter(FormWriterBase):
     # -- per employee ---------------------------------------------------------------------------
 
     def render(self, form: FormData) -> bytes:
-        """The .docx bytes of ``form`` (an employee's form of this writer's question set)."""
+        """The .docx bytes of ``form`` (an employee's form of this writer's question set).
+
+        The form with markers is built and zipped once, on the first form, and each form fills
+        in its own values; with the fast paths off, python-docx builds and saves this form
+        alone (:meth:`render_direct`).
+        """
+        if not fastpath.enabled():
+            return self.render_direct(form)
+        if self._prepared is None:
+            self._prepared = self._prepare()
         return self._prepared.fill(_values(form), len(form.previous_agreements), form.token)
+
+    def render_direct(self, form: FormData) -> bytes:
+        """The same form as :meth:`render`, built by python-docx with the employee's values.
+
+        The library twin of the prepared zip: the same layout code, given the values instead
+        of markers, and python-docx's ``Document.save``; no text substituted, nothing zipped by
+        hand. Its zip entries carry the time of saving, so unlike the fast path's its bytes
+        differ from run to run; what they hold does not.
+        """
+        personal = _Personal(_values(form), len(form.previous_agreements))
+        buf = io.BytesIO()
+        self._document(personal, form.token).save(buf)
+        return buf.getvalue()
 
 
 def _filler(values: dict[str, str]) -> Callable[[re.Match[str]], str]:
