@@ -38,6 +38,7 @@ from musforms.collect import Context, collect, open_context, read_file, time_lim
 from musforms.docx.reader import read_docx
 from musforms.errors import FormReadError, MusformsError
 from musforms.identity import load_key
+from musforms.limits import Limits
 from musforms.models import QuestionSet, RawForm
 from musforms.pdf.reader import read_pdf
 from musforms.questionset import load_question_set
@@ -83,7 +84,8 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
     )
     work = root / "work"
     work.mkdir()
-    with open_context(load_key(r.key_file), r.forms, seconds=SECONDS_PER_FILE) as ctx:
+    limits = Limits(seconds=SECONDS_PER_FILE)
+    with open_context(load_key(r.key_file), r.forms, limits=limits) as ctx:
         yield Seeds(
             r,
             [filled.read_bytes(), qdf.read_bytes()],
