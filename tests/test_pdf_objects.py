@@ -1,10 +1,14 @@
 """The PDF object layer: read_pdf reads the field dictionaries as ISO 32000 describes them
-and as the viewers show them, whatever shape a viewer saved them in."""
+and as the viewers show them, whatever shape a viewer saved them in; files padded to cost
+memory are read within the bounds or refused."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
+import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ from musforms.models import Agreement, Employee, FormData, QuestionSet, RawValue
 from musforms.pdf.reader import read_pdf
 from musforms.pdf.writer import write_pdf
 from tests.conftest import DANISH, EVERY_TYPE, MULTILINE
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -484,3 +490,126 @@ def test_damage_never_gives_a_different_answer(
     assert {name: value for name, value in fields.items() if name in expected} == {
         name: expected[name] for name in fields if name in expected
     }
+
+
+# --- padded to cost memory ---------------------------------------------------------------
+
+# Reads one file in a process of its own (the memory a process already holds and freed would
+# hide what reading costs) after a warm-up read, and prints how far the peak grew and what
+# came of it. The peak is VmHWM, which starts anew with the process (ru_maxrss keeps the
+# parent's peak across fork and exec).
+MEASURE = """
+import sys
+from pathlib import Path
+from musforms.errors import FormReadError
+from musforms.limits import Limits
+from musforms.pdf.reader import read_pdf
+
+def peak():
+    with open("/proc/self/status") as fh:
+        line = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+read_pdf(Path(sys.argv[1]))
+before = peak()
+try:
+    raw = read_pdf(Path(sys.argv[2]), limits=Limits(memory_bytes=int(sys.argv[3])))
+    outcome = "read " + str(raw.fields.get("titel"))
+except FormReadError as exc:
+    outcome = str(exc)
+print(peak() - before)
+print(outcome)
+"""
+
+
+def _measure(form: Path, padded: Path, memory_bytes: int) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(form), str(padded), str(memory_bytes)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    grown, outcome = done.stdout.splitlines()
+    return int(grown), outcome
+
+
+def _last_save(data: bytes) -> tuple[int, bytes]:
+    """Where the file's last cross-reference section starts, and its /Root entry."""
+    prev = re.findall(rb"startxref\s+(\d+)", data)[-1]
+    root = re.findall(rb"/Root\s+\d+\s+\d+\s+R", data)[-1]
+    return int(prev), root
+
+
+def _padded_table(form: Path, out: Path, entries: int) -> Path:
+    """The form with one more save whose cross-reference table has ``entries`` entries,
+    each pointing at the form's first object (20 bytes each in the file)."""
+    data = form.read_bytes()
+    prev, root = _last_save(data)
+    first = data.index(b"1 0 obj")
+    start = len(data)
+    body = b"xref\n0 1\n0000000000 65535 f \n1000 %d\n" % entries
+    body += b"%010d 00000 n \n" % first * entries
+    body += b"trailer\n<< /Size %d %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        entries + 1000,
+        root,
+        prev,
+        start,
+    )
+    out.write_bytes(data + body)
+    return out
+
+
+def _padded_stream(form: Path, out: Path, entries: int) -> Path:
+    """The form with one more save whose cross-reference stream inflates to ``entries``
+    entries of one byte each, for object numbers no object uses; the file is padded so that
+    qpdf deems that many objects possible (one for every 3 bytes of the file)."""
+    data = bytearray(form.read_bytes())
+    prev, root = _last_save(bytes(data))
+    data += b"%" + b"x" * (3 * (entries + 1000)) + b"\n"
+    table = zlib.compress(b"\x00" * entries, 9)
+    start = len(data)
+    data += (
+        b"999 0 obj\n<< /Type /XRef /Size %d /W [0 1 0] /Index [1000 %d] %s /Prev %d "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n"
+        % (entries + 1000, entries, root, prev, len(table))
+    )
+    data += table + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="measures with /proc")
+def test_padded_cross_reference_is_read_within_bounds_or_refused(
+    form_pdf: Path, tmp_path: Path
+) -> None:
+    """Protects the machine against a file whose cross-reference table or stream is padded
+    with millions of entries (qpdf holds some 76 bytes for each, inside one call). A 40 MB
+    file with 2 million table entries is read, growing memory by less than the bound
+    (memory_bytes, 256 MB); under a 64 MB bound the memory limit refuses it. A 23 MB file
+    whose stream inflates to 7.5 million entries is refused by the memory limit; a stream
+    inflating past stream_bytes (8 MB) is not inflated: qpdf rebuilds the table from the
+    objects, and the form reads. No read grows memory past its bound."""
+    table = _padded_table(form_pdf, tmp_path / "table.pdf", 2_000_000)
+    stream = _padded_stream(form_pdf, tmp_path / "stream.pdf", 7_500_000)
+    inflating = _padded_stream(form_pdf, tmp_path / "inflating.pdf", 9_000_000)
+    refused = "reading it takes more memory than any form could"
+    slack = 8_000_000  # what the read itself allocates once the bound is lifted
+
+    grown, outcome = _measure(form_pdf, table, 256_000_000)
+    assert outcome == "read None"  # the form itself, its padding skipped
+    assert grown < 256_000_000
+
+    grown, outcome = _measure(form_pdf, table, 64_000_000)
+    assert refused in outcome
+    assert grown < 64_000_000 + slack
+
+    grown, outcome = _measure(form_pdf, stream, 256_000_000)
+    assert refused in outcome
+    assert grown < 256_000_000 + slack
+
+    grown, outcome = _measure(form_pdf, inflating, 256_000_000)
+    assert outcome == "read None"
+    assert grown < 256_000_000

@@ -12,6 +12,7 @@ is given the file as qpdf rewrote it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
@@ -19,6 +20,7 @@ import os
 import re
 import resource
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -81,10 +83,11 @@ def read_pdf(
         raise FormReadError(f"{path.name}: {too_large}")
     _qpdf_limits(limits)
     try:
-        return _read(path, resolve, limits)
+        with _memory_cap(limits.memory_bytes):
+            return _read(path, resolve, limits)
     except pikepdf.PasswordError as exc:
         raise _encrypted(path) from exc
-    except MemoryError as exc:
+    except MemoryError as exc:  # qpdf's allocation failed under the cap (std::bad_alloc)
         raise _too_much_memory(path) from exc
     except (pikepdf.PdfError, PyPdfError, RecursionError) as exc:
         # qpdf repairs what it can and raises PdfError for the rest; pypdf, reading the
@@ -147,7 +150,7 @@ _statm_fd: tuple[int, int] | None = None  # (the process it was opened in, the d
 
 
 def _statm(field: int) -> int | None:
-    """One figure of /proc/self/statm (1: resident memory), in bytes.
+    """One figure of /proc/self/statm (0: address space, 1: resident), in bytes.
 
     The file stays open, read again from its start each time (opening it costs several
     times more than reading it); a process forked since opens its own."""
@@ -184,6 +187,67 @@ class _Budget:
     def check(self) -> None:
         if _rss() - self.start > self.allowed:
             raise _too_much_memory(self.path)
+
+
+class _Cap:
+    """The address space the process may grow by while files are read (RLIMIT_AS).
+
+    qpdf builds the cross-reference table of a file inside one call, where no budget check
+    can run: a table padded with millions of entries, or a cross-reference stream that
+    inflates to them, costs about 76 bytes an entry. Under the cap, qpdf's allocation fails
+    (MemoryError) instead of the machine running short. Reads at the same time in several
+    threads share one cap, set by the first and lifted by the last.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.readers = 0
+        self.previous: tuple[int, int] | None = None
+
+    def enter(self, allowed: int) -> None:
+        with self.lock:
+            self.readers += 1
+            if self.readers == 1:
+                self.previous = self._set(allowed)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.readers -= 1
+            if self.readers == 0 and self.previous is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    resource.setrlimit(resource.RLIMIT_AS, self.previous)
+                self.previous = None
+
+    @staticmethod
+    def _set(allowed: int) -> tuple[int, int] | None:
+        """Lower the soft limit to the address space now plus ``allowed``; the limit it
+        replaces, or None when none was set (no /proc, or a lower limit already)."""
+        now = _statm(0)
+        if now is None:
+            return None
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = now + allowed
+            if hard != resource.RLIM_INFINITY:
+                cap = min(cap, hard)
+            if soft != resource.RLIM_INFINITY and soft <= cap:
+                return None
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        except (ValueError, OSError):
+            return None
+        return soft, hard
+
+
+_CAP = _Cap()
+
+
+@contextlib.contextmanager
+def _memory_cap(allowed: int) -> Iterator[None]:
+    _CAP.enter(allowed)
+    try:
+        yield
+    finally:
+        _CAP.leave()
 
 
 # --- the document -----------------------------------------------------------------------
