@@ -5,7 +5,9 @@ memory are read within the bounds or refused."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import subprocess
 import sys
 import zlib
@@ -423,6 +425,14 @@ def test_names_that_are_not_utf8_are_read_not_raised(tmp_path: Path) -> None:
         )
     )
     assert read_pdf(path).fields == {"box": True, "text": "svar", "mf_identity": "MF1.token"}
+
+
+def test_a_file_name_that_is_not_utf8_reads(form_pdf: Path, tmp_path: Path) -> None:
+    """A file whose name was made on another system (bytes that are not UTF-8) is read like
+    any other: qpdf is never handed the name."""
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/svar \xff\xe6.pdf"))
+    shutil.copy(form_pdf, odd)
+    assert read_pdf(odd).fields == read_pdf(form_pdf).fields
 
 
 def test_rewritten_and_encrypted_forms_read_the_same(form_pdf: Path, tmp_path: Path) -> None:

@@ -254,54 +254,25 @@ def _memory_cap(allowed: int) -> Iterator[None]:
 
 
 def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
-    with path.open("rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" not in head:
-        raise _unreadable(path)
     budget = _Budget(path, limits.memory_bytes)
     limit_errors = pikepdf.settings.qpdf_limit_errors()
-    notes: list[str] = []
-    # An owner password alone (empty user password) still lets every viewer open it; a
-    # password to open it raises PasswordError. The file is read as a stream, not mapped
-    # into memory: a file cut short while it is read is an error, not a crash.
-    with pikepdf.open(
-        path,
-        password="",
-        access_mode=pikepdf.AccessMode.stream,
-        inherit_page_attributes=False,
-        conversion_mode="implicit",
-    ) as pdf:
-        if pdf.is_encrypted:
-            notes.append("the file was encrypted without a password to open it")
-        pages = len(pdf.pages)
-        if pages > limits.pages:
-            raise FormReadError(
-                f"{path.name}: the file has {pages} pages, far more than a form; "
-                "ask for the form alone"
-            )
-        fields = _fields(pdf, budget, limits)
-        info = _info(pdf)
-        xfa = not fields and _has_xfa(pdf)
-        if pikepdf.settings.qpdf_limit_errors() != limit_errors:
-            # qpdf met an object past one of its limits (nested too deep, a stream inflating
-            # too far) and read it as null: what is left is not the form that was sent.
+    with path.open("rb") as fh:
+        if b"%PDF-" not in fh.read(1024):
             raise _unreadable(path)
-        answer_fields = [name for name in fields if not fn.is_reserved(name)]
-        token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
-        raw = RawForm(
-            format="pdf",
-            token=token.strip() if token else None,
-            fields=fields,
-            saved_at=_saved_at(info),
-            application=_str(info.get(INFO_PRODUCER)),
-            notes=notes,
-        )
-        if xfa:
-            raise FormReadError(
-                f"{path.name}: the form was saved as an XFA form (Adobe LiveCycle), which "
-                "musforms cannot read; ask for it to be saved as an ordinary PDF"
-            )
-        printed = _rewritten(pdf) if not answer_fields else None
+        fh.seek(0)
+        # pikepdf gets the open file, not the path, which it would hand qpdf as text: a name
+        # that is not UTF-8 (made on another system) cannot be. It reads the file as a
+        # stream, not mapped into memory: a file cut short meanwhile is an error, not a
+        # crash. An owner password alone (empty user password) still lets every viewer open
+        # the file; a password to open it raises PasswordError.
+        with pikepdf.open(
+            fh,
+            password="",
+            access_mode=pikepdf.AccessMode.stream,
+            inherit_page_attributes=False,
+            conversion_mode="implicit",
+        ) as pdf:
+            raw, printed = _read_document(path, pdf, budget, limits, limit_errors)
     if printed is not None:
         _from_layout(printed, raw, resolve, budget, limits)
     if raw.token is None and raw.form_code is None:
@@ -310,6 +281,44 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
             "form code)"
         )
     return raw
+
+
+def _read_document(
+    path: Path, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
+) -> tuple[RawForm, io.BytesIO | None]:
+    """The form's fields and identity, and the file as qpdf rewrites it when no answer
+    field is left (its page text is read next)."""
+    notes: list[str] = []
+    if pdf.is_encrypted:
+        notes.append("the file was encrypted without a password to open it")
+    pages = len(pdf.pages)
+    if pages > limits.pages:
+        raise FormReadError(
+            f"{path.name}: the file has {pages} pages, far more than a form; ask for the form alone"
+        )
+    fields = _fields(pdf, budget, limits)
+    info = _info(pdf)
+    xfa = not fields and _has_xfa(pdf)
+    if pikepdf.settings.qpdf_limit_errors() != limit_errors:
+        # qpdf met an object past one of its limits (nested too deep, a stream inflating
+        # too far) and read it as null: what is left is not the form that was sent.
+        raise _unreadable(path)
+    token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
+    raw = RawForm(
+        format="pdf",
+        token=token.strip() if token else None,
+        fields=fields,
+        saved_at=_saved_at(info),
+        application=_str(info.get(INFO_PRODUCER)),
+        notes=notes,
+    )
+    if xfa:
+        raise FormReadError(
+            f"{path.name}: the form was saved as an XFA form (Adobe LiveCycle), which "
+            "musforms cannot read; ask for it to be saved as an ordinary PDF"
+        )
+    answered = any(not fn.is_reserved(name) for name in fields)
+    return raw, None if answered else _rewritten(pdf)
 
 
 def _rewritten(pdf: pikepdf.Pdf) -> io.BytesIO:
