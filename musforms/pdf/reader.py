@@ -299,6 +299,8 @@ def _read_document(
     fields = _fields(pdf, budget, limits)
     info = _info(pdf)
     xfa = not fields and _has_xfa(pdf)
+    for warning in pdf.get_warnings():  # qpdf's repairs, for --debug
+        _log.debug("%s: %s", path.name, warning)
     if pikepdf.settings.qpdf_limit_errors() != limit_errors:
         # qpdf met an object past one of its limits (nested too deep, a stream inflating
         # too far) and read it as null: what is left is not the form that was sent.
