@@ -260,13 +260,14 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
         if b"%PDF-" not in fh.read(1024):
             raise _unreadable(path)
         fh.seek(0)
-        # pikepdf gets the open file, not the path, which it would hand qpdf as text: a name
-        # that is not UTF-8 (made on another system) cannot be. It reads the file as a
-        # stream, not mapped into memory: a file cut short meanwhile is an error, not a
-        # crash. An owner password alone (empty user password) still lets every viewer open
-        # the file; a password to open it raises PasswordError.
+        # pikepdf reads a file it opened by its path through the descriptor, and one given
+        # open through Python calls, many times slower on a large or damaged file; but it
+        # hands qpdf the path as text, which a name that is not UTF-8 (made on another
+        # system) cannot be. Stream access, not a memory map: a file cut short meanwhile is
+        # an error, not a crash. An owner password alone (empty user password) still lets
+        # every viewer open the file; a password to open it raises PasswordError.
         with pikepdf.open(
-            fh,
+            path if _utf8(path) else fh,
             password="",
             access_mode=pikepdf.AccessMode.stream,
             inherit_page_attributes=False,
@@ -281,6 +282,14 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
             "form code)"
         )
     return raw
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_document(
