@@ -311,8 +311,8 @@ def _read_document(
     for warning in pdf.get_warnings():  # qpdf's repairs, for --debug
         _log.debug("%s: %s", path.name, warning)
     if pikepdf.settings.qpdf_limit_errors() != limit_errors:
-        # qpdf met an object past one of its limits (nested too deep, a stream inflating
-        # too far) and read it as null: what is left is not the form that was sent.
+        # qpdf met an object past one of its parser limits (nested too deep, for one) and
+        # read it as null: what is left is not the form that was sent.
         raise _unreadable(path)
     token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
     raw = RawForm(
