@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from musforms import formats as registry
 from musforms.errors import ConfigError
-from musforms.files import id_slug, inside, private_dir, slug
+from musforms.files import id_slug, inside, private_dir, scratch_space, slug
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
@@ -280,7 +280,7 @@ def generate(
     formats = _formats(formats)
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
-    with _spool() as spool:
+    with scratch_space(out), _spool() as spool:
         count = spool.add_roster(iter_roster(roster))
         if not count:
             raise ConfigError(f"{roster} lists no employees")
