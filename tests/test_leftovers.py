@@ -8,6 +8,7 @@ The crashes are real: a process that SIGKILLs itself in the middle of a write or
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import stat
@@ -24,8 +25,11 @@ from musforms.cli import cli
 from musforms.collect import collect, collected
 from musforms.generate import generate
 from musforms.manifest import load_manifest
+from musforms.models import Organisation
 from musforms.outputs import write_outputs
 from musforms.questionset import load_question_set
+from tests.conftest import EVERY_TYPE
+from tests.outputs_data import responses
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "config" / "questions.yaml"
@@ -213,4 +217,39 @@ def test_purge_asks_before_removing_leftovers(small: tuple[Path, Path, Path]) ->
     assert _partials(out)
     result = CliRunner().invoke(cli, ["purge", str(out), "--before", "2020-01-01"], input="y\n")
     assert result.exit_code == 0, result.output
+    assert _partials(out) == []
+
+
+# --- openpyxl's own temporary files -------------------------------------------------------------
+
+
+# openpyxl's generators for the sheet that failed complain as they are collected; not ours.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_failed_xlsx_write_leaves_no_temporary_file(
+    tmp_path: Path, sys_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl keeps each sheet in a temporary file of its own until the workbook is saved;
+    a write that fails halfway leaves it neither in TMPDIR nor in the results folder."""
+    from musforms.models import QuestionSet
+    from musforms.outputs import followup
+
+    values = followup._values
+    calls = 0
+
+    def failing(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the disk is full")
+        return values(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(followup, "_values", failing)
+    out = tmp_path / "results"
+    with pytest.raises(RuntimeError, match="disk is full"):
+        write_outputs(out, responses(QuestionSet.model_validate(EVERY_TYPE)), None, Organisation())
+    assert calls == 2
+    gc.collect()  # while the warnings above are ignored
+    assert _ours_in(sys_tmp) == []
+    assert _space_is_clean(out)
     assert _partials(out) == []
