@@ -253,3 +253,62 @@ def test_a_failed_xlsx_write_leaves_no_temporary_file(
     assert _ours_in(sys_tmp) == []
     assert _space_is_clean(out)
     assert _partials(out) == []
+
+
+# The follow-up list of a round with drafting processes is written by one of them. This script
+# is also what multiprocessing's server process imports before it starts them, so the fault it
+# sets up at the top is in every drafting process too.
+FAILED_XLSX_IN_A_WORKER = """
+    import sys
+    import tempfile
+    from pathlib import Path
+    from musforms.models import Organisation, QuestionSet
+    from musforms.outputs import followup, write_outputs
+    from musforms.outputs.minutes import POOL_THRESHOLD
+    from tests.conftest import EVERY_TYPE
+    from tests.outputs_data import responses
+    from tests.test_outputs_spool import _round
+
+    values = followup._values
+    calls = 0
+
+    def failing(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError(f"the disk is full in {tempfile.gettempdir()}")
+        return values(*args, **kwargs)
+
+    followup._values = failing
+
+    if __name__ == "__main__":
+        many = _round(responses(QuestionSet.model_validate(EVERY_TYPE)), POOL_THRESHOLD + 8)
+        out = Path(sys.argv[1])
+        try:
+            write_outputs(out, many, None, Organisation(), workers=2)
+        except RuntimeError as exc:
+            assert calls == 0, "the follow-up list was written here, not by a drafting process"
+            where = Path(str(exc).removeprefix("the disk is full in "))
+            assert where.parent == out / ".musforms-tmp", where
+        else:
+            raise SystemExit("the follow-up list was written")
+"""
+
+
+def test_a_failed_xlsx_write_in_a_drafting_process_leaves_no_temporary_file(
+    tmp_path: Path, sys_tmp: Path
+) -> None:
+    script = tmp_path / "failing_xlsx.py"
+    script.write_text(textwrap.dedent(FAILED_XLSX_IN_A_WORKER), encoding="utf-8")
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(script), str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert _ours_in(sys_tmp) == []
+    assert _space_is_clean(out)
+    assert _partials(out) == []
