@@ -303,16 +303,19 @@ def use_space(space: Path | None) -> None:
 
 
 @contextlib.contextmanager
-def scratch_space(folder: Path) -> Iterator[Path]:
+def scratch_space(folder: Path, *, sweep: bool = True) -> Iterator[Path]:
     """Let the scratch folders of a run that writes into ``folder`` go into its private space
-    (``folder/.musforms-tmp``), after removing what killed runs left there and in ``folder``.
+    (``folder/.musforms-tmp``), after removing what killed runs left there and in ``folder``
+    (``sweep``; else the caller does, with :func:`remove_leftovers`, once it holds the
+    folder's lock).
 
     The space is removed when the run is done and it is empty; so is ``folder`` (and the
     folders above it that were made for it) if nothing was written into it."""
     global _space
     made = _missing(folder)
     space = folder / TMP_FOLDER
-    remove_leftovers(folder)
+    if sweep:
+        remove_leftovers(folder)
     earlier, _space = _space, space
     try:
         yield space

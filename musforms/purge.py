@@ -89,11 +89,18 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
 
 def execute(plan: PurgePlan) -> int:
     """Delete what ``plan`` lists and rewrite the combined files without it, one item at a
-    time; how many files and folders that killed runs had left it removed (those the plan
-    lists, and any left since)."""
+    time, holding the results folder's lock; how many files and folders that killed runs had
+    left it removed (those the plan lists, and any left since)."""
+    from musforms.lock import folder_lock
+
+    with folder_lock(plan.results, "purge"):
+        return _execute(plan)
+
+
+def _execute(plan: PurgePlan) -> int:
     results = plan.results
     removed = remove_leftovers(results)
-    with scratch_space(results):
+    with scratch_space(results, sweep=False):
         if plan.employee_ids:
             _purge(plan)
     return len(removed)

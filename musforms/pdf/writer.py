@@ -99,6 +99,16 @@ def _fonts() -> tuple[str, str]:
 
 # How every tick box and radio button looks (square: reportlab draws round ones right only
 # at size 20).
+# How text fields and drop-downs look and print.
+_FIELD_LOOK: dict[str, Any] = {
+    "annotationFlags": af.RL_ANNOT_PRINT,
+    "fontName": FIELD_FONT,
+    "fontSize": FIELD_SIZE,
+    "borderColor": FIELD_BORDER,
+    "fillColor": FIELD_FILL,
+    "textColor": INK,
+    "borderWidth": 0.75,
+}
 _BUTTON_LOOK: dict[str, Any] = {
     "shape": "square",
     "size": BOX,
@@ -254,49 +264,30 @@ class _Builder:
                 height=h,
                 maxlen=None,
                 fieldFlags=flags,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                fontName=FIELD_FONT,
-                fontSize=FIELD_SIZE,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_FIELD_LOOK,
             )
 
         self.ops.append(op)
 
     def checkbox(self, name: str, x: float, dy: float, tip: str) -> None:
         self.sig.append(("checkbox", name, x, dy, tip))
-
-        def op(c: Canvas, top: float) -> None:
-            c.acroForm.checkbox(
-                name=name,
-                tooltip=tip,
-                checked=False,
-                buttonStyle="check",
-                x=x,
-                y=top - dy - BOX,
-                fieldFlags=af.RL_CHECKBOX,
-                **_BUTTON_LOOK,
-            )
-
-        self.ops.append(op)
+        self._button(
+            "checkbox", x, dy, name=name, tooltip=tip, checked=False, buttonStyle="check",
+            fieldFlags=af.RL_CHECKBOX,
+        )  # fmt: skip
 
     def radio(self, name: str, value: str, x: float, dy: float, tip: str) -> None:
         self.sig.append(("radio", name, value, x, dy, tip))
+        self._button(
+            "radio", x, dy, name=name, tooltip=tip, value=value, selected=False,
+            buttonStyle="circle", fieldFlags=af.RL_RADIO,
+        )  # fmt: skip
+
+    def _button(self, kind: str, x: float, dy: float, **field: Any) -> None:
+        """A checkbox or radio button (reportlab's ``acroForm.checkbox`` / ``.radio``)."""
 
         def op(c: Canvas, top: float) -> None:
-            c.acroForm.radio(
-                name=name,
-                tooltip=tip,
-                value=value,
-                selected=False,
-                buttonStyle="circle",
-                x=x,
-                y=top - dy - BOX,
-                fieldFlags=af.RL_RADIO,
-                **_BUTTON_LOOK,
-            )
+            getattr(c.acroForm, kind)(x=x, y=top - dy - BOX, **field, **_BUTTON_LOOK)
 
         self.ops.append(op)
 
@@ -326,13 +317,7 @@ class _Builder:
                 width=w,
                 height=TEXT_H,
                 fieldFlags=af.RL_COMBO,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                fontName=FIELD_FONT,
-                fontSize=FIELD_SIZE,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_FIELD_LOOK,
             )
 
         self.ops.append(op)
