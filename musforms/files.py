@@ -78,7 +78,7 @@ def atomic_writer(path: Path) -> Iterator[Path]:
     purge``) knows it may remove, while a file another run is writing is left alone.
     """
     private_dir(path.parent)
-    tmp_path, held = _held_file(path.parent, f"{PARTIAL_PREFIX}{path.name[:_NAME_PART]}.")
+    tmp_path, held = _held_file(path.parent, f"{PARTIAL_PREFIX}{_name_part(path.name)}.")
     try:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
@@ -118,7 +118,7 @@ TMP_FOLDER = ".musforms-tmp"  # a results or forms folder's private temporary sp
 SCRATCH_PREFIX = "musforms-scratch-"  # a run's scratch folder, in that space or in TMPDIR
 PARTIAL_PREFIX = ".musforms-partial-"  # a file being written by atomic_writer, beside its target
 PARTIAL_SUFFIX = ".tmp"
-_NAME_PART = 100  # of the target's name in a partial file's name: the whole stays below 255
+_NAME_PART = 100  # bytes of the target's name in a partial file's name: the whole stays < 255
 
 # What atomic_writer named its temporary files before they had a prefix of their own:
 # ".<target>.<8 characters of tempfile's>.tmp", for a target of a kind musforms writes.
@@ -130,6 +130,12 @@ _TRIES = 20  # attempts at making a held file or folder while another run sweeps
 _space: Path | None = None  # where scratch folders go (see scratch_space); None: TMPDIR
 _tempdir_lock = threading.RLock()
 _swept_tmpdirs: set[str] = set()
+
+
+def _name_part(name: str) -> str:
+    """The start of ``name``, to name a temporary file by (a file name is at most 255 bytes;
+    a character cut in two is left out)."""
+    return os.fsencode(name)[:_NAME_PART].decode("utf-8", "ignore")
 
 
 def is_partial(name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import stat
 import subprocess
 import sys
@@ -237,3 +238,13 @@ def test_the_private_space_must_be_a_folder_of_musforms(tmp_path: Path) -> None:
     ):
         pass
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_long_name_gets_a_temporary_file_all_the_same(tmp_path: Path) -> None:
+    """A file name is at most 255 bytes; the temporary file's name holds the start of its
+    target's, cut by bytes, so a target of 245 bytes (€ is three) still gets one."""
+    target = tmp_path / ("€" * 80 + ".json")
+    with atomic_writer(target) as tmp:
+        assert is_partial(tmp.name) and len(os.fsencode(tmp.name)) < 255
+        tmp.write_text("{}")
+    assert target.read_text() == "{}"
