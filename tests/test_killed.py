@@ -159,28 +159,35 @@ def test_a_killed_generate_takes_its_workers_with_it(tmp_path: Path, tmp: Path) 
     assert not (forms / "manifest.json").exists()
 
 
-@pytest.fixture
-def returned(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """A round's forms, and each of them returned filled in: (forms, returned)."""
-    forms, returned = tmp_path / "forms", tmp_path / "returned"
-    generate(QUESTIONS, _roster(tmp_path, EMPLOYEES), forms, "2026", formats=["pdf"])
+@pytest.fixture(scope="module")
+def returned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
+    """A round's forms, each of them returned filled in, and its key: (forms, returned, key)."""
+    root = tmp_path_factory.mktemp("round")
+    forms, returned = root / "forms", root / "returned"
+    key = root / "key"
+    generate(QUESTIONS, _roster(root, EMPLOYEES), forms, "2026", formats=["pdf"], key_file=key)
     qs = load_question_set(QUESTIONS)
     returned.mkdir()
     for form in load_manifest(forms).forms:
         answers = answers_for(qs, form.employee_id)
         fill_pdf(forms / form.files["pdf"], returned / f"svar {form.employee_id}.pdf", answers)
-    yield forms, returned
+    yield forms, returned, key
 
 
+@pytest.mark.parametrize("stage", ["responses", "minutes"])
 def test_a_killed_collect_takes_its_workers_with_it(
-    tmp_path: Path, tmp: Path, returned: tuple[Path, Path]
+    tmp_path: Path, tmp: Path, returned: tuple[Path, Path, Path], stage: str
 ) -> None:
-    forms, inbox = returned
+    """Killed while its workers read the returned files, or while they draft the minutes."""
+    forms, inbox, key = returned
     out = tmp_path / "results"
+    written = {"responses": "responses/*.json", "minutes": "minutes/*.docx"}[stage]
+    args = ["collect", str(inbox), "--forms", str(forms), "--out", str(out)]
     _kill_at_work(
-        ["collect", str(inbox), "--forms", str(forms), "--out", str(out), "--workers", "2"],
+        [*args, "--workers", "2", "--key-file", str(key)],
         out,
-        lambda: any((out / "responses").glob("*.json")),
+        lambda: any(out.glob(written)),
         tmp,
     )
-    assert not (out / "report.json").exists()
+    if stage == "responses":
+        assert not (out / "report.json").exists()
