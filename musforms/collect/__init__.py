@@ -212,11 +212,11 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
 
 
 def _wrong_key(key_path: Path, out: Path, count: int) -> KeyFileError:
-    forms = "form" if count == 1 else f"{count} forms"
+    forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
     return KeyFileError(
-        f"not one signed form verifies with the signing key {key_path}: the {forms} read "
-        f"were made with another key. Nothing in {out} was changed. Collect again with the "
-        "key the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
+        f"not one signed form verifies with the signing key {key_path}: {forms} made with "
+        f"another key (or altered). Nothing in {out} was changed. Collect again with the key "
+        "the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
     )
 
 

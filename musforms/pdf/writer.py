@@ -38,7 +38,8 @@ from musforms import fastpath, texts
 from musforms import fieldnames as fn
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
-from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.formats import FormWriterBase
+from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
 from musforms.pdf import _template
 
@@ -345,29 +346,16 @@ def _hidden_field(c: Canvas, name: str, value: str) -> None:
     form.fields.append(form.getRef(widget))
 
 
-class PdfFormWriter:
+class PdfFormWriter(FormWriterBase):
     """Renders one question set in one language for any number of employees."""
 
-    def __init__(
-        self,
-        question_set: QuestionSet,
-        lang: str,
-        organisation: Organisation,
-        *,
-        template: Path | None = None,
-        created: dt.datetime | None = None,
-    ) -> None:
-        if template is not None:
+    def _setup(self) -> None:
+        if self.template is not None:
             raise ConfigError("a PDF form has no template of its own; the template is for Word")
-        self.question_set = question_set
-        self.lang = lang
-        self.organisation = organisation
-        # The files' creation date; one value for a whole run keeps output reproducible.
-        self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
         self._header_block: Block | None = None
         _fonts()
-        self._logo = self._load_logo(organisation.logo)
+        self._logo = self._load_logo(self.organisation.logo)
         self._blocks = self._question_blocks()
 
     # --- once per question set -------------------------------------------------------
