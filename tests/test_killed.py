@@ -28,6 +28,7 @@ from musforms.questionset import load_question_set
 
 pytestmark = [
     pytest.mark.slow,
+    # A failure under CI=true.
     pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc"),
 ]
 
