@@ -32,7 +32,7 @@ from musforms.collect.read import (
     time_limit,
 )
 from musforms.errors import ConfigError, KeyFileError
-from musforms.files import private_dir
+from musforms.files import private_dir, scratch_space
 from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
@@ -161,6 +161,7 @@ def _collect(
             f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
         )
     with (
+        scratch_space(out),
         open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
