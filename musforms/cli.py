@@ -70,6 +70,13 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _warn(warnings: list[str]) -> None:
+    """What a command's result says HR should know and act on (a key file open to
+    other users), one ``Warning: …`` line each on stderr."""
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def _debugging() -> bool:
     ctx = click.get_current_context(silent=True)
     return bool(ctx is not None and ctx.find_root().params.get("debug"))
@@ -224,6 +231,7 @@ def generate(
     )
     from musforms import formats as registry
 
+    _warn(result.warnings)
     kinds = " and ".join(registry.get(f).title for f in result.formats)
     click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
@@ -327,6 +335,7 @@ def collect(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    _warn(result.warnings)
     for line in summary_lines(result):
         click.echo(line)
     if result.outputs is not None:

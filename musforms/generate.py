@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -79,6 +79,7 @@ class GenerateResult:
     formats: tuple[str, ...] = ()
     key_path: Path | None = None
     key_created: bool = False
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: a key open to others
 
 
 def form_basename(employee: Employee) -> str:
@@ -293,7 +294,8 @@ def generate(
                 f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
             )
         key_created = not key_path.exists()
-        key = load_key(key_path, create=True)
+        warnings: list[str] = []
+        key = load_key(key_path, create=True, warn=warnings.append)
 
         digest = question_set_digest(qs)
         earlier = _earlier_manifest(out, cycle, spool)
@@ -310,7 +312,7 @@ def generate(
         head = earlier or Manifest(cycle=cycle, question_set=issued_with)
         head.question_set = issued_with
         write_manifest(out, head, _entries(out, spool, earlier is not None))
-    return GenerateResult(out, count, tuple(formats), key_path, key_created)
+    return GenerateResult(out, count, tuple(formats), key_path, key_created, warnings)
 
 
 def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:

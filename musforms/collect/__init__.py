@@ -100,6 +100,7 @@ class CollectResult:
     flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: a key open to others
 
     @property
     def files_read(self) -> int:
@@ -134,7 +135,8 @@ def collect(
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
     cycle = manifest_head(forms_dir).cycle
-    key = load_key(key_file or default_key_path())
+    warnings: list[str] = []
+    key = load_key(key_file or default_key_path(), warn=warnings.append)
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
@@ -156,6 +158,7 @@ def collect(
         for read in reads:
             record(out, ledger, read)
         result = _summarise(out, cycle, ledger)
+        result.warnings = warnings
         _write_results(out, cycle, ledger)
     from musforms.outputs import write_outputs
 

@@ -1,0 +1,115 @@
+"""Who else may read or change what musforms uses: the signing key.
+
+The checks go by the mode bits, so they hold for root too (who may read any file whatever
+its mode, and is who CI runs the tests as).
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from musforms.cli import cli
+from musforms.errors import KeyFileError
+from musforms.generate import generate
+from musforms.identity import load_key
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "config" / "questions.yaml"
+
+
+def _roster(folder: Path) -> Path:
+    path = folder / "roster.csv"
+    path.write_text("id;navn\n1;Person 1\n2;Person 2\n", encoding="utf-8")
+    return path
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def made_key(key_file: Path) -> Path:
+    load_key(key_file, create=True)
+    return key_file
+
+
+# --- the signing key ---------------------------------------------------------------------------
+
+
+def test_a_private_key_is_used_without_a_word(made_key: Path) -> None:
+    said: list[str] = []
+    load_key(made_key, warn=said.append)
+    assert said == []
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o444], ids=oct)
+def test_a_key_others_can_read_is_used_with_a_warning(made_key: Path, mode: int) -> None:
+    """The warning names the file, its mode and the command that makes it private."""
+    key = load_key(made_key)
+    made_key.chmod(mode)
+    said: list[str] = []
+    assert load_key(made_key, warn=said.append) == key
+    assert len(said) == 1
+    assert str(made_key) in said[0] and f"mode {mode:04o}" in said[0]
+    assert f"chmod 600 {made_key}" in said[0]
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o660, 0o666, 0o777], ids=oct)
+def test_a_key_others_can_change_is_refused(made_key: Path, mode: int) -> None:
+    """Whoever can replace the key can sign forms collect accepts: it is not used at all."""
+    made_key.chmod(mode)
+    with pytest.raises(KeyFileError) as caught:
+        load_key(made_key, warn=lambda _: None)
+    said = str(caught.value)
+    assert str(made_key) in said and f"mode {mode:04o}" in said
+    assert f"chmod 600 {made_key}" in said
+
+
+def test_the_chmod_to_run_is_quoted_for_the_shell(tmp_path: Path) -> None:
+    path = tmp_path / "HR nøgler" / "key"
+    load_key(path, create=True)
+    path.chmod(0o644)
+    said: list[str] = []
+    load_key(path, warn=said.append)
+    assert f"chmod 600 '{path}'" in said[0]
+
+
+def test_generate_and_collect_warn_of_a_readable_key(made_key: Path, tmp_path: Path) -> None:
+    """Each command says it on stderr, as a warning, and does its job."""
+    made_key.chmod(0o644)
+    forms, out = tmp_path / "forms", tmp_path / "out"
+    runner = CliRunner()
+    args = ["-q", str(QUESTIONS), "-r", str(_roster(tmp_path)), "-o", str(forms)]
+    made = runner.invoke(cli, ["generate", *args, "--cycle", "2026", "--format", "pdf"])
+    assert made.exit_code == 0, made.output
+    assert made.stderr.startswith(f"Warning: the signing key {made_key} can be read by other")
+    assert f"chmod 600 {made_key}" in made.stderr
+    got = runner.invoke(cli, ["collect", str(forms), "--forms", str(forms), "--out", str(out)])
+    assert got.exit_code in (0, 1), got.output
+    assert f"Warning: the signing key {made_key} can be read by other" in got.stderr
+    assert (out / "report.json").is_file()
+
+
+def test_generate_and_collect_refuse_a_key_others_can_change(
+    made_key: Path, tmp_path: Path
+) -> None:
+    """One Error line naming the file, its mode and the chmod; nothing written."""
+    forms, out = tmp_path / "forms", tmp_path / "out"
+    generate(QUESTIONS, _roster(tmp_path), forms, "2026", formats=["pdf"])
+    before = sorted(p.name for p in forms.iterdir())
+    made_key.chmod(0o666)
+    runner = CliRunner()
+    args = ["-q", str(QUESTIONS), "-r", str(_roster(tmp_path)), "-o", str(forms)]
+    made = runner.invoke(cli, ["generate", *args, "--cycle", "2026"])
+    got = runner.invoke(cli, ["collect", str(forms), "--forms", str(forms), "--out", str(out)])
+    for result in (made, got):
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: the signing key {made_key} can be changed")
+        assert "mode 0666" in result.stderr and f"chmod 600 {made_key}" in result.stderr
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in forms.iterdir()) == before
+    assert not out.exists()
