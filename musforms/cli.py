@@ -71,7 +71,7 @@ def friendly(func: F) -> F:
 
 
 def _warn(warnings: list[str]) -> None:
-    """What a command's result says HR should know and act on (a key file open to
+    """What a command's result says HR should know and act on (a key or folder open to
     other users), one ``Warning: …`` line each on stderr."""
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -625,6 +625,7 @@ def minutes(
         questions=questions,
         by_department=by_department,
     )
+    _warn(paths.warnings)
     for line in output_lines(paths):
         click.echo(line)
 

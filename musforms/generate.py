@@ -25,11 +25,12 @@ from pydantic import TypeAdapter
 
 from musforms import formats as registry
 from musforms.errors import ConfigError
-from musforms.files import id_slug, inside, private_dir, slug
+from musforms.files import id_slug, inside, private_folders, slug
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
 from musforms.manifest import (
+    ARCHIVE_DIR,
     MANIFEST,
     Manifest,
     ManifestForm,
@@ -79,7 +80,7 @@ class GenerateResult:
     formats: tuple[str, ...] = ()
     key_path: Path | None = None
     key_created: bool = False
-    warnings: list[str] = field(default_factory=list)  # for the HR officer: a key open to others
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
 
 
 def form_basename(employee: Employee) -> str:
@@ -299,7 +300,7 @@ def generate(
 
         digest = question_set_digest(qs)
         earlier = _earlier_manifest(out, cycle, spool)
-        private_dir(out)
+        warnings += private_folders(out, ARCHIVE_DIR)
         template = template or _template_near(questions)
         job = Job(
             qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()

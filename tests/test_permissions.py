@@ -1,4 +1,4 @@
-"""Who else may read or change what musforms uses: the signing key.
+"""Who else may read or change what musforms uses: the signing key and the folders it writes.
 
 The checks go by the mode bits, so they hold for root too (who may read any file whatever
 its mode, and is who CI runs the tests as).
@@ -13,9 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from musforms.cli import cli
+from musforms.collect import collect
 from musforms.errors import KeyFileError
+from musforms.files import private_folder
 from musforms.generate import generate
 from musforms.identity import load_key
+from musforms.outputs import write_outputs
+from musforms.results import collected
+from tests.mounts import tmpfs
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "config" / "questions.yaml"
@@ -113,3 +118,92 @@ def test_generate_and_collect_refuse_a_key_others_can_change(
         assert "Traceback" not in result.output
     assert sorted(p.name for p in forms.iterdir()) == before
     assert not out.exists()
+
+
+# --- the folders written into --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o755, 0o750, 0o701], ids=oct)
+def test_an_open_folder_is_made_private_and_said(tmp_path: Path, mode: int) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    folder.chmod(mode)
+    said = private_folder(folder)
+    assert _mode(folder) == 0o700
+    assert said is not None and str(folder) in said
+    assert f"{mode:04o} → 0700" in said
+
+
+def test_a_private_or_new_folder_is_left_without_a_word(tmp_path: Path) -> None:
+    assert private_folder(tmp_path / "new" / "folder") is None
+    assert _mode(tmp_path / "new" / "folder") == 0o700
+    (tmp_path / "mine").mkdir(mode=0o700)
+    assert private_folder(tmp_path / "mine") is None
+
+
+def test_generate_makes_an_open_forms_folder_private(tmp_path: Path) -> None:
+    forms = tmp_path / "forms"
+    (forms / "question_sets").mkdir(parents=True)
+    for folder in (forms, forms / "question_sets"):
+        folder.chmod(0o777)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("generate", "-q", str(QUESTIONS), "-r", str(_roster(tmp_path))),
+            *("-o", str(forms), "--cycle", "2026", "--format", "pdf"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert _mode(forms) == _mode(forms / "question_sets") == 0o700
+    lines = result.stderr.splitlines()
+    assert (
+        f"Warning: the folder {forms} was open to other users; musforms made it yours "
+        "alone (mode 0777 → 0700)" in lines
+    )
+    assert any(
+        line.startswith(f"Warning: the folder {forms / 'question_sets'} was open") for line in lines
+    )
+
+
+def test_collect_makes_an_open_results_folder_private(tmp_path: Path) -> None:
+    forms, out = tmp_path / "forms", tmp_path / "out"
+    generate(QUESTIONS, _roster(tmp_path), forms, "2026", formats=["pdf"])
+    collect([forms], forms, out)
+    for name in ("", "responses", "minutes", "question_sets"):
+        (out / name).chmod(0o777)
+    result = CliRunner().invoke(
+        cli, ["collect", str(forms), "--forms", str(forms), "--out", str(out)]
+    )
+    assert result.exit_code in (0, 1), result.output
+    for name in ("", "responses", "minutes", "question_sets"):
+        assert _mode(out / name) == 0o700, name
+        assert (
+            f"Warning: the folder {out / name if name else out} was open to other users"
+            in result.stderr
+        )
+    assert result.stderr.count("Warning:") == 4
+
+
+def test_minutes_makes_an_open_results_folder_private(tmp_path: Path) -> None:
+    forms, out = tmp_path / "forms", tmp_path / "out"
+    generate(QUESTIONS, _roster(tmp_path), forms, "2026", formats=["pdf"])
+    collect([forms], forms, out)
+    (out / "minutes").chmod(0o755)
+    paths = write_outputs(out, collected(out), forms)
+    assert _mode(out / "minutes") == 0o700
+    assert paths.warnings == [
+        f"the folder {out / 'minutes'} was open to other users; musforms made it yours alone "
+        "(mode 0755 → 0700)"
+    ]
+
+
+def test_a_folder_that_cannot_be_made_private_is_said(tmp_path: Path) -> None:
+    """A disk that refuses the change (here a read-only mount; a network share may keep no
+    modes at all) gets a warning that says so, not a claim that it was made private."""
+    with tmpfs(tmp_path / "shared", "64k", mode=0o777, read_only=True) as folder:
+        said = private_folder(folder)
+        assert _mode(folder) == 0o777
+    assert said == (
+        f"the folder {folder} is open to other users (mode 0777) and could not be made "
+        "private: check who can read it, or use a folder of your own"
+    )

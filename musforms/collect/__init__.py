@@ -31,7 +31,7 @@ from musforms.collect.read import (
     time_limit,
 )
 from musforms.errors import ConfigError
-from musforms.files import private_dir
+from musforms.files import private_dir, private_folders
 from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.manifest import manifest_head
@@ -46,6 +46,7 @@ from musforms.report import (
     write_report_json,
 )
 from musforms.results import (
+    RESPONSES,
     collected,
     iter_responses,
     load_responses,
@@ -100,7 +101,7 @@ class CollectResult:
     flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
-    warnings: list[str] = field(default_factory=list)  # for the HR officer: a key open to others
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
 
     @property
     def files_read(self) -> int:
@@ -153,7 +154,8 @@ def collect(
         total = ledger.add_inputs(p for p in iter_inputs(inputs) if not _is_within(p, out_resolved))
         if on_total:
             on_total(total)
-        private_dir(out / "responses")
+        warnings += private_folders(out, RESPONSES)
+        private_dir(out / RESPONSES)
         reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
         for read in reads:
             record(out, ledger, read)
@@ -164,6 +166,7 @@ def collect(
 
     # One response at a time from disk, twice: a round's responses are never in memory together.
     result.outputs = write_outputs(out, collected(out), forms_dir, None, workers=workers)
+    result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
     return result
 
 

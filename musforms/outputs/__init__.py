@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from musforms.files import write_bytes, write_text
+from musforms.files import private_folders, write_bytes, write_text
 from musforms.models import Organisation
 from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
@@ -46,6 +46,7 @@ class OutputPaths:
     ics: Path | None = None
     agreements: int = 0
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # loose folder modes, made private
 
 
 def output_lines(paths: OutputPaths) -> list[str]:
@@ -151,6 +152,7 @@ def write_outputs(
     else:
         org = load_organisation(forms_dir)
     result = OutputPaths(minutes_dir=out / MINUTES_DIR)
+    result.warnings = private_folders(out, MINUTES_DIR, QUESTION_SETS_DIR)
     if template is None and earlier is not None and earlier.template is not None:
         template = Path(earlier.template)
         if not template.is_file():
