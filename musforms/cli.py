@@ -42,32 +42,58 @@ def key_file_option(help: str) -> Callable[[F], F]:
 
 def friendly(func: F) -> F:
     """Turn a MusformsError into ``Error: …`` and exit 1, never a traceback; so too a full
-    disk or a folder that cannot be written, and (without --debug) any other failure."""
+    disk or a folder that cannot be written, and (without --debug) any other failure. A job
+    that stopped part way says what it had changed by then and what was left as it was
+    (musforms.written); Ctrl-C says it too."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MusformsError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_stopped(str(exc), exc, quiet=True)) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage mistakes and exits keep click's own wording and exit code
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(
-                f"cannot read or write{where}: {exc.strerror or exc}. Results written before "
-                "are unchanged; fix the cause (free space, permissions) and run it again."
-            ) from None
+        except KeyboardInterrupt as exc:
+            click.echo(_stopped("Stopped.", exc), err=True)
+            sys.exit(130)
         except Exception as exc:
+            if isinstance(exc, OSError):
+                where = f" {exc.filename}" if exc.filename else ""
+                what = f"cannot read or write{where}: {exc.strerror or exc}"
+                fix = "Fix the cause (free space, the folder's permissions)"
+                raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if _debugging():
                 raise
-            raise click.ClickException(
-                f"musforms stopped on an unexpected problem ({exc.__class__.__name__}). "
-                "Results written before are unchanged. Run the command again with --debug "
-                "(musforms --debug ...) to see where, and report it."
-            ) from None
+            what = f"musforms stopped on an unexpected problem ({exc.__class__.__name__})"
+            advice = "Run it again with --debug (musforms --debug ...) to see where, and report it."
+            raise click.ClickException(_stopped(what, exc, advice=advice)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stopped(
+    what: str, exc: BaseException, *, fix: str = "", advice: str = "", quiet: bool = False
+) -> str:
+    """``what`` happened, what the job had done by then, and what to do: ``advice``, and
+    ``fix`` the cause, then finish the job. ``quiet``: say nothing of a job that had changed
+    nothing (a mistake in HR's files, found before anything was written)."""
+    from musforms.written import stopped
+
+    done = stopped(exc)
+    parts = []
+    if done is not None and (done.changed or not quiet):
+        parts.append(done.state)
+    if advice:
+        parts.append(advice)
+    again = done.again if done is not None else "run it again"
+    if fix:
+        parts.append(f"{fix}, then {again}.")
+    elif done is not None and done.changed:
+        parts.append(f"To finish the job, {again}.")
+    if not parts:
+        return what
+    return " ".join([what if what.endswith((".", "?", "!")) else what + ".", *parts])
 
 
 def _warn(warnings: list[str]) -> None:

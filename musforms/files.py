@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -117,6 +118,10 @@ def atomic_writer(path: Path) -> Iterator[Path]:
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and exc.filename is None:
+            exc.filename = str(path)  # a write to an open file names none: say which disk
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

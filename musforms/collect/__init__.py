@@ -37,6 +37,7 @@ from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.manifest import manifest_head
 from musforms.report import (
     NEEDS_A_LOOK,
+    REPORT,
     UNUSABLE,
     USABLE,
     FileEntry,
@@ -47,6 +48,7 @@ from musforms.report import (
 )
 from musforms.results import (
     RESPONSES,
+    RESPONSES_JSON,
     collected,
     iter_responses,
     load_responses,
@@ -54,6 +56,7 @@ from musforms.results import (
     write_responses_json,
 )
 from musforms.workdb import Ledger
+from musforms.written import Written, identity
 
 if TYPE_CHECKING:
     from musforms.outputs import OutputPaths
@@ -143,7 +146,14 @@ def collect(
         raise ConfigError(
             f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
         )
+    from musforms import outputs
+
+    written = Written(out, "musforms collect", "run the same collect again, with the same files")
+    written.kind("responses", RESPONSES, "the answers of {n} returned form{s} (in responses/)")
+    written.files(RESPONSES_JSON, REPORT)
+    outputs.watch(written)
     with (
+        written.told(),
         open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
@@ -158,14 +168,19 @@ def collect(
         private_dir(out / RESPONSES)
         reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
         for read in reads:
+            eid = read.entry.employee_id
+            response = response_path(out, eid) if eid else None
+            before = identity(response) if response else None
             record(out, ledger, read)
+            if response is not None and identity(response) != before:
+                written.count("responses")
         result = _summarise(out, cycle, ledger)
         result.warnings = warnings
         _write_results(out, cycle, ledger)
-    from musforms.outputs import write_outputs
-
     # One response at a time from disk, twice: a round's responses are never in memory together.
-    result.outputs = write_outputs(out, collected(out), forms_dir, None, workers=workers)
+    result.outputs = outputs.write_outputs(
+        out, collected(out), forms_dir, None, workers=workers, written=written
+    )
     result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
     return result
 

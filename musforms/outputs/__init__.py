@@ -26,6 +26,7 @@ from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
 from musforms.outputs.views import QuestionSets, iter_agreement_rows
 from musforms.response import Response
+from musforms.written import Written
 
 MINUTES_DIR = "minutes"
 QUESTION_SETS_DIR = "question_sets"
@@ -129,6 +130,7 @@ def write_outputs(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     workers: int | None = None,
+    written: Written | None = None,
 ) -> OutputPaths:
     """Write the minutes, agreements.xlsx, agreements.csv and followup.ics into ``out``.
 
@@ -141,7 +143,47 @@ def write_outputs(
     ``template`` is a minutes template to use instead of the built-in one; ``by_department``
     puts each department on its own sheet. Left out, both are as the last run in ``out`` had
     them. ``workers``: processes drafting the minutes (default: one per core).
+
+    If it stops part way, the exception says which outputs were written and which not (see
+    :mod:`musforms.written`); ``written`` is the record of a job that writes them as part of
+    its own (collect), whose files are then told as well.
     """
+    if written is None:
+        written = Written(out, "musforms minutes", "run the same musforms minutes command again")
+        watch(written)
+    with written.told():
+        return _write_outputs(
+            out, responses, forms_dir, organisation, template, questions, by_department,
+            today, now, workers, written,
+        )  # fmt: skip
+
+
+def watch(written: Written) -> None:
+    """Note how the outputs stand before a job writes them: the minutes drafts, the follow-up
+    list and the calendar."""
+    written.kind(
+        "minutes",
+        MINUTES_DIR,
+        "{n} minutes draft{s}",
+        rest="the other minutes drafts",
+        rest_without="the minutes drafts",
+    )
+    written.files(XLSX, CSV, ICS)
+
+
+def _write_outputs(
+    out: Path,
+    responses: Iterable[Response],
+    forms_dir: Path | None,
+    organisation: Organisation | None,
+    template: Path | None,
+    questions: Sequence[Path],
+    by_department: bool | None,
+    today: dt.date | None,
+    now: dt.datetime | None,
+    workers: int | None,
+    written: Written,
+) -> OutputPaths:
     from musforms.outputs.minutes import write_minutes
 
     earlier = _load_settings(out)
@@ -191,6 +233,8 @@ def write_outputs(
             alongside=functools.partial(
                 _write_followup, database_path(followup_db), out, org, by_department, now
             ),
+            drafted=functools.partial(written.count, "minutes"),
+            all_drafted=functools.partial(written.finished, "minutes"),
         )
         result.agreements = len(spool)
     if missing.count:
@@ -308,5 +352,6 @@ __all__ = [
     "output_lines",
     "question_sets_for",
     "rewrite_followup",
+    "watch",
     "write_outputs",
 ]
