@@ -42,9 +42,9 @@ def key_file_option(help: str) -> Callable[[F], F]:
 
 def friendly(func: F) -> F:
     """Turn a MusformsError into ``Error: …`` and exit 1, never a traceback; so too a full
-    disk or a folder that cannot be written, and (without --debug) any other failure. A job
-    that stopped part way says what it had changed by then and what was left as it was
-    (musforms.written); Ctrl-C says it too."""
+    disk (whatever exception it comes as), a folder that cannot be written, and (without
+    --debug) any other failure. A job that stopped part way says what it had changed by then
+    and what was left as it was (musforms.written); Ctrl-C says it too."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,10 +58,16 @@ def friendly(func: F) -> F:
             click.echo(_stopped("Stopped.", exc), err=True)
             sys.exit(130)
         except Exception as exc:
+            from musforms.nospace import no_space
+
+            full = no_space(exc)
+            if full is not None:
+                what, fix = _no_space(full)
+                raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if isinstance(exc, OSError):
                 where = f" {exc.filename}" if exc.filename else ""
                 what = f"cannot read or write{where}: {exc.strerror or exc}"
-                fix = "Fix the cause (free space, the folder's permissions)"
+                fix = "Fix the cause (the folder's permissions, a disk that is not there)"
                 raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if _debugging():
                 raise
@@ -70,6 +76,25 @@ def friendly(func: F) -> F:
             raise click.ClickException(_stopped(what, exc, advice=advice)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _no_space(full: OSError) -> tuple[str, str]:
+    """What a full disk is called, and what to do about it."""
+    from musforms.nospace import is_temporary, temporary_folder
+
+    if is_temporary(full.filename):
+        return (
+            f"no space left in the temporary folder (TMPDIR={temporary_folder()}), where "
+            "musforms keeps its working files while it runs",
+            "Free space there, or point TMPDIR at a folder on a disk with room "
+            "(TMPDIR=/path/to/folder musforms ...)",
+        )
+    if full.filename:
+        return (
+            f"no space left on the disk of {full.filename}",
+            "Free space on that disk (or write to a folder on another disk)",
+        )
+    return "no space left on the disk", "Free space on the disk"
 
 
 def _stopped(

@@ -1,15 +1,23 @@
-"""A full disk, on a real small disk (tmpfs).
+"""A full disk, on a real small disk (tmpfs): the results folder's or the temporary folder's.
 
 Whatever step it stops at, collect says which files it had updated and which are still as
-the last run left them, and that is exactly what is on disk; and once there is space again,
-the same collect leaves what it would have left without the interruption.
+the last run left them, and that is exactly what is on disk; a full temporary folder is
+called that, whatever exception it came as, never "an unexpected problem"; and once there
+is space again, the same collect leaves what it would have left without the interruption.
 """
 
 from __future__ import annotations
 
+import errno
+import gc
 import os
+import pickle
 import re
 import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +27,15 @@ from click.testing import CliRunner
 from musforms.cli import cli
 from musforms.generate import generate
 from musforms.manifest import load_manifest
+from musforms.models import Organisation, QuestionSet
+from musforms.nospace import no_space
+from musforms.outputs import write_followup
+from musforms.outputs.spool import AgreementSpool, spool_db
+from musforms.outputs.views import iter_agreement_rows
 from tests.clients.pdf import fill_pdfium
+from tests.conftest import EVERY_TYPE
 from tests.mounts import fill, tmpfs
+from tests.outputs_data import responses
 from tests.trust_data import answers, write_config
 
 ROSTER = "id;name;department;manager;meeting_date\r\n" + "".join(
@@ -145,10 +160,11 @@ def test_a_full_results_disk_is_told_exactly(round_: Round, tmp_path: Path) -> N
             said = result.output
             assert result.exit_code == 1, said
             assert "Traceback" not in said and "unchanged" not in said, said
-            assert re.search(rf"cannot read or write {re.escape(str(out))}/\S+: No space", said)
+            assert re.search(rf"no space left on the disk of {re.escape(str(out))}/\S+\. ", said)
             stages.add(frozenset(_check_what_it_says(said, before, out)))
             assert said.rstrip().endswith(
-                "then run the same collect again, with the same files."
+                "Free space on that disk (or write to a folder on another disk), then run the "
+                "same collect again, with the same files."
             ), said
         assert frozenset() in stages or any("report.json" not in s for s in stages)
         assert any("report.json" in s for s in stages), stages
@@ -179,3 +195,124 @@ def _without_times(files: dict[str, bytes]) -> dict[str, object]:
         else:
             kept[name] = data
     return kept
+
+
+# --- the temporary folder ----------------------------------------------------------------------
+
+
+def _musforms(*args: str, tmpdir: Path) -> subprocess.CompletedProcess[str]:
+    """musforms as HR runs it, in a process of its own, with ``tmpdir`` as TMPDIR."""
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    return subprocess.run(
+        [sys.executable, "-m", "musforms", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def _said_of_a_full_temporary_folder(done: subprocess.CompletedProcess[str], tmpdir: Path) -> str:
+    assert done.returncode == 1, done.stderr
+    said = done.stderr
+    assert said.startswith(
+        f"Error: no space left in the temporary folder (TMPDIR={tmpdir}), where musforms "
+        "keeps its working files while it runs."
+    ), said
+    assert "Free space there, or point TMPDIR at a folder on a disk with room" in said
+    assert "Traceback" not in said and "unexpected problem" not in said, said
+    assert said.count("\n") == 1, said  # one line, nothing printed by a library
+    return said
+
+
+def test_collect_with_a_full_temporary_folder_says_so(round_: Round, tmp_path: Path) -> None:
+    """Whether the scratch databases (SQLite) or something else meets the full disk first,
+    the message names the temporary folder, and what it says of the results is true."""
+    saved = tmp_path / "saved"
+    assert round_.collect(round_.first, saved).exit_code == 0
+    out = tmp_path / "results"
+    failed = 0
+    with tmpfs(tmp_path / "tmp", "1m") as tmpdir:
+        for leave in (4_096, 16_384, 32_768, 49_152):
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(saved, out)
+            before = _files(out)
+            (tmpdir / ".filler").unlink(missing_ok=True)
+            fill(tmpdir, leave)
+            args = [str(round_.later), "--forms", str(round_.forms), "--out", str(out)]
+            done = _musforms("collect", *args, "--key-file", str(round_.key), tmpdir=tmpdir)
+            if done.returncode == 0 and leave > 16_384:
+                continue  # enough room after all
+            said = _said_of_a_full_temporary_folder(done, tmpdir)
+            _check_what_it_says(said, before, out)
+            assert said.rstrip().endswith("then run the same collect again, with the same files.")
+            failed += 1
+            assert [p.name for p in tmpdir.iterdir()] == [".filler"]  # nothing left behind
+    assert failed >= 2
+
+
+def test_generate_with_a_full_temporary_folder_says_so(round_: Round, tmp_path: Path) -> None:
+    questions, roster = write_config(tmp_path, ROSTER)
+    with tmpfs(tmp_path / "tmp", "64k") as tmpdir:
+        fill(tmpdir, 4_096)
+        args = ["-q", str(questions), "-r", str(roster), "-o", str(tmp_path / "forms")]
+        done = _musforms("generate", *args, "--cycle", "2026", tmpdir=tmpdir)
+        _said_of_a_full_temporary_folder(done, tmpdir)
+        assert [p.name for p in tmpdir.iterdir()] == [".filler"]
+
+
+def test_the_follow_up_list_on_a_full_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl keeps agreements.xlsx's sheet in a temporary file while it is written: on a
+    full disk lxml raises a SerialisationError, which cannot be pickled (from a drafting
+    process it came back as "TypeError: cannot pickle ..."), and the half-written sheet
+    raised it again when the garbage collector took it, printed as a traceback. Now: an
+    OSError naming the temporary folder, which pickles, and nothing left to raise."""
+    qs = QuestionSet.model_validate(EVERY_TYPE)
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with tmpfs(tmp_path / "tmp", "64k") as tmpdir, spool_db(in_memory=True) as db:
+        spool = AgreementSpool(db)
+        for _ in range(200):
+            spool.add(iter_agreement_rows(responses(qs)))
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+        with pytest.raises(OSError) as caught:
+            write_followup(tmp_path, spool, Organisation(), by_department=False, now=None)
+        told = (caught.value.errno, caught.value.filename)
+        sent = pickle.loads(pickle.dumps(caught.value))
+        del caught  # with it the frames that hold the workbook
+        gc.collect()
+    assert told == (errno.ENOSPC, str(tmpdir))
+    assert (sent.errno, sent.filename) == (errno.ENOSPC, str(tmpdir))
+    assert [str(u.exc_value) for u in unraisable] == []  # type: ignore[attr-defined]
+    assert not (tmp_path / "agreements.xlsx").exists()
+
+
+class SerialisationError(Exception):
+    """As lxml names it (lxml is imported only where a format is read or written)."""
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.EDQUOT, "Disk quota exceeded"),
+        sqlite3.OperationalError("database or disk is full"),
+        SerialisationError("IO_ENOSPC"),
+    ],
+    ids=["ENOSPC", "EDQUOT", "sqlite", "lxml"],
+)
+def test_a_full_disk_is_found_in_every_guise(raised: Exception) -> None:
+    assert no_space(raised) is not None
+    try:
+        try:
+            raise raised
+        except Exception as exc:
+            raise TypeError("something else went wrong on the way") from exc
+    except TypeError as outer:
+        assert no_space(outer) is not None
+    assert no_space(OSError(errno.EACCES, "Permission denied")) is None
+    assert no_space(sqlite3.OperationalError("no such table: x")) is None
+    assert no_space(SerialisationError("IO_EIO")) is None

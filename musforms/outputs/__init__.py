@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from musforms.files import private_folders, write_bytes, write_text
 from musforms.models import Organisation
+from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
 from musforms.outputs.views import QuestionSets, iter_agreement_rows
@@ -286,9 +287,14 @@ def write_followup(
     from musforms.outputs.followup import write_csv, write_xlsx
 
     lang = org.default_language
-    write_xlsx(out / XLSX, spool, lang, by_department=by_department)
-    write_csv(out / CSV, spool.rows(), lang)
-    write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+    try:
+        write_xlsx(out / XLSX, spool, lang, by_department=by_department)
+        write_csv(out / CSV, spool.rows(), lang)
+        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+    except Exception as exc:
+        # Often in a drafting process, whose errors must pickle to be told (lxml's do not).
+        raise_if_full(exc)
+        raise
 
 
 def _write_followup(
