@@ -121,6 +121,11 @@ def _stopped(
     return " ".join([what if what.endswith((".", "?", "!")) else what + ".", *parts])
 
 
+def _names(first: list[str], count: int) -> str:
+    more = f" and {count - len(first)} more" if count > len(first) else ""
+    return ", ".join(first) + more
+
+
 def _warn(warnings: list[str]) -> None:
     """What a command's result says HR should know and act on (a key or folder open to
     other users), one ``Warning: …`` line each on stderr."""
@@ -286,6 +291,17 @@ def generate(
     kinds = " and ".join(registry.get(f).title for f in result.formats)
     click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
+    if result.completed:
+        click.echo(
+            f"  Completed {result.completed} form files that an interrupted run had left "
+            f"unfinished: {_names(result.completed_first, result.completed)}"
+        )
+    if result.removed:
+        click.echo(
+            f"  Removed {result.removed} unfinished form files that an interrupted run had "
+            "left, never issued and of employees no longer on the roster: "
+            f"{_names(result.removed_first, result.removed)}"
+        )
     if result.key_created:
         click.echo(
             f"  A new signing key was made at {result.key_path}.\n"
