@@ -67,7 +67,7 @@ def friendly(func: F) -> F:
             if isinstance(exc, OSError):
                 where = f" {exc.filename}" if exc.filename else ""
                 what = f"cannot read or write{where}: {exc.strerror or exc}"
-                fix = "Fix the cause (the folder's permissions, a disk that is not there)"
+                fix = "Fix the cause (the folder's permissions, a disk read-only or not there)"
                 raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if _debugging():
                 raise

@@ -109,7 +109,11 @@ def atomic_writer(path: Path) -> Iterator[Path]:
     A crash or error leaves the earlier file untouched. The result is mode 0600.
     """
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        exc.filename = str(path)  # the file being written, not its temporary twin
+        raise
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -119,8 +123,8 @@ def atomic_writer(path: Path) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and exc.filename is None:
-            exc.filename = str(path)  # a write to an open file names none: say which disk
+        if exc.filename == tmp or (exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename):
+            exc.filename = str(path)  # the file being written (a write names none at all)
         raise
     finally:
         with contextlib.suppress(FileNotFoundError):

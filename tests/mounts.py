@@ -41,6 +41,11 @@ def resize(folder: Path, size: str) -> None:
     _mount("-o", f"remount,size={size}", str(folder))
 
 
+def read_only(folder: Path) -> None:
+    """Make a mounted tmpfs read-only, as it is."""
+    _mount("-o", "remount,ro", str(folder))
+
+
 def fill(folder: Path, leave: int) -> None:
     """Fill the disk of ``folder`` until only about ``leave`` bytes are free."""
     free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize

@@ -20,7 +20,7 @@ from musforms.generate import generate
 from musforms.identity import load_key
 from musforms.outputs import write_outputs
 from musforms.results import collected
-from tests.mounts import tmpfs
+from tests.mounts import read_only, tmpfs
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "config" / "questions.yaml"
@@ -207,3 +207,29 @@ def test_a_folder_that_cannot_be_made_private_is_said(tmp_path: Path) -> None:
         f"the folder {folder} is open to other users (mode 0777) and could not be made "
         "private: check who can read it, or use a folder of your own"
     )
+
+
+def test_a_results_folder_that_cannot_be_written_is_told(tmp_path: Path) -> None:
+    """A results folder on a disk that takes no writes (a read-only mount: root may write
+    any folder its modes forbid): one Error line that names the file and says, truly, that
+    nothing of the earlier results was changed."""
+    forms = tmp_path / "forms"
+    generate(QUESTIONS, _roster(tmp_path), forms, "2026", formats=["pdf"])
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "1.pdf").write_bytes((forms / "1-person-1.pdf").read_bytes())
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        out = disk / "results"
+        collect([first], forms, out)
+        before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        read_only(disk)
+        args = ["collect", str(forms), "--forms", str(forms), "--out", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"Error: cannot read or write {out / 'responses' / '2.json'}: Read-only file "
+            f"system. musforms collect stopped before it changed anything in {out}. Fix the "
+            "cause (the folder's permissions, a disk read-only or not there), then run the "
+            "same collect again, with the same files.\n"
+        )
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
