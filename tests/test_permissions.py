@@ -200,7 +200,7 @@ def test_minutes_makes_an_open_results_folder_private(tmp_path: Path) -> None:
 def test_a_folder_that_cannot_be_made_private_is_said(tmp_path: Path) -> None:
     """A disk that refuses the change (here a read-only mount; a network share may keep no
     modes at all) gets a warning that says so, not a claim that it was made private."""
-    with tmpfs(tmp_path / "shared", "64k", mode=0o777, read_only=True) as folder:
+    with tmpfs(tmp_path / "open", "64k", mode=0o777, read_only=True) as folder:
         said = private_folder(folder)
         assert _mode(folder) == 0o777
     assert said == (
