@@ -42,32 +42,95 @@ def key_file_option(help: str) -> Callable[[F], F]:
 
 def friendly(func: F) -> F:
     """Turn a MusformsError into ``Error: …`` and exit 1, never a traceback; so too a full
-    disk or a folder that cannot be written, and (without --debug) any other failure."""
+    disk (whatever exception it comes as), a folder that cannot be written, and (without
+    --debug) any other failure. A job that stopped part way says what it had changed by then
+    and what was left as it was (musforms.written); Ctrl-C says it too."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MusformsError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_stopped(str(exc), exc, quiet=True)) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage mistakes and exits keep click's own wording and exit code
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(
-                f"cannot read or write{where}: {exc.strerror or exc}. Results written before "
-                "are unchanged; fix the cause (free space, permissions) and run it again."
-            ) from None
+        except KeyboardInterrupt as exc:
+            click.echo(_stopped("Stopped.", exc), err=True)
+            sys.exit(130)
         except Exception as exc:
+            from musforms.nospace import no_space
+
+            full = no_space(exc)
+            if full is not None:
+                what, fix = _no_space(full)
+                raise click.ClickException(_stopped(what, exc, fix=fix)) from None
+            if isinstance(exc, OSError):
+                where = f" {exc.filename}" if exc.filename else ""
+                what = f"cannot read or write{where}: {exc.strerror or exc}"
+                fix = "Fix the cause (the folder's permissions, a disk read-only or not there)"
+                raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if _debugging():
                 raise
-            raise click.ClickException(
-                f"musforms stopped on an unexpected problem ({exc.__class__.__name__}). "
-                "Results written before are unchanged. Run the command again with --debug "
-                "(musforms --debug ...) to see where, and report it."
-            ) from None
+            what = f"musforms stopped on an unexpected problem ({exc.__class__.__name__})"
+            advice = "Run it again with --debug (musforms --debug ...) to see where, and report it."
+            raise click.ClickException(_stopped(what, exc, advice=advice)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _no_space(full: OSError) -> tuple[str, str]:
+    """What a full disk is called, and what to do about it."""
+    from musforms.nospace import is_temporary, temporary_folder
+
+    if is_temporary(full.filename):
+        return (
+            f"no space left in the temporary folder (TMPDIR={temporary_folder()}), where "
+            "musforms keeps its working files while it runs",
+            "Free space there, or point TMPDIR at a folder on a disk with room "
+            "(TMPDIR=/path/to/folder musforms ...)",
+        )
+    if full.filename:
+        return (
+            f"no space left on the disk of {full.filename}",
+            "Free space on that disk (or write to a folder on another disk)",
+        )
+    return "no space left on the disk", "Free space on the disk"
+
+
+def _stopped(
+    what: str, exc: BaseException, *, fix: str = "", advice: str = "", quiet: bool = False
+) -> str:
+    """``what`` happened, what the job had done by then, and what to do: ``advice``, and
+    ``fix`` the cause, then finish the job. ``quiet``: say nothing of a job that had changed
+    nothing (a mistake in HR's files, found before anything was written)."""
+    from musforms.written import stopped
+
+    done = stopped(exc)
+    parts = []
+    if done is not None and (done.changed or not quiet):
+        parts.append(done.state)
+    if advice:
+        parts.append(advice)
+    again = done.again if done is not None else "run it again"
+    if fix:
+        parts.append(f"{fix}, then {again}.")
+    elif done is not None and done.changed:
+        parts.append(f"To finish the job, {again}.")
+    if not parts:
+        return what
+    return " ".join([what if what.endswith((".", "?", "!")) else what + ".", *parts])
+
+
+def _names(first: list[str], count: int) -> str:
+    more = f" and {count - len(first)} more" if count > len(first) else ""
+    return ", ".join(first) + more
+
+
+def _warn(warnings: list[str]) -> None:
+    """What a command's result says HR should know and act on (a key or folder open to
+    other users), one ``Warning: …`` line each on stderr."""
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _debugging() -> bool:
@@ -224,9 +287,21 @@ def generate(
     )
     from musforms import formats as registry
 
+    _warn(result.warnings)
     kinds = " and ".join(registry.get(f).title for f in result.formats)
     click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
+    if result.completed:
+        click.echo(
+            f"  Completed {result.completed} form files that an interrupted run had left "
+            f"unfinished: {_names(result.completed_first, result.completed)}"
+        )
+    if result.removed:
+        click.echo(
+            f"  Removed {result.removed} unfinished form files that an interrupted run had "
+            "left, never issued and of employees no longer on the roster: "
+            f"{_names(result.removed_first, result.removed)}"
+        )
     if result.key_created:
         click.echo(
             f"  A new signing key was made at {result.key_path}.\n"
@@ -327,6 +402,7 @@ def collect(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    _warn(result.warnings)
     for line in summary_lines(result):
         click.echo(line)
     if result.outputs is not None:
@@ -633,6 +709,7 @@ def minutes(
             questions=questions,
             by_department=by_department,
         )
+    _warn(paths.warnings)
     for line in output_lines(paths):
         click.echo(line)
 

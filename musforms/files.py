@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -56,6 +57,41 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def private_folder(path: Path) -> str | None:
+    """``path`` made as :func:`private_dir` makes it; a folder that is already there and open
+    to other users (any group or other permission bit, e.g. 0777 or 0755) is made its owner's
+    alone (0700) first. What HR should know about it, or None: the folder made private, with
+    its old and new mode, or that it could not be (a disk that keeps no modes, a folder of
+    another user)."""
+    existed = path.is_dir()
+    private_dir(path)
+    if not existed or os.name != "posix":
+        return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    with contextlib.suppress(OSError):
+        os.chmod(path, DIR_MODE)
+    now = stat.S_IMODE(path.stat().st_mode)
+    if now & 0o077:
+        return (
+            f"the folder {path} is open to other users (mode {mode:04o}) and could not be "
+            "made private: check who can read it, or use a folder of your own"
+        )
+    return (
+        f"the folder {path} was open to other users; musforms made it yours alone "
+        f"(mode {mode:04o} → {now:04o})"
+    )
+
+
+def private_folders(folder: Path, *subfolders: str) -> list[str]:
+    """:func:`private_folder` for ``folder`` and for those of its ``subfolders`` that exist:
+    what HR should know about them."""
+    said = [private_folder(folder)]
+    said += [private_folder(folder / name) for name in subfolders if (folder / name).is_dir()]
+    return [s for s in said if s is not None]
+
+
 def inside(folder: Path, name: str) -> Path:
     """``folder/name``, refusing any name that would land outside ``folder``."""
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
@@ -78,13 +114,22 @@ def atomic_writer(path: Path) -> Iterator[Path]:
     purge``) knows it may remove, while a file another run is writing is left alone.
     """
     private_dir(path.parent)
-    tmp_path, held = _held_file(path.parent, f"{PARTIAL_PREFIX}{_name_part(path.name)}.")
+    try:
+        tmp_path, held = _held_file(path.parent, f"{PARTIAL_PREFIX}{_name_part(path.name)}.")
+    except OSError as exc:
+        exc.filename = str(path)  # the file being written, not its temporary twin
+        raise
+    tmp = str(tmp_path)
     try:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.filename == tmp or (exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename):
+            exc.filename = str(path)  # the file being written (a write names none at all)
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

@@ -8,16 +8,28 @@ Memory stays the same for 500 employees or 50,000: the roster, last round's agre
 each issued form's manifest entry wait in a SQLite file in a private temporary folder
 (see :class:`_Spool`) rather than in lists, and manifest.json is written from there one form
 at a time.
+
+A form is issued whole or not at all, whatever stops the run (a full disk, Ctrl-C, a kill):
+its files are written under a hidden name first (``.<name>.<mark>.pending``, the mark a
+digest of the form's manifest entry), manifest.json is written with every form of the run,
+and only then does each file get its own name. A run that stopped before that removes its
+files again; one killed leaves them, and the next run settles them first: a file whose
+entry manifest.json holds (the same mark) gets its name, any other is removed, and is
+written again if its employee is on the roster. Either way collect never meets a form that
+manifest.json does not list.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,12 +37,20 @@ from pydantic import TypeAdapter
 
 from musforms import formats as registry
 from musforms.errors import ConfigError
-from musforms.files import id_slug, inside, private_dir, remove_leftovers, scratch_space, slug
+from musforms.files import (
+    id_slug,
+    inside,
+    private_folders,
+    remove_leftovers,
+    scratch_space,
+    slug,
+)
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
 from musforms.lock import folder_lock
 from musforms.manifest import (
+    ARCHIVE_DIR,
     MANIFEST,
     Manifest,
     ManifestForm,
@@ -44,7 +64,8 @@ from musforms.manifest import (
 )
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 from musforms.pool import Task, ordered_map
-from musforms.scratch import connect
+from musforms.scratch import connect, pages
+from musforms.written import Stopped, tell
 
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
@@ -80,6 +101,27 @@ class GenerateResult:
     formats: tuple[str, ...] = ()
     key_path: Path | None = None
     key_created: bool = False
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
+    # Files an interrupted run had left unfinished: completed now (given their names, or
+    # written again), or removed (never issued, and no longer on the roster).
+    completed: int = 0
+    completed_first: list[str] = field(default_factory=list)
+    removed: int = 0
+    removed_first: list[str] = field(default_factory=list)
+
+
+SHOWN = 20  # file names shown of those an interrupted run left
+_PENDING = re.compile(r"\.(?P<final>.+)\.(?P<mark>[0-9a-f]{12})\.pending")
+
+
+def _mark(entry: str) -> str:
+    """What ties a form's files to its manifest entry while they wait for their names."""
+    return hashlib.sha256(entry.encode("utf-8")).hexdigest()[:12]
+
+
+def pending_name(final: str, entry: str) -> str:
+    """The hidden name a form's file has until manifest.json lists ``entry``."""
+    return f".{final}.{_mark(entry)}.pending"
 
 
 def form_basename(employee: Employee) -> str:
@@ -122,12 +164,8 @@ class _Renderer:
             qs_digest=job.qs_digest,
         )
         base = form_basename(employee)
-        files: dict[str, str] = {}
-        for fmt in job.formats:
-            name = base + registry.get(fmt).suffix
-            write_bytes(inside(job.out, name), self.writer(fmt, form.lang).render(form))
-            files[fmt] = name
-        return ManifestForm(
+        files = {fmt: base + registry.get(fmt).suffix for fmt in job.formats}
+        issued = ManifestForm(
             form_id=form.identity.form_id,
             employee_id=employee.id,
             files=files,
@@ -136,6 +174,15 @@ class _Renderer:
             language=form.lang,
             previous_agreements=list(previous),
         )
+        # Under a hidden name until manifest.json lists the form (see the module's doc).
+        entry = form_entry(issued)
+        for fmt, name in files.items():
+            target = inside(job.out, name)
+            if target.is_dir():  # found now, not once manifest.json lists the form
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+            data = self.writer(fmt, form.lang).render(form)
+            write_bytes(inside(job.out, pending_name(name, entry)), data)
+        return issued
 
     def issue(self, item: Item) -> Issued:
         """Render one roster row's form(s); its manifest entry, already as manifest text."""
@@ -166,6 +213,10 @@ CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NO
 CREATE TABLE carried (id TEXT PRIMARY KEY, agreements TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE earlier (id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE issued (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, entry TEXT NOT NULL);
+CREATE TABLE leftover (pending TEXT PRIMARY KEY, final TEXT NOT NULL, mark TEXT NOT NULL,
+                       outcome TEXT) WITHOUT ROWID;
+CREATE INDEX leftover_final ON leftover (final);
+CREATE TABLE named (name TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -175,6 +226,9 @@ class _Spool:
     ``roster``: the checked roster, in its order. ``carried``: last round's open agreements
     by employee. ``earlier``: where each employee stands in the manifest already in the
     folder. ``issued``: each form rendered this run, as its manifest entry, in roster order.
+    ``leftover``: the files an interrupted run left under their hidden names, and what
+    became of each (``completed`` or ``dropped``). ``named``: the files given their names
+    this run.
     Held in lists and dicts, with the manifest built whole at the end, they grew the main
     process by about 8 MB per 1,000 employees (and each forked worker with it); here they
     cost a page cache of at most 2 MB. Nothing of it needs to outlive the run, so nothing is
@@ -235,6 +289,59 @@ class _Spool:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def issued_entries(self) -> Iterator[str]:
+        """Every entry issued this run, in roster order."""
+        for _, entry in pages(
+            self._db, "SELECT seq, entry FROM issued WHERE seq > ? ORDER BY seq LIMIT ?"
+        ):
+            yield str(entry)
+
+    def add_leftover(self, pending: str, final: str, mark: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO leftover VALUES (?, ?, ?, NULL)", (pending, final, mark)
+        )
+
+    def has_leftovers(self) -> bool:
+        return self._db.execute("SELECT 1 FROM leftover LIMIT 1").fetchone() is not None
+
+    def listed(self, final: str, mark: str) -> Iterator[str]:
+        """The leftovers of ``final`` whose entry is the one manifest.json lists (``mark``),
+        marked completed."""
+        rows = self._db.execute(
+            "SELECT pending FROM leftover WHERE final = ? AND mark = ?", (final, mark)
+        ).fetchall()
+        for (pending,) in rows:
+            self._db.execute(
+                "UPDATE leftover SET outcome = 'completed' WHERE pending = ?", (pending,)
+            )
+            yield str(pending)
+
+    def unlisted(self) -> Iterator[str]:
+        """The leftovers manifest.json does not list, marked dropped."""
+        rows = self._db.execute("SELECT pending FROM leftover WHERE outcome IS NULL").fetchall()
+        self._db.execute("UPDATE leftover SET outcome = 'dropped' WHERE outcome IS NULL")
+        return (str(pending) for (pending,) in rows)
+
+    def completed_before(self) -> int:
+        query = "SELECT count(*) FROM leftover WHERE outcome = 'completed'"
+        return int(self._db.execute(query).fetchone()[0])
+
+    def name(self, final: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO named VALUES (?)", (final,))
+
+    def settled(self, completed: bool) -> tuple[int, list[str]]:
+        """How many leftovers were completed (or removed), and the first few names."""
+        done = (
+            "outcome = 'completed' OR (outcome = 'dropped' AND final IN (SELECT name FROM named))"
+        )
+        where = done if completed else f"NOT ({done})"
+        count = self._db.execute(f"SELECT count(DISTINCT final) FROM leftover WHERE {where}")  # noqa: S608
+        first = self._db.execute(
+            f"SELECT DISTINCT final FROM leftover WHERE {where} ORDER BY final LIMIT ?",  # noqa: S608
+            (SHOWN,),
+        )
+        return int(count.fetchone()[0]), [str(name) for (name,) in first]
+
     def new_entries(self) -> Iterator[str]:
         """The entries of employees the earlier manifest did not list, in roster order."""
         for (entry,) in self._db.execute(
@@ -294,27 +401,131 @@ def generate(
                 f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
             )
         key_created = not key_path.exists()
-        key = load_key(key_path, create=True)
+        warnings: list[str] = []
+        key = load_key(key_path, create=True, warn=warnings.append)
 
         digest = question_set_digest(qs)
         # Made and held only once the roster and key are good: a refused run leaves no folder.
         held.enter_context(folder_lock(out, "generate"))
         remove_leftovers(out)  # what killed runs left; this one's spool is held, and stays
         earlier = _earlier_manifest(out, cycle, spool)
-        private_dir(out)
+        warnings += private_folders(out, ARCHIVE_DIR)
+        _settle_leftovers(out, spool, earlier is not None)
         template = template or _template_near(questions)
         job = Job(
             qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
         )
-        _issue(job, spool, count, workers, progress)
+        try:
+            _issue(job, spool, count, workers, progress)
+            archive_question_set(out, questions, digest)
+            save_organisation(out, organisation)
+            issued_with = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
+            head = earlier or Manifest(cycle=cycle, question_set=issued_with)
+            head.question_set = issued_with
+            write_manifest(out, head, _entries(out, spool, earlier is not None))
+            _sync(out)
+        except BaseException as exc:
+            _remove_pending(out)  # not issued: this run's files are removed again
+            tell(exc, _not_issued(out, spool))
+            raise
+        try:
+            _give_names(out, spool)
+        except BaseException as exc:
+            tell(exc, _not_named(out, count))
+            raise
+        result = GenerateResult(out, count, tuple(formats), key_path, key_created, warnings)
+        result.completed, result.completed_first = spool.settled(completed=True)
+        result.removed, result.removed_first = spool.settled(completed=False)
+    return result
 
-        archive_question_set(out, questions, digest)
-        save_organisation(out, organisation)
-        issued_with = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
-        head = earlier or Manifest(cycle=cycle, question_set=issued_with)
-        head.question_set = issued_with
-        write_manifest(out, head, _entries(out, spool, earlier is not None))
-    return GenerateResult(out, count, tuple(formats), key_path, key_created)
+
+def _settle_leftovers(out: Path, spool: _Spool, earlier: bool) -> None:
+    """The files an interrupted run left under their hidden names: each whose entry
+    manifest.json lists (the same mark) gets its own name now, the others are removed (and
+    this run writes them again if their employees are on the roster)."""
+    for name in _pending_files(out):
+        match = _PENDING.fullmatch(name)
+        assert match is not None
+        spool.add_leftover(name, match["final"], match["mark"])
+    if not spool.has_leftovers():
+        return
+    if earlier:
+        for form in iter_manifest_forms(out):
+            mark = _mark(form_entry(form))
+            for final in form.files.values():
+                for pending in spool.listed(final, mark):
+                    os.replace(out / pending, inside(out, final))
+    for pending in spool.unlisted():
+        (out / pending).unlink(missing_ok=True)
+
+
+def _pending_files(out: Path) -> Iterator[str]:
+    """The names of the files in ``out`` that wait for their own names."""
+    try:
+        entries = list(os.scandir(out))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if _PENDING.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            yield entry.name
+
+
+def _remove_pending(out: Path) -> None:
+    for name in _pending_files(out):
+        with contextlib.suppress(OSError):
+            (out / name).unlink()
+
+
+def _give_names(out: Path, spool: _Spool) -> None:
+    """Each file of every form issued this run gets its own name, now that manifest.json
+    lists the form."""
+    track = spool.has_leftovers()
+    folder = os.fspath(out)
+    for entry in spool.issued_entries():
+        files: dict[str, str] = json.loads(entry)["files"]
+        for final in files.values():  # names the worker checked (files.inside)
+            # Joined as text: a Path per name would keep every name in pathlib's cache.
+            with contextlib.suppress(FileNotFoundError):  # named already
+                os.replace(
+                    os.path.join(folder, pending_name(final, entry)), os.path.join(folder, final)
+                )
+            if track:
+                spool.name(final)
+
+
+def _sync(folder: Path) -> None:
+    """Make what was renamed in ``folder`` so far stay renamed, even after a power cut."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _not_issued(out: Path, spool: _Spool) -> Stopped:
+    completed = spool.completed_before()
+    also = (
+        f" (it did give their names to {completed} files of forms an interrupted run had issued)"
+        if completed
+        else ""
+    )
+    return Stopped(
+        f"musforms generate stopped before it issued any form: manifest.json and the forms "
+        f"in {out} are as they were before this run{also}; the forms it had begun are "
+        "removed again.",
+        changed=False,
+        again="run the same generate again",
+    )
+
+
+def _not_named(out: Path, count: int) -> Stopped:
+    return Stopped(
+        f"musforms generate stopped part way: manifest.json in {out} lists the {count} forms "
+        "of this run, but some of their files still wait under a hidden name.",
+        changed=True,
+        again="run the same generate again: it gives them their names first",
+    )
 
 
 def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:
@@ -341,10 +552,14 @@ def _issue(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Render every form on the roster, keeping each one's manifest entry in the spool."""
-    for issued in ordered_map(_RENDERING, job, spool.items(CHUNK), workers):
-        spool.add_issued(issued)
-        if progress:
-            progress(len(issued))
+    done = ordered_map(_RENDERING, job, spool.items(CHUNK), workers)
+    try:
+        for issued in done:
+            spool.add_issued(issued)
+            if progress:
+                progress(len(issued))
+    finally:  # whatever happens, no worker is still writing once this returns
+        getattr(done, "close", lambda: None)()
 
 
 def _formats(wanted: Sequence[str] | None) -> tuple[str, ...]:

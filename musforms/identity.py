@@ -19,7 +19,9 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Mapping
+import shlex
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -46,8 +48,16 @@ def default_key_path() -> Path:
     return Path(base) / "musforms" / "key"
 
 
-def load_key(path: Path | None = None, *, create: bool = False) -> bytes:
-    """Read the signing key; with ``create``, make a new one (mode 0600) if there is none."""
+def load_key(
+    path: Path | None = None,
+    *,
+    create: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> bytes:
+    """Read the signing key; with ``create``, make a new one (mode 0600) if there is none.
+
+    A key that other users can change is refused (whoever replaces it can sign forms that
+    collect accepts); one they can read is used, and ``warn`` is told so."""
     path = path or default_key_path()
     if not path.exists():
         if not create:
@@ -60,12 +70,13 @@ def load_key(path: Path | None = None, *, create: bool = False) -> bytes:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
-            return load_key(path)
+            return load_key(path, warn=warn)
         except OSError as exc:
             raise KeyFileError(f"cannot create the signing key {path}: {exc.strerror}") from exc
         with os.fdopen(fd, "w") as fh:
             fh.write(base64.b64encode(key).decode("ascii") + "\n")
         return key
+    check_key_mode(path, warn)
     try:
         text = path.read_text(encoding="ascii").strip()
         key = base64.b64decode(text, validate=True)
@@ -74,6 +85,32 @@ def load_key(path: Path | None = None, *, create: bool = False) -> bytes:
     if len(key) < 16:
         raise KeyFileError(f"the signing key {path} is too short; restore it from your backup")
     return key
+
+
+def check_key_mode(path: Path, warn: Callable[[str], None] | None = None) -> None:
+    """Refuse a key file that group or others may write; warn when they may read it.
+
+    Only the mode bits count (root, who may read any file, is held to them too); a system
+    without them (Windows) is not checked."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # reading it says what is wrong
+    fix = f"chmod 600 {shlex.quote(str(path))}"
+    if mode & 0o022:
+        raise KeyFileError(
+            f"the signing key {path} can be changed by other users (mode {mode:04o}): "
+            "whoever replaces it can sign forms that collect accepts, so musforms does not "
+            f"use it. Make it yours alone with: {fix} (and check it is still the key you "
+            "backed up), then run the command again."
+        )
+    if mode & 0o044 and warn is not None:
+        warn(
+            f"the signing key {path} can be read by other users (mode {mode:04o}): whoever "
+            f"copies it can sign forms that collect accepts. Make it yours alone with: {fix}"
+        )
 
 
 def canonical_json(data: object) -> bytes:

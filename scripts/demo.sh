@@ -6,6 +6,8 @@ MUSFORMS=.venv/bin/musforms
 OUT=demo-out
 # The samples are signed with a key made for them alone; real rounds use your own key
 # (made on first use in ~/.config/musforms/key).
+# A checkout gives it the mode 0644 that git keeps, which musforms would warn about.
+chmod 600 samples/demo.key
 KEY=(--key-file samples/demo.key)
 
 step() { printf '\n== %s\n' "$*"; }

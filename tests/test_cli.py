@@ -100,7 +100,7 @@ def test_check_reports_settings_errors(tmp_path: Path) -> None:
             PermissionError(13, "Permission denied", "/srv/hr/results/report.json"),
             "cannot read or write /srv/hr/results/report.json: Permission denied",
         ),
-        (OSError(28, "No space left on device"), "cannot read or write: No space left on device"),
+        (OSError(28, "No space left on device"), "no space left on the disk. Free space on"),
         (RuntimeError("intern fejl"), "stopped on an unexpected problem (RuntimeError)"),
     ],
 )

@@ -32,13 +32,14 @@ from musforms.collect.read import (
     time_limit,
 )
 from musforms.errors import ConfigError, KeyFileError
-from musforms.files import private_dir, scratch_space
+from musforms.files import private_dir, private_folders, scratch_space
 from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
 from musforms.manifest import manifest_head
 from musforms.report import (
     NEEDS_A_LOOK,
+    REPORT,
     UNUSABLE,
     USABLE,
     FileEntry,
@@ -48,6 +49,8 @@ from musforms.report import (
     write_report_json,
 )
 from musforms.results import (
+    RESPONSES,
+    RESPONSES_JSON,
     collected,
     iter_responses,
     load_responses,
@@ -55,6 +58,7 @@ from musforms.results import (
     write_responses_json,
 )
 from musforms.workdb import Ledger
+from musforms.written import Written, identity
 
 if TYPE_CHECKING:
     from musforms.outputs import OutputPaths
@@ -102,6 +106,7 @@ class CollectResult:
     flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
+    warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
 
     @property
     def files_read(self) -> int:
@@ -153,15 +158,23 @@ def _collect(
     on_total: Callable[[int], None] | None,
 ) -> CollectResult:
     cycle = manifest_head(forms_dir).cycle
+    warnings: list[str] = []
     key_path = key_file or default_key_path()
-    key = load_key(key_path)
+    key = load_key(key_path, warn=warnings.append)
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
             f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
         )
+    from musforms import outputs
+
+    written = Written(out, "musforms collect", "run the same collect again, with the same files")
+    written.kind("responses", RESPONSES, "the answers of {n} returned form{s} (in responses/)")
+    written.files(RESPONSES_JSON, REPORT)
+    outputs.watch(written)
     with (
         scratch_space(out),
+        written.told(),
         open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
@@ -172,21 +185,29 @@ def _collect(
         total = ledger.add_inputs(p for p in iter_inputs(inputs) if not _is_within(p, out_resolved))
         if on_total:
             on_total(total)
-        private_dir(out / "responses")
+        warnings += private_folders(out, RESPONSES)
+        private_dir(out / RESPONSES)
         reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
         signed = Counter[bool]()
         for read in reads:
             if read.key_ok is not None:
                 signed[read.key_ok] += 1
+            eid = read.entry.employee_id
+            response = response_path(out, eid) if eid else None
+            before = identity(response) if response else None
             record(out, ledger, read)
+            if response is not None and identity(response) != before:
+                written.count("responses")
         if signed[False] and not signed[True]:
             raise _wrong_key(key_path, out, signed[False])
         result = _summarise(out, cycle, ledger)
+        result.warnings = warnings
         _write_results(out, cycle, ledger)
-    from musforms.outputs import write_outputs
-
     # One response at a time from disk, twice: a round's responses are never in memory together.
-    result.outputs = write_outputs(out, collected(out), forms_dir, None, workers=workers)
+    result.outputs = outputs.write_outputs(
+        out, collected(out), forms_dir, None, workers=workers, written=written
+    )
+    result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
     return result
 
 

@@ -18,6 +18,7 @@ from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.models import Problem
+from musforms.nospace import FULL, raise_if_full
 from musforms.pool import Task, ordered_map
 from musforms.report import INTERNAL_ERROR, FileEntry
 
@@ -78,8 +79,9 @@ def time_limit(seconds: int) -> Iterator[None]:
 
 
 def read_file(path: Path, ctx: Context) -> FileResult:
-    """Read, identify, verify and interpret one returned file. Never raises: a bad file is
-    an entry with its reason, and a bug in musforms an entry with ``internal_error``."""
+    """Read, identify, verify and interpret one returned file. Raises only when a disk is
+    full (musforms.nospace): a bad file is an entry with its reason, and a bug in musforms an
+    entry with ``internal_error``."""
     entry = FileEntry(file=display_name(path), status="unreadable")
     try:
         if path.is_symlink():
@@ -107,10 +109,13 @@ def read_file(path: Path, ctx: Context) -> FileResult:
         entry.reason = str(exc)
         return FileResult(entry)
     except OSError as exc:
+        if exc.errno in FULL:
+            raise  # a full disk, no fault of the file: the run stops, and says so
         entry.status = "unreadable"
         entry.reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
         return FileResult(entry)
     except Exception as exc:  # a bug in musforms, met on one file: said so, never hidden
+        raise_if_full(exc)
         return internal_error(entry, exc)
 
 

@@ -20,12 +20,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from musforms.files import scratch_space, write_bytes, write_text
+from musforms.files import private_folders, scratch_space, write_bytes, write_text
 from musforms.models import Organisation
+from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
 from musforms.outputs.views import QuestionSets, iter_agreement_rows
 from musforms.response import Response
+from musforms.written import Written
 
 MINUTES_DIR = "minutes"
 QUESTION_SETS_DIR = "question_sets"
@@ -46,6 +48,7 @@ class OutputPaths:
     ics: Path | None = None
     agreements: int = 0
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # loose folder modes, made private
 
 
 def output_lines(paths: OutputPaths) -> list[str]:
@@ -128,6 +131,7 @@ def write_outputs(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     workers: int | None = None,
+    written: Written | None = None,
 ) -> OutputPaths:
     """Write the minutes, agreements.xlsx, agreements.csv and followup.ics into ``out``.
 
@@ -140,7 +144,47 @@ def write_outputs(
     ``template`` is a minutes template to use instead of the built-in one; ``by_department``
     puts each department on its own sheet. Left out, both are as the last run in ``out`` had
     them. ``workers``: processes drafting the minutes (default: one per core).
+
+    If it stops part way, the exception says which outputs were written and which not (see
+    :mod:`musforms.written`); ``written`` is the record of a job that writes them as part of
+    its own (collect), whose files are then told as well.
     """
+    if written is None:
+        written = Written(out, "musforms minutes", "run the same musforms minutes command again")
+        watch(written)
+    with written.told():
+        return _write_outputs(
+            out, responses, forms_dir, organisation, template, questions, by_department,
+            today, now, workers, written,
+        )  # fmt: skip
+
+
+def watch(written: Written) -> None:
+    """Note how the outputs stand before a job writes them: the minutes drafts, the follow-up
+    list and the calendar."""
+    written.kind(
+        "minutes",
+        MINUTES_DIR,
+        "{n} minutes draft{s}",
+        rest="the other minutes drafts",
+        rest_without="the minutes drafts",
+    )
+    written.files(XLSX, CSV, ICS)
+
+
+def _write_outputs(
+    out: Path,
+    responses: Iterable[Response],
+    forms_dir: Path | None,
+    organisation: Organisation | None,
+    template: Path | None,
+    questions: Sequence[Path],
+    by_department: bool | None,
+    today: dt.date | None,
+    now: dt.datetime | None,
+    workers: int | None,
+    written: Written,
+) -> OutputPaths:
     from musforms.outputs.minutes import write_minutes
 
     earlier = _load_settings(out)
@@ -151,6 +195,7 @@ def write_outputs(
     else:
         org = load_organisation(forms_dir)
     result = OutputPaths(minutes_dir=out / MINUTES_DIR)
+    result.warnings = private_folders(out, MINUTES_DIR, QUESTION_SETS_DIR)
     if template is None and earlier is not None and earlier.template is not None:
         template = Path(earlier.template)
         if not template.is_file():
@@ -189,6 +234,8 @@ def write_outputs(
             alongside=functools.partial(
                 _write_followup, database_path(followup_db), out, org, by_department, now
             ),
+            drafted=functools.partial(written.count, "minutes"),
+            all_drafted=functools.partial(written.finished, "minutes"),
         )
         result.agreements = len(spool)
     if missing.count:
@@ -240,9 +287,14 @@ def write_followup(
     from musforms.outputs.followup import write_csv, write_xlsx
 
     lang = org.default_language
-    write_xlsx(out / XLSX, spool, lang, by_department=by_department)
-    write_csv(out / CSV, spool.rows(), lang)
-    write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+    try:
+        write_xlsx(out / XLSX, spool, lang, by_department=by_department)
+        write_csv(out / CSV, spool.rows(), lang)
+        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+    except Exception as exc:
+        # Often in a drafting process, whose errors must pickle to be told (lxml's do not).
+        raise_if_full(exc)
+        raise
 
 
 def _write_followup(
@@ -306,5 +358,6 @@ __all__ = [
     "output_lines",
     "question_sets_for",
     "rewrite_followup",
+    "watch",
     "write_outputs",
 ]

@@ -79,9 +79,9 @@ def write_xlsx(
     workbook is saved: in a scratch folder of the run's, gone afterwards whatever happens."""
     from openpyxl import Workbook
 
-    with library_temp_files(), AgreementSpool.of(rows) as spool:
-        wb = Workbook(write_only=True)
-        wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
+    with library_temp_files(), _discarded_on_error(wb), AgreementSpool.of(rows) as spool:
         if by_department:
             used: set[str] = set()
             departments = sorted(spool.departments(), key=str.casefold)
@@ -96,6 +96,23 @@ def write_xlsx(
             _fill_sheet(wb.create_sheet(t("agreements", lang)), spool.rows(), len(spool), lang)
         with atomic_writer(path) as tmp:
             wb.save(tmp)
+
+
+@contextlib.contextmanager
+def _discarded_on_error(wb: object) -> Iterator[None]:
+    """On an error (a full temporary folder: each write-only sheet waits in a file there),
+    close the sheets' half-written streams at once, quietly: left to the garbage collector,
+    each would print its error again, as a traceback on stderr."""
+    try:
+        yield
+    except BaseException:
+        for ws in getattr(wb, "worksheets", []):
+            writer = getattr(ws, "_writer", None)
+            for stream in (getattr(ws, "_rows", None), getattr(writer, "xf", None)):
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
+        raise
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

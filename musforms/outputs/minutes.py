@@ -64,6 +64,7 @@ import sqlite3
 import struct
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ from musforms.outputs.views import (
 from musforms.pool import OrderedPool, Task
 from musforms.response import Response
 from musforms.texts import t
+from musforms.written import Identity, identity
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "minutes.docx"
 TEMPLATE_NAME = "minutes.docx"
@@ -389,6 +391,8 @@ def write_minutes(
     workers: int | None = None,
     scratch: sqlite3.Connection | None = None,
     alongside: Callable[[], None] | None = None,
+    drafted: Callable[[int], None] | None = None,
+    all_drafted: Callable[[], None] | None = None,
 ) -> int:
     """``folder/<id>-<name>.docx`` per response (see :func:`minutes_name`); how many there
     are. A document whose content and template are unchanged since the last run is left as
@@ -396,7 +400,9 @@ def write_minutes(
     at a time, as the responses come. The index of what each draft was made from waits in
     ``scratch``, a scratch database (else one of its own). ``alongside`` is a task done by
     one of the drafting processes beside the drafts (it must pickle), or here when the
-    drafts are too few for processes."""
+    drafts are too few for processes. ``drafted`` is told how many drafts were written, as
+    they are; when the drafting stops part way, also those written of the ones under way.
+    ``all_drafted`` is called once every draft is written (even if ``alongside`` fails)."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     data = template.read_bytes()
@@ -408,14 +414,25 @@ def write_minutes(
         db = scratch if scratch is not None else stack.enter_context(spool_db())
         index = _Index(db, index_path)
 
+        # The drafts under way, in order, each with how its file stood before.
+        under_way: deque[tuple[Path, Identity]] = deque()
+
+        def send(drafts: list[Draft]) -> list[Draft]:
+            under_way.extend((target, identity(target)) for target, _, _ in drafts)
+            return drafts
+
         def done(names: list[tuple[Path, str]]) -> None:
             for target, fingerprint in names:
                 index.set(target.name, fingerprint)
+                under_way.popleft()
+            if drafted is not None:
+                drafted(len(names))
 
         drafter = stack.enter_context(
             OrderedPool(_DRAFTING, data, workers=workers, alongside=alongside)
         )
         chunk: list[Draft] = []
+        all_sent = False
         try:
             for response in responses:
                 lang = question_sets.language(response, organisation.default_language)
@@ -431,15 +448,28 @@ def write_minutes(
                 if not (index.get(target.name) == fingerprint and target.is_file()):
                     chunk.append((target, fingerprint, ctx))
                     if len(chunk) >= CHUNK:
-                        for names in drafter.put(chunk):
+                        for names in drafter.put(send(chunk)):
                             done(names)
                         chunk = []
                 count += 1
-            for names in drafter.map([chunk] if chunk else []):
+            all_sent = True
+            for names in drafter.map([send(chunk)] if chunk else []):
                 done(names)
-        finally:
+        except BaseException:
             drafter.close()
-            index.save(index_path)
+            if drafted is not None and under_way:  # stopped: which of those were written
+                drafted(sum(1 for target, before in under_way if identity(target) != before))
+            if all_sent and not under_way and all_drafted is not None:
+                all_drafted()
+            # Kept if it can be (else the next run drafts again what it does not list);
+            # what stopped the drafting is what to tell, not this.
+            with contextlib.suppress(OSError):
+                index.save(index_path)
+            raise
+        drafter.close()
+        if all_drafted is not None:
+            all_drafted()
+        index.save(index_path)
     return count
 
 
