@@ -341,6 +341,15 @@ def _sweep_tmpdir(tmp: str) -> None:
             _remove_if_stale(Path(entry.path), folder=True)
 
 
+_last_space: Path | None = None
+
+
+def last_space() -> Path | None:
+    """The private space of the latest run in this process (still set after it stopped, so
+    an error can be told against the disk its scratch files were on)."""
+    return _last_space
+
+
 def current_space() -> Path | None:
     """Where this process makes its scratch folders now (None: in TMPDIR)."""
     return _space
@@ -367,7 +376,9 @@ def scratch_space(folder: Path, *, sweep: bool = True) -> Iterator[Path]:
     space = folder / TMP_FOLDER
     if sweep:
         remove_leftovers(folder)
+    global _last_space
     earlier, _space = _space, space
+    _last_space = space
     try:
         yield space
     finally:

@@ -32,7 +32,13 @@ def no_space(exc: BaseException) -> OSError | None:
         if isinstance(current, OSError) and current.errno in FULL:
             return current
         if isinstance(current, sqlite3.Error) and _sqlite_full(current):
-            # Every scratch database lives in the temporary folder (musforms.scratch).
+            # A scratch database lives in the run's private space beside its results or
+            # forms (musforms.files.scratch_space), else in the temporary folder.
+            from musforms.files import last_space
+
+            space = last_space()
+            if space is not None:
+                return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(space))
             return in_temporary_folder()
         if type(current).__name__ == "SerialisationError" and "ENOSPC" in str(current):
             # lxml writes files only for openpyxl's write-only sheets, in the temporary

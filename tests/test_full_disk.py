@@ -226,40 +226,34 @@ def _said_of_a_full_temporary_folder(done: subprocess.CompletedProcess[str], tmp
     return said
 
 
-def test_collect_with_a_full_temporary_folder_says_so(round_: Round, tmp_path: Path) -> None:
-    """Whether the scratch databases (SQLite) or something else meets the full disk first,
-    the message names the temporary folder, and what it says of the results is true."""
-    saved = tmp_path / "saved"
-    assert round_.collect(round_.first, saved).exit_code == 0
+def test_collect_with_a_full_temporary_folder_is_not_stopped(round_: Round, tmp_path: Path) -> None:
+    """collect keeps its working files (scratch databases, the follow-up list's sheet) in
+    the results folder's private space, not in TMPDIR: a full temporary folder neither
+    stops it nor receives anything from it."""
     out = tmp_path / "results"
-    failed = 0
     with tmpfs(tmp_path / "tmp", "1m") as tmpdir:
-        for leave in (4_096, 16_384, 32_768, 49_152):
-            shutil.rmtree(out, ignore_errors=True)
-            shutil.copytree(saved, out)
-            before = _files(out)
-            (tmpdir / ".filler").unlink(missing_ok=True)
-            fill(tmpdir, leave)
-            args = [str(round_.later), "--forms", str(round_.forms), "--out", str(out)]
-            done = _musforms("collect", *args, "--key-file", str(round_.key), tmpdir=tmpdir)
-            if done.returncode == 0 and leave > 16_384:
-                continue  # enough room after all
-            said = _said_of_a_full_temporary_folder(done, tmpdir)
-            _check_what_it_says(said, before, out)
-            assert said.rstrip().endswith("then run the same collect again, with the same files.")
-            failed += 1
-            assert [p.name for p in tmpdir.iterdir()] == [".filler"]  # nothing left behind
-    assert failed >= 2
+        fill(tmpdir, 4_096)
+        args = [str(round_.later), "--forms", str(round_.forms), "--out", str(out)]
+        done = _musforms("collect", *args, "--key-file", str(round_.key), tmpdir=tmpdir)
+        assert done.returncode in (0, 1), done.stderr
+        assert "no space left" not in done.stderr
+        assert [p.name for p in tmpdir.iterdir()] == [".filler"]
+    assert (out / "report.json").is_file()
 
 
-def test_generate_with_a_full_temporary_folder_says_so(round_: Round, tmp_path: Path) -> None:
+def test_generate_with_a_full_temporary_folder_is_not_stopped(
+    round_: Round, tmp_path: Path
+) -> None:
+    """generate keeps its spool in the forms folder's private space: a full TMPDIR does not
+    stop it, and nothing of it lands there."""
     questions, roster = write_config(tmp_path, ROSTER)
     with tmpfs(tmp_path / "tmp", "64k") as tmpdir:
         fill(tmpdir, 4_096)
         args = ["-q", str(questions), "-r", str(roster), "-o", str(tmp_path / "forms")]
         done = _musforms("generate", *args, "--cycle", "2026", tmpdir=tmpdir)
-        _said_of_a_full_temporary_folder(done, tmpdir)
+        assert done.returncode == 0, done.stderr
         assert [p.name for p in tmpdir.iterdir()] == [".filler"]
+    assert (tmp_path / "forms" / "manifest.json").is_file()
 
 
 def test_the_follow_up_list_on_a_full_temporary_folder(

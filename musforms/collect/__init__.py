@@ -140,10 +140,16 @@ def collect(
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
+    cycle = manifest_head(forms_dir).cycle
+    warnings: list[str] = []
+    key_path = key_file or default_key_path()
+    key = load_key(key_path, warn=warnings.append)
+    # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
         return _collect(
-            inputs, forms_dir, out, roster, key_file, limits, workers, progress, on_total
-        )
+            inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
+            progress, on_total,
+        )  # fmt: skip
 
 
 def _collect(
@@ -151,16 +157,13 @@ def _collect(
     forms_dir: Path,
     out: Path,
     roster: Path | None,
-    key_file: Path | None,
+    keyed: tuple[str, Path, bytes, list[str]],
     limits: Limits,
     workers: int | None,
     progress: Callable[[int], None] | None,
     on_total: Callable[[int], None] | None,
 ) -> CollectResult:
-    cycle = manifest_head(forms_dir).cycle
-    warnings: list[str] = []
-    key_path = key_file or default_key_path()
-    key = load_key(key_path, warn=warnings.append)
+    cycle, key_path, key, warnings = keyed
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
