@@ -3,10 +3,11 @@
 
 - PDF forms rendered per second in one process, by one writer (the standard question set,
   a third of the employees with two of last year's agreements);
+- Word forms rendered per second in one process, by one writer (the same forms);
 - minutes drafts rendered per second in one process (the built-in template);
 - ``musforms generate --format pdf`` over a roster, all cores, as HR runs it.
 
-    .venv/bin/python benchmarks/fastpaths.py --forms 400 --drafts 400 --roster 1000
+    .venv/bin/python benchmarks/fastpaths.py --forms 400 --word 400 --drafts 400 --roster 1000
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -29,6 +31,10 @@ sys.path.insert(0, str(ROOT))
 from bench import STANDARD, write_roster  # noqa: E402
 
 from musforms import fastpath  # noqa: E402
+
+if TYPE_CHECKING:
+    from musforms.formats import WriterFactory
+    from musforms.models import FormData
 
 
 def rate(n: int, work: Callable[[int], object], fast: bool) -> float:
@@ -43,11 +49,12 @@ def rate(n: int, work: Callable[[int], object], fast: bool) -> float:
     return n / (time.perf_counter() - start)
 
 
-def pdf_forms(n: int) -> dict[bool, float]:
+def _forms(n: int) -> list[FormData]:
+    """``n`` forms of the standard question set, every third with two of last year's
+    agreements."""
     from musforms.formdata import make_form_data
     from musforms.identity import load_key
-    from musforms.models import Agreement, Employee, Organisation
-    from musforms.pdf.writer import PdfFormWriter
+    from musforms.models import Agreement, Employee
     from musforms.questionset import load_question_set
 
     qs = load_question_set(STANDARD)
@@ -56,7 +63,7 @@ def pdf_forms(n: int) -> dict[bool, float]:
         Agreement(what="Kursus i Excel", owner="Søren", due=dt.date(2026, 6, 1)),
         Agreement(what="Mentorordning med Åse", owner="Åse", due=None),
     ]
-    forms = [
+    return [
         make_form_data(
             qs,
             Employee(id=str(10_000 + i), name=f"Søren Ærø {i}", department="Økonomi"),
@@ -66,11 +73,33 @@ def pdf_forms(n: int) -> dict[bool, float]:
         )
         for i in range(n)
     ]
+
+
+def _writer_rates(n: int, factory: WriterFactory) -> dict[bool, float]:
+    """Forms per second by one writer made by ``factory``, with the fast paths and without;
+    a new writer each way, so neither reuses what the other prepared."""
+    from musforms.models import Organisation
+
+    forms = _forms(n)
+    qs = forms[0].question_set
+    created = dt.datetime.now(dt.UTC)
     rates = {}
     for fast in (True, False):
-        writer = PdfFormWriter(qs, "da", Organisation(name="Kommunen"))
+        writer = factory(qs, "da", Organisation(name="Kommunen"), template=None, created=created)
         rates[fast] = rate(n, lambda i: writer.render(forms[i]), fast)  # noqa: B023
     return rates
+
+
+def pdf_forms(n: int) -> dict[bool, float]:
+    from musforms.pdf.writer import PdfFormWriter
+
+    return _writer_rates(n, PdfFormWriter)
+
+
+def word_forms(n: int) -> dict[bool, float]:
+    from musforms.docx.writer import DocxFormWriter
+
+    return _writer_rates(n, DocxFormWriter)
 
 
 def minutes_drafts(n: int) -> dict[bool, float]:
@@ -115,11 +144,13 @@ def generate(n: int) -> dict[bool, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=300)
+    parser.add_argument("--word", type=int, default=300)
     parser.add_argument("--drafts", type=int, default=300)
     parser.add_argument("--roster", type=int, default=1000)
     args = parser.parse_args()
     for what, unit, measure, n in (
         ("PDF forms, one process", "forms/s", pdf_forms, args.forms),
+        ("Word forms, one process", "forms/s", word_forms, args.word),
         ("minutes drafts, one process", "drafts/s", minutes_drafts, args.drafts),
         ("musforms generate --format pdf", "forms/s", generate, args.roster),
     ):

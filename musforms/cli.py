@@ -607,15 +607,18 @@ def minutes(
             template = template_near(near)
             if template is not None:
                 break
-    paths = write_outputs(
-        results,
-        collected(results),
-        forms_dir,
-        organisation,
-        template=template,
-        questions=questions,
-        by_department=by_department,
-    )
+    from musforms.lock import folder_lock
+
+    with folder_lock(results, "minutes"):
+        paths = write_outputs(
+            results,
+            collected(results),
+            forms_dir,
+            organisation,
+            template=template,
+            questions=questions,
+            by_department=by_department,
+        )
     for line in output_lines(paths):
         click.echo(line)
 

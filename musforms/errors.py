@@ -23,5 +23,10 @@ class IdentityError(MusformsError):
     """Raised when a form's identity is missing, unsigned or does not verify."""
 
 
+class SignatureError(IdentityError):
+    """Raised when a form's identity was not signed with the key in use (altered, or made
+    with another key)."""
+
+
 class KeyFileError(MusformsError):
     """Raised when the signing key cannot be created or read."""

@@ -1,16 +1,20 @@
 """The one switch for musforms' hand-written fast paths.
 
-Two things are done by hand for speed, each beside the plain library way of doing the same:
+Three things are done by hand for speed, each beside the plain library way of doing the same:
 
 - the PDF form (``pdf/writer.py``, ``pdf/_template.py``): rendered by reportlab once per
   layout and personalised by substitution; the plain way renders each form with reportlab;
+- the Word form (``docx/writer.py``, ``DocxFormWriter``): built by python-docx once per
+  question set with markers for the personal values, which each form's XML text gets by
+  substitution before its changed parts are zipped again; the plain way builds each form with
+  python-docx from its values and saves it with ``Document.save``;
 - the minutes draft (``outputs/minutes.py``, ``CompiledTemplate``): the Word template compiled
   once and only its templated parts zipped again per draft; the plain way is docxtpl's
   ``DocxTemplate.render`` and ``save`` per draft.
 
-``MUSFORMS_FAST_PATHS=0`` turns both off, so the library runs alone: slower, and the thing to
-try when a form or a draft looks wrong after a library upgrade. The tests run the real-client
-checks both ways and compare the two paths' output.
+``MUSFORMS_FAST_PATHS=0`` turns all three off, so the library runs alone: slower, and the
+thing to try when a form or a draft looks wrong after a library upgrade. The tests run the
+real-client checks both ways and compare the two paths' output.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -63,6 +64,39 @@ class WriterFactory(Protocol):
         template: Path | None,
         created: dt.datetime,
     ) -> FormWriter: ...
+
+
+class FormWriterBase(ABC):
+    """What every format's writer is made with, stored once: the WriterFactory's arguments.
+
+    A subclass prepares what it can once per (question set, language, organisation, template)
+    in :meth:`_setup` and renders each employee's form in :meth:`render`.
+    """
+
+    def __init__(
+        self,
+        question_set: QuestionSet,
+        lang: str,
+        organisation: Organisation,
+        *,
+        template: Path | None = None,
+        created: dt.datetime | None = None,
+    ) -> None:
+        self.question_set = question_set
+        self.lang = lang
+        self.organisation = organisation
+        self.template = template  # HR's own template, None for the format's built-in one
+        # The files' creation date; one value for a whole run keeps output reproducible.
+        self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self._setup()
+
+    @abstractmethod
+    def _setup(self) -> None:
+        """Prepare, once, what every form of this writer shares, from the arguments stored."""
+
+    @abstractmethod
+    def render(self, form: FormData) -> bytes:
+        """The file's bytes for ``form``, an employee's form of this writer's question set."""
 
 
 @dataclass

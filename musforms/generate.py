@@ -29,6 +29,7 @@ from musforms.files import id_slug, inside, private_dir, slug
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
+from musforms.lock import folder_lock
 from musforms.manifest import (
     MANIFEST,
     Manifest,
@@ -280,7 +281,7 @@ def generate(
     formats = _formats(formats)
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
-    with _spool() as spool:
+    with _spool() as spool, contextlib.ExitStack() as held:
         count = spool.add_roster(iter_roster(roster))
         if not count:
             raise ConfigError(f"{roster} lists no employees")
@@ -296,6 +297,8 @@ def generate(
         key = load_key(key_path, create=True)
 
         digest = question_set_digest(qs)
+        # Made and held only once the roster and key are good: a refused run leaves no folder.
+        held.enter_context(folder_lock(out, "generate"))
         earlier = _earlier_manifest(out, cycle, spool)
         private_dir(out)
         template = template or _template_near(questions)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from musforms.errors import IdentityError, KeyFileError
+from musforms.errors import IdentityError, KeyFileError, SignatureError
 from musforms.files import FILE_MODE, private_dir
 from musforms.models import FORM_CODE_RE as FORM_CODE_RE
 from musforms.models import FormIdentity
@@ -158,7 +158,7 @@ def verify(key: bytes, token: str, prefill: Mapping[str, str | None]) -> FormIde
     except (ValueError, binascii.Error) as exc:
         raise IdentityError("the form's identity is damaged") from exc
     if not hmac.compare_digest(expected, given):
-        raise IdentityError(
+        raise SignatureError(
             "the form's identity does not verify: it was altered, or signed with another key"
         )
     if _decode(token).get("prefill") != prefill_digest(prefill):

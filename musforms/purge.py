@@ -77,7 +77,14 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
 
 def execute(plan: PurgePlan) -> None:
     """Delete what ``plan`` lists and rewrite the combined files without it, one item at a
-    time."""
+    time, holding the results folder's lock."""
+    from musforms.lock import folder_lock
+
+    with folder_lock(plan.results, "purge"):
+        _execute(plan)
+
+
+def _execute(plan: PurgePlan) -> None:
     from musforms.jsonstream import head, items
     from musforms.results import iter_responses
 

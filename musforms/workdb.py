@@ -264,17 +264,19 @@ class Ledger:
     def set_winner(self, form_id: str, file: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO winners VALUES (?, ?)", (form_id, file))
 
-    def drop_winner_file(self, file: str) -> None:
-        """The file is read again: its earlier answers are no longer on record for its form."""
-        self._conn.execute("DELETE FROM winners WHERE file = ?", (file,))
+    def form_won_by(self, file: str) -> str | None:
+        """The form whose answers on record were read from ``file``, if any."""
+        row = self._conn.execute("SELECT form_id FROM winners WHERE file = ?", (file,)).fetchone()
+        return str(row[0]) if row else None
 
     # --- identical copies within this run
 
     def first_seen(self, sha256: str, file: str) -> str | None:
-        """The file with these bytes seen first this run, or None (and ``file`` is noted)."""
+        """The other file with these bytes seen first this run, or None (and ``file`` is
+        noted as the first)."""
         row = self._conn.execute("SELECT file FROM seen WHERE sha256 = ?", (sha256,)).fetchone()
         if row is not None:
-            return str(row[0])
+            return str(row[0]) if row[0] != file else None
         self._conn.execute("INSERT INTO seen VALUES (?, ?)", (sha256, file))
         return None
 

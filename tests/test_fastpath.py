@@ -1,26 +1,35 @@
 """Every hand-written fast path against its library twin (``MUSFORMS_FAST_PATHS=0``).
 
 The PDF form personalised from a pre-rendered template against the form reportlab's canvas
-renders on its own; the minutes draft from the compiled template against docxtpl's own render
-and save. Each pair is compared by what can be read from it — field values and dictionaries,
-appearance streams, page text and its position, rendered pixels, Word paragraphs, tables,
-headers, footers and properties — never by the files' bytes. ``make test`` also runs every
-real-client test again with the switch off.
+renders on its own; the Word form filled in from the one prepared with markers against the
+form python-docx builds and saves from the employee's values; the minutes draft from the
+compiled template against docxtpl's own render and save. Each pair is compared by what can be
+read from it — field values and dictionaries, appearance streams, page text and its position,
+rendered pixels, Word paragraphs, tables, content controls, headers, footers and properties —
+never by the files' bytes. ``make test`` also runs every real-client test again with the switch
+off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from docx import Document
+from lxml import etree
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
 from musforms import fastpath
+from musforms.docx import _sdt as sdt
+from musforms.docx.reader import read_controls, read_docx
+from musforms.docx.writer import DEFAULT_TEMPLATE as WORD_TEMPLATE
+from musforms.docx.writer import DocxFormWriter
 from musforms.errors import ConfigError
 from musforms.formdata import make_form_data
 from musforms.models import Agreement, Employee, FormData, Organisation, QuestionSet
@@ -209,6 +218,282 @@ def test_pdf_form_filled_by_real_clients_same_both_ways(
         assert raw_library.fields.get(name) == value, f"{client}: {name}"
     assert _words(filled[0]) == _words(filled[1])
     assert _pixels(filled[0]) == _pixels(filled[1])
+
+
+# --- Word forms ------------------------------------------------------------------------------
+
+
+def _word_both(
+    form: FormData,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    org: Organisation,
+    template: Path | None = None,
+) -> tuple[Path, Path]:
+    """The Word form filled in from the prepared one with markers, and built by python-docx
+    from the employee's values, each by its own writer."""
+    paths = []
+    for fast in (True, False):
+        writer = DocxFormWriter(
+            form.question_set, form.lang, org, template=template, created=CREATED
+        )
+        path = tmp_path / ("fast.docx" if fast else "library.docx")
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            path.write_bytes(writer.render(form))
+        # The library path never prepares the form with markers; the fast path does.
+        assert (writer._prepared is not None) is fast
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _xml(path: Path, name: str) -> etree._Element:
+    with zipfile.ZipFile(path) as zf:
+        return etree.fromstring(zf.read(name))
+
+
+def _package(path: Path) -> dict[str, Any]:
+    """The parts with their content types, and what the package relates to."""
+    types = _xml(path, "[Content_Types].xml")
+    defaults = {el.get("Extension"): el.get("ContentType") for el in types if "Default" in el.tag}
+    overrides = {el.get("PartName"): el.get("ContentType") for el in types if "Override" in el.tag}
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n != "[Content_Types].xml"]
+    parts = {n: overrides.get("/" + n, defaults.get(n.rpartition(".")[2])) for n in names}
+    rels = sorted((el.get("Type"), el.get("Target")) for el in _xml(path, "_rels/.rels"))
+    return {"parts": parts, "rels": rels}
+
+
+def _paragraphs(container: Any) -> list[tuple[str, str]]:
+    """Each paragraph's style and visible text, content controls' text included."""
+    return [(p.style.name if p.style is not None else "", sdt.text_of(p._p)) for p in container]
+
+
+def _word_content(path: Path, form: FormData) -> dict[str, Any]:
+    """What can be read from a Word form: the docx reader's fields and identity, the text and
+    style of every paragraph, the tables cell by cell with their column widths, every content
+    control (kind, tag, lock, value, items) and its properties, headers and footers, the core,
+    extended and custom document properties, and the package's parts."""
+    doc = Document(str(path))
+    body = doc.element.body
+    core = doc.core_properties
+    app = _xml(path, "docProps/app.xml")
+    with zipfile.ZipFile(path) as zf:
+        custom = sdt.custom_properties(etree.fromstring(zf.read("docProps/custom.xml")))
+    sections = []
+    for section in doc.sections:
+        sections.append(
+            {
+                "page": (section.page_width, section.page_height),
+                "first_page": section.different_first_page_header_footer,
+                "header": _paragraphs(section.header.paragraphs),
+                "footer": _paragraphs(section.footer.paragraphs),
+                "first_header": _paragraphs(section.first_page_header.paragraphs),
+                "first_footer": _paragraphs(section.first_page_footer.paragraphs),
+            }
+        )
+    return {
+        "raw": read_docx(path, lambda raw: form.question_set).model_dump(),
+        "text": sdt.text_of(body),
+        "body": _paragraphs(doc.paragraphs),
+        "every_paragraph": [
+            (p.xpath("string(w:pPr/w:pStyle/@w:val)"), bool(p.xpath("w:pPr/w:keepNext")))
+            for p in body.iter(sdt.w("p"))
+        ],
+        "tables": [
+            {
+                "widths": [c.get(sdt.w("w")) for c in table._tbl.iter(sdt.w("gridCol"))],
+                "cells": [
+                    [_paragraphs(cell.paragraphs) for cell in row.cells] for row in table.rows
+                ],
+            }
+            for table in doc.tables
+        ],
+        "controls": read_controls(path),
+        "control_properties": [
+            etree.tostring(el, method="c14n") for el in body.iter(sdt.w("sdtPr"))
+        ],
+        "sections": sections,
+        "core": {
+            name: getattr(core, name)
+            for name in (
+                "author",
+                "title",
+                "subject",
+                "keywords",
+                "comments",
+                "category",
+                "language",
+                "last_modified_by",
+                "created",
+                "modified",
+                "revision",
+                "identifier",
+                "version",
+            )
+        },
+        "app": {etree.QName(el).localname: el.text for el in app},
+        "custom": custom,
+        "package": _package(path),
+    }
+
+
+def _assert_same_word_form(fast: Path, library: Path, form: FormData) -> dict[str, Any]:
+    content = _word_content(fast, form)
+    assert content == _word_content(library, form)
+    # Not vacuous: what each form must show of its employee is there.
+    raw = content["raw"]
+    assert raw["token"] == form.token == content["custom"]["musforms_identity"]
+    assert raw["form_code"] == form.form_code and raw["application"] == "musforms"
+    assert raw["read_by"] == "tags"
+    footers = str([s["footer"] for s in content["sections"]])
+    assert form.form_code in footers and "@@" not in str(content)
+    for name, value in form.prefill.items():
+        assert raw["fields"][name] == (value.replace("\r\n", "\n") or None), name
+    return content
+
+
+@pytest.fixture
+def awkward(every_type: QuestionSet, key: bytes) -> FormData:
+    """An English form for a name outside Latin-1, XML's own characters, a line break from
+    Windows, a blank leader and no meeting date, and agreements without owner or date."""
+    employee = Employee(
+        id="7",
+        name="Дмитрий Ωμέγα 山田 Dvořák",
+        department='Løn & HR <Øst>\r\nAfd. "2"',
+        manager="",
+        language="en",
+    )
+    previous = [
+        Agreement(what=DANISH, owner="Şule", due=dt.date(2026, 6, 1)),
+        Agreement(what="Ünïcødé ☃ snowman\nsecond line", owner=None, due=None),
+        Agreement(what="Tredje — æøå ÆØÅ", owner="Bo", due=None),
+    ]
+    return make_form_data(every_type, employee, key=key, cycle="2026", previous=previous)
+
+
+def _hr_word_template(path: Path) -> Path:
+    """HR's own Word template: a letterhead paragraph, a first page with its own footer, a
+    custom property of its own, and a document root that does not declare the w14 prefix."""
+    doc = Document(str(WORD_TEMPLATE))
+    doc.add_paragraph("Brevhoved: Ærø Kommune, HR & Løn")
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True
+    section.first_page_footer.paragraphs[0].text = "Første side — fortroligt"
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(buf) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    w14 = f' xmlns:w14="{sdt.W14_NS}"'.encode()
+    document = parts["word/document.xml"]
+    assert w14 in document
+    parts["word/document.xml"] = document.replace(w14, b"").replace(b'"w14 wp14"', b'"wp14"')
+    parts["docProps/custom.xml"] = sdt.custom_properties_xml({"Afdeling": "HR & Løn"})
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        f'<Override PartName="/docProps/custom.xml" ContentType="{sdt.CUSTOM_TYPE}"/>'
+        "</Types>".encode(),
+    )
+    parts["_rels/.rels"] = parts["_rels/.rels"].replace(
+        b"</Relationships>",
+        f'<Relationship Id="rId99" Type="{sdt.CUSTOM_REL}" Target="docProps/custom.xml"/>'
+        "</Relationships>".encode(),
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_word_form_same_both_ways(
+    form_data: FormData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every question type, Danish æøå, last year's agreements and an organisation in the
+    header: the same fields, identity, text, styles, tables, controls, headers, footers and
+    properties from the prepared form as from python-docx alone."""
+    fast, library = _word_both(form_data, tmp_path, monkeypatch, Organisation(name="Kommunen"))
+    content = _assert_same_word_form(fast, library, form_data)
+    assert "Kommunen" in str([s["header"] for s in content["sections"]])
+    assert "Søren Ærø" in content["text"] and "Åse Østergård" in content["text"]
+    assert "Kursus i Excel" in content["text"]
+    assert content["raw"]["fields"]["mf_prev__2__due"] is None
+
+
+def test_word_form_same_both_ways_awkward_values(
+    awkward: FormData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In English, a name outside Latin-1, ``&<>"`` and a CRLF line break in prefilled values,
+    blank ones (shown as unfilled) and agreements without owner or date."""
+    fast, library = _word_both(awkward, tmp_path, monkeypatch, Organisation())
+    content = _assert_same_word_form(fast, library, awkward)
+    assert "Дмитрий Ωμέγα 山田 Dvořák" in content["text"]
+    assert 'Løn & HR <Øst>\nAfd. "2"' in content["text"]
+    assert "Follow-up on last year's agreements" in content["text"]
+    blank = {c.tag: c.placeholder for c in content["controls"] if c.tag}
+    assert blank["mf_manager"] and blank["mf_meeting_date"] and not blank["mf_name"]
+
+
+def test_word_form_same_both_ways_hr_template(
+    every_type: QuestionSet,
+    employee: Employee,
+    key: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HR's own template: its letterhead, first-page footer and custom property stay, the
+    form code goes into both footers, w14 is declared for the checkboxes; no agreements."""
+    form = make_form_data(every_type, employee, key=key, cycle="2026")
+    template = _hr_word_template(tmp_path / "hr.docx")
+    fast, library = _word_both(form, tmp_path, monkeypatch, Organisation(name="R&D"), template)
+    content = _assert_same_word_form(fast, library, form)
+    assert content["custom"]["Afdeling"] == "HR & Løn"
+    [section] = content["sections"]
+    assert section["first_page"] and form.form_code in str(section["first_footer"])
+    assert content["body"][0][1] == "Brevhoved: Ærø Kommune, HR & Løn"
+    assert "Follow-up" not in content["text"] and "Opfølgning" not in content["text"]
+    assert _xml(library, "word/document.xml").nsmap["w14"] == sdt.W14_NS
+
+
+@pytest.mark.realclient
+@pytest.mark.slow
+def test_word_form_filled_in_libreoffice_same_both_ways(
+    form_data: FormData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice fills either form alike: the same answers, exactly those typed, the same
+    controls and text in the files it saves, and the same pages when it prints them."""
+    from tests.clients.word import convert_to_pdf, fill_libreoffice, stop_libreoffice
+    from tests.test_docx_libreoffice import TYPED
+
+    fast, library = _word_both(form_data, tmp_path, monkeypatch, Organisation(name="Kommunen"))
+    filled = []
+    try:
+        for path in (fast, library):
+            out = path.with_name(f"{path.stem}-libreoffice.docx")
+            fill_libreoffice(path, out, TYPED)
+            filled.append(out)
+    finally:
+        stop_libreoffice()
+    contents = []
+    for path in filled:
+        content = _word_content(path, form_data)
+        # LibreOffice stamps its own save time and revision on each.
+        for volatile in ("modified", "revision", "last_modified_by"):
+            content["core"].pop(volatile)
+        content["raw"].pop("saved_at")
+        content["app"] = content["app"].get("Application")
+        contents.append(content)
+    assert contents[0] == contents[1]
+    raw = contents[1]["raw"]
+    assert raw["token"] == form_data.token and raw["read_by"] == "tags"
+    assert raw["application"].startswith("LibreOffice")
+    for name, value in TYPED.items():
+        assert raw["fields"][name] == value, name
+    pages = []
+    for path in filled:
+        pdf = convert_to_pdf(path, path.parent / "pdf")
+        pages.append([page.extract_text() for page in PdfReader(pdf).pages])
+    assert pages[0] == pages[1]
+    assert "Søren Ærø" in " ".join(pages[1])
 
 
 # --- minutes ---------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from musforms.collect import collect, load_report
+from musforms.errors import KeyFileError
 from musforms.generate import generate
+from musforms.identity import load_key
 from musforms.pdf.reader import read_pdf
 from tests.clients.pdf import fill_pdfium, fill_pdfjs
 from tests.clients.word import fill_libreoffice
@@ -217,12 +219,15 @@ def test_tampered_return_is_rejected_and_merged_nowhere(
 ) -> None:
     """Protects against a form edited (by a client or by hand) or issued elsewhere being taken
     as someone's answers: the file is 'rejected' with a reason, none of its text is in any
-    response, the minutes or the follow-up list, and 1042's earlier good return stays."""
+    response, the minutes or the follow-up list, and 1042's earlier good return stays. (The
+    good return is read again beside it: a run in which no form verifies changes nothing,
+    see test_a_run_where_no_form_verifies_changes_nothing.)"""
     mark = f"MANIPULERET-{edit.__name__}"
     inbox = tmp_path / "returned"
     inbox.mkdir()
     tampered = inbox / f"svar.{fmt}"
     edit(round_, tampered, mark)
+    shutil.copy(round_.root / "returned-good" / "søren.pdf", inbox / "søren igen.pdf")
     out = shutil.copytree(good_results, tmp_path / "results")
 
     collect([inbox], round_.forms, out, key_file=round_.key_file)
@@ -238,3 +243,29 @@ def test_tampered_return_is_rejected_and_merged_nowhere(
     assert kept["answers"]["titel"] == f"{GOOD} titel"
     assert kept["source"]["file"].endswith("søren.pdf")
     assert report.returned == ["1042"]
+
+
+@pytest.mark.parametrize(
+    "edit", [signed_with_another_key, round_edited], ids=["another_key", "round_edited"]
+)
+def test_a_run_where_no_form_verifies_changes_nothing(
+    edit: Edit, round_: Round, good_results: Path, tmp_path: Path
+) -> None:
+    """Protects earlier results against a wrong key: when not one signed form read verifies
+    (forms made with another key, or the key file swapped), collect stops with one line that
+    names the key and --key-file, and every file in the results folder stays as it was."""
+    inbox = tmp_path / "returned"
+    inbox.mkdir()
+    edit(round_, inbox / "svar.pdf", "MANIPULERET")
+    # The good return read again too, but checked with another key: it no longer verifies.
+    shutil.copy(round_.root / "returned-good" / "søren.pdf", inbox / "søren.pdf")
+    out = shutil.copytree(good_results, tmp_path / "results")
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    other_key = tmp_path / "other.key"
+    load_key(other_key, create=True)
+
+    with pytest.raises(KeyFileError, match="not one signed form verifies") as raised:
+        collect([inbox], round_.forms, out, key_file=other_key)
+    assert "--key-file" in str(raised.value) and "Nothing in" in str(raised.value)
+    after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,11 @@ from musforms.collect.read import (
     read_files,
     time_limit,
 )
-from musforms.errors import ConfigError
+from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir
 from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
+from musforms.lock import folder_lock
 from musforms.manifest import manifest_head
 from musforms.report import (
     NEEDS_A_LOOK,
@@ -133,8 +135,26 @@ def collect(
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
+    with folder_lock(out, "collect"):
+        return _collect(
+            inputs, forms_dir, out, roster, key_file, limits, workers, progress, on_total
+        )
+
+
+def _collect(
+    inputs: Sequence[Path],
+    forms_dir: Path,
+    out: Path,
+    roster: Path | None,
+    key_file: Path | None,
+    limits: Limits,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int], None] | None,
+) -> CollectResult:
     cycle = manifest_head(forms_dir).cycle
-    key = load_key(key_file or default_key_path())
+    key_path = key_file or default_key_path()
+    key = load_key(key_path)
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
@@ -153,8 +173,13 @@ def collect(
             on_total(total)
         private_dir(out / "responses")
         reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
+        signed = Counter[bool]()
         for read in reads:
+            if read.key_ok is not None:
+                signed[read.key_ok] += 1
             record(out, ledger, read)
+        if signed[False] and not signed[True]:
+            raise _wrong_key(key_path, out, signed[False])
         result = _summarise(out, cycle, ledger)
         _write_results(out, cycle, ledger)
     from musforms.outputs import write_outputs
@@ -182,6 +207,15 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         need_a_look_count=sum(counts.get(status, 0) for status in NEEDS_A_LOOK),
         flagged=ledger.run_flagged(),
         strict_failures=ledger.strict_failures(),
+    )
+
+
+def _wrong_key(key_path: Path, out: Path, count: int) -> KeyFileError:
+    forms = "form" if count == 1 else f"{count} forms"
+    return KeyFileError(
+        f"not one signed form verifies with the signing key {key_path}: the {forms} read "
+        f"were made with another key. Nothing in {out} was changed. Collect again with the "
+        "key the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
     )
 
 

@@ -66,8 +66,10 @@ class FileResult:
     entry: FileEntry
     response: Response | None = None
     text: str | None = None  # the response as its file holds it, made where it was read
+    # Whether the file's signed identity verified with the key in use (None: it has none).
+    key_ok: bool | None = None
 
     def shipped(self) -> FileResult:
         """What a worker sends back: the response as text only, cheaper to pass between
         processes than the model, and serialised on the worker's core."""
-        return FileResult(self.entry, None, self.text)
+        return FileResult(self.entry, None, self.text, self.key_ok)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from musforms import fieldnames as fn
 from musforms.collect.context import Context, FileResult
-from musforms.errors import IdentityError
+from musforms.errors import IdentityError, SignatureError
 from musforms.identity import form_id_from_code, peek, verify
 from musforms.interpret import interpret, unknown_fields
 from musforms.manifest import issued_question_set
@@ -94,6 +94,14 @@ def _reject(entry: FileEntry, reason: str) -> FileResult:
 
 
 def identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
+    """Who the file belongs to, checked, and its answers interpreted."""
+    result = _identify(raw, entry, ctx)
+    if result.key_ok is None and raw.token and entry.form_id:
+        result.key_ok = True  # it verified; what was found wrong after that is the form's
+    return result
+
+
+def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
     forms = ctx.index
     recovered = False
     if raw.token:
@@ -107,7 +115,9 @@ def identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
                 reason = _swapped_identity(raw, claimed.form_id, ctx) or reason
             except IdentityError:
                 pass
-            return _reject(entry, reason)
+            rejected = _reject(entry, reason)
+            rejected.key_ok = not isinstance(exc, SignatureError) if entry.form_id else None
+            return rejected
         form = forms.get(identity.form_id)
         entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
         if identity.cycle != ctx.cycle:

@@ -1,10 +1,20 @@
 """Write a personalised, fillable Word form (content controls) for one employee.
 
-The costly part — loading the template and laying out every question — happens once per
-(question set, language, organisation, template) in ``DocxFormWriter``. What differs per
-employee (name, department, leader, date, last year's agreements, identity, form code) is left
-as markers in the prepared XML and filled in by ``render``, which only substitutes text and
-appends three parts to a prepared zip.
+One piece of layout code builds a form as a python-docx document: the template with the
+organisation's header, the footer with the form code, the document properties (the identity
+among the custom ones) and the body. What differs per employee (name, department, leader, date,
+last year's agreements, identity, form code) comes from a ``_Personal``: the employee's values,
+or markers standing in for them.
+
+Two ways to render, with that same code:
+
+- by default (a hand-written fast path) the document is built once per (question set, language,
+  organisation, template) with markers, saved by python-docx and zipped, and ``render`` only
+  substitutes each employee's values into the XML text and appends the parts that differ
+  (document, footers, custom properties) to the prepared zip;
+- with ``MUSFORMS_FAST_PATHS=0`` (see ``musforms.fastpath``) each form is built from its own
+  values and saved by python-docx's ``Document.save``
+  (:meth:`DocxFormWriter.render_direct`), the reference the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -13,22 +23,27 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from docx import Document
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from lxml import etree
 
+from musforms import fastpath, texts
 from musforms import fieldnames as fn
-from musforms import texts
 from musforms.docx import _sdt as sdt
 from musforms.docx import layout
 from musforms.docx._package import parse_xml
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
-from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.formats import FormWriterBase
+from musforms.models import FormData, Question, localize
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
 
@@ -65,81 +80,147 @@ def _marker(name: str) -> str:
     return f"@@V:{name}@@"
 
 
-class DocxFormWriter:
+def _shown(value: str | None) -> str:
+    """A prefilled value as its control shows it: ``\\n`` line breaks, a dash when blank."""
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return value if value.strip() else layout.EMPTY_PREFILL
+
+
+def _blank(value: str | None) -> bool:
+    return not (value or "").strip()
+
+
+@dataclass(frozen=True)
+class _Personal:
+    """What a form shows of its employee: the values by field name (the prefilled ones, the
+    identity and the form code) and how many of last cycle's agreements it carries. Without
+    values it stands for the markers the fast path fills in per form."""
+
+    values: Mapping[str, str] | None = None
+    previous: int = 0
+
+    @property
+    def markers(self) -> bool:
+        return self.values is None
+
+    def text(self, name: str) -> str:
+        """What the form shows for the value ``name``."""
+        return _marker(name) if self.values is None else _shown(self.values.get(name))
+
+    def flag_blank(self, control: etree._Element, name: str) -> None:
+        """A prefilled control whose value is blank shows it is unfilled (w:showingPlcHdr)."""
+        pr = control.find(sdt.w("sdtPr"))
+        assert pr is not None
+        if self.values is None:
+            pr.append(etree.Comment(f"@@P:{name}@@"))
+        elif _blank(self.values.get(name)):
+            etree.SubElement(pr, sdt.w("showingPlcHdr"))
+
+
+_MARKERS = _Personal()
+
+
+def _values(form: FormData) -> dict[str, str]:
+    """Every value a form shows of its employee, by field name."""
+    values = dict(form.prefill)
+    values[fn.IDENTITY] = form.token
+    values[_FORM_CODE] = form.form_code
+    return values
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A form with markers, saved once: the zip of the parts every form shares, and the parts
+    that differ per employee as text to fill in."""
+
+    static_zip: bytes
+    document: str
+    previous_block: str
+    previous_row: str
+    footers: dict[str, str]
+    custom: str
+
+    def fill(self, values: dict[str, str], previous: int, token: str) -> bytes:
+        """The .docx bytes with ``values`` and ``previous`` of last cycle's agreements."""
+        rows = ""
+        if previous:
+            rows = "".join(self.previous_row.replace(_ROW, str(r)) for r in range(1, previous + 1))
+        block = self.previous_block.replace(_ROWS, rows) if previous else ""
+        document = self.document.replace(_PREVIOUS, block)
+        fill = _filler(values)
+        empty = _placeholder_flag(values)
+        out = io.BytesIO(self.static_zip)
+        out.seek(0, io.SEEK_END)
+        with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(
+                _entry("word/document.xml"),
+                _PLACEHOLDER.sub(empty, _VALUE.sub(fill, document)).encode(),
+            )
+            for name, xml in self.footers.items():
+                zf.writestr(_entry(name), _VALUE.sub(fill, xml).encode())
+            zf.writestr(
+                _entry("docProps/custom.xml"), self.custom.replace(_TOKEN, escape(token)).encode()
+            )
+        return out.getvalue()
+
+
+class DocxFormWriter(FormWriterBase):
     """Renders Word forms of one question set in one language; ``render`` per employee."""
 
-    def __init__(
-        self,
-        question_set: QuestionSet,
-        lang: str,
-        organisation: Organisation,
-        *,
-        template: Path | None = None,
-        created: dt.datetime | None = None,
-    ) -> None:
-        self.question_set = question_set
-        self.lang = lang
-        self.organisation = organisation
-        self.template = template or DEFAULT_TEMPLATE
-        # The files' creation date; one value for a whole run keeps output reproducible.
-        self.created = created or dt.datetime.now(dt.UTC)
-        self._prepare()
-
-    # -- preparation (once) -------------------------------------------------------------------
-
-    def _prepare(self) -> None:
+    def _setup(self) -> None:
+        path = self.template or DEFAULT_TEMPLATE
         try:
-            doc: Any = Document(str(self.template))
+            self._template_data = path.read_bytes()
+            doc: Any = Document(io.BytesIO(self._template_data))
         except Exception as exc:  # python-docx raises several types for a bad package
             raise MusformsError(
-                f"the Word template {self.template} cannot be opened ({exc}); "
+                f"the Word template {path} cannot be opened ({exc}); "
                 "use a .docx saved by Word or LibreOffice"
             ) from exc
         self._styles = self._style_ids(doc)
-        self._header_footer(doc)
-        doc.core_properties.title = localize(self.question_set.title, self.lang)
-        doc.core_properties.author = self.organisation.name or "musforms"
-        doc.core_properties.last_modified_by = "musforms"
-        now = self.created.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
-        doc.core_properties.created = now
-        doc.core_properties.modified = now
-        doc.core_properties.revision = 1
-        buf = io.BytesIO()
-        doc.save(buf)
-        parts = _read_zip(buf.getvalue())
+        self._prepared: _Prepared | None = None  # the fast path's, made on its first form
 
+    # -- the document -------------------------------------------------------------------------
+
+    def _prepare(self) -> _Prepared:
+        """The form with markers, saved by python-docx and split into what every form shares
+        and what ``render`` fills in."""
+        buf = io.BytesIO()
+        self._document(_MARKERS, _TOKEN).save(buf)
+        parts = _read_zip(buf.getvalue())
         document = parts.pop("word/document.xml").decode("utf-8")
-        document = _declare_w14(document)
-        body, previous_block = self._body()
-        cut = document.rindex("<w:sectPr")
-        self._document = document[:cut] + body + document[cut:]
-        self._previous_block = previous_block
-        self._previous_row = self._previous_row_xml()
-        self._dynamic = {
+        footers = {
             name: parts.pop(name).decode("utf-8")
             for name in list(parts)
             if name.startswith("word/footer") and name.endswith(".xml")
         }
-        existing = parts.pop("docProps/custom.xml", None)
-        props: dict[str, str] = {}
-        if existing is not None:
-            props = sdt.custom_properties(parse_xml(existing, "docProps/custom.xml"))
-        props[layout.IDENTITY_PROPERTY] = _TOKEN
-        self._custom = sdt.custom_properties_xml(props).decode("utf-8")
-        parts["[Content_Types].xml"] = _with_custom_type(parts["[Content_Types].xml"])
-        parts["_rels/.rels"] = _with_custom_rel(parts["_rels/.rels"])
-        if "docProps/app.xml" in parts:
-            parts["docProps/app.xml"] = re.sub(
-                rb"<Application>[^<]*</Application>",
-                b"<Application>musforms</Application>",
-                parts["docProps/app.xml"],
-            )
+        custom = parts.pop("docProps/custom.xml").decode("utf-8")
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             # [Content_Types].xml first: some readers expect it there.
             for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):
                 zf.writestr(_entry(name), parts[name])
-        self._static_zip = out.getvalue()
+        block = self._previous_block([etree.Comment(_ROWS[4:-3])])
+        row = [self._previous_row(0, _MARKERS)]
+        return _Prepared(out.getvalue(), document, _inner(block), _inner(row), footers, custom)
+
+    def _document(self, personal: _Personal, token: str) -> Any:
+        """The form as a python-docx document, showing ``personal`` and carrying ``token``."""
+        doc: Any = Document(io.BytesIO(self._template_data))
+        self._header_footer(doc, personal)
+        core = doc.core_properties
+        core.title = localize(self.question_set.title, self.lang)
+        core.author = self.organisation.name or "musforms"
+        core.last_modified_by = "musforms"
+        now = self.created.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
+        core.created = now
+        core.modified = now
+        core.revision = 1
+        package = doc.part.package
+        _name_application(package)
+        _set_custom_properties(package, {layout.IDENTITY_PROPERTY: token})
+        _insert_body(doc.element, self._body(personal))
+        return doc
 
     def _style_ids(self, doc: Any) -> dict[str, str | None]:
         ids: dict[str, str | None] = {}
@@ -150,7 +231,7 @@ class DocxFormWriter:
                 ids[key] = None
         return ids
 
-    def _header_footer(self, doc: Any) -> None:
+    def _header_footer(self, doc: Any, personal: _Personal) -> None:
         section = doc.sections[-1]
         footers = [section.footer]
         if section.different_first_page_header_footer:
@@ -168,18 +249,18 @@ class DocxFormWriter:
             paragraphs = footer.paragraphs
             if len(paragraphs) == 1 and not paragraphs[0].text.strip():
                 ppr = paragraphs[0]._p.pPr
-                p = self._footer_paragraph()
+                p = self._footer_paragraph(personal)
                 if ppr is not None:
                     p.insert(0, etree.fromstring(etree.tostring(ppr)))
                 element.replace(paragraphs[0]._p, p)
             else:
-                element.append(self._footer_paragraph())
+                element.append(self._footer_paragraph(personal))
 
-    def _footer_paragraph(self) -> etree._Element:
+    def _footer_paragraph(self, personal: _Personal) -> etree._Element:
         lang = self.lang
         head = (
             f"{texts.t('confidential', lang)}   ·   "
-            f"{texts.t('form_code', lang)}: {_marker(_FORM_CODE)}   ·   "
+            f"{texts.t('form_code', lang)}: {personal.text(_FORM_CODE)}   ·   "
         )
         runs: list[etree._Element] = [sdt.run(head)]
         page = texts.t("page", lang, page="\x00PAGE\x00", pages="\x00NUMPAGES\x00")
@@ -195,81 +276,88 @@ class DocxFormWriter:
     def _p(self, key: str, runs: list[etree._Element], keep_next: bool = False) -> etree._Element:
         return sdt.paragraph(runs, style=self._styles.get(key), keep_next=keep_next)
 
-    def _body(self) -> tuple[str, str]:
+    def _body(self, personal: _Personal) -> list[etree._Element]:
         qs, lang = self.question_set, self.lang
-        wrapper = etree.Element(sdt.w("body"), nsmap=sdt.NSMAP)
-        wrapper.append(self._p("title", [sdt.run(localize(qs.title, lang))]))
-        wrapper.append(self._prefill_table())
+        out = [self._p("title", [sdt.run(localize(qs.title, lang))])]
+        out.append(self._prefill_table(personal))
         for text in (localize(qs.intro, lang), texts.t("how_to", lang)):
             if text:
-                wrapper.append(self._p("intro", [sdt.run(text)]))
-        wrapper.append(etree.Comment(_PREVIOUS[4:-3]))
+                out.append(self._p("intro", [sdt.run(text)]))
+        if personal.markers:
+            out.append(etree.Comment(_PREVIOUS[4:-3]))
+        elif personal.previous:
+            rows = range(1, personal.previous + 1)
+            out.extend(self._previous_block([self._previous_row(r, personal) for r in rows]))
         number = 0
         for section in qs.sections:
-            wrapper.append(self._p("heading", [sdt.run(localize(section.title, lang))], True))
+            out.append(self._p("heading", [sdt.run(localize(section.title, lang))], True))
             if section.intro:
-                wrapper.append(self._p("intro", [sdt.run(localize(section.intro, lang))]))
+                out.append(self._p("intro", [sdt.run(localize(section.intro, lang))]))
             for question in section.questions:
                 number += 1
-                for el in self._question(number, question):
-                    wrapper.append(el)
-        ident = sdt.text_control(fn.IDENTITY, "musforms", _marker(fn.IDENTITY), "", locked=True)
-        wrapper.append(self._p("small", [ident]))
+                out.extend(self._question(number, question))
+        ident = sdt.text_control(
+            fn.IDENTITY, "musforms", personal.text(fn.IDENTITY), "", locked=True
+        )
+        out.append(self._p("small", [ident]))
+        return out
 
-        prev = etree.Element(sdt.w("body"), nsmap=sdt.NSMAP)
-        prev.append(self._p("heading", [sdt.run(texts.t("previous_title", lang))], True))
-        prev.append(self._p("intro", [sdt.run(texts.t("previous_intro", lang))]))
-        widths = list(_PREVIOUS_WIDTHS)
+    def _previous_block(self, rows: list[etree._Element]) -> list[etree._Element]:
+        """Last cycle's agreements: a heading, a line of help and the table of ``rows``."""
+        lang = self.lang
         heads = [texts.t(k, lang) for k in ("what", "owner", "due", "status", "comment")]
-        table = self._table(widths, heads)
-        table.append(etree.Comment(_ROWS[4:-3]))
-        prev.append(table)
-        return _inner(wrapper), _inner(prev)
+        table = self._table(list(_PREVIOUS_WIDTHS), heads)
+        table.extend(rows)
+        return [
+            self._p("heading", [sdt.run(texts.t("previous_title", lang))], True),
+            self._p("intro", [sdt.run(texts.t("previous_intro", lang))]),
+            table,
+        ]
 
-    def _previous_row_xml(self) -> str:
+    def _previous_row(self, row: int, personal: _Personal) -> etree._Element:
+        """One of last cycle's agreements; with markers, row 0 with a marker for its number."""
+
+        def name(field: str) -> str:
+            return field.replace(f"{fn.SEP}0", f"{fn.SEP}{_ROW}") if personal.markers else field
+
         lang = self.lang
         cells: list[etree._Element] = []
         for part in layout.PREVIOUS_PARTS:
-            name = fn.previous_field(0, part).replace("__0__", f"__{_ROW}__")
-            cells.append(self._prefilled(name, texts.t(part, lang)))
-        status = fn.previous_status_field(0).replace("__0", f"__{_ROW}")
+            cells.append(
+                self._prefilled(name(fn.previous_field(row, part)), texts.t(part, lang), personal)
+            )
         cells.append(
             sdt.dropdown_control(
-                status,
+                name(fn.previous_status_field(row)),
                 texts.t("status", lang),
                 layout.status_items(lang),
                 None,
                 texts.t("placeholder_choice", lang),
             )
         )
-        comment = fn.previous_comment_field(0).replace("__0", f"__{_ROW}")
         cells.append(
             sdt.text_control(
-                comment,
+                name(fn.previous_comment_field(row)),
                 texts.t("comment", lang),
                 None,
                 texts.t("placeholder_text", lang),
                 multiline=True,
             )
         )
-        wrapper = etree.Element(sdt.w("body"), nsmap=sdt.NSMAP)
-        wrapper.append(self._row([[c] for c in cells], list(_PREVIOUS_WIDTHS)))
-        return _inner(wrapper)
+        return self._row([[c] for c in cells], list(_PREVIOUS_WIDTHS))
 
-    def _prefilled(self, name: str, alias: str) -> etree._Element:
-        control = sdt.text_control(name, alias, _marker(name), "", locked=True)
-        pr = control.find(sdt.w("sdtPr"))
-        assert pr is not None
-        pr.append(etree.Comment(f"@@P:{name}@@"))
+    def _prefilled(self, name: str, alias: str, personal: _Personal) -> etree._Element:
+        control = sdt.text_control(name, alias, personal.text(name), "", locked=True)
+        personal.flag_blank(control, name)
         return control
 
-    def _prefill_table(self) -> etree._Element:
+    def _prefill_table(self, personal: _Personal) -> etree._Element:
         table = self._table([2200, _TEXT_WIDTH - 2200], None, borders=False)
         for name in layout.PREFILL_FIELDS:
             label = texts.t(layout.PREFILL_LABELS[name], self.lang)
             table.append(
                 self._row(
-                    [[sdt.run(label)], [self._prefilled(name, label)]],
+                    [[sdt.run(label)], [self._prefilled(name, label, personal)]],
                     [2200, _TEXT_WIDTH - 2200],
                     styles=("cell_heading", "cell"),
                 )
@@ -412,49 +500,42 @@ class DocxFormWriter:
     # -- per employee ---------------------------------------------------------------------------
 
     def render(self, form: FormData) -> bytes:
-        """The .docx bytes of ``form`` (an employee's form of this writer's question set)."""
-        values: dict[str, str] = dict(form.prefill)
-        values[fn.IDENTITY] = form.token
-        values[_FORM_CODE] = form.form_code
-        count = len(form.previous_agreements)
-        previous = ""
-        if count:
-            rows = "".join(
-                self._previous_row.replace(_ROW, str(row)) for row in range(1, count + 1)
-            )
-            previous = self._previous_block.replace(_ROWS, rows)
-        document = self._document.replace(_PREVIOUS, previous)
-        fill = _filler(values)
-        empty = _placeholder_flag(values)
-        out = io.BytesIO(self._static_zip)
-        out.seek(0, io.SEEK_END)
-        with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(
-                _entry("word/document.xml"),
-                _PLACEHOLDER.sub(empty, _VALUE.sub(fill, document)).encode(),
-            )
-            for name, xml in self._dynamic.items():
-                zf.writestr(_entry(name), _VALUE.sub(fill, xml).encode())
-            zf.writestr(
-                _entry("docProps/custom.xml"),
-                self._custom.replace(_TOKEN, escape(form.token)).encode(),
-            )
-        return out.getvalue()
+        """The .docx bytes of ``form`` (an employee's form of this writer's question set).
+
+        The form with markers is built and zipped once, on the first form, and each form fills
+        in its own values; with the fast paths off, python-docx builds and saves this form
+        alone (:meth:`render_direct`).
+        """
+        if not fastpath.enabled():
+            return self.render_direct(form)
+        if self._prepared is None:
+            self._prepared = self._prepare()
+        return self._prepared.fill(_values(form), len(form.previous_agreements), form.token)
+
+    def render_direct(self, form: FormData) -> bytes:
+        """The same form as :meth:`render`, built by python-docx with the employee's values.
+
+        The library twin of the prepared zip: the same layout code, given the values instead
+        of markers, and python-docx's ``Document.save``; no text substituted, nothing zipped by
+        hand. Its zip entries carry the time of saving, so unlike the fast path's its bytes
+        differ from run to run; what they hold does not.
+        """
+        personal = _Personal(_values(form), len(form.previous_agreements))
+        buf = io.BytesIO()
+        self._document(personal, form.token).save(buf)
+        return buf.getvalue()
 
 
 def _filler(values: dict[str, str]) -> Callable[[re.Match[str]], str]:
     def fill(m: re.Match[str]) -> str:
-        value = (values.get(m.group(1)) or "").replace("\r\n", "\n").replace("\r", "\n")
-        if not value.strip():
-            return layout.EMPTY_PREFILL
-        return escape(value).replace("\n", _BREAK)
+        return escape(_shown(values.get(m.group(1)))).replace("\n", _BREAK)
 
     return fill
 
 
 def _placeholder_flag(values: dict[str, str]) -> Callable[[re.Match[str]], str]:
     def flag(m: re.Match[str]) -> str:
-        return "" if (values.get(m.group(1)) or "").strip() else "<w:showingPlcHdr/>"
+        return "<w:showingPlcHdr/>" if _blank(values.get(m.group(1))) else ""
 
     return flag
 
@@ -471,37 +552,79 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def _inner(wrapper: etree._Element) -> str:
+def _inner(elements: list[etree._Element]) -> str:
+    """The XML text of ``elements`` in a row, with the w and w14 prefixes undeclared."""
+    wrapper = etree.Element(sdt.w("body"), nsmap=sdt.NSMAP)
+    wrapper.extend(elements)
     etree.cleanup_namespaces(wrapper, top_nsmap=sdt.NSMAP)
     text = sdt.tostring(wrapper)
     return text[text.index(">") + 1 : text.rindex("</")]
 
 
-def _declare_w14(document: str) -> str:
-    """Make sure the document root declares the w14 prefix the checkboxes use."""
-    root_end = document.index(">", document.index("<w:document"))
-    root = document[:root_end]
-    if f'xmlns:w14="{sdt.W14_NS}"' in root:
-        return document
-    return f'{root} xmlns:w14="{sdt.W14_NS}"{document[root_end:]}'
+def _insert_body(root: etree._Element, elements: list[etree._Element]) -> None:
+    """Put ``elements`` at the end of the document body (before its section properties), with
+    the w14 prefix the checkboxes use declared on the document root."""
+    keep = None
+    if root.nsmap.get("w14") != sdt.W14_NS:
+        # Every prefix the template declares stays: mc:Ignorable names some that no element uses.
+        keep = sorted({p for el in root.iter() if isinstance(el.tag, str) for p in el.nsmap if p})
+    wrapper = etree.Element(sdt.w("body"), nsmap=sdt.NSMAP)
+    wrapper.extend(elements)
+    etree.cleanup_namespaces(wrapper, top_nsmap=sdt.NSMAP)
+    body = root.find(sdt.w("body"))
+    assert body is not None
+    end = body.find(sdt.w("sectPr"))
+    for el in list(wrapper):
+        if end is None:
+            body.append(el)
+        else:
+            end.addprevious(el)
+    if keep is not None:
+        etree.cleanup_namespaces(root, top_nsmap={"w14": sdt.W14_NS}, keep_ns_prefixes=keep)
 
 
-def _with_custom_type(types: bytes) -> bytes:
-    if b"/docProps/custom.xml" in types:
-        return types
-    override = (
-        f'<Override PartName="/docProps/custom.xml" ContentType="{sdt.CUSTOM_TYPE}"/>'
-    ).encode()
-    return types.replace(b"</Types>", override + b"</Types>")
+def _part_related(package: Any, reltype: str) -> Any:
+    """The package's part of ``reltype`` (python-docx keeps those it does not model, such as
+    the extended and custom properties, as plain parts), or None."""
+    for rel in package.rels.values():
+        if rel.reltype == reltype and not rel.is_external:
+            return rel.target_part
+    return None
 
 
-def _with_custom_rel(rels: bytes) -> bytes:
-    if b"docProps/custom.xml" in rels:
-        return rels
-    rel = (
-        f'<Relationship Id="rIdMusforms" Type="{sdt.CUSTOM_REL}" Target="docProps/custom.xml"/>'
-    ).encode()
-    return rels.replace(b"</Relationships>", rel + b"</Relationships>")
+def _replace_part(package: Any, reltype: str, part: Part) -> None:
+    """``part`` in place of the package's part of ``reltype``, if it had one."""
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == reltype:
+            del package.rels[rid]
+    package.relate_to(part, reltype)
+
+
+def _name_application(package: Any) -> None:
+    """docProps/app.xml names musforms as the application that wrote the file."""
+    old = _part_related(package, RT.EXTENDED_PROPERTIES)
+    if old is None:
+        return
+    root = parse_xml(old.blob, "docProps/app.xml")
+    application = root.find(f"{{{sdt.EXT_NS}}}Application")
+    if application is None:
+        return
+    application.text = "musforms"
+    blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    new = Part(old.partname, old.content_type, blob, package)
+    _replace_part(package, RT.EXTENDED_PROPERTIES, new)
+
+
+def _set_custom_properties(package: Any, props: dict[str, str]) -> None:
+    """docProps/custom.xml holds ``props`` beside the template's own custom properties."""
+    old = _part_related(package, RT.CUSTOM_PROPERTIES)
+    merged = {}
+    if old is not None:
+        merged = sdt.custom_properties(parse_xml(old.blob, "docProps/custom.xml"))
+    merged.update(props)
+    blob = sdt.custom_properties_xml(merged)
+    new = Part(PackURI("/docProps/custom.xml"), sdt.CUSTOM_TYPE, blob, package)
+    _replace_part(package, RT.CUSTOM_PROPERTIES, new)
 
 
 _CACHE: dict[tuple[str, ...], DocxFormWriter] = {}

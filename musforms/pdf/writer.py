@@ -38,7 +38,8 @@ from musforms import fastpath, texts
 from musforms import fieldnames as fn
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
-from musforms.models import FormData, Organisation, Question, QuestionSet, localize
+from musforms.formats import FormWriterBase
+from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
 from musforms.pdf import _template
 
@@ -99,6 +100,16 @@ def _fonts() -> tuple[str, str]:
 
 # How every tick box and radio button looks (square: reportlab draws round ones right only
 # at size 20).
+# How text fields and drop-downs look and print.
+_FIELD_LOOK: dict[str, Any] = {
+    "annotationFlags": af.RL_ANNOT_PRINT,
+    "fontName": FIELD_FONT,
+    "fontSize": FIELD_SIZE,
+    "borderColor": FIELD_BORDER,
+    "fillColor": FIELD_FILL,
+    "textColor": INK,
+    "borderWidth": 0.75,
+}
 _BUTTON_LOOK: dict[str, Any] = {
     "shape": "square",
     "size": BOX,
@@ -254,49 +265,30 @@ class _Builder:
                 height=h,
                 maxlen=None,
                 fieldFlags=flags,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                fontName=FIELD_FONT,
-                fontSize=FIELD_SIZE,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_FIELD_LOOK,
             )
 
         self.ops.append(op)
 
     def checkbox(self, name: str, x: float, dy: float, tip: str) -> None:
         self.sig.append(("checkbox", name, x, dy, tip))
-
-        def op(c: Canvas, top: float) -> None:
-            c.acroForm.checkbox(
-                name=name,
-                tooltip=tip,
-                checked=False,
-                buttonStyle="check",
-                x=x,
-                y=top - dy - BOX,
-                fieldFlags=af.RL_CHECKBOX,
-                **_BUTTON_LOOK,
-            )
-
-        self.ops.append(op)
+        self._button(
+            "checkbox", x, dy, name=name, tooltip=tip, checked=False, buttonStyle="check",
+            fieldFlags=af.RL_CHECKBOX,
+        )  # fmt: skip
 
     def radio(self, name: str, value: str, x: float, dy: float, tip: str) -> None:
         self.sig.append(("radio", name, value, x, dy, tip))
+        self._button(
+            "radio", x, dy, name=name, tooltip=tip, value=value, selected=False,
+            buttonStyle="circle", fieldFlags=af.RL_RADIO,
+        )  # fmt: skip
+
+    def _button(self, kind: str, x: float, dy: float, **field: Any) -> None:
+        """A checkbox or radio button (reportlab's ``acroForm.checkbox`` / ``.radio``)."""
 
         def op(c: Canvas, top: float) -> None:
-            c.acroForm.radio(
-                name=name,
-                tooltip=tip,
-                value=value,
-                selected=False,
-                buttonStyle="circle",
-                x=x,
-                y=top - dy - BOX,
-                fieldFlags=af.RL_RADIO,
-                **_BUTTON_LOOK,
-            )
+            getattr(c.acroForm, kind)(x=x, y=top - dy - BOX, **field, **_BUTTON_LOOK)
 
         self.ops.append(op)
 
@@ -326,13 +318,7 @@ class _Builder:
                 width=w,
                 height=TEXT_H,
                 fieldFlags=af.RL_COMBO,
-                annotationFlags=af.RL_ANNOT_PRINT,
-                fontName=FIELD_FONT,
-                fontSize=FIELD_SIZE,
-                borderColor=FIELD_BORDER,
-                fillColor=FIELD_FILL,
-                textColor=INK,
-                borderWidth=0.75,
+                **_FIELD_LOOK,
             )
 
         self.ops.append(op)
@@ -360,29 +346,16 @@ def _hidden_field(c: Canvas, name: str, value: str) -> None:
     form.fields.append(form.getRef(widget))
 
 
-class PdfFormWriter:
+class PdfFormWriter(FormWriterBase):
     """Renders one question set in one language for any number of employees."""
 
-    def __init__(
-        self,
-        question_set: QuestionSet,
-        lang: str,
-        organisation: Organisation,
-        *,
-        template: Path | None = None,
-        created: dt.datetime | None = None,
-    ) -> None:
-        if template is not None:
+    def _setup(self) -> None:
+        if self.template is not None:
             raise ConfigError("a PDF form has no template of its own; the template is for Word")
-        self.question_set = question_set
-        self.lang = lang
-        self.organisation = organisation
-        # The files' creation date; one value for a whole run keeps output reproducible.
-        self.created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
         self._header_block: Block | None = None
         _fonts()
-        self._logo = self._load_logo(organisation.logo)
+        self._logo = self._load_logo(self.organisation.logo)
         self._blocks = self._question_blocks()
 
     # --- once per question set -------------------------------------------------------
