@@ -76,6 +76,7 @@ POLLS = 80  # looks at the process table for survivors of a run
 POLL_SECONDS = 0.025
 BIG = 8 << 30  # tmpfs size that is never the limit (tmpfs takes memory only as used)
 USABLE = ("ok", "recovered")
+LOCK_FILE = ".musforms.lock"  # a folder's lock: there after any run, holding who ran last
 SHOWN = 6  # examples given per kind of difference
 
 KINDS = (
@@ -198,7 +199,7 @@ def tagged(tag: str, session: int | None = None) -> list[tuple[int, str]]:
     session are looked at, which is cheaper; without it, every process is.
     """
     needle = f"{TAG}={tag}".encode()
-    found = []
+    found: list[tuple[int, int, str]] = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -216,8 +217,18 @@ def tagged(tag: str, session: int | None = None) -> list[tuple[int, str]]:
                 cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except OSError:
             continue
-        found.append((int(entry.name), cmdline[:120]))
-    return found
+        found.append((int(entry.name), int(fields[1]), cmdline))
+    pids = {pid for pid, _, _ in found}
+    return [(pid, _label(cmd, ppid in pids)) for pid, ppid, cmd in found]
+
+
+def _label(cmdline: str, parent_tagged: bool) -> str:
+    """What a process of a run is: the run itself, its forkserver, a worker, the tracker."""
+    if "multiprocessing.resource_tracker" in cmdline:
+        return "resource tracker"
+    if "multiprocessing.forkserver" in cmdline:
+        return "worker" if parent_tagged else "forkserver"
+    return cmdline[:80]
 
 
 @dataclass
@@ -844,9 +855,13 @@ class Outcome:
             f"--only {self.name})"
         )
 
+    def settings(self) -> str:
+        return ", ".join(
+            f"{k}={'; '.join(v) if isinstance(v, list) else v}" for k, v in self.params.items()
+        )
+
     def describe(self) -> str:
-        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        lines = [f"{self.name} seed={self.seed}: {params}"]
+        lines = [f"{self.name} seed={self.seed}: {self.settings()}"]
         lines += [f"  - {p}" for p in self.problems]
         lines.append(f"  replay: {self.replay()}")
         return "\n".join(lines)
@@ -1118,7 +1133,7 @@ class Case:
             self.problem(
                 f"{len(left)} processes of the {'killed' if run.killed else 'stopped'} "
                 f"{run.what} still ran after {POLLS} looks: "
-                + "; ".join(f"{pid} {cmd}" for pid, cmd in left[:3])
+                + ", ".join(f"{cmd} (pid {pid})" for pid, cmd in left)
             )
 
     def check_friendly(self, run: Run, *, full: bool = False) -> None:
@@ -1258,7 +1273,6 @@ class Case:
 
     def _two_at_once(self, pre_ops: Ops, ops: tuple[Collect | Purge, Collect | Purge]) -> None:
         first, second = ops if self.rnd.random() < 0.5 else ops[::-1]
-        refs = [self.lab.ref((*pre_ops, first, second)), self.lab.ref((*pre_ops, second, first))]
         alone = self.lab.ref((*pre_ops, first))
         frac = round(self.rnd.uniform(0.0, 0.9), 3)
         self.out.params["runs"] = f"{first}; {second} after {frac:.0%} of the first's time"
@@ -1270,10 +1284,31 @@ class Case:
         self.out.faults += 1
         overlapped = a.running()
         for run in (a, b):
-            self.finish(run, alone.seconds + refs[0].seconds)
+            self.finish(run, 2 * alone.seconds)
             self.check_survivors(run)
         if overlapped:
             self.out.bit += 1
+        # The order they in effect ran in: the one refused (folder busy) ran after the other
+        # once run again; else the one that ended first. Either order is a clean history;
+        # the other is computed only when the results are not those of this one.
+        if a.errored() != b.errored():
+            order = (second, first) if a.errored() else (first, second)
+        else:
+            order = (
+                (first, second)
+                if a.errored() or (a.ended or 0) <= (b.ended or 0)
+                else (second, first)
+            )
+        refs = [self.lab.ref((*pre_ops, *order))]
+
+        def both() -> list[Ref]:
+            if len(refs) == 1:
+                refs.append(self.lab.ref((*pre_ops, *order[::-1])))
+            return refs
+
+        state = State.read(self.results)
+        if lost_answers(_state(pre), state, _state(refs[0]), settled=False):
+            both()
         self.check_kept(pre, refs, "after both ran")
         for run, op in ((a, first), (b, second)):
             if run.errored():  # e.g. the results folder is busy: HR runs it again
@@ -1281,6 +1316,8 @@ class Case:
                 self.out.params.setdefault("run again", []).append(str(op))
                 again = self.run(op, alone.seconds)
                 self.check_survivors(again)
+        if differences(State.read(self.results), _state(refs[0])):
+            both()
         self.check_kept(pre, refs, "after both (and any re-run)", settled=True)
         self.compare(refs, "after both (and any re-run)")
         self.finish_checks()
@@ -1514,7 +1551,8 @@ class Case:
         changed = [
             n
             for n in want & got
-            if not n.endswith("/") and (forms / n).read_bytes() != (expected / n).read_bytes()
+            if not n.endswith(("/", LOCK_FILE))
+            and (forms / n).read_bytes() != (expected / n).read_bytes()
         ]
         if changed:
             self.problem(f"after the re-run: files differ from the clean run: {_some(changed)}")
