@@ -847,13 +847,10 @@ class Outcome:
     def name(self) -> str:
         return f"{self.kind}#{self.index}"
 
+    replay_as: str = ""  # the command that runs this case alone, with {name} and {kind}
+
     def replay(self) -> str:
-        return (
-            f"FAULTS_SEED={self.seed} FAULTS_ONLY={self.name} .venv/bin/pytest "
-            f"tests/test_faults.py -k {self.kind}   (soak: .venv/bin/python benchmarks/soak.py "
-            f"--seed {self.seed} --employees {self.employees} --waves {self.waves} "
-            f"--only {self.name})"
-        )
+        return self.replay_as.format(name=self.name, kind=self.kind, seed=self.seed)
 
     def settings(self) -> str:
         return ", ".join(
@@ -886,11 +883,31 @@ class Lab:
     """A round, its clean references, and the cases run against them."""
 
     def __init__(
-        self, folder: Path, *, seed: int, employees: int, waves: int, keep_failed: bool = True
+        self,
+        folder: Path,
+        *,
+        seed: int,
+        employees: int,
+        waves: int,
+        keep_failed: bool = True,
+        last_wave: bool = False,
+        least: int = 1,
+        replay: str = "",
     ) -> None:
+        """``last_wave``: every fault strikes at the last wave (something is on record
+        before it, and the cases share most clean histories: the short run); else at any.
+        ``least``: faults each case injects before its re-run, at least (where its kind can
+        repeat: kills, full disks, read-only turns, copies). ``replay``: the command that
+        runs one case alone, with ``{name}`` (kind#index), ``{kind}`` and ``{seed}``."""
+        self.replay = replay or (
+            ".venv/bin/python benchmarks/soak.py --seed {seed} "
+            f"--employees {employees} --waves {waves} --only {{name}}"
+        )
         self.folder = folder
+        self.least = least
         self.seed = seed
         self.keep_failed = keep_failed
+        self.last_wave = last_wave
         self.round = Round(folder / "round", seed, employees, waves)
         self.mounts = Mounts()
         self.refs: dict[Ops, Ref] = {}
@@ -1009,6 +1026,7 @@ class Lab:
 
     def run_case(self, kind: str, index: int) -> Outcome:
         out = Outcome(kind, index, self.seed, self.round.employees, self.waves)
+        out.replay_as = self.replay
         case = Case(self, out)
         started = time.monotonic()
         try:
@@ -1217,7 +1235,15 @@ class Case:
         self.check_tmp(tmp or self.dir / "tmp", "after the re-run")
         self.check_forms("after the re-run")
 
+    def times(self, most: int) -> int:
+        """How many faults of its kind a case injects before the one re-run: 1 to ``most``,
+        at least the lab's ``least``."""
+        least = min(self.lab.least, most)
+        return self.rnd.randint(least, most)
+
     def wave(self, low: int = 1) -> int:
+        if self.lab.last_wave:
+            return self.lab.waves
         return self.rnd.randint(min(low, self.lab.waves), self.lab.waves)
 
     def collect_op(self, wave: int) -> Collect:
@@ -1235,8 +1261,7 @@ class Case:
         self.out.params["wave"] = k
         expected = self.lab.ref((*pre_ops, op))
         pre = self.setup(pre_ops)
-        kills = 2 if self.rnd.random() < 0.25 else 1
-        for i in range(kills):
+        for i in range(self.times(3)):
             run = self.start(op)
             self.out.faults += 1
             if self.kill_at(run, self.trigger(expected.seconds, self.results)):
@@ -1250,19 +1275,20 @@ class Case:
         self.finish_checks()
 
     def kill_purge(self) -> None:
-        """SIGKILL of purge at a random moment, then purge again."""
+        """SIGKILL of purge at a random moment (once or twice), then purge again."""
         k = self.wave()
         pre_ops = history(k)
         op = Purge()
         self.out.params["after wave"] = k
         expected = self.lab.ref((*pre_ops, op))
         pre = self.setup(pre_ops)
-        run = self.start(op)
-        self.out.faults += 1
-        if self.kill_at(run, self.trigger(expected.seconds, self.results)):
-            self.out.bit += 1
-        self.check_survivors(run)
-        self.check_kept(pre, expected, "after the kill")
+        for i in range(self.times(2)):
+            run = self.start(op)
+            self.out.faults += 1
+            if self.kill_at(run, self.trigger(expected.seconds, self.results)):
+                self.out.bit += 1
+            self.check_survivors(run)
+            self.check_kept(pre, expected, f"after kill {i + 1}")
         rerun = self.run(op, expected.seconds)
         self.check_survivors(rerun)
         if rerun.errored():
@@ -1337,71 +1363,80 @@ class Case:
         self._two_at_once((*history(k - 1), Arrive(k)), (Collect(), Purge()))
 
     def full_results(self) -> None:
-        """The results folder's disk fills up during collect; space is freed; collect again."""
-        k = self.wave()
-        pre_ops = (*history(k - 1), Arrive(k))
-        op = self.collect_op(k)
-        expected = self.lab.ref((*pre_ops, op))
-        pre = self.setup(pre_ops, results_mount=BIG)
-        used = used_bytes(self.dir / "results")
-        frac = round(self.rnd.uniform(0.0, 0.9), 3)
-        need = max(expected.results_peak - expected.results_base, 4096)
-        size = used + int(frac * need)
-        self.out.params.update(wave=k, disk=f"{size} bytes ({frac:.0%} of what the run needs)")
-        self.lab.mounts.resize(self.dir / "results", size)
-        self._fail_then_rerun(pre, expected, op, full=True)
-        self.lab.mounts.resize(self.dir / "results", BIG)
-        self._rerun(pre, expected, op)
-
-    def full_tmpdir(self) -> None:
-        """TMPDIR fills up during collect; space is freed; collect again."""
-        k = self.wave()
-        pre_ops = (*history(k - 1), Arrive(k))
-        op = self.collect_op(k)
-        expected = self.lab.ref((*pre_ops, op))
-        pre = self.setup(pre_ops)
-        frac = round(self.rnd.uniform(0.0, 0.9), 3)
-        size = int(frac * expected.tmp_peak)
-        self.out.params.update(wave=k, tmpdir=f"{size} bytes ({frac:.0%} of what the run needs)")
-        tmp = self.lab.mounts.tmpfs(self.dir / "tmp", size)
-        self.mounted.append(tmp)
-        self._fail_then_rerun(pre, expected, op, full=True, tmp=tmp)
-        self.lab.mounts.resize(tmp, BIG)
-        self._rerun(pre, expected, op, tmp=tmp)
-
-    def readonly_results(self) -> None:
-        """The results folder is read-only (from the start, or from a random moment on);
-        made writable again; collect again."""
+        """The results folder's disk fills up during collect (once or more, with a little
+        more room each time); then there is room; collect again."""
         k = self.wave()
         pre_ops = (*history(k - 1), Arrive(k))
         op = self.collect_op(k)
         expected = self.lab.ref((*pre_ops, op))
         pre = self.setup(pre_ops, results_mount=BIG)
         mount = self.dir / "results"
-        when = self.rnd.choice(["before", "during"])
-        self.out.params.update(wave=k, read_only=when)
-        self.out.faults += 1
-        if when == "before":
-            if not self.lab.mounts.read_only(mount):
-                raise RuntimeError("cannot make the results folder read-only")
-            run = self.run(op, expected.seconds)
-        else:
-            run = self.start(op)
-
-            def flip() -> None:
-                self.lab.mounts.read_only(mount, attempts=50)
-
-            self.strike(run, self.trigger(expected.seconds, self.results), flip)
-            self.finish(run, expected.seconds)
-        self.check_survivors(run)
-        if run.errored():
-            self.out.bit += 1
-            self.check_friendly(run)
-        self.check_kept(pre, expected, "after the read-only run")
-        self.lab.mounts.writable(mount)
+        used = used_bytes(mount)
+        need = max(expected.results_peak - expected.results_base, 4096)
+        sizes = []
+        for frac in sorted(round(self.rnd.uniform(0.0, 0.9), 3) for _ in range(self.times(2))):
+            size = max(used_bytes(mount), used + int(frac * need))
+            sizes.append(f"{size} bytes ({frac:.0%} of what the run needs)")
+            self.lab.mounts.resize(mount, size)
+            self._fail(pre, expected, op, full=True)
+        self.out.params.update(wave=k, disk=sizes)
+        self.lab.mounts.resize(mount, BIG)
         self._rerun(pre, expected, op)
 
-    def _fail_then_rerun(
+    def full_tmpdir(self) -> None:
+        """TMPDIR fills up during collect (once or more); then there is room; collect again."""
+        k = self.wave()
+        pre_ops = (*history(k - 1), Arrive(k))
+        op = self.collect_op(k)
+        expected = self.lab.ref((*pre_ops, op))
+        pre = self.setup(pre_ops)
+        tmp = self.lab.mounts.tmpfs(self.dir / "tmp", BIG)
+        self.mounted.append(tmp)
+        sizes = []
+        for frac in sorted(round(self.rnd.uniform(0.0, 0.9), 3) for _ in range(self.times(2))):
+            size = max(used_bytes(tmp), int(frac * expected.tmp_peak))
+            sizes.append(f"{size} bytes ({frac:.0%} of what the run needs)")
+            self.lab.mounts.resize(tmp, size)
+            self._fail(pre, expected, op, full=True, tmp=tmp)
+        self.out.params.update(wave=k, tmpdir=sizes)
+        self.lab.mounts.resize(tmp, BIG)
+        self._rerun(pre, expected, op, tmp=tmp)
+
+    def readonly_results(self) -> None:
+        """The results folder turns read-only (before the run, or at a random moment in it),
+        once or more; made writable again; collect again."""
+        k = self.wave()
+        pre_ops = (*history(k - 1), Arrive(k))
+        op = self.collect_op(k)
+        expected = self.lab.ref((*pre_ops, op))
+        pre = self.setup(pre_ops, results_mount=BIG)
+        mount = self.dir / "results"
+        self.out.params["wave"] = k
+        for i in range(self.times(2)):
+            when = self.rnd.choice(["before", "during"])
+            self.out.params.setdefault("read_only", []).append(when)
+            self.out.faults += 1
+            if when == "before":
+                if not self.lab.mounts.read_only(mount):
+                    raise RuntimeError("cannot make the results folder read-only")
+                run = self.run(op, expected.seconds)
+            else:
+                run = self.start(op)
+
+                def flip() -> None:
+                    self.lab.mounts.read_only(mount, attempts=50)
+
+                self.strike(run, self.trigger(expected.seconds, self.results), flip)
+                self.finish(run, expected.seconds)
+            self.check_survivors(run)
+            if run.errored():
+                self.out.bit += 1
+                self.check_friendly(run)
+            self.check_kept(pre, expected, f"after read-only run {i + 1}")
+            self.lab.mounts.writable(mount)
+        self._rerun(pre, expected, op)
+
+    def _fail(
         self, pre: Ref, expected: Ref, op: Collect, *, full: bool, tmp: Path | None = None
     ) -> None:
         run = self.run(op, expected.seconds, tmp)
@@ -1453,7 +1488,7 @@ class Case:
         )
         kinds = ["beside", "backup", "blank", "truncated"]
         chosen = [kinds[self.out.index % 4]]
-        chosen += self.rnd.sample(kinds, self.rnd.randint(0, 3))
+        chosen += self.rnd.sample(kinds, self.times(4) - 1)
         made: list[str] = []
         later = EPOCH + (self.lab.waves + 1) * 86_400
         for n, what in enumerate(chosen):
@@ -1523,13 +1558,14 @@ class Case:
         before = {n: (forms / n).read_bytes() for n in listing(forms) if not n.endswith("/")}
         argv = rnd_round.generate_argv(roster)
         env = rnd_round.env(self.dir / "home", self.dir / "tmp")
-        run = start("generate", argv, self.dir, env, self.dir / "logs")
-        self.runs.append(run)
-        self.out.faults += 1
-        if self.kill_at(run, self.trigger(seconds, forms)):
-            self.out.bit += 1
-        self.check_survivors(run)
-        self._forms_collect_accepts(forms, before, "after the kill")
+        for i in range(self.times(2)):
+            run = start("generate", argv, self.dir, env, self.dir / "logs")
+            self.runs.append(run)
+            self.out.faults += 1
+            if self.kill_at(run, self.trigger(seconds, forms)):
+                self.out.bit += 1
+            self.check_survivors(run)
+            self._forms_collect_accepts(forms, before, f"after kill {i + 1}")
         rerun = start("generate", argv, self.dir, env, self.dir / "logs")
         self.runs.append(rerun)
         self.finish(rerun, seconds)

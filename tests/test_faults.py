@@ -26,7 +26,10 @@ import pytest
 from tests import faults
 
 SEED = int(os.environ.get("FAULTS_SEED", "2026"))
-PER_KIND = int(os.environ.get("FAULTS_PER_KIND", "2"))
+# Cases per kind: one, injecting two faults or more before its re-run, where the kind repeats
+# (kills, full disks, read-only turns, copies); two of the kinds that inject one.
+PER_KIND = os.environ.get("FAULTS_PER_KIND")
+CASES = {"two_collects": 2, "purge_during_collect": 2}
 ONLY = os.environ.get("FAULTS_ONLY", "")  # kind#index: one case alone, as a failure prints it
 EMPLOYEES = 60
 WAVES = 2
@@ -40,7 +43,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[faults.Lab]:
     why = faults.can_mount(scratch)
     if why:
         pytest.skip(why)
-    with faults.Lab(scratch, seed=SEED, employees=EMPLOYEES, waves=WAVES) as lab:
+    replay = "FAULTS_SEED={seed} FAULTS_ONLY={name} .venv/bin/pytest tests/test_faults.py -k {kind}"
+    with faults.Lab(
+        scratch,
+        seed=SEED,
+        employees=EMPLOYEES,
+        waves=WAVES,
+        last_wave=True,
+        least=2,
+        replay=replay,
+    ) as lab:
         yield lab
 
 
@@ -51,7 +63,7 @@ def check(lab: faults.Lab, kind: str) -> None:
             pytest.skip(f"FAULTS_ONLY={ONLY}")
         cases = [(kind, int(index))]
     else:
-        cases = [(kind, i) for i in range(PER_KIND)]
+        cases = [(kind, i) for i in range(int(PER_KIND or CASES.get(kind, 1)))]
     outcomes = [lab.run_case(k, i) for k, i in cases]
     for o in outcomes:
         print(f"{o.name}: faults {o.faults}, took effect {o.bit}, compared {o.compared}")
