@@ -1721,7 +1721,7 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, dict[str, int]]:
         row["bit"] += o.bit
         row["compared"] += o.compared
         row["lost"] += len(o.lost)
-        row["leftovers"] += len(o.leftovers)
+        row["leftovers"] += len(set(o.leftovers))
         row["survivors"] += len(o.survivors)
         row["failed"] += bool(o.problems)
     return table
