@@ -365,7 +365,8 @@ def purge(results: Path, before: Any, yes: bool) -> None:
     """Delete collected answers older than a date (retention), and every trace of them.
 
     Lists what it will delete and asks first. Responses, minutes, report lines and
-    follow-up rows of the employees concerned go; the rest stays.
+    follow-up rows of the employees concerned go; the rest stays. Temporary files that a
+    stopped run left in RESULTS go too.
 
     \b
     Example:
@@ -376,21 +377,34 @@ def purge(results: Path, before: Any, yes: bool) -> None:
     plan = plan_purge(results, before.date())
     if not plan.employee_ids:
         click.echo(f"Nothing in {results} is dated before {before.date():%d-%m-%Y}.")
-        return
-    click.echo(
-        f"This deletes the answers of {len(plan.employee_ids)} employees "
-        f"(meetings before {before.date():%d-%m-%Y}) from {results}:"
-    )
-    for path in plan.files:
-        click.echo(f"  {path}")
-    click.echo(
-        f"  and their {plan.report_lines} lines in report.json and rows in the follow-up list."
-    )
+        if plan.empty:
+            return
+    else:
+        click.echo(
+            f"This deletes the answers of {len(plan.employee_ids)} employees "
+            f"(meetings before {before.date():%d-%m-%Y}) from {results}:"
+        )
+        for path in plan.files:
+            click.echo(f"  {path}")
+        click.echo(
+            f"  and their {plan.report_lines} lines in report.json and rows in the follow-up list."
+        )
+    if plan.leftovers:
+        click.echo(
+            f"{'It also deletes' if plan.employee_ids else 'This deletes'} "
+            f"{len(plan.leftovers)} temporary files that stopped runs left (they may hold "
+            "answers and names):"
+        )
+        for path in plan.leftovers:
+            click.echo(f"  {path}")
     if not yes and not click.confirm("Delete them?", default=False):
         click.echo("Nothing was deleted.")
         return
-    execute(plan)
-    click.echo(f"Deleted {len(plan.files)} files; {plan.kept} employees' answers remain.")
+    removed = execute(plan)
+    if plan.employee_ids:
+        click.echo(f"Deleted {len(plan.files)} files; {plan.kept} employees' answers remain.")
+    if removed:
+        click.echo(f"Deleted {removed} temporary files that stopped runs left.")
 
 
 @cli.command()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,12 +72,13 @@ def inside(folder: Path, name: str) -> Path:
 def atomic_writer(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
 
-    A crash or error leaves the earlier file untouched. The result is mode 0600.
+    A crash or error leaves the earlier file untouched. The result is mode 0600. The temporary
+    file is named as musforms' own (:data:`PARTIAL_PREFIX`) and held by this process while it
+    is written, so that a run killed halfway leaves a file the next run (or ``musforms
+    purge``) knows it may remove, while a file another run is writing is left alone.
     """
     private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path, held = _held_file(path.parent, f"{PARTIAL_PREFIX}{_name_part(path.name)}.")
     try:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
@@ -84,6 +88,7 @@ def atomic_writer(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        os.close(held)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -96,12 +101,279 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+# --- temporary files and scratch folders, and what a killed run leaves of them -----------------
+#
+# Everything musforms writes holds personal data, its temporary files too: a half-written
+# responses.json, the scratch databases of a run (names, e-mail addresses, agreements),
+# openpyxl's sheets on their way into agreements.xlsx. They go where the run's output goes: a
+# results or forms folder's private space (TMP_FOLDER, mode 0700), or beside their target, not
+# into the shared temporary folder; commands that write no folder keep using TMPDIR.
+#
+# Each is held by the process that made it, with an flock on it, for as long as it is in use.
+# A process that dies, however it dies, lets go of it; so whatever is found under one of
+# musforms' names, owned by this user and held by no process, was left by a run that did not
+# finish, and may go. What another process is writing at the same moment is held, and stays.
+
+TMP_FOLDER = ".musforms-tmp"  # a results or forms folder's private temporary space
+SCRATCH_PREFIX = "musforms-scratch-"  # a run's scratch folder, in that space or in TMPDIR
+PARTIAL_PREFIX = ".musforms-partial-"  # a file being written by atomic_writer, beside its target
+PARTIAL_SUFFIX = ".tmp"
+_NAME_PART = 100  # bytes of the target's name in a partial file's name: the whole stays < 255
+
+# What atomic_writer named its temporary files before they had a prefix of their own:
+# ".<target>.<8 characters of tempfile's>.tmp", for a target of a kind musforms writes.
+_LEGACY_PARTIAL = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
+_WRITTEN_SUFFIXES = frozenset({".json", ".pdf", ".docx", ".xlsx", ".csv", ".ics", ".yaml"})
+
+_TRIES = 20  # attempts at making a held file or folder while another run sweeps the same place
+
+_space: Path | None = None  # where scratch folders go (see scratch_space); None: TMPDIR
+_tempdir_lock = threading.RLock()
+_swept_tmpdirs: set[str] = set()
+
+
+def _name_part(name: str) -> str:
+    """The start of ``name``, to name a temporary file by (a file name is at most 255 bytes;
+    a character cut in two is left out)."""
+    return os.fsencode(name)[:_NAME_PART].decode("utf-8", "ignore")
+
+
+def is_partial(name: str) -> bool:
+    """Whether ``name`` is the name of a temporary file of :func:`atomic_writer`'s."""
+    if name.startswith(PARTIAL_PREFIX) and name.endswith(PARTIAL_SUFFIX):
+        return True
+    legacy = _LEGACY_PARTIAL.fullmatch(name)
+    return legacy is not None and Path(legacy["target"]).suffix in _WRITTEN_SUFFIXES
+
+
+def _hold(fd: int, path: Path) -> bool:
+    """Hold ``fd``, just made at ``path``: whether it is still what ``path`` names once held
+    (a sweep may have taken it between its making and the lock)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return _names(path, fd)
+
+
+def _names(path: Path, fd: int) -> bool:
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _held_file(folder: Path, prefix: str) -> tuple[Path, int]:
+    """A new empty file (mode 0600) in ``folder``, and the descriptor that holds it."""
+    for _ in range(_TRIES):
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL_SUFFIX, dir=folder)
+        if _hold(fd, Path(name)):
+            return Path(name), fd
+        os.close(fd)
+    raise MusformsError(f"could not make a temporary file in {folder}")
+
+
+def _held_folder(root: Path, *, private: bool) -> tuple[Path, int]:
+    """A new private folder in ``root``, and the descriptor that holds it."""
+    for _ in range(_TRIES):
+        try:
+            if private:
+                _private_space(root)
+            name = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=root)
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:  # another run removed the space or swept the folder: again
+            continue
+        if _hold(fd, Path(name)):
+            return Path(name), fd
+        os.close(fd)
+    raise MusformsError(f"could not make a temporary folder in {root}")
+
+
+def _private_space(space: Path) -> None:
+    """``space`` as a folder of this user's that only they can open (made if need be)."""
+    private_dir(space)
+    st = os.stat(space, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise MusformsError(f"{space} is not a folder of musforms': move it away")
+    if stat.S_IMODE(st.st_mode) != DIR_MODE:
+        os.chmod(space, DIR_MODE)
+
+
+def _take_if_stale(path: Path, *, folder: bool) -> int | None:
+    """A descriptor holding ``path`` when it is this user's, of the kind expected (a folder or
+    a plain file, not a link) and held by no live process; else None."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_DIRECTORY if folder else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        kind = stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)
+        if kind and st.st_uid == os.getuid():
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _names(path, fd):
+                return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+
+
+def _candidates(folder: Path) -> Iterator[tuple[Path, bool]]:
+    """What a killed run may have left in ``folder``, as (path, is a folder): scratch folders
+    in its private space, and atomic_writer's temporary files in it and in its folders
+    (responses, minutes, question_sets: musforms writes no deeper)."""
+    for entry in _entries(folder / TMP_FOLDER):
+        if entry.name.startswith(SCRATCH_PREFIX):
+            yield Path(entry.path), entry.is_dir(follow_symlinks=False)
+    subfolders = []
+    for entry in _entries(folder):
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name != TMP_FOLDER:
+                subfolders.append(entry.path)
+        elif is_partial(entry.name):
+            yield Path(entry.path), False
+    for sub in subfolders:
+        for entry in _entries(Path(sub)):
+            if is_partial(entry.name) and not entry.is_dir(follow_symlinks=False):
+                yield Path(entry.path), False
+
+
+def find_leftovers(folder: Path) -> list[Path]:
+    """The temporary files and scratch folders that runs killed halfway left in ``folder``
+    (a results or forms folder): musforms' own, held by no process."""
+    found = []
+    for path, is_folder in _candidates(folder):
+        fd = _take_if_stale(path, folder=is_folder)
+        if fd is not None:
+            os.close(fd)
+            found.append(path)
+    return found
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove what :func:`find_leftovers` finds in ``folder``; what was removed."""
+    removed = []
+    for path, is_folder in _candidates(folder):
+        if _remove_if_stale(path, folder=is_folder):
+            removed.append(path)
+    return removed
+
+
+def _remove_if_stale(path: Path, *, folder: bool) -> bool:
+    fd = _take_if_stale(path, folder=folder)
+    if fd is None:
+        return False
+    try:
+        # Removed while held, so that no run takes it for its own meanwhile.
+        if folder:
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _sweep_tmpdir(tmp: str) -> None:
+    """Scratch folders that killed runs left in TMPDIR, once per process: only those of this
+    version's making (SCRATCH_PREFIX), whose holding says whether a run still uses them."""
+    if tmp in _swept_tmpdirs:
+        return
+    _swept_tmpdirs.add(tmp)
+    for entry in _entries(Path(tmp)):
+        if entry.name.startswith(SCRATCH_PREFIX) and entry.is_dir(follow_symlinks=False):
+            _remove_if_stale(Path(entry.path), folder=True)
+
+
+def current_space() -> Path | None:
+    """Where this process makes its scratch folders now (None: in TMPDIR)."""
+    return _space
+
+
+def use_space(space: Path | None) -> None:
+    """Make scratch folders in ``space`` from now on: for a worker process, that works for a
+    run whose space is ``space``."""
+    global _space
+    _space = space
+
+
+@contextlib.contextmanager
+def scratch_space(folder: Path, *, sweep: bool = True) -> Iterator[Path]:
+    """Let the scratch folders of a run that writes into ``folder`` go into its private space
+    (``folder/.musforms-tmp``), after removing what killed runs left there and in ``folder``
+    (``sweep``; else the caller does, with :func:`remove_leftovers`, once it holds the
+    folder's lock).
+
+    The space is removed when the run is done and it is empty; so is ``folder`` (and the
+    folders above it that were made for it) if nothing was written into it."""
+    global _space
+    made = _missing(folder)
+    space = folder / TMP_FOLDER
+    if sweep:
+        remove_leftovers(folder)
+    earlier, _space = _space, space
+    try:
+        yield space
+    finally:
+        _space = earlier
+        with contextlib.suppress(OSError):
+            space.rmdir()
+        for empty in made:
+            try:
+                empty.rmdir()
+            except OSError:
+                break
+
+
+def _missing(folder: Path) -> list[Path]:
+    """``folder`` and those above it that do not exist, deepest first."""
+    missing = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
 @contextlib.contextmanager
 def scratch_folder() -> Iterator[Path]:
-    """A private temporary folder (mode 0700, under ``TMPDIR``) for a run's working files,
-    removed afterwards whatever happens."""
-    folder = Path(tempfile.mkdtemp(prefix="musforms-"))
+    """A private temporary folder (mode 0700) for a run's working files, removed afterwards
+    whatever happens: in the run's private space (see :func:`scratch_space`), else in
+    ``TMPDIR``. It is held while in use; a killed run's is removed by the next."""
+    space = _space
+    if space is None:
+        root = tempfile.gettempdir()
+        _sweep_tmpdir(root)
+        folder, held = _held_folder(Path(root), private=False)
+    else:
+        folder, held = _held_folder(space, private=True)
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(held)
+
+
+@contextlib.contextmanager
+def library_temp_files() -> Iterator[Path]:
+    """What a library writes with :mod:`tempfile` meanwhile (openpyxl: each sheet until the
+    workbook is saved) goes into a scratch folder of the run's, gone afterwards whatever
+    happens, instead of into TMPDIR where a failed write would leave it."""
+    with scratch_folder() as folder, _tempdir_lock:
+        earlier = tempfile.tempdir
+        tempfile.tempdir = str(folder)
+        try:
+            yield folder
+        finally:
+            tempfile.tempdir = earlier

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from musforms import formats as registry
 from musforms.errors import ConfigError
-from musforms.files import id_slug, inside, private_dir, slug
+from musforms.files import id_slug, inside, private_dir, remove_leftovers, scratch_space, slug
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import default_key_path, load_key
@@ -281,7 +281,7 @@ def generate(
     formats = _formats(formats)
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
-    with _spool() as spool, contextlib.ExitStack() as held:
+    with scratch_space(out, sweep=False), _spool() as spool, contextlib.ExitStack() as held:
         count = spool.add_roster(iter_roster(roster))
         if not count:
             raise ConfigError(f"{roster} lists no employees")
@@ -299,6 +299,7 @@ def generate(
         digest = question_set_digest(qs)
         # Made and held only once the roster and key are good: a refused run leaves no folder.
         held.enter_context(folder_lock(out, "generate"))
+        remove_leftovers(out)  # what killed runs left; this one's spool is held, and stays
         earlier = _earlier_manifest(out, cycle, spool)
         private_dir(out)
         template = template or _template_near(questions)

@@ -8,17 +8,31 @@ saves, so the work is done in this process instead, by the same functions.
 
 Workers are started from a small server process ("forkserver"), not forked from this one: a
 fork would give each worker a copy of everything the main process holds by then.
+
+Workers die with the main process, however it ends (a kill included), and so never write into
+its output once it is gone. Their parent is the server, not the main process, and the server
+only stops once no worker is left (each holds the end of the pipe whose closing tells it that
+the main process is gone), so neither would notice by itself: each worker watches a pipe of
+its own, a "lifeline" whose other end only the main process holds, and kills itself when it
+closes. The server then stops as the last worker goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Generic, TypeVar
+
+from musforms import files
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -118,8 +132,8 @@ class OrderedPool(Generic[T, R, A]):
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
-            initializer=self.task.setup,
-            initargs=(self.arg,),
+            initializer=_start_worker,
+            initargs=(_lifeline(), files.current_space(), self.task.setup, self.arg),
         )
         if self.alongside is not None:
             self._alongside_done = self._pool.submit(self.alongside)
@@ -138,6 +152,38 @@ class OrderedPool(Generic[T, R, A]):
             self.task.setup(self.arg)
             self._local_ready = True
         return self.task.run(chunk)
+
+
+_LIFELINE: tuple[int, Connection, Connection] | None = None
+
+
+def _lifeline() -> Connection:
+    """The end of this process's lifeline that its workers watch. The other end is never
+    written to, nor given to any process: it closes when this process ends, however it ends."""
+    global _LIFELINE
+    if _LIFELINE is None or _LIFELINE[0] != os.getpid():
+        watched, held = multiprocessing.Pipe(duplex=False)
+        _LIFELINE = (os.getpid(), watched, held)
+    return _LIFELINE[1]
+
+
+def _start_worker(
+    lifeline: Connection, space: Path | None, setup: Callable[[A], None], arg: A
+) -> None:
+    """A worker's set-up: it dies with the main process; its scratch files go where the main
+    process's do; then the task's own set-up."""
+    threading.Thread(
+        target=_die_with_main, args=(lifeline,), name="musforms-lifeline", daemon=True
+    ).start()
+    files.use_space(space)
+    setup(arg)
+
+
+def _die_with_main(lifeline: Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()  # nothing is ever sent: this returns when the main process ends
+    # At once, as the main process went: no clean-up, no file finished after it.
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def ordered_map(

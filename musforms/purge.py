@@ -4,6 +4,10 @@ A response is dated by its meeting date, else by when its form was saved. Purgin
 employee removes their response, minutes, report lines and follow-up rows; the combined
 files (responses.json, report.json, agreements.xlsx/csv, followup.ics) are rewritten
 without them.
+
+Purging also removes what runs that were killed halfway left in the results folder: their
+half-written files and scratch databases (see musforms.files), which hold answers and names
+as much as the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musforms.errors import ConfigError
+from musforms.files import find_leftovers, remove_leftovers, scratch_space
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
@@ -27,6 +32,12 @@ class PurgePlan:
     files: list[Path] = field(default_factory=list)  # files deleted outright
     report_lines: int = 0  # report.json lines that go
     kept: int = 0  # employees whose answers stay
+    leftovers: list[Path] = field(default_factory=list)  # of runs killed halfway
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to delete."""
+        return not self.employee_ids and not self.leftovers
 
 
 def _dated(response: Response) -> dt.date | None:
@@ -72,19 +83,30 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
     plan.report_lines = sum(
         1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
     )
+    plan.leftovers = find_leftovers(results)
     return plan
 
 
-def execute(plan: PurgePlan) -> None:
+def execute(plan: PurgePlan) -> int:
     """Delete what ``plan`` lists and rewrite the combined files without it, one item at a
-    time, holding the results folder's lock."""
+    time, holding the results folder's lock; how many files and folders that killed runs had
+    left it removed (those the plan lists, and any left since)."""
     from musforms.lock import folder_lock
 
     with folder_lock(plan.results, "purge"):
-        _execute(plan)
+        return _execute(plan)
 
 
-def _execute(plan: PurgePlan) -> None:
+def _execute(plan: PurgePlan) -> int:
+    results = plan.results
+    removed = remove_leftovers(results)
+    with scratch_space(results, sweep=False):
+        if plan.employee_ids:
+            _purge(plan)
+    return len(removed)
+
+
+def _purge(plan: PurgePlan) -> None:
     from musforms.jsonstream import head, items
     from musforms.results import iter_responses
 

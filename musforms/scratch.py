@@ -2,9 +2,10 @@
 rows) in SQLite rather than in memory, so memory does not grow with the round.
 
 Every scratch database is opened here, alike: in a private temporary folder
-(:func:`musforms.files.scratch_folder`), the file readable by its owner alone, with no
-journal and no syncing (nothing in it needs to outlive the run), and with the ``employee``
-collation that orders employee ids the way HR expects.
+(:func:`musforms.files.scratch_folder`: in the private space of the folder the run writes,
+where the next run removes it if this one is killed), the file readable by its owner alone,
+with no journal and no syncing (nothing in it needs to outlive the run), and with the
+``employee`` collation that orders employee ids the way HR expects.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ SQLite databases in a private temporary folder that is removed when collect is d
 - :class:`Ledger` — every file's report entry, which form each winning file answers, and the
   files seen this run by their SHA-256; written by the main process only.
 
-The temporary folder is made by :func:`tempfile.mkdtemp` (readable by its owner alone) under
-``TMPDIR``; it holds names and report lines, never a form's answers.
+The temporary folder is made by :func:`musforms.files.scratch_folder` (readable by its owner
+alone) in the results folder's private space; it holds names and report lines, never a
+form's answers.
 """
 
 from __future__ import annotations

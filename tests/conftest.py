@@ -119,7 +119,7 @@ def pytest_runtest_makereport(
 def pytest_make_collect_report(
     collector: pytest.Collector,
 ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    """The same for a whole module skipped while collected (pytest.importorskip)."""
+    """The same for a whole module skipped while collected (pytest.importorskip) under CI."""
     report: pytest.CollectReport = yield
     _no_skip_on_ci(report)
     return report

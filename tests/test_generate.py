@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from musforms.cli import cli
 from musforms.errors import ConfigError
+from musforms.files import TMP_FOLDER
 from musforms.generate import _Renderer, generate
 from musforms.manifest import (
     Manifest,
@@ -241,6 +242,12 @@ def _spool_folders(tmp: Path) -> list[Path]:
     return sorted(tmp.glob("musforms-*"))
 
 
+def _in_space(folder: Path) -> list[Path]:
+    """The forms folder's private space, and the scratch folders in it."""
+    space = folder / TMP_FOLDER
+    return [space, *_spool_folders(space)] if space.is_dir() else []
+
+
 @pytest.fixture
 def spool_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder of its own for temporary files, to see what generate leaves there."""
@@ -253,20 +260,22 @@ def spool_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_spool_is_private_and_removed_after_the_run(
     tmp_path: Path, spool_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While forms are rendered, the roster waits in a folder only this user can open; it
-    is gone when generate returns."""
+    """While forms are rendered, the roster waits in a folder only this user can open, in
+    the forms folder's private space (not in TMPDIR); both are gone when generate returns."""
     seen: list[int] = []
     render = _Renderer.render
+    out = tmp_path / "forms"
 
     def watching(self: _Renderer, employee: Employee, previous: Any) -> ManifestForm:
+        seen.extend(stat.S_IMODE(p.stat().st_mode) for p in _in_space(out))
         seen.extend(stat.S_IMODE(p.stat().st_mode) for p in _spool_folders(spool_tmp))
         return render(self, employee, previous)
 
     monkeypatch.setattr(_Renderer, "render", watching)
-    generate(QUESTIONS, _roster(tmp_path), tmp_path / "forms", "2026", formats=["pdf"],
-             workers=1)  # fmt: skip
-    assert seen == [0o700, 0o700]
+    generate(QUESTIONS, _roster(tmp_path), out, "2026", formats=["pdf"], workers=1)
+    assert seen == [0o700] * 4  # the space and the spool's folder, for each of two employees
     assert list(spool_tmp.iterdir()) == []
+    assert not (out / TMP_FOLDER).exists()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -153,18 +153,18 @@ def test_many_streams_each_under_pypdfs_limit_are_capped(
 
 @pytest.mark.parametrize("kind", ["array", "dict"])
 def test_deep_nesting_is_refused(tmp_path: Path, kind: str) -> None:
-    """200,000 levels of nested arrays or dictionaries: a read error, not a crash (pypdf
-    bounds the recursion; read_pdf turns what escapes into a FormReadError). That such a
-    file cannot hold up a run is collect's time limit, shown firing in
+    """200,000 levels of nested arrays or dictionaries: a read error, not a crash (qpdf
+    stops parsing at its nesting limit; read_pdf refuses a file that reached it). That such
+    a file cannot hold up a run is collect's time limit, shown firing in
     test_bombs_beside_a_good_form_stay_bounded."""
     path = nested_pdf(tmp_path / "dyb.pdf", kind=kind)
-    with pytest.raises(FormReadError):
+    with pytest.raises(FormReadError, match="damaged"):
         read_pdf(path)
 
 
 def test_huge_object_count_is_refused(tmp_path: Path) -> None:
-    """300,000 form fields on a page: refused (pypdf's array limit, then musforms' own limit on
-    form fields), never read one by one into memory."""
+    """300,000 form fields on a page: refused by musforms' limit on form fields, never read
+    one by one into memory."""
     path = many_objects_pdf(tmp_path / "mange.pdf")
     with pytest.raises(FormReadError):
         read_pdf(path)

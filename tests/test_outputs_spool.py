@@ -24,6 +24,7 @@ from icalendar import Calendar
 from openpyxl import load_workbook
 
 from musforms.cli import cli
+from musforms.files import TMP_FOLDER, scratch_space
 from musforms.formdata import question_set_digest
 from musforms.manifest import (
     Manifest,
@@ -69,24 +70,34 @@ def test_scratch_folder_is_private_and_goes_afterwards(
     tmp_path: Path, sample: list[Response], scratch_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the outputs are written the agreements wait in a folder only this user can
-    open; it is gone when write_outputs, rewrite_followup and `musforms followup` are done."""
+    open; it is gone when write_outputs, rewrite_followup and `musforms followup` are done.
+    write_outputs keeps it in the results folder's private space, not in TMPDIR; so does
+    rewrite_followup as purge runs it (it is purge that names the space)."""
     modes: list[int] = []
     add = AgreementSpool.add
+    watched = [scratch_tmp]
 
     def watching(self: AgreementSpool, rows: Any) -> None:
-        modes.extend(stat.S_IMODE(p.stat().st_mode) for p in scratch_tmp.iterdir())
+        for folder in watched:
+            modes.extend(stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir())
         add(self, rows)
 
     monkeypatch.setattr(AgreementSpool, "add", watching)
     out = results_folder(tmp_path, sample)
+    watched.append(out / TMP_FOLDER)
     write_outputs(out, sample, None, Organisation(), today=TODAY)
     assert modes and set(modes) == {0o700}
     assert list(scratch_tmp.iterdir()) == []
+    assert not (out / TMP_FOLDER).exists()
 
     modes.clear()
-    rewrite_followup(out, sample[1:])
+    with scratch_space(out):
+        rewrite_followup(out, sample[1:])
     assert modes and set(modes) == {0o700}
     assert list(scratch_tmp.iterdir()) == []
+    assert not (out / TMP_FOLDER).exists()
+
+    watched.pop()
 
     modes.clear()
     result = CliRunner().invoke(cli, ["followup", str(out), "--today", "2027-01-20"])

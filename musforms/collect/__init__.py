@@ -32,7 +32,7 @@ from musforms.collect.read import (
     time_limit,
 )
 from musforms.errors import ConfigError, KeyFileError
-from musforms.files import private_dir
+from musforms.files import private_dir, scratch_space
 from musforms.identity import default_key_path, load_key
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
@@ -161,6 +161,7 @@ def _collect(
             f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
         )
     with (
+        scratch_space(out),
         open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
@@ -211,11 +212,11 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
 
 
 def _wrong_key(key_path: Path, out: Path, count: int) -> KeyFileError:
-    forms = "form" if count == 1 else f"{count} forms"
+    forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
     return KeyFileError(
-        f"not one signed form verifies with the signing key {key_path}: the {forms} read "
-        f"were made with another key. Nothing in {out} was changed. Collect again with the "
-        "key the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
+        f"not one signed form verifies with the signing key {key_path}: {forms} made with "
+        f"another key (or altered). Nothing in {out} was changed. Collect again with the key "
+        "the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from musforms.files import write_bytes, write_text
+from musforms.files import scratch_space, write_bytes, write_text
 from musforms.models import Organisation
 from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
@@ -162,7 +162,7 @@ def write_outputs(
     if by_department is None:
         by_department = earlier is not None and earlier.by_department
     _keep_question_sets(out, forms_dir)
-    with spool_db() as db, spool_db() as followup_db:
+    with scratch_space(out), spool_db() as db, spool_db() as followup_db:
         sets = question_sets_for(out, forms_dir, questions, db=db)
         spool = AgreementSpool(followup_db)
         missing = _Missing()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from musforms.errors import MusformsError
-from musforms.files import atomic_writer
+from musforms.files import atomic_writer, library_temp_files
 from musforms.outputs.spool import AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, danish_date
 from musforms.texts import t
@@ -75,12 +75,13 @@ def write_xlsx(
 
     Written row by row (openpyxl's write-only workbook): a list of 100,000 agreements does
     not sit in memory as cells. A sheet per department takes the rows department by
-    department from the spool."""
+    department from the spool. openpyxl keeps each sheet in a temporary file until the
+    workbook is saved: in a scratch folder of the run's, gone afterwards whatever happens."""
     from openpyxl import Workbook
 
-    wb = Workbook(write_only=True)
-    wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
-    with AgreementSpool.of(rows) as spool:
+    with library_temp_files(), AgreementSpool.of(rows) as spool:
+        wb = Workbook(write_only=True)
+        wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
         if by_department:
             used: set[str] = set()
             departments = sorted(spool.departments(), key=str.casefold)

@@ -7,8 +7,9 @@ form each response answers, and what each draft was made from. Held in lists and
 the manifest parsed whole, this made the main process grow by about 30 MB from 1,000 to
 10,000 employees; in SQLite it costs a page cache of at most 2 MB.
 
-The database lives in a private temporary folder (musforms.scratch) that is removed when the
-outputs are written, also on an error.
+The database lives in a private temporary folder (musforms.scratch) in the results folder's
+private space, removed when the outputs are written, also on an error (after a kill, by the
+next run).
 It holds the agreements with the names, departments and leaders they belong to; none of the
 other answers.
 """

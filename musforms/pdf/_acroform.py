@@ -1,7 +1,7 @@
 """PDF names and flag values the form writer and reader use, in one place.
 
 ISO 32000-1 §12.5 (annotations) and §12.7 (interactive forms). Field names here are the
-dictionary keys as pypdf exposes them (``/T``, ``/V``…).
+dictionary keys as pypdf and pikepdf spell them (``/T``, ``/V``…).
 """
 
 from __future__ import annotations

@@ -1,28 +1,35 @@
 """Read a returned PDF form: its identity and the raw value of every field.
 
-Values come from the field dictionaries, never from appearance streams. Every page's
-widgets are walked (macOS Preview is known to leave ``/AcroForm/Fields`` incomplete), a
-button's ``/AS`` wins over ``/V`` (Preview detaches a chosen radio kid from its group),
-text arrives as UTF-16BE or PDFDocEncoding and line breaks are normalised to ``\\n``.
-A file printed to PDF keeps no fields: then the visible form code is read from the page
-text and, given the question set it was issued with, what the layout allows is recovered.
+Values come from the field dictionaries, never from appearance streams. The objects are
+read with pikepdf (qpdf). Every page's widgets are walked (macOS Preview is known to leave
+``/AcroForm/Fields`` incomplete), a button's ``/AS`` wins over ``/V`` (Preview detaches a
+chosen radio kid from its group), text arrives as UTF-16BE or PDFDocEncoding and line
+breaks are normalised to ``\\n``. A file printed to PDF keeps no fields: then the visible
+form code is read from the page text and, given the question set it was issued with, what
+the layout allows is recovered. qpdf extracts no text, so that one case goes to pypdf, which
+is given the file as qpdf rewrote it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import logging
 import os
 import re
 import resource
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Object, Stream, String
 from pypdf import PdfReader, apply_configuration
-from pypdf.errors import PdfReadError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pypdf.errors import PyPdfError
 
 from musforms import fieldnames as fn
 from musforms import texts
@@ -38,36 +45,17 @@ from musforms.pdf._acroform import (
     INFO_MOD_DATE,
     INFO_PRODUCER,
     OFF,
-    ROOT,
     XFA,
     Annot,
     Field,
     FieldFlag,
     FieldType,
 )
-from musforms.pdf._fastpdf import FastPdf
 
 __all__ = ["read_pdf"]
 
 MAX_PARENT_DEPTH = 32  # a /Parent chain longer than this is hostile or broken
-MAX_WIDGETS = 20_000
-MAX_PAGES = 100  # a returned form has a handful
-# A form's largest stream (page content, object stream) is well under 1 MB decoded; pypdf's
-# own limit is 75 MB per stream, which a file of many such streams turns into gigabytes.
-MAX_STREAM_BYTES = 8 * 2**20
-# What reading one file may add to the process's memory before it is refused as hostile.
-MAX_MEMORY_GROWTH = 256 * 2**20
-
-_LIMITS: dict[str, Any] = {
-    "zlib_maximum_output_length": MAX_STREAM_BYTES,
-    "lzw_maximum_output_length": MAX_STREAM_BYTES,
-    "run_length_maximum_output_length": MAX_STREAM_BYTES,
-    "brotli_maximum_output_length": MAX_STREAM_BYTES,
-    "jbig2_maximum_output_length": MAX_STREAM_BYTES,
-    "array_based_stream_maximum_output_length": MAX_STREAM_BYTES,
-    "image_maximum_buffer_size": MAX_STREAM_BYTES,
-    "stream_decoding_work_maximum_length": 4 * MAX_STREAM_BYTES,
-}
+MAX_WARNINGS = 1000  # qpdf gives up on a file it has to repair this often
 
 Resolver = Callable[[RawForm], QuestionSet | None]
 
@@ -87,147 +75,38 @@ def read_pdf(
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise FormReadError(f"{path.name}: the file cannot be opened ({exc.strerror})") from exc
+        raise _cannot_open(path, exc) from exc
     if size == 0:
         raise FormReadError(f"{path.name}: the file is empty; ask for the form to be sent again")
     too_large = limits.too_large(size)
     if too_large:
         raise FormReadError(f"{path.name}: {too_large}")
+    _qpdf_limits(limits)
     try:
-        with apply_configuration(**_LIMITS):
-            return _read(path, resolve)
-    except FormReadError:
-        raise
-    except (PdfReadError, RecursionError, MemoryError) as exc:
+        with _memory_cap(limits.memory_bytes):
+            return _read(path, resolve, limits)
+    except pikepdf.PasswordError as exc:
+        raise _encrypted(path) from exc
+    except MemoryError as exc:  # qpdf's allocation failed under the cap (std::bad_alloc)
+        raise _too_much_memory(path) from exc
+    except (pikepdf.PdfError, PyPdfError, RecursionError) as exc:
+        # qpdf repairs what it can and raises PdfError for the rest; pypdf, reading the
+        # page text of a printed form, raises PyPdfError (its stream limits among them).
         raise _unreadable(path) from exc
-    except Exception as exc:  # pypdf raises many kinds for hostile files; none may escape
-        raise _unreadable(path) from exc
+    except OSError as exc:  # the file went away or became unreadable while being read
+        raise _cannot_open(path, exc) from exc
 
 
-def _rss() -> int:
-    """The process's resident memory now, in bytes (its peak where /proc is missing)."""
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
-
-
-class _Budget:
-    """Refuses a file once reading it has grown the process's memory too much: many
-    streams, each under pypdf's per-stream limit, still add up."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.start = _rss()
-
-    def check(self) -> None:
-        if _rss() - self.start > MAX_MEMORY_GROWTH:
-            raise FormReadError(
-                f"{self.path.name}: reading it takes more memory than any form could; the "
-                "file is damaged or made to harm; ask for the form to be saved and sent again"
-            )
-
-
-class _Sparse(_Budget):
-    """The budget checked at every 16th call: the small parser inflates no streams, and
-    reading /proc/self/statm costs more than parsing a page of widgets."""
-
-    def __init__(self, budget: _Budget) -> None:
-        self.path, self.start, self.calls = budget.path, budget.start, 0
-
-    def check(self) -> None:
-        self.calls += 1
-        if self.calls % 16 == 0:
-            super().check()
+def _cannot_open(path: Path, exc: OSError) -> FormReadError:
+    return FormReadError(
+        f"{path.name}: the file cannot be opened ({exc.strerror or exc.__class__.__name__})"
+    )
 
 
 def _unreadable(path: Path) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is damaged or not a PDF; ask for the form to be saved "
         "and sent again"
-    )
-
-
-def _read(path: Path, resolve: Resolver | None) -> RawForm:
-    with path.open("rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" not in head:
-        raise _unreadable(path)
-    budget = _Budget(path)
-    fast = _read_fast(path, budget)
-    if fast is not None:
-        return fast
-    reader = PdfReader(path, strict=False)
-    notes: list[str] = []
-    if reader.is_encrypted:
-        # An owner password alone (empty user password) still lets every viewer open it.
-        try:
-            opened = reader.decrypt("")
-        except Exception as exc:
-            raise _encrypted(path) from exc
-        if not opened:
-            raise _encrypted(path)
-        notes.append("the file was encrypted without a password to open it")
-    if len(reader.pages) > MAX_PAGES:
-        raise FormReadError(
-            f"{path.name}: the file has {len(reader.pages)} pages, far more than a form; "
-            "ask for the form alone"
-        )
-    fields = _fields(reader, budget)
-    info = _info(reader)
-    token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
-    raw = RawForm(
-        format="pdf",
-        token=token.strip() if token else None,
-        fields=fields,
-        saved_at=_saved_at(info),
-        application=_str(info.get(INFO_PRODUCER)),
-        notes=notes,
-    )
-    if not fields and _has_xfa(reader):
-        raise FormReadError(
-            f"{path.name}: the form was saved as an XFA form (Adobe LiveCycle), which musforms "
-            "cannot read; ask for it to be saved as an ordinary PDF"
-        )
-    answer_fields = [name for name in fields if not fn.is_reserved(name)]
-    if not answer_fields:
-        _from_layout(reader, raw, resolve, budget)
-    if raw.token is None and raw.form_code is None:
-        raise NotMusformsError(
-            f"{path.name}: this PDF is not a musforms form (it has no form identity and no "
-            "form code)"
-        )
-    return raw
-
-
-def _read_fast(path: Path, budget: _Budget) -> RawForm | None:
-    """The form read by the small parser (_fastpdf.py), when it can and the fields are there.
-
-    None sends the file to pypdf: cross-reference streams, encryption, printed forms, too
-    many pages, anything unusual. Both read the same dictionaries the same way.
-    """
-    try:
-        doc = FastPdf(path.read_bytes())
-        if len(doc.pages) > MAX_PAGES:
-            return None
-        fields = _fields(doc, _Sparse(budget))
-        if all(fn.is_reserved(name) for name in fields):
-            return None
-        info = _info(doc)
-    except FormReadError:
-        raise
-    except Exception as exc:  # Unsupported, or a surprise: pypdf gets the last word
-        _log.debug("%s: read with pypdf (%s)", path.name, exc)
-        return None
-    token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
-    return RawForm(
-        format="pdf",
-        token=token.strip() if token else None,
-        fields=fields,
-        saved_at=_saved_at(info),
-        application=_str(info.get(INFO_PRODUCER)),
     )
 
 
@@ -238,40 +117,273 @@ def _encrypted(path: Path) -> FormReadError:
     )
 
 
+def _too_much_memory(path: Path) -> FormReadError:
+    return FormReadError(
+        f"{path.name}: reading it takes more memory than any form could; the file is "
+        "damaged or made to harm; ask for the form to be saved and sent again"
+    )
+
+
+# --- bounds -----------------------------------------------------------------------------
+
+_applied: Limits | None = None
+
+
+def _qpdf_limits(limits: Limits) -> None:
+    """qpdf's own bounds for this process: how much one stream (an object or cross-reference
+    stream) may inflate to, and how many repairs a file may need. They are process-wide, as
+    qpdf keeps them, and set again only when another Limits asks for other values."""
+    global _applied
+    if _applied is not None and _applied.stream_bytes == limits.stream_bytes:
+        return
+    pikepdf.settings.set_qpdf_limits(
+        flate_max_memory=limits.stream_bytes,
+        run_length_max_memory=limits.stream_bytes,
+        png_max_memory=limits.stream_bytes,
+        tiff_max_memory=limits.stream_bytes,
+        doc_max_warnings=MAX_WARNINGS,
+    )
+    _applied = limits
+
+
+_statm_fd: tuple[int, int] | None = None  # (the process it was opened in, the descriptor)
+
+
+def _statm(field: int) -> int | None:
+    """One figure of /proc/self/statm (0: address space, 1: resident), in bytes.
+
+    The file stays open, read again from its start each time (opening it costs several
+    times more than reading it); a process forked since opens its own."""
+    global _statm_fd
+    try:
+        if _statm_fd is None or _statm_fd[0] != os.getpid():
+            _statm_fd = (os.getpid(), os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC))
+        return int(os.pread(_statm_fd[1], 256, 0).split()[field]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    """The process's resident memory now, in bytes (its peak where /proc is missing)."""
+    resident = _statm(1)
+    if resident is not None:
+        return resident
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+class _Budget:
+    """Refuses a file once reading it has grown the process's memory too much: many
+    objects, each small, still add up."""
+
+    def __init__(self, path: Path, allowed: int) -> None:
+        self.path = path
+        self.allowed = allowed
+        self.start = _rss()
+
+    def check(self) -> None:
+        if _rss() - self.start > self.allowed:
+            raise _too_much_memory(self.path)
+
+
+class _Cap:
+    """The address space the process may grow by while files are read (RLIMIT_AS).
+
+    qpdf builds the cross-reference table of a file inside one call, where no budget check
+    can run: a table padded with millions of entries, or a cross-reference stream that
+    inflates to them, costs about 76 bytes an entry. Under the cap, qpdf's allocation fails
+    (MemoryError) instead of the machine running short. Reads at the same time in several
+    threads share one cap, set by the first and lifted by the last.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.readers = 0
+        self.previous: tuple[int, int] | None = None
+
+    def enter(self, allowed: int) -> None:
+        with self.lock:
+            self.readers += 1
+            if self.readers == 1:
+                self.previous = self._set(allowed)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.readers -= 1
+            if self.readers == 0 and self.previous is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    resource.setrlimit(resource.RLIMIT_AS, self.previous)
+                self.previous = None
+
+    @staticmethod
+    def _set(allowed: int) -> tuple[int, int] | None:
+        """Lower the soft limit to the address space now plus ``allowed``; the limit it
+        replaces, or None when none was set (no /proc, or a lower limit already)."""
+        now = _statm(0)
+        if now is None:
+            return None
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = now + allowed
+            if hard != resource.RLIM_INFINITY:
+                cap = min(cap, hard)
+            if soft != resource.RLIM_INFINITY and soft <= cap:
+                return None
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        except (ValueError, OSError):
+            return None
+        return soft, hard
+
+
+_CAP = _Cap()
+
+
+@contextlib.contextmanager
+def _memory_cap(allowed: int) -> Iterator[None]:
+    _CAP.enter(allowed)
+    try:
+        yield
+    finally:
+        _CAP.leave()
+
+
+# --- the document -----------------------------------------------------------------------
+
+
+def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
+    budget = _Budget(path, limits.memory_bytes)
+    limit_errors = pikepdf.settings.qpdf_limit_errors()
+    with path.open("rb") as fh:
+        if b"%PDF-" not in fh.read(1024):
+            raise _unreadable(path)
+        fh.seek(0)
+        # pikepdf reads a file it opened by its path through the descriptor, and one given
+        # open through Python calls, many times slower on a large or damaged file; but it
+        # hands qpdf the path as text, which a name that is not UTF-8 (made on another
+        # system) cannot be. Stream access, not a memory map: a file cut short meanwhile is
+        # an error, not a crash. An owner password alone (empty user password) still lets
+        # every viewer open the file; a password to open it raises PasswordError.
+        with pikepdf.open(
+            path if _utf8(path) else fh,
+            password="",
+            access_mode=pikepdf.AccessMode.stream,
+            inherit_page_attributes=False,
+            conversion_mode="implicit",
+        ) as pdf:
+            raw, printed = _read_document(path, pdf, budget, limits, limit_errors)
+    if printed is not None:
+        _from_layout(printed, raw, resolve, budget, limits)
+    if raw.token is None and raw.form_code is None:
+        raise NotMusformsError(
+            f"{path.name}: this PDF is not a musforms form (it has no form identity and no "
+            "form code)"
+        )
+    return raw
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_document(
+    path: Path, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
+) -> tuple[RawForm, io.BytesIO | None]:
+    """The form's fields and identity, and the file as qpdf rewrites it when no answer
+    field is left (its page text is read next)."""
+    notes: list[str] = []
+    if pdf.is_encrypted:
+        notes.append("the file was encrypted without a password to open it")
+    pages = len(pdf.pages)
+    if pages > limits.pages:
+        raise FormReadError(
+            f"{path.name}: the file has {pages} pages, far more than a form; ask for the form alone"
+        )
+    fields = _fields(pdf, budget, limits)
+    info = _info(pdf)
+    xfa = not fields and _has_xfa(pdf)
+    for warning in pdf.get_warnings():  # qpdf's repairs, for --debug
+        _log.debug("%s: %s", path.name, warning)
+    if pikepdf.settings.qpdf_limit_errors() != limit_errors:
+        # qpdf met an object past one of its parser limits (nested too deep, for one) and
+        # read it as null: what is left is not the form that was sent.
+        raise _unreadable(path)
+    token = _str(fields.get(fn.IDENTITY)) or _str(info.get(INFO_IDENTITY))
+    raw = RawForm(
+        format="pdf",
+        token=token.strip() if token else None,
+        fields=fields,
+        saved_at=_saved_at(info),
+        application=_str(info.get(INFO_PRODUCER)),
+        notes=notes,
+    )
+    if xfa:
+        raise FormReadError(
+            f"{path.name}: the form was saved as an XFA form (Adobe LiveCycle), which "
+            "musforms cannot read; ask for it to be saved as an ordinary PDF"
+        )
+    answered = any(not fn.is_reserved(name) for name in fields)
+    return raw, None if answered else _rewritten(pdf)
+
+
+def _rewritten(pdf: pikepdf.Pdf) -> io.BytesIO:
+    """The document as qpdf writes it: repaired, decrypted, streams copied as they are.
+
+    pypdf, which reads the page text of a printed form, so never meets the file's own
+    damage or encryption."""
+    out = io.BytesIO()
+    pdf.save(
+        out,
+        encryption=False,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        fix_metadata_version=False,
+    )
+    out.seek(0)
+    return out
+
+
+def _is_dict(value: object) -> TypeGuard[Object]:
+    """A dictionary, or a stream (whose dictionary pypdf and viewers read the same way)."""
+    return isinstance(value, Dictionary | Stream)
+
+
 def _str(value: Any) -> str | None:
+    """Text as a viewer shows it: a string decoded (PDFDocEncoding or UTF-16BE with its
+    BOM, which qpdf tells apart), a name with its slash, a number or boolean as written."""
     if value is None:
         return None
-    if isinstance(value, bytes):
-        return _decode_bytes(value)
-    return str(value)
+    if isinstance(value, str | bool | int | Decimal):
+        return str(value)
+    if isinstance(value, String):
+        return str(value)
+    if isinstance(value, Name):
+        return _name_text(value)
+    return None
 
 
-def _decode_bytes(data: bytes) -> str:
-    if data.startswith(b"\xfe\xff"):
-        return data[2:].decode("utf-16-be", "replace")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", "replace")
-    from pypdf.generic import create_string_object
-
-    return str(create_string_object(data))
-
-
-def _info(reader: PdfReader | FastPdf) -> dict[str, Any]:
+def _name_text(value: Object) -> str:
+    """A name with its slash. One that is not UTF-8 (which str() cannot decode) is spelled
+    as in the file, its odd bytes #-escaped: a damaged name still differs from /Off."""
     try:
-        info = reader.trailer.get("/Info")
-        info = info.get_object() if info is not None else None
-    except Exception:
+        return str(value)
+    except UnicodeDecodeError:
+        return value.unparse().decode("ascii", "replace")
+
+
+def _info(pdf: pikepdf.Pdf) -> dict[str, Any]:
+    info = pdf.trailer.get("/Info")
+    if not _is_dict(info):
         return {}
-    if not isinstance(info, DictionaryObject):
-        return {}
-    out: dict[str, Any] = {}
-    for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_CREATION_DATE, INFO_PRODUCER):
-        try:
-            value = info.get(key)
-            out[key] = value.get_object() if isinstance(value, IndirectObject) else value
-        except Exception as exc:  # a damaged /Info entry only loses that entry
-            _log.debug("unreadable document information %s: %s", key, exc)
-    return out
+    return {
+        key: info.get(key)
+        for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_CREATION_DATE, INFO_PRODUCER)
+    }
 
 
 _PDF_DATE = re.compile(
@@ -316,124 +428,165 @@ def _pdf_date(value: Any) -> dt.datetime | None:
         return None
 
 
-def _acroform(reader: PdfReader | FastPdf) -> DictionaryObject | None:
-    root = reader.trailer[ROOT].get_object()
-    acro = root.get(ACROFORM) if isinstance(root, DictionaryObject) else None
-    acro = acro.get_object() if acro is not None else None
-    return acro if isinstance(acro, DictionaryObject) else None
+def _acroform(pdf: pikepdf.Pdf) -> Object | None:
+    acro = pdf.Root.get(ACROFORM)
+    return acro if _is_dict(acro) else None
 
 
-def _has_xfa(reader: PdfReader) -> bool:
-    acro = _acroform(reader)
+def _has_xfa(pdf: pikepdf.Pdf) -> bool:
+    acro = _acroform(pdf)
     return acro is not None and XFA in acro
 
 
 # --- fields -----------------------------------------------------------------------------
 
 
+class Node(Protocol):
+    """A dictionary's entries, taken from qpdf at once (pikepdf's as_dict())."""
+
+    def __contains__(self, key: str, /) -> bool: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def get(self, key: str, /) -> Any: ...
+
+
+# The keys of a field or widget dictionary the reader looks at.
+_KEYS = (
+    Annot.SUBTYPE,
+    Annot.PARENT,
+    Annot.AS,
+    Field.T,
+    Field.FT,
+    Field.V,
+    Field.FF,
+    Field.KIDS,
+    Field.OPT,
+)
+
+
+class _Nodes:
+    """The entries of each field dictionary met in one read, taken from qpdf in one call
+    each rather than one call a key; a parent shared by many widgets is read once."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[int, int], Node] = {}
+
+    def __call__(self, obj: Object) -> Node:
+        key = obj.objgen
+        if key != (0, 0) and key in self.cache:
+            return self.cache[key]
+        target = obj.stream_dict if isinstance(obj, Stream) else obj
+        try:
+            node: Node = target.as_dict()
+        except UnicodeDecodeError:
+            # A key that is not UTF-8 (damage, or made so): pikepdf's as_dict() decodes keys
+            # strictly. None the reader looks up is one; those are read one by one.
+            node = {k: target.get(k) for k in _KEYS if k in target}
+        if key != (0, 0):
+            self.cache[key] = node
+        return node
+
+
 class _Widget:
     """One widget annotation with what its field chain says (inheritable keys resolved)."""
 
-    def __init__(self, widget: DictionaryObject) -> None:
-        self.widget = widget
-        # The full name joins /T up the whole /Parent chain (§12.7.3.2).
-        names: list[str] = []
-        node: Any = widget
-        for _ in range(MAX_PARENT_DEPTH + 1):
-            if not isinstance(node, DictionaryObject):
-                break
-            if Field.T in node:
-                names.append(_str(node[Field.T].get_object()) or "")
+    __slots__ = ("chain", "name")
+
+    def __init__(self, widget: Node, nodes: _Nodes) -> None:
+        # The widget and its field's /Parent chain, nearest first.
+        self.chain = [widget]
+        node = widget
+        for _ in range(MAX_PARENT_DEPTH):
             parent = node.get(Annot.PARENT)
-            node = parent.get_object() if parent is not None else None
+            if not _is_dict(parent):
+                break
+            node = nodes(parent)
+            self.chain.append(node)
+        # The full name joins /T up the whole chain (§12.7.3.2).
+        names = [_str(n[Field.T]) or "" for n in self.chain if Field.T in n]
         self.name = ".".join(reversed(names))
 
     def inherited(self, key: str) -> Any:
-        node: Any = self.widget
-        for _ in range(MAX_PARENT_DEPTH + 1):
-            if not isinstance(node, DictionaryObject):
-                return None
+        for node in self.chain:
             if key in node:
-                value = node[key]
-                return value.get_object() if isinstance(value, IndirectObject) else value
-            parent = node.get(Annot.PARENT)
-            node = parent.get_object() if parent is not None else None
+                return node[key]
         return None
 
     @property
     def flags(self) -> int:
-        try:
-            return int(self.inherited(Field.FF) or 0)
-        except (TypeError, ValueError):
-            return 0
+        value = self.inherited(Field.FF)
+        return int(value) if isinstance(value, int | Decimal) else 0
 
     @property
     def state(self) -> str | None:
         """The appearance state (/AS) of a button widget, as a name without the slash."""
-        value = self.widget.get(Annot.AS)
-        return _name(value.get_object()) if value is not None else None
+        return _name(self.chain[0].get(Annot.AS))
 
 
 def _name(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text[1:] if isinstance(value, NameObject) and text.startswith("/") else text
+    if isinstance(value, Name):
+        return _name_text(value)[1:]
+    return _str(value)
 
 
-def _widgets(reader: PdfReader | FastPdf, budget: _Budget) -> Iterator[DictionaryObject]:
-    seen: set[int] = set()
+def _widgets(pdf: pikepdf.Pdf, nodes: _Nodes, budget: _Budget, limits: Limits) -> Iterator[Node]:
+    seen: set[tuple[int, int]] = set()
+
+    def first_time(obj: Object) -> bool:
+        """False for an object met before; a direct object is met once, where it is."""
+        key = obj.objgen
+        if key == (0, 0):
+            return True
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     count = 0
-    for page in reader.pages:
+    for page in pdf.pages:
         budget.check()
-        annots = page.get(Annot.ANNOTS)
-        annots = annots.get_object() if annots is not None else None
-        if not isinstance(annots, ArrayObject):
+        annots = page.obj.get(Annot.ANNOTS)
+        if not isinstance(annots, Array):
             continue
-        for ref in annots:
-            annot = ref.get_object()
-            if not isinstance(annot, DictionaryObject):
+        for annot in annots:
+            if not _is_dict(annot) or not first_time(annot):
                 continue
-            if annot.get(Annot.SUBTYPE) != Annot.WIDGET:
+            node = nodes(annot)
+            if node.get(Annot.SUBTYPE) != Annot.WIDGET:
                 continue
-            if id(annot) in seen:
-                continue
-            seen.add(id(annot))
             count += 1
             if count % 64 == 0:
                 budget.check()
-            if count > MAX_WIDGETS:
+            if count > limits.fields:
                 raise FormReadError("the file has more form fields than any form musforms makes")
-            yield annot
+            yield node
     # Fields the form lists but no page shows (rare; keep their values too).
-    try:
-        acro = _acroform(reader)
-        top = acro.get(FIELDS) if acro is not None else None
-        top = top.get_object() if top is not None else None
-    except Exception:
-        return
-    if not isinstance(top, ArrayObject):
+    acro = _acroform(pdf)
+    top = acro.get(FIELDS) if acro is not None else None
+    if not isinstance(top, Array):
         return
     stack = list(top)
-    while stack and count <= MAX_WIDGETS:
-        node = stack.pop().get_object()
-        if not isinstance(node, DictionaryObject) or id(node) in seen:
+    visited = 0
+    while stack and count <= limits.fields:
+        obj = stack.pop()
+        if not _is_dict(obj) or not first_time(obj):
             continue
-        seen.add(id(node))
-        budget.check()
+        visited += 1
+        if visited % 64 == 0:
+            budget.check()
+        node = nodes(obj)
         kids = node.get(Field.KIDS)
-        kids = kids.get_object() if kids is not None else None
-        if isinstance(kids, ArrayObject) and kids:
+        if isinstance(kids, Array) and len(kids):
             stack.extend(kids)
         else:
             count += 1
             yield node
 
 
-def _fields(reader: PdfReader | FastPdf, budget: _Budget) -> dict[str, RawValue]:
+def _fields(pdf: pikepdf.Pdf, budget: _Budget, limits: Limits) -> dict[str, RawValue]:
     groups: dict[str, list[_Widget]] = {}
-    for annot in _widgets(reader, budget):
-        w = _Widget(annot)
+    nodes = _Nodes()
+    for node in _widgets(pdf, nodes, budget, limits):
+        w = _Widget(node, nodes)
         if w.name:
             groups.setdefault(w.name, []).append(w)
     out: dict[str, RawValue] = {}
@@ -457,9 +610,10 @@ def _fields(reader: PdfReader | FastPdf, budget: _Budget) -> dict[str, RawValue]
 
 
 def _text_value(value: Any) -> str | None:
-    text = _str(value)
-    if isinstance(value, ArrayObject):
-        text = "\n".join(_str(v.get_object()) or "" for v in value)
+    if isinstance(value, Array):
+        text: str | None = "\n".join(_str(v) or "" for v in value)
+    else:
+        text = _str(value)
     if text is None:
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -488,27 +642,27 @@ def _radio_value(widgets: list[_Widget]) -> str | None:
 def _export(w: _Widget, state: str) -> str:
     """A kid's on-state is its export value, or an index into the parent's /Opt."""
     opt = w.inherited(Field.OPT)
-    if isinstance(opt, ArrayObject) and state.isdigit() and int(state) < len(opt):
-        item = opt[int(state)].get_object()
-        return _str(item) or state
+    if isinstance(opt, Array) and state.isascii() and state.isdigit() and len(state) < 6:
+        index = int(state)
+        if index < len(opt):
+            return _str(opt[index]) or state
     return state
 
 
 def _choice_value(w: _Widget) -> str | None:
     value = w.inherited(Field.V)
-    if isinstance(value, ArrayObject):
-        value = value[0].get_object() if value else None
+    if isinstance(value, Array):
+        value = value[0] if len(value) else None
     text = _str(value)
     if not text:
         return None
     # A viewer may store the shown label instead of the export value: map it back.
     opt = w.inherited(Field.OPT)
-    if isinstance(opt, ArrayObject):
+    if isinstance(opt, Array):
         exports: list[str] = []
         for item in opt:
-            item = item.get_object()
-            if isinstance(item, ArrayObject) and len(item) >= 2:
-                export, label = _str(item[0].get_object()), _str(item[1].get_object())
+            if isinstance(item, Array) and len(item) >= 2:
+                export, label = _str(item[0]), _str(item[1])
                 if text == export:
                     return text
                 if text == label and export:
@@ -521,6 +675,21 @@ def _choice_value(w: _Widget) -> str | None:
 # --- printed to PDF: read the layout ----------------------------------------------------
 
 
+def _pypdf_limits(stream_bytes: int) -> dict[str, Any]:
+    """pypdf's bounds on decoding one stream. Its own limit is 75 MB per stream, which a
+    file of many such streams turns into gigabytes."""
+    return {
+        "zlib_maximum_output_length": stream_bytes,
+        "lzw_maximum_output_length": stream_bytes,
+        "run_length_maximum_output_length": stream_bytes,
+        "brotli_maximum_output_length": stream_bytes,
+        "jbig2_maximum_output_length": stream_bytes,
+        "array_based_stream_maximum_output_length": stream_bytes,
+        "image_maximum_buffer_size": stream_bytes,
+        "stream_decoding_work_maximum_length": 4 * stream_bytes,
+    }
+
+
 def _page_lines(reader: PdfReader, budget: _Budget) -> list[str]:
     """The pages' text in reading order, one printed line per item (blank lines kept)."""
     lines: list[str] = []
@@ -528,9 +697,7 @@ def _page_lines(reader: PdfReader, budget: _Budget) -> list[str]:
         budget.check()
         try:
             text = page.extract_text(extraction_mode="layout")
-        except FormReadError:  # the time limit, among others: stop, do not skip the page
-            raise
-        except Exception as exc:  # a page whose text cannot be read adds nothing
+        except PyPdfError as exc:  # a page whose text cannot be read adds nothing
             _log.debug("no text from a page: %s", exc)
             continue
         lines.extend(line.strip() for line in text.splitlines())
@@ -538,9 +705,10 @@ def _page_lines(reader: PdfReader, budget: _Budget) -> list[str]:
 
 
 def _from_layout(
-    reader: PdfReader, raw: RawForm, resolve: Resolver | None, budget: _Budget
+    data: io.BytesIO, raw: RawForm, resolve: Resolver | None, budget: _Budget, limits: Limits
 ) -> None:
-    lines = _page_lines(reader, budget)
+    with apply_configuration(**_pypdf_limits(limits.stream_bytes)):
+        lines = _page_lines(PdfReader(data, strict=False), budget)
     form_id = form_id_from_code("\n".join(lines))
     if form_id is None:
         return
