@@ -347,6 +347,24 @@ class PeakSampler:
         self._thread.join()
 
 
+FILLER = "filled-by-another-program"  # what fills a disk up in the full-disk faults
+
+
+def fill_up(mount: Path, free: int) -> None:
+    """Fill the file system at ``mount`` until only about ``free`` bytes are free (in whole
+    pages; 0: full), with one file of :data:`FILLER`'s name."""
+    fd = os.open(mount / FILLER, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        chunk = b"\0" * 65536
+        with contextlib.suppress(OSError):  # ENOSPC: full
+            while True:
+                os.write(fd, chunk)
+        size = os.fstat(fd).st_size
+        os.ftruncate(fd, max(0, size - free))
+    finally:
+        os.close(fd)
+
+
 def used_bytes(mount: Path) -> int:
     st = os.statvfs(mount)
     return (st.f_blocks - st.f_bfree) * st.f_frsize
@@ -1390,15 +1408,16 @@ class Case:
         op = self.collect_op(k)
         expected = self.lab.ref((*pre_ops, op))
         pre = self.setup(pre_ops)
-        tmp = self.lab.mounts.tmpfs(self.dir / "tmp", BIG)
+        tmp = self.lab.mounts.tmpfs(self.dir / "tmp", 1 << 20)
         self.mounted.append(tmp)
-        sizes = []
+        room = []
         for frac in sorted(round(self.rnd.uniform(0.0, 0.9), 3) for _ in range(self.times(2))):
-            size = max(used_bytes(tmp), int(frac * expected.tmp_peak))
-            sizes.append(f"{size} bytes ({frac:.0%} of what the run needs)")
-            self.lab.mounts.resize(tmp, size)
+            free = int(frac * expected.tmp_peak)
+            room.append(f"{free} bytes free ({frac:.0%} of what a clean run used)")
+            fill_up(tmp, free)
             self._fail(pre, expected, op, full=True, tmp=tmp)
-        self.out.params.update(wave=k, tmpdir=sizes)
+        self.out.params.update(wave=k, tmpdir=room)
+        (tmp / FILLER).unlink()
         self.lab.mounts.resize(tmp, BIG)
         self._rerun(pre, expected, op, tmp=tmp)
 
