@@ -8,9 +8,10 @@ after each wave. A clean history is a sequence of operations (:class:`Arrive`,
 :class:`Collect`, :class:`Purge`); the results after any prefix of it are computed once,
 without faults, and kept (a *reference*).
 
-A *case* (one fault of one kind, see :data:`KINDS`) starts from a reference, injects its
-fault into a real subprocess of the installed CLI, runs the command again as HR would
-("fix the cause and run it again"), and checks:
+A *case* (one kind of fault, see :data:`KINDS`) starts from a reference, injects its fault
+into real subprocesses of the installed CLI (once, or a few times where the kind repeats: a
+run killed again, a disk still full), runs the command again as HR would ("fix the cause and
+run it again"), and checks:
 
 - every answer on record before the fault is still on record, byte for byte, right after
   the fault and after the re-run (unless the clean run itself replaces it: a newer return,
