@@ -7,7 +7,7 @@ SIZES ?= 1000,10000
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck clients bench fuzz clean
+.PHONY: demo test lint typecheck clients bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,8 +42,15 @@ test: $(TESTSTAMP) clients lint
 bench: $(TESTSTAMP)
 	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
 
+# Fault injection, the long run: at least FAULTS random faults (kills, two writers, full and
+# read-only disks, copies) on a round of 1,000 employees; figures into benchmarks/RESULTS.md.
+# Needs root (tmpfs mounts). The short run is tests/test_faults.py, part of `make test`.
+FAULTS ?= 200
+soak: $(TESTSTAMP)
+	$(BIN)/python benchmarks/soak.py --employees 1000 --faults $(FAULTS)
+
 fuzz: $(TESTSTAMP) clients
 	MUSFORMS_FUZZ_SECONDS=600 $(BIN)/pytest -m fuzz -p no:cacheprovider tests/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) node_modules demo-out bench-out
+	rm -rf $(VENV) node_modules demo-out bench-out soak-out

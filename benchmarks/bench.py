@@ -561,6 +561,23 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+KEPT = ("## Fault injection",)  # sections other tools write into RESULTS.md (benchmarks/soak.py)
+
+
+def kept_sections(path: Path) -> str:
+    """The sections of ``path`` that bench.py does not write, to put back after its own."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    kept = []
+    for heading in KEPT:
+        start = text.find(f"\n{heading}")
+        if start >= 0:
+            end = text.find("\n## ", start + 1)
+            kept.append(text[start + 1 : end + 1 if end >= 0 else len(text)].rstrip("\n"))
+    return "".join(f"\n{section}\n" for section in kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="roster sizes, e.g. 200,1000")
@@ -596,7 +613,7 @@ def main() -> None:
         if not args.keep:  # 50,000 employees leave some 18 GB of forms and returned files
             shutil.rmtree(args.out / str(n), ignore_errors=True)
     startup = cli_startup()
-    text = report(runs, startup, args.naive)
+    text = report(runs, startup, args.naive) + kept_sections(args.results)
     args.results.write_text(text, encoding="utf-8")
     print(text)
 

@@ -373,7 +373,7 @@ def scratch_space(folder: Path, *, sweep: bool = True) -> Iterator[Path]:
     folders above it that were made for it) if nothing was written into it."""
     global _space
     made = _missing(folder)
-    space = folder / TMP_FOLDER
+    space = folder.absolute() / TMP_FOLDER  # its databases are opened by URI, from workers too
     if sweep:
         remove_leftovers(folder)
     global _last_space

@@ -165,3 +165,21 @@ def test_the_size_limit_is_the_one_given_on_the_command_line(issued: Path, tmp_p
     )
     assert result.exit_code == 0, result.output
     assert _statuses(tmp_path / "b")["stor.pdf"][0] == "ok"
+
+
+def test_relative_folders_as_in_the_readme(
+    issued: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``musforms collect returned/ --forms forms/2026 --out results/2026``: relative paths,
+    as the README and --help show them, work (the run's scratch space is in the results
+    folder, and the workers open its databases by URI)."""
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    for i in range(40):  # enough files for the workers to start
+        shutil.copy(issued / "1-person-1.pdf", returned / f"svar {i}.pdf")
+    monkeypatch.chdir(tmp_path)
+    args = ["collect", "returned", "--forms", "forms/2026", "--out", "results/2026"]
+    result = CliRunner().invoke(cli, [*args, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "results" / "2026" / "report.json").read_text())
+    assert report["returned"] == ["1"]
