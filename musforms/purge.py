@@ -13,12 +13,13 @@ as much as the rest.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from musforms.errors import ConfigError
-from musforms.files import find_leftovers, remove_leftovers, scratch_space
+from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
@@ -84,7 +85,43 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
     )
     plan.leftovers = find_leftovers(results)
+    pending = _pending(results)
+    for eid in pending.get("employee_ids", []):
+        if eid not in gone:
+            plan.employee_ids.append(eid)
+    plan.files.extend(Path(f) for f in pending.get("files", []) if Path(f).exists())
     return plan
+
+
+# A purge notes what it deletes here before it deletes anything, and removes the note when
+# it is done: a purge that was killed part way is finished by the next purge or collect.
+PENDING = ".musforms-purge.json"
+
+
+def _pending(results: Path) -> dict[str, list[str]]:
+    path = results / PENDING
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}, the note of an unfinished purge, is damaged: run 'musforms purge' again "
+            "with the same date"
+        ) from exc
+    return {k: [str(v) for v in data.get(k, [])] for k in ("employee_ids", "files")}
+
+
+def finish_pending(results: Path) -> bool:
+    """Finish a purge that was stopped part way (its note is still there); whether there
+    was one. The caller holds the results folder's lock."""
+    pending = _pending(results)
+    if not pending:
+        return False
+    plan = PurgePlan(results, dt.date.min, employee_ids=pending.get("employee_ids", []))
+    plan.files = [Path(f) for f in pending.get("files", [])]
+    _purge(plan)
+    return True
 
 
 def execute(plan: PurgePlan) -> int:
@@ -114,6 +151,10 @@ def _purge(plan: PurgePlan) -> None:
     report = results / "report.json"
     what = "the collect report"
     gone = set(plan.employee_ids)
+    note = results / PENDING
+    if not note.exists():
+        files = [str(p) for p in plan.files]
+        write_text(note, json.dumps({"employee_ids": sorted(gone), "files": files}))
     for path in plan.files:
         path.unlink(missing_ok=True)
     kept = Report.model_validate(head(report, what, skip=("files", "returned", "missing")))
@@ -130,6 +171,7 @@ def _purge(plan: PurgePlan) -> None:
         missing=items(report, "missing.item", what),
     )
     _rewrite_outputs(results, iter_responses(results))
+    note.unlink(missing_ok=True)
 
 
 def _rewrite_outputs(results: Path, keep: Iterable[Response]) -> None:

@@ -164,6 +164,9 @@ def _collect(
     on_total: Callable[[int], None] | None,
 ) -> CollectResult:
     cycle, key_path, key, warnings = keyed
+    from musforms.purge import finish_pending
+
+    finish_pending(out)  # a purge killed part way is finished before anything is read
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
