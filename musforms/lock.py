@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -31,7 +32,16 @@ def folder_lock(folder: Path, command: str) -> Iterator[None]:
     """Hold ``folder``'s lock while ``command`` (e.g. "collect") writes into it."""
     private_dir(folder)
     path = folder / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise MusformsError(
+            f"cannot write into {folder}: {exc.strerror}. musforms {command} stopped before it "
+            "changed anything there. Fix the cause (the folder's permissions, a disk read-only "
+            f"or not there), then run {command} again"
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -227,9 +227,8 @@ def test_a_results_folder_that_cannot_be_written_is_told(tmp_path: Path) -> None
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 1
         assert result.stderr == (
-            f"Error: cannot read or write {out / 'responses' / '2.json'}: Read-only file "
-            f"system. musforms collect stopped before it changed anything in {out}. Fix the "
-            "cause (the folder's permissions, a disk read-only or not there), then run the "
-            "same collect again, with the same files.\n"
+            f"Error: cannot write into {out}: Read-only file system. musforms collect stopped "
+            "before it changed anything there. Fix the cause (the folder's permissions, a disk "
+            "read-only or not there), then run collect again\n"
         )
         assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
