@@ -26,7 +26,7 @@ def _mount(*args: str) -> None:
 def tmpfs(folder: Path, size: str, *, mode: int = 0o700, read_only: bool = False) -> Iterator[Path]:
     """``folder`` as a tmpfs of ``size`` (``"300k"``) for the block, unmounted afterwards."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a small disk needs root")
+        pytest.skip("mounting a small disk needs root")  # CI=true: a failure
     folder.mkdir(parents=True, exist_ok=True)
     options = f"size={size},mode={mode:o}" + (",ro" if read_only else "")
     _mount("-t", "tmpfs", "-o", options, "tmpfs", str(folder))

@@ -42,7 +42,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[faults.Lab]:
     scratch = tmp_path_factory.mktemp("faults")
     why = faults.can_mount(scratch)
     if why:
-        pytest.skip(why)
+        pytest.skip(why)  # CI=true: a failure
     replay = "FAULTS_SEED={seed} FAULTS_ONLY={name} .venv/bin/pytest tests/test_faults.py -k {kind}"
     with faults.Lab(
         scratch,
@@ -60,7 +60,7 @@ def check(lab: faults.Lab, kind: str) -> None:
     if ONLY:
         only_kind, _, index = ONLY.partition("#")
         if only_kind != kind:
-            pytest.skip(f"FAULTS_ONLY={ONLY}")
+            pytest.skip(f"FAULTS_ONLY={ONLY}")  # CI=true: a failure
         cases = [(kind, int(index))]
     else:
         cases = [(kind, i) for i in range(int(PER_KIND or CASES.get(kind, 1)))]
