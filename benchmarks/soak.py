@@ -122,7 +122,8 @@ def section(
         "read-only disk, or overlapped the other run; a fault that came too late still has "
         'its re-run compared. "Answers lost": employees whose answers, on record before the '
         "fault or in the clean run, were missing or changed after it (must be 0). Python's "
-        f"own multiprocessing folders (pymp-*) left in TMPDIR by a killed run: "
+        "own multiprocessing folders (pymp-*, a socket) and empty probe files (what "
+        "`tempfile.gettempdir()` writes and removes once) left in TMPDIR by a killed run: "
         f"{sum(len(o.other_tmp) for o in outcomes)} (not counted as leftovers).",
         "",
     ]

@@ -51,6 +51,7 @@ import random
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -866,7 +867,7 @@ class Outcome:
     lost: set[str] = field(default_factory=set)  # employees whose answers were lost
     leftovers: list[str] = field(default_factory=list)
     survivors: list[str] = field(default_factory=list)
-    other_tmp: list[str] = field(default_factory=list)  # Python's own (pymp-*), not failures
+    other_tmp: list[str] = field(default_factory=list)  # Python's own (pymp-*, probe), not failures
     seconds: float = 0.0
 
     @property
@@ -1233,7 +1234,7 @@ class Case:
     def check_tmp(self, tmp: Path, when: str) -> None:
         names = listing(tmp)
         top = {n.split("/")[0] for n in names}
-        python = {n for n in top if n.startswith("pymp-")}
+        python = {n for n in top if n.startswith("pymp-") or _python_probe(tmp / n)}
         ours = sorted(top - python)
         self.out.other_tmp += sorted(python)
         if ours:
@@ -1682,6 +1683,20 @@ def _state(ref: Ref) -> State:
 
 def listing_of(ref: Ref) -> set[str]:
     return listing(ref.results) if ref.results is not None else set()
+
+
+def _python_probe(path: Path) -> bool:
+    """The empty file Python's ``tempfile.gettempdir()`` writes and removes once to learn
+    whether TMPDIR takes files (8 random characters, no prefix): a process killed between
+    the two leaves it, holding nothing."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return bool(_PROBE.fullmatch(path.name)) and stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+_PROBE = re.compile(r"[a-z0-9_]{8}")
 
 
 def _temp_file_in(folder: Path) -> bool:
