@@ -33,15 +33,27 @@ HEAD_BYTES = 4096  # what detection sees of a file's start
 # Old Office binaries (.doc, .xls) and password-protected Office files are OLE containers.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-Resolver = Callable[[RawForm], QuestionSet | None]
+
+@dataclass(frozen=True)
+class Issued:
+    """What collect knows of the form a returned file claims to be, for a reader that must
+    fall back to the issued layout (a printed page, renamed fields)."""
+
+    question_set: QuestionSet  # the question set the form was issued with
+    language: str | None  # the language it was issued in (None: not issued from here)
+    form: Path | None  # the issued file of the returned file's format, if still on disk
+
+
+Resolver = Callable[[RawForm], Issued | None]
 
 
 class FormReader(Protocol):
     """Turns a returned file back into its identity and raw field values."""
 
     def __call__(self, path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
-        """Read ``path`` within ``limits``. ``resolve`` gives the question set a form was
-        issued with, for readers that fall back to the issued layout.
+        """Read ``path`` within ``limits``. ``resolve`` gives what was issued for the form
+        the file claims to be (:class:`Issued`), for readers that fall back to the issued
+        layout.
 
         Raises FormReadError when the file cannot be read as a form and NotMusformsError
         when it is readable but no musforms form. Any other exception is a bug."""

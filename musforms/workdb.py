@@ -47,11 +47,12 @@ class IssuedForm:
     manager: str | None
     email: str | None
     meeting_date: dt.date | None
+    files: dict[str, str]  # format name → the issued file's name in the forms folder
 
 
 _ISSUED_COLUMNS = (
     "form_id, employee_id, question_set_digest, language, name, department, manager, email, "
-    "meeting_date"
+    "meeting_date, files"
 )
 
 
@@ -84,7 +85,7 @@ class IssuedIndex:
             conn.execute("CREATE TABLE roster (employee_id TEXT PRIMARY KEY) WITHOUT ROWID")
             conn.execute("BEGIN")
             conn.executemany(
-                "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_issued_row(form) for form in forms),
             )
             if roster_ids is not None:
@@ -120,7 +121,7 @@ class IssuedIndex:
         row = self._db().execute(query, (form_id,)).fetchone()
         if row is None:
             return None
-        fid, eid, digest, language, name, department, manager, email, meeting = row
+        fid, eid, digest, language, name, department, manager, email, meeting, files = row
         return IssuedForm(
             fid,
             eid,
@@ -131,6 +132,7 @@ class IssuedIndex:
             manager,
             email,
             dt.date.fromisoformat(meeting) if meeting else None,
+            json.loads(files),
         )
 
     def has_name(self, name: str) -> bool:
@@ -159,6 +161,7 @@ def _issued_row(form: ManifestForm) -> tuple[Any, ...]:
         e.manager,
         e.email,
         meeting,
+        json.dumps(form.files, ensure_ascii=False),
     )
 
 

@@ -30,7 +30,7 @@ from musforms import fieldnames as fn
 from musforms import formats
 from musforms.collect import collect, response_path
 from musforms.errors import FormReadError, IdentityError, KeyFileError, NotMusformsError
-from musforms.formats import Format, Probe
+from musforms.formats import Format, Issued, Probe
 from musforms.formdata import make_form_data, question_set_digest
 from musforms.identity import load_key, verify
 from musforms.limits import Limits, mb
@@ -281,9 +281,9 @@ class Samples:
             self._collected[fmt.name] = out
         return self._collected[fmt.name]
 
-    def resolve(self, raw: RawForm) -> QuestionSet:
+    def resolve(self, raw: RawForm) -> Issued:
         """The question set every form was issued with, as collect gives it to a reader."""
-        return self.round.question_set
+        return Issued(self.round.question_set, None, None)
 
 
 def no_filler(fmt: Format) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from musforms.docx.reader import read_controls, read_docx
 from musforms.docx.writer import write_docx
+from musforms.formats import Issued
 from musforms.models import FormData, QuestionSet, RawForm
 from tests.clients.word import (
     convert_to_pdf,
@@ -48,7 +49,7 @@ def _libreoffice() -> Iterator[None]:
 
 
 def _resolver(qs: QuestionSet):  # type: ignore[no-untyped-def]
-    return lambda raw: qs
+    return lambda raw: Issued(qs, None, None)
 
 
 @pytest.fixture(scope="module")

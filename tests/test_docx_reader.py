@@ -15,6 +15,7 @@ from musforms import fieldnames as fn
 from musforms.docx.reader import read_controls, read_docx
 from musforms.docx.writer import write_docx
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import Issued
 from musforms.limits import Limits
 from musforms.models import FormData, QuestionSet, RawForm
 from tests.clients import hostile
@@ -45,8 +46,8 @@ ANSWERS: dict[str, Any] = {
 
 
 def _resolver(qs: QuestionSet) -> Any:
-    def resolve(raw: RawForm) -> QuestionSet | None:
-        return qs
+    def resolve(raw: RawForm) -> Issued | None:
+        return Issued(qs, None, None)
 
     return resolve
 

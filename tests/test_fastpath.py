@@ -31,6 +31,7 @@ from musforms.docx.reader import read_controls, read_docx
 from musforms.docx.writer import DEFAULT_TEMPLATE as WORD_TEMPLATE
 from musforms.docx.writer import DocxFormWriter
 from musforms.errors import ConfigError
+from musforms.formats import Issued
 from musforms.formdata import make_form_data
 from musforms.models import Agreement, Employee, FormData, Organisation, QuestionSet
 from musforms.outputs import minutes
@@ -293,7 +294,7 @@ def _word_content(path: Path, form: FormData) -> dict[str, Any]:
             }
         )
     return {
-        "raw": read_docx(path, lambda raw: form.question_set).model_dump(),
+        "raw": read_docx(path, lambda raw: Issued(form.question_set, None, None)).model_dump(),
         "text": sdt.text_of(body),
         "body": _paragraphs(doc.paragraphs),
         "every_paragraph": [

@@ -45,7 +45,7 @@ from musforms import formats
 from musforms.collect import Context, collect, open_context, read_file, time_limit
 from musforms.docx.reader import read_docx
 from musforms.errors import ConfigError, FormReadError, IdentityError
-from musforms.formats import Format
+from musforms.formats import Format, Issued, Resolver
 from musforms.identity import load_key
 from musforms.limits import Limits
 from musforms.models import QuestionSet, RawForm
@@ -291,8 +291,8 @@ def case_bytes(s: Seeds, fmt: str, case: Any) -> bytes:
     return MUTATORS[fmt].build(s.by_format[fmt][case[0]], case)
 
 
-def _resolver(s: Seeds) -> Callable[[RawForm], QuestionSet | None]:
-    return lambda raw: s.qs
+def _resolver(s: Seeds) -> Resolver:
+    return lambda raw: Issued(s.qs, None, None)
 
 
 # Programming errors: a read error may be raised from a library's failure on a hostile file

@@ -15,6 +15,7 @@ import pytest
 from musforms.collect import collect
 from musforms.docx.reader import read_docx
 from musforms.docx.writer import write_docx
+from musforms.formats import Issued
 from musforms.formdata import make_form_data
 from musforms.models import Agreement, Employee, FormData, QuestionSet, RawForm
 from musforms.odt.reader import read_odt
@@ -71,7 +72,7 @@ def _libreoffice() -> Iterator[None]:
 
 
 def _resolver(qs: QuestionSet):  # type: ignore[no-untyped-def]
-    return lambda raw: qs
+    return lambda raw: Issued(qs, None, None)
 
 
 @pytest.fixture(scope="module")

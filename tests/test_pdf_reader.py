@@ -12,8 +12,9 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringO
 from reportlab.pdfgen.canvas import Canvas
 
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import Issued
 from musforms.limits import Limits
-from musforms.models import FormData, QuestionSet, RawForm
+from musforms.models import FormData, RawForm
 from musforms.pdf.reader import read_pdf
 from musforms.pdf.writer import write_pdf
 from tests.clients import hostile
@@ -158,9 +159,9 @@ def test_printed_form_yields_form_code_and_text_answers(
 
     asked: list[RawForm] = []
 
-    def resolve(raw: RawForm) -> QuestionSet:
+    def resolve(raw: RawForm) -> Issued:
         asked.append(raw)
-        return form_data.question_set
+        return Issued(form_data.question_set, None, None)
 
     raw = read_pdf(printed, resolve)
     assert raw.read_by == "layout"

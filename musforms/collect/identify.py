@@ -3,13 +3,13 @@ issued forms, and its raw values interpreted against the question set it was iss
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from musforms import fieldnames as fn
 from musforms.collect.context import Context, FileResult
 from musforms.errors import IdentityError, SignatureError
+from musforms.formats import Issued, Resolver
 from musforms.identity import form_id_from_code, peek, verify
 from musforms.interpret import interpret, unknown_fields
 from musforms.manifest import issued_question_set
@@ -47,20 +47,29 @@ def _question_sets(ctx: Context) -> _QuestionSets:
     return _QS[ctx.forms_dir]
 
 
-def resolver(ctx: Context) -> Callable[[RawForm], QuestionSet | None]:
+def resolver(ctx: Context) -> Resolver:
     forms = ctx.index
 
-    def resolve(raw: RawForm) -> QuestionSet | None:
-        digest = None
+    def resolve(raw: RawForm) -> Issued | None:
+        claimed = None
         if raw.token:
             try:
-                digest = peek(raw.token).question_set_digest
+                claimed = peek(raw.token)
             except IdentityError:
-                digest = None
-        if digest is None and raw.form_code:
-            form = forms.get(form_id_from_code(raw.form_code) or raw.form_code)
-            digest = form.question_set_digest if form else None
-        return _question_sets(ctx).get(digest) if digest else None
+                claimed = None
+        form_id = claimed.form_id if claimed else None
+        if form_id is None and raw.form_code:
+            form_id = form_id_from_code(raw.form_code) or raw.form_code
+        form = forms.get(form_id) if form_id else None
+        digest = form.question_set_digest if form else claimed and claimed.question_set_digest
+        qs = _question_sets(ctx).get(digest) if digest else None
+        if qs is None:
+            return None
+        if form is None:  # a form not issued from this folder: its questions, no layout
+            return Issued(qs, None, None)
+        name = form.files.get(raw.format)
+        issued = ctx.forms_dir / name if name else None
+        return Issued(qs, form.language, issued if issued and issued.is_file() else None)
 
     return resolve
 

@@ -218,9 +218,7 @@ class Found:
     application: str | None
 
 
-def form_from_controls(
-    found: Found, resolve: Callable[[RawForm], QuestionSet | None] | None
-) -> RawForm:
+def form_from_controls(found: Found, resolve: Resolver | None) -> RawForm:
     """The identity and raw field values of a Word form, from what its file holds.
 
     The identity comes from the document property, else the locked identity control, else the
@@ -248,8 +246,10 @@ def form_from_controls(
         saved_at=found.saved_at,
         application=found.application,
     )
-    qs = resolve(raw) if resolve is not None else None
-    fields, read_by, notes = _fields(controls, found.blocks, qs)
+    issued = resolve(raw) if resolve is not None else None
+    fields, read_by, notes = _fields(
+        controls, found.blocks, issued.question_set if issued is not None else None
+    )
     if read_by == "layout" and token:
         fields.setdefault(fn.IDENTITY, token)
     raw.fields = fields

@@ -21,7 +21,7 @@ import re
 import resource
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard
@@ -34,6 +34,7 @@ from pypdf.errors import PyPdfError
 from musforms import fieldnames as fn
 from musforms import texts
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.formats import Resolver
 from musforms.identity import form_code, form_id_from_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import QuestionSet, RawForm, RawValue, localize
@@ -57,7 +58,6 @@ __all__ = ["read_pdf"]
 MAX_PARENT_DEPTH = 32  # a /Parent chain longer than this is hostile or broken
 MAX_WARNINGS = 1000  # qpdf gives up on a file it has to repair this often
 
-Resolver = Callable[[RawForm], QuestionSet | None]
 
 _log = logging.getLogger(__name__)
 
@@ -718,7 +718,8 @@ def _from_layout(
         "the file has no form fields left (printed to PDF?): the form code was read from "
         "the page text; check the answers by hand"
     )
-    qs = resolve(raw) if resolve is not None else None
+    issued = resolve(raw) if resolve is not None else None
+    qs = issued.question_set if issued is not None else None
     if qs is None:
         return
     recovered = _recover_answers(qs, lines)
