@@ -64,7 +64,7 @@ class ResponseSource(_Model):
     file: str
     sha256: str
     format: str  # the name of its format in musforms.formats
-    read_by: Literal["fields", "tags", "order", "layout"]
+    read_by: Literal["fields", "tags", "order", "layout", "page", "fields-by-position"]
     saved_at: dt.datetime | None = None
     status: Literal["ok", "recovered"]
 

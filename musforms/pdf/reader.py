@@ -52,6 +52,8 @@ from musforms.pdf._acroform import (
     FieldFlag,
     FieldType,
 )
+from musforms.pdf._placed import Placed, issued_widgets, placed
+from musforms.pdf.renamed import by_order, by_position, find_token
 
 __all__ = ["read_pdf"]
 
@@ -273,8 +275,10 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
             inherit_page_attributes=False,
             conversion_mode="implicit",
         ) as pdf:
-            raw, printed = _read_document(path, pdf, budget, limits, limit_errors)
-    if printed is not None:
+            raw, printed, widgets = _read_document(path, pdf, budget, limits, limit_errors)
+    if widgets is not None:
+        _from_renamed(raw, widgets, printed, resolve, budget, limits)
+    elif printed is not None:
         _from_layout(printed, raw, resolve, budget, limits)
     if raw.token is None and raw.form_code is None:
         raise NotMusformsError(
@@ -294,9 +298,10 @@ def _utf8(path: Path) -> bool:
 
 def _read_document(
     path: Path, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
-) -> tuple[RawForm, io.BytesIO | None]:
-    """The form's fields and identity, and the file as qpdf rewrites it when no answer
-    field is left (its page text is read next)."""
+) -> tuple[RawForm, io.BytesIO | None, list[Placed] | None]:
+    """The form's fields and identity; the file as qpdf rewrites it when no answer field is
+    left or the identity is not found (its page text is read next); and, when the form's
+    fields have all been renamed, where each widget is (to match them to the issued form)."""
     notes: list[str] = []
     if pdf.is_encrypted:
         notes.append("the file was encrypted without a password to open it")
@@ -329,7 +334,13 @@ def _read_document(
             "musforms cannot read; ask for it to be saved as an ordinary PDF"
         )
     answered = any(not fn.is_reserved(name) for name in fields)
-    return raw, None if answered else _rewritten(pdf)
+    if answered and not any(fn.is_reserved(name) for name in fields):
+        # Every field renamed (a Word form exported to PDF with its fields, for one): the
+        # values are all there, under names musforms did not give them.
+        widgets = placed(pdf, limits.fields)
+        raw.token = raw.token or find_token(widgets)
+        return raw, None if raw.token else _rewritten(pdf), widgets
+    return raw, None if answered else _rewritten(pdf), None
 
 
 def _rewritten(pdf: pikepdf.Pdf) -> io.BytesIO:
@@ -702,6 +713,52 @@ def _page_lines(reader: PdfReader, budget: _Budget) -> list[str]:
             continue
         lines.extend(line.strip() for line in text.splitlines())
     return lines
+
+
+def _from_renamed(
+    raw: RawForm,
+    widgets: list[Placed],
+    rewritten: io.BytesIO | None,
+    resolve: Resolver | None,
+    budget: _Budget,
+    limits: Limits,
+) -> None:
+    """Name each renamed field after the issued form's field it stands for: by position
+    against the issued PDF, else by the Word form's control order (musforms.pdf.renamed)."""
+    if raw.token is None and rewritten is not None:
+        with apply_configuration(**_pypdf_limits(limits.stream_bytes)):
+            lines = _page_lines(PdfReader(rewritten, strict=False), budget)
+        form_id = form_id_from_code("\n".join(lines))
+        if form_id is not None:
+            raw.form_code = form_code(form_id)
+    if raw.token is None and raw.form_code is None:
+        return  # a stranger's form: not musforms
+    issued = resolve(raw) if resolve is not None else None
+    if issued is None:
+        raw.notes.append(
+            "the form's fields have other names than musforms gave them, and the form it "
+            "claims to be is not known here: its answers could not be matched"
+        )
+        return
+    values = None
+    if issued.form is not None and issued.form.suffix.lower() == ".pdf":
+        values = by_position(widgets, issued_widgets(issued.form, limits.fields))
+    how = "by where each field is on the page"
+    if values is None:
+        values = by_order(widgets, issued.question_set)
+        how = "by the order of the Word form's fields (exported to PDF)"
+    if values is None:
+        raw.notes.append(
+            "the form's fields have other names than musforms gave them and do not match "
+            "the issued form: its answers could not be read; ask for the form to be filled "
+            "in again"
+        )
+        return
+    if raw.token and fn.IDENTITY in values:
+        values[fn.IDENTITY] = raw.token
+    raw.fields = values
+    raw.read_by = "fields-by-position"
+    raw.notes.append(f"the form's fields had been renamed; they were matched to the form {how}")
 
 
 def _from_layout(

@@ -160,8 +160,15 @@ def fill_and_save_odt(docx_path: Path, values: dict[str, str | bool], out_path: 
     libreoffice().fill(docx_path, out_path, values, ODT_FILTER)
 
 
-def convert_to_pdf(src: Path, outdir: Path) -> Path:
-    """``soffice --convert-to pdf`` with a profile of its own; the PDF's path."""
+# "Export as PDF" with "Create PDF form" ticked: the controls become PDF form fields.
+PDF_WITH_FORM_FIELDS = (
+    'pdf:writer_pdf_Export:{"ExportFormFields":{"type":"boolean","value":"true"}}'
+)
+
+
+def convert_to_pdf(src: Path, outdir: Path, *, form_fields: bool = False) -> Path:
+    """``soffice --convert-to pdf`` with a profile of its own; the PDF's path. With
+    ``form_fields``, as "Export as PDF" with "Create PDF form" does."""
     soffice = require_libreoffice()
     with tempfile.TemporaryDirectory(prefix="musforms-lo-pdf-") as profile:
         started = time.monotonic()
@@ -172,7 +179,7 @@ def convert_to_pdf(src: Path, outdir: Path) -> Path:
                 "--headless",
                 "--norestore",
                 "--convert-to",
-                "pdf",
+                PDF_WITH_FORM_FIELDS if form_fields else "pdf",
                 "--outdir",
                 str(outdir),
                 str(src),
