@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "musforms"
 OWNERS: dict[str, tuple[str, ...]] = {
     "pypdf": ("musforms.pdf.",),
     "pikepdf": ("musforms.pdf.",),
+    "pypdfium2": ("musforms.pdf.",),
     "reportlab": ("musforms.pdf.",),
     "docx": ("musforms.docx.", "musforms.outputs.minutes"),  # python-docx
     "docxtpl": ("musforms.outputs.minutes",),

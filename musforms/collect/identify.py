@@ -129,6 +129,9 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             return rejected
         form = forms.get(identity.form_id)
         entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
+        # Read from the page (fields flattened away): the identity holds, the answers need
+        # a look by hand.
+        recovered = raw.read_by == "page"
         if identity.cycle != ctx.cycle:
             return _reject(
                 entry,

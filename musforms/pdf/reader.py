@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeGuard
 
 import pikepdf
+import pypdfium2 as pdfium
 from pikepdf import Array, Dictionary, Name, Object, Stream, String
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import PyPdfError
@@ -34,7 +35,7 @@ from pypdf.errors import PyPdfError
 from musforms import fieldnames as fn
 from musforms import texts
 from musforms.errors import FormReadError, NotMusformsError
-from musforms.formats import Resolver
+from musforms.formats import Issued, Resolver
 from musforms.identity import form_code, form_id_from_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import QuestionSet, RawForm, RawValue, localize
@@ -53,6 +54,7 @@ from musforms.pdf._acroform import (
     FieldType,
 )
 from musforms.pdf._placed import Placed, issued_widgets, placed
+from musforms.pdf.page import read_pages
 from musforms.pdf.renamed import by_order, by_position, find_token
 
 __all__ = ["read_pdf"]
@@ -767,15 +769,20 @@ def _from_layout(
     with apply_configuration(**_pypdf_limits(limits.stream_bytes)):
         lines = _page_lines(PdfReader(data, strict=False), budget)
     form_id = form_id_from_code("\n".join(lines))
+    if form_id is None and raw.token is None:
+        return
+    if form_id is not None:
+        raw.form_code = form_code(form_id)
+    issued = resolve(raw) if resolve is not None else None
+    if issued is not None and _from_page(data, raw, issued, budget, limits):
+        return
     if form_id is None:
         return
-    raw.form_code = form_code(form_id)
     raw.read_by = "layout"
     raw.notes.append(
         "the file has no form fields left (printed to PDF?): the form code was read from "
         "the page text; check the answers by hand"
     )
-    issued = resolve(raw) if resolve is not None else None
     qs = issued.question_set if issued is not None else None
     if qs is None:
         return
@@ -786,6 +793,52 @@ def _from_layout(
         if recovered
         else "no answers could be recovered from the page layout"
     )
+
+
+def _from_page(
+    data: io.BytesIO, raw: RawForm, issued: Issued, budget: _Budget, limits: Limits
+) -> bool:
+    """Read the answers from the pages by the issued PDF form's layout (musforms.pdf.page);
+    False when there is no issued PDF form to read by, or the pages are not its pages."""
+    if issued.form is None or issued.form.suffix.lower() != ".pdf":
+        return False
+    budget.check()
+    widgets = issued_widgets(issued.form, limits.fields)
+    try:
+        found = read_pages(data.getvalue(), issued.form.read_bytes(), widgets, issued.question_set)
+    except pdfium.PdfiumError as exc:
+        _log.debug("PDFium cannot read the pages: %s", exc)
+        return False
+    budget.check()
+    if found is None:
+        return False
+    fields = dict(found.fields)
+    raw.read_by = "page"
+    if raw.token is None:
+        raw.notes.append(
+            "the file has no form fields and no identity left (printed to PDF?): the form "
+            "code was read from the page; check the answers by hand"
+        )
+    else:
+        raw.notes.append(
+            "the file's form fields are gone (flattened or printed to PDF): the answers were "
+            "read from the page, by where each field is on the issued form; check them by hand"
+        )
+        fields[fn.IDENTITY] = raw.token
+    if found.static_matches:
+        # The page shows the issued form's own text, prefilled values included, unchanged:
+        # those values are the issued ones, and so are checked with the signed identity.
+        for w in widgets:
+            if fn.is_reserved(w.name) and w.name != fn.IDENTITY and w.kind == "text":
+                fields[w.name] = w.value
+    else:
+        raw.notes.append(
+            "the form's printed text (name, department, leader, date or last year's "
+            "agreements) on the page differs from the issued form's: check it by hand"
+        )
+    raw.notes.extend(found.unreadable.values())
+    raw.fields = fields
+    return True
 
 
 _NUMBERED = re.compile(r"^(\d+)\.\s+(\S.*)$")

@@ -1,0 +1,483 @@
+"""Read a musforms PDF form whose fields are gone, from its pages, by the issued layout.
+
+A form flattened (``qpdf --flatten-annotations``, Preview's "export as flat", iOS) or printed
+to PDF (``pdftocairo -pdf``, Chrome's "Save as PDF") keeps what each field showed as page
+content at the field's place, and nothing else. The issued form says where every field is
+(musforms.pdf._placed); this module takes, on the returned page, the characters drawn inside
+each text field's rectangle, and looks inside each checkbox and radio button's box for a mark.
+
+PDFium (pypdfium2) does both: its text page gives every character with its position and the
+text object that draws it, in the order the page draws them; its renderer gives the page as
+pixels. Measured on flattened and printed returns (benchmarks/RESULTS.md) against PDFium's own
+``get_text_bounded``, pypdf (``extract_text`` with a visitor: runs with their matrices) and
+pdfminer.six (characters with boxes), only reading by text object tells text a field drew past
+its box's edge (hidden there, but still in the page) from the answer of the field it ran into:
+each of the others returned wrong values for 6 to 9 of 14 text fields.
+
+What may not come back exactly, and is then reported instead of guessed:
+
+- an answer longer than its box: the viewer drew it past the edge, where the box hid it. It is
+  not read (the answer is null) and a note names the question.
+- letters the viewer could not draw (it wrote ``?`` for them): not read, and said so.
+- line breaks: a break the field's own wrapping made is told from one typed by where the line
+  ends; blank lines by the gap between lines.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from musforms import fieldnames as fn
+from musforms.models import QuestionSet, RawValue, localize
+from musforms.pdf._placed import Placed, Rect
+
+__all__ = ["PageRead", "read_pages"]
+
+RENDER_SCALE = 2.0  # pixels per point when looking for marks in boxes
+DARK = 200  # a grey level (0 black … 255 white) that counts as ink (pdf.js's radio dot is grey)
+MARK_SHARE = 0.08  # of a box's inner pixels inked, beyond the blank form's, that is a mark
+EDGE = 1.0  # points a character's origin may lie outside its field's rectangle
+# qpdf and other viewers draw "?" for a letter their font has not got.
+_UNDRAWN = re.compile(r"\?\?|(?<=\w)\?(?=\w)")
+
+
+@dataclass
+class _Char:
+    index: int
+    text: str
+    x: float  # origin
+    y: float
+    left: float  # loose box
+    right: float
+    bottom: float
+    top: float
+    group: int = -1
+
+
+@dataclass
+class PageRead:
+    """What the pages gave: raw values by field name, and what could not be read, by
+    question (field name → why)."""
+
+    fields: dict[str, RawValue] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    static_matches: bool = False  # the page text outside the fields is the issued form's
+
+
+def read_pages(
+    data: bytes, issued_pdf: bytes, widgets: Sequence[Placed], qs: QuestionSet
+) -> PageRead | None:
+    """The answers drawn on the pages of ``data``, a flattened or printed copy of the issued
+    form ``issued_pdf`` whose widgets are ``widgets``; None when the pages are not the
+    issued form's (another page count or size)."""
+    doc = pdfium.PdfDocument(data)
+    blank = pdfium.PdfDocument(issued_pdf)
+    blank.init_forms()  # the issued form is drawn with its (empty) fields, as it was sent
+    try:
+        if len(doc) != len(blank):
+            return None
+        result = PageRead()
+        static_same = True
+        pitch = _line_pitch(doc, widgets)
+        for number in range(len(doc)):
+            page, issued_page = doc[number], blank[number]
+            if abs(page.get_width() - issued_page.get_width()) > 2 or (
+                abs(page.get_height() - issued_page.get_height()) > 2
+            ):
+                return None
+            on_page = [w for w in widgets if w.page == number and not w.hidden]
+            chars = _chars(page)
+            owned = _assign(chars, on_page)
+            static_same &= _static(chars, owned, on_page) == _static(_chars(issued_page), {}, [])
+            for w in on_page:
+                if w.kind == "text":
+                    _text_field(w, owned.get(w.name, []), pitch, result)
+            _look(page, issued_page, on_page, owned, result)
+        result.static_matches = static_same
+        _name_questions(result, qs)
+        return result
+    finally:
+        doc.close()
+        blank.close()
+
+
+# --- characters -------------------------------------------------------------------------
+
+
+def _chars(page: pdfium.PdfPage) -> list[_Char]:
+    """Every character the page draws, in drawing order, each with the text object it is
+    drawn by (``group``: a line of a field's text is one or a few text objects)."""
+    text = page.get_textpage()
+    out: list[_Char] = []
+    try:
+        n = pdfium_c.FPDFText_CountChars(text)
+        x, y = ctypes.c_double(), ctypes.c_double()
+        box = pdfium_c.FS_RECTF()
+        objects: dict[int | None, int] = {}
+        for i in range(n):
+            if pdfium_c.FPDFText_IsGenerated(text, i):
+                continue  # a space or line end PDFium made up, not drawn
+            code = pdfium_c.FPDFText_GetUnicode(text, i)
+            if code == 0:
+                continue
+            pdfium_c.FPDFText_GetCharOrigin(text, i, x, y)
+            pdfium_c.FPDFText_GetLooseCharBox(text, i, box)
+            obj = pdfium_c.FPDFText_GetTextObject(text, i)
+            key = ctypes.cast(obj, ctypes.c_void_p).value if obj else None
+            group = objects.setdefault(key, len(objects))
+            out.append(
+                _Char(i, chr(code), x.value, y.value, box.left, box.right, box.bottom, box.top)
+            )
+            out[-1].group = group
+    finally:
+        text.close()
+    return out
+
+
+def _inside(x: float, y: float, rect: Rect, edge: float = EDGE) -> bool:
+    return rect[0] - edge <= x <= rect[2] + edge and rect[1] - edge <= y <= rect[3] + edge
+
+
+def _field_at(c: _Char, widgets: Sequence[Placed]) -> Placed | None:
+    for w in widgets:
+        if w.kind == "text" and _inside(c.x, c.y, w.rect):
+            return w
+    return None
+
+
+def _assign(chars: list[_Char], widgets: Sequence[Placed]) -> dict[str, list[_Char]]:
+    """The characters of each text field.
+
+    A text object belongs to the field its first character lies in, unless it goes on from
+    the text object before it: on the same line where that one ended (a line drawn in
+    pieces), or as the next line just below a multi-line field's box (text that ran past its
+    bottom edge). So text a field drew past its edge stays its own, and shows the answer was
+    cut, instead of joining the answer of the field it ran into."""
+    by_name = {w.name: w for w in widgets if w.kind == "text"}
+    owned: dict[str, list[_Char]] = {}
+    owner: dict[int, str | None] = {}
+    current: str | None = None
+    last: _Char | None = None
+    for c in chars:
+        if c.group not in owner:
+            here = _field_at(c, widgets)
+            name = here.name if here else None
+            if last is not None and current is not None:
+                w = by_name[current]
+                height = max(1.0, last.top - last.bottom)
+                same_line = abs(last.y - c.y) < 0.3 * height and -height < c.x - last.right < height
+                next_line_below = (
+                    w.multiline
+                    and not _inside(c.x, c.y, w.rect)
+                    and 0 < last.y - c.y < 1.8 * height
+                    and abs(c.x - w.rect[0]) < 8
+                )
+                if same_line or next_line_below:
+                    name = current
+            owner[c.group] = name
+        current = owner[c.group]
+        last = c
+        if current is not None:
+            owned.setdefault(current, []).append(c)
+    return owned
+
+
+def _static(chars: list[_Char], owned: dict[str, list[_Char]], widgets: Sequence[Placed]) -> str:
+    """The page's text outside every field, without spaces: the printed form itself, with
+    the prefilled name, department, leader, date and last year's agreements."""
+    taken = {id(c) for cs in owned.values() for c in cs}
+    out = []
+    for c in chars:
+        if id(c) in taken or any(_inside(c.x, c.y, w.rect, 0.0) for w in widgets):
+            continue
+        if not c.text.isspace():
+            out.append(c.text)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+# --- text fields ------------------------------------------------------------------------
+
+
+def _lines(chars: list[_Char], pitch: float) -> list[list[_Char]]:
+    """Characters by printed line, top to bottom, each line in drawing order."""
+    lines: list[list[_Char]] = []
+    tolerance = max(1.0, 0.3 * pitch)
+    for c in sorted(chars, key=lambda c: (-c.y, c.index)):
+        if lines and abs(lines[-1][0].y - c.y) <= tolerance:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    for line in lines:
+        line.sort(key=lambda c: c.index)
+    return lines
+
+
+def _line_pitch(doc: pdfium.PdfDocument, widgets: Sequence[Placed]) -> float:
+    """The distance between two lines of a multi-line field in this file: the smallest gap
+    between consecutive lines of any multi-line field (every field's text is drawn in the
+    same size); the height of a character when no field has two lines."""
+    best = 0.0
+    heights: list[float] = []
+    for number in range(len(doc)):
+        multi = [w for w in widgets if w.page == number and w.multiline and not w.hidden]
+        if not multi:
+            continue
+        chars = _chars(doc[number])
+        for w in multi:
+            inside = [c for c in chars if _inside(c.x, c.y, w.rect)]
+            heights.extend(c.top - c.bottom for c in inside if c.top > c.bottom)
+            ys = sorted({round(c.y, 1) for c in inside}, reverse=True)
+            for a, b in itertools.pairwise(ys):
+                gap = a - b
+                if gap > 1.0 and (best == 0.0 or gap < best):
+                    best = gap
+    if best:
+        return best
+    return (sum(heights) / len(heights)) if heights else 12.0
+
+
+class _Gap(Exception):
+    """A line leaves more room between two characters than a space: something is drawn
+    there that is no text (letters the viewer's font has not got, left out)."""
+
+
+def _line_text(line: list[_Char]) -> str:
+    """A printed line's text. A space is put where the line leaves one's width between two
+    characters and draws none (a viewer may move on instead of drawing a space); a wider
+    gap raises _Gap."""
+    spaces = [c.right - c.left for c in line if c.text == " " and c.right > c.left]
+    out: list[str] = []
+    prev: _Char | None = None
+    for c in line:
+        if prev is not None and not c.text.isspace():
+            height = max(1.0, c.top - c.bottom)
+            space = sum(spaces) / len(spaces) if spaces else 0.25 * height
+            gap = c.left - prev.right
+            # A printed copy's glyph boxes are narrower than their advances: letters may
+            # stand up to about half a space apart.
+            if prev.text.isspace():
+                if gap > 0.8 * space:
+                    raise _Gap
+            elif gap > 2.5 * space:
+                raise _Gap
+            elif gap > 0.8 * space:
+                out.append(" ")
+        out.append(c.text)
+        prev = c
+    return "".join(out)
+
+
+def _rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
+
+
+def _logical(line: list[_Char]) -> str:
+    """A line with right-to-left letters in logical order (the order it was typed), for a
+    line whose base direction is right to left."""
+    # PDFium's text page reorders right-to-left runs itself, and viewers draw them either
+    # way: only where each glyph stands is certain. Read the line from the right, keeping
+    # left-to-right runs (digits, Latin) in their own order.
+    ordered = sorted(line, key=lambda c: -c.x)
+    runs: list[list[_Char]] = []
+    for c in ordered:
+        ltr = unicodedata.bidirectional(c.text) in ("L", "EN", "AN")
+        if (
+            runs
+            and ltr
+            and runs[-1]
+            and unicodedata.bidirectional(runs[-1][0].text)
+            in (
+                "L",
+                "EN",
+                "AN",
+            )
+        ):
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return "".join(
+        "".join(ch.text for ch in reversed(run))
+        if unicodedata.bidirectional(run[0].text) in ("L", "EN", "AN")
+        else "".join(ch.text for ch in run)
+        for run in runs
+    )
+
+
+def _text_field(w: Placed, chars: list[_Char], pitch: float, result: PageRead) -> None:
+    visible = [c for c in chars if _inside(c.x, c.y, w.rect)]
+    hidden = [c for c in chars if not _inside(c.x, c.y, w.rect) and c.text.strip()]
+    if hidden:
+        result.fields[w.name] = None
+        result.unreadable[w.name] = (
+            "the answer runs past the edge of its box on the page, where it cannot be seen: "
+            "it was not read; read it in the returned file or ask for it again"
+        )
+        return
+    if not any(c.text.strip() for c in visible):
+        result.fields[w.name] = None
+        return
+    lines = _lines(visible, pitch)
+    shown = "".join(c.text for c in visible)
+    if _rtl(shown):
+        # Right-to-left text on a flattened page is drawn in different orders by different
+        # viewers (in the order typed, left to right, or reordered, with or without joined
+        # letters): which one a page holds cannot be told from it.
+        reading = " / ".join(_logical(line) for line in lines)
+        result.fields[w.name] = None
+        result.unreadable[w.name] = (
+            "the answer is in a right-to-left script, which viewers draw on a flattened "
+            f"page in different orders: it was not read (read right to left, the page "
+            f"shows: {reading}); read it in the returned file"
+        )
+        return
+    parts: list[str] = []
+    for i, line in enumerate(lines):
+        try:
+            text = _line_text(line).rstrip()
+        except _Gap:
+            result.fields[w.name] = None
+            result.unreadable[w.name] = (
+                "part of the answer is not drawn as text on the page (letters the viewer "
+                "could not draw were left out): it was not read; read it in the returned "
+                "file or ask for it again"
+            )
+            return
+        if i:
+            prev = lines[i - 1]
+            gap = prev[0].y - line[0].y
+            blank = max(0, round(gap / pitch) - 1) if pitch > 0 else 0
+            if blank == 0 and w.multiline and _wrapped(prev, line, w.rect):
+                parts.append(" ")
+            else:
+                parts.append("\n" * (blank + 1))
+        parts.append(text.lstrip() if i and parts[-1] == " " else text)
+    value = unicodedata.normalize("NFC", "".join(parts)).strip("\n").rstrip()
+    value = value.lstrip(" ")
+    if _UNDRAWN.search(value):
+        result.fields[w.name] = None
+        result.unreadable[w.name] = (
+            "the page shows ? in place of letters the viewer could not draw: the answer "
+            "was not read; read it in the returned file or ask for it again"
+        )
+        return
+    result.fields[w.name] = value or None
+
+
+def _wrapped(prev: list[_Char], line: list[_Char], rect: Rect) -> bool:
+    """Whether the field's own wrapping broke ``prev`` before ``line``: the first word of
+    ``line`` would not have fit at the end of ``prev``."""
+    words = "".join(c.text for c in line).split(" ")
+    first = len(words[0]) if words else 0
+    if not first:
+        return False
+    word = [c for c in line if not c.text.isspace()][:first]
+    width = (max(c.right for c in word) - min(c.left for c in word)) if word else 0.0
+    space = (prev[-1].right - prev[-1].left) * 0.6
+    end = max(c.right for c in prev)
+    return end + space + width > rect[2] - 2.0
+
+
+# --- boxes ------------------------------------------------------------------------------
+
+
+def _ink(
+    bitmap: pdfium.PdfBitmap,
+    height_pt: float,
+    rect: Rect,
+    inset: float = 0.25,
+    level: int = DARK,
+) -> float:
+    """The share of pixels darker than ``level`` in a box, its border (``inset`` of its
+    size on each side) left out."""
+    x0, y0, x1, y1 = rect
+    inset_x, inset_y = (x1 - x0) * inset, (y1 - y0) * inset
+    left = int((x0 + inset_x) * RENDER_SCALE)
+    right = int((x1 - inset_x) * RENDER_SCALE)
+    top = int((height_pt - (y1 - inset_y)) * RENDER_SCALE)
+    bottom = int((height_pt - (y0 + inset_y)) * RENDER_SCALE)
+    buf = bitmap.buffer
+    stride, channels = bitmap.stride, bitmap.n_channels
+    dark = total = 0
+    for row in range(max(0, top), min(bitmap.height, bottom)):
+        base = row * stride
+        for col in range(max(0, left), min(bitmap.width, right)):
+            total += 1
+            if buf[base + col * channels] < level:
+                dark += 1
+    return dark / total if total else 0.0
+
+
+def _look(
+    page: pdfium.PdfPage,
+    issued_page: pdfium.PdfPage,
+    widgets: list[Placed],
+    owned: dict[str, list[_Char]],
+    result: PageRead,
+) -> None:
+    """What the rendered page shows in each field's box, against the issued form's page
+    drawn with its empty fields: ticks and radio marks (a box more inked than the empty
+    one), and text fields the viewer dropped altogether (the box itself is not drawn)."""
+    height = page.get_height()
+    bitmap = page.render(scale=RENDER_SCALE, grayscale=True)
+    blank = issued_page.render(scale=RENDER_SCALE, grayscale=True, may_draw_forms=True)
+    try:
+        for w in widgets:
+            if w.kind == "text":
+                if owned.get(w.name) or w.name in result.unreadable:
+                    continue
+                drawn = _ink(blank, height, w.rect, 0.0, 250)
+                if drawn > 0.02 and _ink(bitmap, height, w.rect, 0.0, 250) < 0.3 * drawn:
+                    result.fields[w.name] = None
+                    result.unreadable[w.name] = (
+                        "the field is not drawn on the page at all (the viewer dropped it "
+                        "when it flattened the form): its answer cannot be read; ask for the "
+                        "form to be saved and sent again"
+                    )
+                continue
+            if w.kind not in ("checkbox", "radio"):
+                continue
+            marked = _ink(bitmap, height, w.rect) - _ink(blank, height, w.rect) > MARK_SHARE
+            if w.kind == "checkbox":
+                result.fields[w.name] = marked
+            elif marked:
+                if result.fields.get(w.name) not in (None, w.on):
+                    result.unreadable[w.name] = (
+                        "more than one of its buttons is marked on the page: not read"
+                    )
+                    result.fields[w.name] = None
+                elif w.name not in result.unreadable:
+                    result.fields[w.name] = w.on
+            else:
+                result.fields.setdefault(w.name, None)
+    finally:
+        bitmap.close()
+        blank.close()
+
+
+def _name_questions(result: PageRead, qs: QuestionSet) -> None:
+    """Say which question each unreadable field belongs to, as the form shows it."""
+    specs = fn.spec_by_name(qs)
+    labels = {q.id: localize(q.label, "da") for q in qs.questions()}
+    named: dict[str, str] = {}
+    for name, why in result.unreadable.items():
+        spec = specs.get(name)
+        if spec is not None:
+            where = f"question {spec.question!r} ({labels.get(spec.question, '')})"
+            if spec.row is not None:
+                where += f", row {spec.row}, {spec.part}"
+        elif name.startswith(fn.PREVIOUS_COMMENT + fn.SEP):
+            where = f"last year's agreement {name.rsplit(fn.SEP, 1)[1]}, its comment"
+        elif name.startswith(fn.PREVIOUS_STATUS + fn.SEP):
+            where = f"last year's agreement {name.rsplit(fn.SEP, 1)[1]}, its status"
+        else:
+            where = f"field {name!r}"
+        named[name] = f"{where}: {why}"
+    result.unreadable = named

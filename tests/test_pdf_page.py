@@ -1,0 +1,314 @@
+"""A filled PDF form whose fields are gone comes back from its pages, by the issued layout.
+
+The matrix: the form filled in pdf.js, PDFium and poppler, then flattened with
+``qpdf --flatten-annotations=all`` (with and without ``--generate-appearances``) or printed
+with ``pdftocairo -pdf``. Every question type, æøå, Polish, Cyrillic, an Arabic phrase, line
+breaks and blank lines, and an answer longer than its box. Each cell is collected as HR
+would and held to: every value exact, or not read at all with a problem naming the question
+(never a wrong value); flattened forms every value exact but for what the page cannot show;
+printed ones at least 90 %.
+
+What a page cannot show, by design: the 2,000-character agreement runs past its one-line box
+(it is cut, and reported), and right-to-left text is reported for reading by hand (viewers
+draw it in different orders). Cells that depend on the fonts the PDF writer puts into field
+appearances are listed in ``FONT_DEPENDENT``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+
+from musforms import fieldnames as fn
+from musforms.collect import collect, response_path
+from musforms.formats import Issued
+from musforms.models import RawForm
+from musforms.pdf.reader import read_pdf
+from tests.clients.pdf import FILLERS, Values
+from tests.test_contract import FULL, LONG_ANSWER, TYPED, Round, issue_round
+
+pytestmark = pytest.mark.realclient
+
+ARABIC = "مرحبا بالعالم"
+POLISH_CYRILLIC = "Zażółć gęślą jaźń — Съешь ещё"
+# What the employee types. Every value fits its box but the first agreement, which does not.
+VALUES: Values = {
+    **TYPED[FULL],
+    "aftaler__2__what": POLISH_CYRILLIC,
+    "aftaler__2__owner": "Дмитрий Ł.",
+    "aftaler__3__owner": ARABIC,
+}
+CUT = "aftaler__1__what"  # LONG_ANSWER, 2,000+ characters on one line
+RTL = "aftaler__3__owner"
+assert VALUES[CUT] == LONG_ANSWER
+
+FILLED = ("pdfjs", "pdfium", "poppler")
+TRANSFORMS: dict[str, list[str]] = {
+    "flatten": ["qpdf", "--flatten-annotations=all"],
+    "flatten-appearances": ["qpdf", "--flatten-annotations=all", "--generate-appearances"],
+    "print": ["pdftocairo", "-pdf"],
+}
+CELLS = [(f, t) for f in FILLED for t in TRANSFORMS]
+
+# qpdf flattens no field whose appearance the filler left for the viewer to make (pdf.js
+# sets NeedAppearances): without --generate-appearances it warns and keeps the fields, which
+# are read as ever.
+KEPT_FIELDS = {("pdfjs", "flatten")}
+# Cells whose values depend on the font the PDF writer gives field appearances (Helvetica,
+# WinAnsi only, today), by (filler, transform) → {field: what the page shows instead}.
+# Each is checked to be exactly so, so the day the writer embeds a font with these scripts,
+# the test says to take it off.
+FONT_DEPENDENT: dict[tuple[str, str], dict[str, str]] = {
+    # pdf.js saves text fields without appearances; poppler draws them when printing, with a
+    # font that has no Polish or Cyrillic letters, and leaves them out, space and all:
+    # the page shows a shorter text, which no reader can tell from a typed one.
+    ("pdfjs", "print"): {
+        "prev_comment__2": "Halvvejs — , cz!",
+        "aftaler__2__what": "Zaół gl ja —",
+        "aftaler__2__owner": "Ł.",
+    },
+}
+# Cells where the viewer's appearance draws no text at all for a field (the page shows an
+# empty box: an unanswered question is all anyone can read there), by field.
+NOT_DRAWN: dict[tuple[str, str], set[str]] = {
+    # PDFium's Helvetica appearance has no Arabic letters: it draws nothing.
+    ("pdfium", "flatten"): {RTL},
+    ("pdfium", "flatten-appearances"): {RTL},
+    ("pdfjs", "print"): {RTL},  # poppler's substitute font has no Arabic either
+}
+# Printed cells below the 90 % target today, for the same reason: marked xfail(strict), so
+# the day the writer's field font draws these scripts, the suite says to take them off.
+BELOW_TARGET: dict[tuple[str, str], str] = {
+    ("pdfium", "print"): "PDFium's Helvetica appearances draw the em dash and Cyrillic in "
+    "fonts poppler does not render when printing: those answers are reported, not read",
+    ("pdfjs", "print"): "poppler draws pdf.js's text fields with a font without Polish, "
+    "Cyrillic or Arabic letters when printing (FONT_DEPENDENT)",
+}
+
+
+def _expected_raw(name: str) -> Any:
+    value = VALUES.get(name)
+    if value is None:
+        return False if name.startswith("fokus_flere") or name == "kursus" else None
+    return value
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory: pytest.TempPathFactory) -> Round:
+    return issue_round(tmp_path_factory.mktemp("page"))
+
+
+@pytest.fixture(scope="module")
+def filled(issued: Round) -> dict[str, Path]:
+    """The form filled once in each real client."""
+    folder = issued.forms.parent / "filled"
+    folder.mkdir()
+    out = {}
+    for name in FILLED:
+        dst = folder / f"{name}.pdf"
+        FILLERS[name](issued.blanks[FULL]["pdf"], dst, VALUES)
+        out[name] = dst
+    return out
+
+
+@pytest.fixture(scope="module")
+def returned(issued: Round, filled: dict[str, Path]) -> dict[tuple[str, str], Path]:
+    """Each filled form flattened and printed, as employees send them back."""
+    folder = issued.forms.parent / "returned"
+    folder.mkdir()
+    out = {}
+    for filler, transform in CELLS:
+        dst = folder / f"{filler}-{transform}.pdf"
+        result = subprocess.run(
+            [*TRANSFORMS[transform], str(filled[filler]), str(dst)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        # qpdf exits 3 for "succeeded with warnings" (appearances it could not update).
+        assert result.returncode in (0, 3), result.stderr
+        out[filler, transform] = dst
+    return out
+
+
+@pytest.fixture(scope="module")
+def collected(
+    issued: Round, returned: dict[tuple[str, str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]]:
+    """The report entry and response of collecting one cell's file (made once per cell)."""
+    done: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def get(filler: str, transform: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        if (filler, transform) not in done:
+            out = tmp_path_factory.mktemp(f"out-{filler}-{transform}")
+            collect(
+                [returned[filler, transform]],
+                issued.forms,
+                out,
+                key_file=issued.key_file,
+                workers=1,
+            )
+            report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+            (entry,) = report["files"]
+            path = response_path(out, FULL)
+            response = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            done[filler, transform] = (entry, response)
+        return done[filler, transform]
+
+    return get
+
+
+def _raw(issued: Round, path: Path) -> RawForm:
+    def resolve(raw: RawForm) -> Issued:
+        return Issued(issued.question_set, "da", issued.blanks[FULL]["pdf"])
+
+    return read_pdf(path, resolve)
+
+
+def _answer_fields(issued: Round) -> list[str]:
+    names = [s.name for s in fn.all_fields(issued.question_set)]
+    return [*names, "prev_status__1", "prev_comment__1", "prev_status__2", "prev_comment__2"]
+
+
+def _outcome(
+    issued: Round, filler: str, transform: str, path: Path
+) -> tuple[list[str], list[str], dict[str, tuple[Any, Any]]]:
+    """(fields read exactly, fields reported unreadable, fields read wrong: got, want)."""
+    raw = _raw(issued, path)
+    assert raw.read_by == ("fields" if (filler, transform) in KEPT_FIELDS else "page")
+    exact, unreadable, wrong = [], [], {}
+    notes = " ".join(raw.notes)
+    for name in _answer_fields(issued):
+        got, want = raw.fields.get(name), _expected_raw(name)
+        if got == want:
+            exact.append(name)
+        elif (got is None and _named(name, notes)) or (
+            got is None and name in NOT_DRAWN.get((filler, transform), set())
+        ):
+            unreadable.append(name)
+        else:
+            wrong[name] = (got, want)
+    return exact, unreadable, wrong
+
+
+def _named(name: str, notes: str) -> bool:
+    """Whether the reader's notes name the question of field ``name``."""
+    if name.startswith("aftaler__"):
+        _, row, part = name.split(fn.SEP)
+        return f"row {row}, {part}:" in notes
+    if name.startswith("prev_comment__"):
+        return f"agreement {name.rsplit(fn.SEP, 1)[1]}, its comment:" in notes
+    return f"question {name!r}" in notes
+
+
+@pytest.mark.parametrize(("filler", "transform"), CELLS, ids=[f"{f}-{t}" for f, t in CELLS])
+def test_no_value_is_wrong(
+    issued: Round, returned: dict[tuple[str, str], Path], filler: str, transform: str
+) -> None:
+    """Every answer read from the page is what was typed, or it is not read and a note
+    names its question; where the page itself shows less (FONT_DEPENDENT), exactly that."""
+    _, _, wrong = _outcome(issued, filler, transform, returned[filler, transform])
+    shows = FONT_DEPENDENT.get((filler, transform), {})
+    assert {name: got for name, (got, _) in wrong.items()} == shows
+
+
+@pytest.mark.parametrize(("filler", "transform"), CELLS, ids=[f"{f}-{t}" for f, t in CELLS])
+def test_every_value_the_page_shows_is_exact(
+    issued: Round,
+    returned: dict[tuple[str, str], Path],
+    filler: str,
+    transform: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Flattened: every value exact, but the answer cut at its box's edge and the
+    right-to-left one (both reported), and what the viewer left undrawn. Printed: at least
+    90 % of the values exact."""
+    if (filler, transform) in BELOW_TARGET:
+        reason = BELOW_TARGET[filler, transform]
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    exact, unreadable, wrong = _outcome(issued, filler, transform, returned[filler, transform])
+    total = len(_answer_fields(issued))
+    if (filler, transform) in KEPT_FIELDS:
+        assert len(exact) == total, (unreadable, wrong)
+        return
+    assert CUT in unreadable  # never a part of it as if it were the answer
+    if transform == "print":
+        assert len(exact) >= 0.9 * (total - 1), (exact, unreadable, wrong)
+    else:
+        assert not wrong
+        assert set(unreadable) <= {CUT, RTL} | _not_read_by_viewer(filler, transform, unreadable)
+        assert len(exact) + len(unreadable) == total
+
+
+def _not_read_by_viewer(filler: str, transform: str, unreadable: list[str]) -> set[str]:
+    """Fields whose box the viewer's flattening left out (said so in the notes) or drew
+    with '?' for letters: qpdf's own appearances have only WinAnsi letters, and qpdf drops
+    poppler's text fields when it flattens."""
+    if transform == "flatten-appearances" and filler == "pdfjs":
+        return set(unreadable)
+    if filler == "poppler" and transform.startswith("flatten"):
+        return set(unreadable)
+    return set()
+
+
+@pytest.mark.parametrize(("filler", "transform"), CELLS, ids=[f"{f}-{t}" for f, t in CELLS])
+def test_collected_as_recovered(
+    issued: Round,
+    collected: Callable[[str, str], tuple[dict[str, Any], dict[str, Any]]],
+    filler: str,
+    transform: str,
+) -> None:
+    """collect reports the file recovered (check by hand), never rejected: the identity
+    (from /Info, or the printed form code) and the printed prefilled part hold; the cut
+    answer is a problem that names its question; the boxes ticked come back ticked."""
+    entry, response = collected(filler, transform)
+    assert entry["employee_id"] == FULL
+    if (filler, transform) in KEPT_FIELDS:
+        assert (entry["status"], entry["read_by"]) == ("ok", "fields"), entry
+    else:
+        assert entry["status"] == "recovered", entry
+        assert entry["read_by"] == "page"
+        assert entry["problems"][0]["code"] == "recovered"
+        assert "row 1, what:" in " ".join(p["message"] for p in entry["problems"])
+    messages = " ".join(p["message"] for p in entry["problems"])
+    assert "prefilled" not in messages and "differs from the issued form" not in messages
+    assert response["answers"]["kursus"] is True
+    assert response["answers"]["fokus_flere"] == ["faglig", "balance"]
+    assert response["answers"]["arbejdsmaengde"] == 4
+    assert response["answers"]["fokus"] == "personlig"
+    assert [a["status"] for a in response["previous_agreements"]] == ["done", "in_progress"]
+
+
+def test_edited_printed_text_is_not_taken_for_the_issued_form(
+    issued: Round, returned: dict[tuple[str, str], Path], tmp_path: Path
+) -> None:
+    """The prefilled part is checked against the page text: a flattened form whose printed
+    text was edited (two letters of the first text drawn on its first page swapped) is
+    rejected, its identity's prefilled part no longer holding."""
+    edited = tmp_path / "edited.pdf"
+    with pikepdf.open(returned["pdfium", "flatten"]) as pdf:
+        page = pdf.pages[0]
+        ops = pikepdf.parse_content_stream(page)
+        for i, (operands, operator) in enumerate(ops):
+            if str(operator) == "Tj" and len(bytes(operands[0])) >= 2:
+                text = bytes(operands[0])
+                if text[0] != text[1]:
+                    swapped = pikepdf.String(text[1:2] + text[0:1] + text[2:])
+                    ops[i] = pikepdf.ContentStreamInstruction([swapped], operator)
+                    break
+        else:
+            raise AssertionError("no text run to edit on the first page")
+        page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(ops))
+        pdf.save(edited)
+    out = tmp_path / "out"
+    collect([edited], issued.forms, out, key_file=issued.key_file, workers=1)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (entry,) = report["files"]
+    assert entry["status"] == "rejected", entry
+    assert "prefilled" in entry["reason"]
