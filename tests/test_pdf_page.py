@@ -312,3 +312,27 @@ def test_edited_printed_text_is_not_taken_for_the_issued_form(
     (entry,) = report["files"]
     assert entry["status"] == "rejected", entry
     assert "prefilled" in entry["reason"]
+
+
+WRAPPED = (
+    "Vi har i år fået styr på årsafslutningen, og teamet har lært det nye system at kende. " * 4
+).strip() + "\nNæste linje står for sig selv.\n\nSlut."
+OVERFULL = "En meget lang kommentar om året der gik. " * 30
+
+
+@pytest.mark.parametrize("transform", ["flatten-appearances", "print"])
+def test_wrapped_lines_and_an_overfull_box(issued: Round, tmp_path: Path, transform: str) -> None:
+    """Lines the field wrapped itself join with a space, typed line breaks and blank lines
+    stay; a multi-line answer that fills its box past the bottom is reported, not read (a
+    printed copy leaves out the lines its box hid, so what is seen is not all)."""
+    filled = tmp_path / "filled.pdf"
+    FILLERS["pdfium"](
+        issued.blanks[FULL]["pdf"], filled, {"lykkedes": WRAPPED, "prev_comment__1": OVERFULL}
+    )
+    out = tmp_path / "out.pdf"
+    subprocess.run([*TRANSFORMS[transform], str(filled), str(out)], check=True, timeout=120)
+    raw = _raw(issued, out)
+    assert raw.read_by == "page"
+    assert raw.fields["lykkedes"] == WRAPPED
+    assert raw.fields["prev_comment__1"] is None
+    assert any("agreement 1, its comment:" in note for note in raw.notes)

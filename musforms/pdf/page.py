@@ -325,6 +325,13 @@ def _text_field(w: Placed, chars: list[_Char], pitch: float, result: PageRead) -
         result.fields[w.name] = None
         return
     lines = _lines(visible, pitch)
+    if _full(w, lines, pitch):
+        result.fields[w.name] = None
+        result.unreadable[w.name] = (
+            "the answer fills its box to the edge, so it may go on past it, where the page "
+            "cannot show it: it was not read; read it in the returned file or ask for it again"
+        )
+        return
     shown = "".join(c.text for c in visible)
     if _rtl(shown):
         # Right-to-left text on a flattened page is drawn in different orders by different
@@ -369,6 +376,19 @@ def _text_field(w: Placed, chars: list[_Char], pitch: float, result: PageRead) -
         )
         return
     result.fields[w.name] = value or None
+
+
+def _full(w: Placed, lines: list[list[_Char]], pitch: float) -> bool:
+    """Whether the text reaches the end of its box: the last line where no line fits below
+    it (a multi-line field), or the line's end at the right edge (a one-line field). A
+    printed copy leaves out what its box hid, so the text seen may not be all there is."""
+    inked = [c for c in lines[-1] if not c.text.isspace()]
+    if not inked:
+        return False
+    if w.multiline:
+        return lines[-1][0].y - pitch < w.rect[1] - EDGE
+    width = max(c.right - c.left for c in inked)
+    return max(c.right for c in inked) > w.rect[2] - 2.0 - width
 
 
 def _wrapped(prev: list[_Char], line: list[_Char], rect: Rect) -> bool:
