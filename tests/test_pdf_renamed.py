@@ -142,3 +142,22 @@ def _resolver(issued: Round) -> Any:
         return Issued(issued.question_set, "da", issued.blanks[FULL]["pdf"])
 
     return resolve
+
+
+def test_word_form_exported_without_form_fields(
+    issued: Round, word_exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """Exported without form fields, the Word form keeps neither fields nor identity, and
+    its layout is not the PDF form's: it is matched by its printed form code and comes back
+    recovered, with what the page layout gives of the text answers (each exact) and a
+    problem saying to check the rest by hand."""
+    entry, response = _collected(issued, word_exports["plain"], tmp_path / "out")
+    assert entry["status"] == "recovered", entry
+    assert entry["read_by"] == "layout"
+    assert entry["problems"][0]["code"] == "recovered"
+    want = expected()["answers"]
+    answers = {k: v for k, v in response["answers"].items() if v not in (None, [], False)}
+    assert answers, "nothing was recovered"
+    assert answers["lykkedes"] == want["lykkedes"]
+    for question, value in answers.items():
+        assert value == want[question], question

@@ -21,6 +21,7 @@ import re
 import resource
 import sys
 import threading
+import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -787,6 +788,17 @@ def _from_layout(
     if qs is None:
         return
     recovered = _recover_answers(qs, lines)
+    for qid, value in list(recovered.items()):
+        if isinstance(value, str) and any(
+            unicodedata.bidirectional(ch) in ("R", "AL") for ch in value
+        ):
+            # The page's text order of right-to-left script is the viewer's, not the typed.
+            del recovered[qid]
+            raw.notes.append(
+                f"question {qid!r}: the answer is in a right-to-left script, which the page "
+                "text gives in the order it was drawn, not typed: it was not read; read it "
+                "on the page"
+            )
     raw.fields.update(recovered)
     raw.notes.append(
         f"{len(recovered)} text answer(s) were recovered from the page layout"
