@@ -39,7 +39,7 @@ from musforms import fieldnames as fn
 from musforms.models import QuestionSet, RawValue, localize
 from musforms.pdf._placed import Placed, Rect
 
-__all__ = ["PageRead", "read_pages"]
+__all__ = ["PageRead", "page_text", "read_pages"]
 
 RENDER_SCALE = 2.0  # pixels per point when looking for marks in boxes
 DARK = 200  # a grey level (0 black … 255 white) that counts as ink (pdf.js's radio dot is grey)
@@ -60,6 +60,8 @@ class _Char:
     bottom: float
     top: float
     group: int = -1
+    advance: float = 0.0  # how far the font moves on after it (0: not known)
+    space: float = 0.0  # the advance of a space in its font (0: not known)
 
 
 @dataclass
@@ -86,15 +88,18 @@ def read_pages(
             return None
         result = PageRead()
         static_same = True
-        pitch = _line_pitch(doc, widgets)
-        for number in range(len(doc)):
-            page, issued_page = doc[number], blank[number]
+        pages = [doc[number] for number in range(len(doc))]
+        for page, issued_page in zip(pages, (blank[n] for n in range(len(blank))), strict=True):
             if abs(page.get_width() - issued_page.get_width()) > 2 or (
                 abs(page.get_height() - issued_page.get_height()) > 2
             ):
                 return None
+        every = [_chars(page) for page in pages]
+        pitch = _line_pitch(every, widgets)
+        for number, page in enumerate(pages):
+            issued_page = blank[number]
             on_page = [w for w in widgets if w.page == number and not w.hidden]
-            chars = _chars(page)
+            chars = every[number]
             owned = _assign(chars, on_page)
             static_same &= _static(chars, owned, on_page) == _static(_chars(issued_page), {}, [])
             for w in on_page:
@@ -107,6 +112,23 @@ def read_pages(
     finally:
         doc.close()
         blank.close()
+
+
+def page_text(data: bytes) -> str:
+    """Every page's text, as PDFium reads it (to find the printed form code)."""
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return ""
+    try:
+        parts = []
+        for number in range(len(doc)):
+            text = doc[number].get_textpage()
+            parts.append(text.get_text_range())
+            text.close()
+        return "\n".join(parts)
+    finally:
+        doc.close()
 
 
 # --- characters -------------------------------------------------------------------------
@@ -122,6 +144,8 @@ def _chars(page: pdfium.PdfPage) -> list[_Char]:
         x, y = ctypes.c_double(), ctypes.c_double()
         box = pdfium_c.FS_RECTF()
         objects: dict[int | None, int] = {}
+        fonts: dict[int | None, tuple[object, float, float]] = {}
+        width = ctypes.c_float()
         for i in range(n):
             if pdfium_c.FPDFText_IsGenerated(text, i):
                 continue  # a space or line end PDFium made up, not drawn
@@ -133,13 +157,36 @@ def _chars(page: pdfium.PdfPage) -> list[_Char]:
             obj = pdfium_c.FPDFText_GetTextObject(text, i)
             key = ctypes.cast(obj, ctypes.c_void_p).value if obj else None
             group = objects.setdefault(key, len(objects))
+            if key not in fonts:
+                fonts[key] = _font(obj, width) if obj else (None, 0.0, 0.0)
+            font, scale, space = fonts[key]
+            advance = 0.0
+            if font is not None and pdfium_c.FPDFFont_GetGlyphWidth(font, code, 1.0, width):
+                advance = width.value * scale
             out.append(
                 _Char(i, chr(code), x.value, y.value, box.left, box.right, box.bottom, box.top)
             )
             out[-1].group = group
+            out[-1].advance = advance
+            out[-1].space = space
     finally:
         text.close()
     return out
+
+
+def _font(obj: object, width: ctypes.c_float) -> tuple[object, float, float]:
+    """A text object's font, its size on the page (font size times the text matrix), and
+    the advance of a space in it there."""
+    font = pdfium_c.FPDFTextObj_GetFont(obj)
+    size = ctypes.c_float()
+    matrix = pdfium_c.FS_MATRIX()
+    if not font or not pdfium_c.FPDFTextObj_GetFontSize(obj, size):
+        return None, 0.0, 0.0
+    if not pdfium_c.FPDFPageObj_GetMatrix(obj, matrix):
+        return None, 0.0, 0.0
+    scale = size.value * (matrix.a**2 + matrix.b**2) ** 0.5
+    space = width.value * scale if pdfium_c.FPDFFont_GetGlyphWidth(font, 32, 1.0, width) else 0.0
+    return font, scale, space
 
 
 def _inside(x: float, y: float, rect: Rect, edge: float = EDGE) -> bool:
@@ -220,17 +267,16 @@ def _lines(chars: list[_Char], pitch: float) -> list[list[_Char]]:
     return lines
 
 
-def _line_pitch(doc: pdfium.PdfDocument, widgets: Sequence[Placed]) -> float:
+def _line_pitch(pages: list[list[_Char]], widgets: Sequence[Placed]) -> float:
     """The distance between two lines of a multi-line field in this file: the smallest gap
     between consecutive lines of any multi-line field (every field's text is drawn in the
     same size); the height of a character when no field has two lines."""
     best = 0.0
     heights: list[float] = []
-    for number in range(len(doc)):
+    for number, chars in enumerate(pages):
         multi = [w for w in widgets if w.page == number and w.multiline and not w.hidden]
         if not multi:
             continue
-        chars = _chars(doc[number])
         for w in multi:
             inside = [c for c in chars if _inside(c.x, c.y, w.rect)]
             heights.extend(c.top - c.bottom for c in inside if c.top > c.bottom)
@@ -250,25 +296,35 @@ class _Gap(Exception):
 
 
 def _line_text(line: list[_Char]) -> str:
-    """A printed line's text. A space is put where the line leaves one's width between two
-    characters and draws none (a viewer may move on instead of drawing a space); a wider
-    gap raises _Gap."""
-    spaces = [c.right - c.left for c in line if c.text == " " and c.right > c.left]
+    """A printed line's text, with a space where the line leaves one undrawn.
+
+    Between two text runs (a change of font) a viewer may move on instead of drawing a
+    space: a gap of about half a space, by the font's own widths, is one. Within a run, a
+    printed copy's glyphs stand apart by up to most of a space where its font's letters are
+    narrower than the original's ("J" in a substituted Helvetica): only a gap of a whole
+    space, by the glyph boxes, is one there. A gap after a drawn space, or of several
+    spaces, is letters left out: _Gap."""
+    drawn = [c.right - c.left for c in line if c.text == " " and c.right > c.left]
     out: list[str] = []
     prev: _Char | None = None
     for c in line:
         if prev is not None and not c.text.isspace():
-            height = max(1.0, c.top - c.bottom)
-            space = sum(spaces) / len(spaces) if spaces else 0.25 * height
-            gap = c.left - prev.right
-            # A printed copy's glyph boxes are narrower than their advances: letters may
-            # stand up to about half a space apart.
+            box_space = sum(drawn) / len(drawn) if drawn else 0.25 * max(1.0, c.top - c.bottom)
+            box_gap = c.left - prev.right
             if prev.text.isspace():
-                if gap > 0.8 * space:
+                if box_gap > 0.8 * box_space:
                     raise _Gap
-            elif gap > 2.5 * space:
+            elif box_gap > 2.5 * box_space:
                 raise _Gap
-            elif gap > 0.8 * space:
+            elif c.group != prev.group:
+                width_gap = (
+                    (c.x - prev.x - prev.advance) / prev.space
+                    if prev.advance > 0 and prev.space > 0
+                    else 0.0
+                )
+                if width_gap > 0.4 or box_gap > 0.8 * box_space:
+                    out.append(" ")
+            elif box_gap > 0.95 * box_space:
                 out.append(" ")
         out.append(c.text)
         prev = c

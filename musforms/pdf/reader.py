@@ -55,7 +55,7 @@ from musforms.pdf._acroform import (
     FieldType,
 )
 from musforms.pdf._placed import Placed, issued_widgets, placed
-from musforms.pdf.page import read_pages
+from musforms.pdf.page import page_text, read_pages
 from musforms.pdf.renamed import by_order, by_position, find_token
 
 __all__ = ["read_pdf"]
@@ -767,18 +767,25 @@ def _from_renamed(
 def _from_layout(
     data: io.BytesIO, raw: RawForm, resolve: Resolver | None, budget: _Budget, limits: Limits
 ) -> None:
+    # The form code first from PDFium's page text (cheap); pypdf's layout text, which the
+    # layout fallback reads, only when the pages are not read by the issued layout.
+    form_id = None if raw.token else form_id_from_code(page_text(data.getvalue()))
+    if form_id is not None:
+        raw.form_code = form_code(form_id)
+    if raw.token or form_id:
+        issued = resolve(raw) if resolve is not None else None
+        if issued is not None and _from_page(data, raw, issued, budget, limits):
+            return
+    else:
+        issued = None
     with apply_configuration(**_pypdf_limits(limits.stream_bytes)):
         lines = _page_lines(PdfReader(data, strict=False), budget)
     form_id = form_id_from_code("\n".join(lines))
-    if form_id is None and raw.token is None:
-        return
-    if form_id is not None:
-        raw.form_code = form_code(form_id)
-    issued = resolve(raw) if resolve is not None else None
-    if issued is not None and _from_page(data, raw, issued, budget, limits):
-        return
     if form_id is None:
         return
+    if raw.form_code is None:
+        raw.form_code = form_code(form_id)
+        issued = resolve(raw) if resolve is not None else None
     raw.read_by = "layout"
     raw.notes.append(
         "the file has no form fields left (printed to PDF?): the form code was read from "
