@@ -561,7 +561,8 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-KEPT = ("## Fault injection",)  # sections other tools write into RESULTS.md (benchmarks/soak.py)
+# Sections other tools write into RESULTS.md (benchmarks/soak.py, benchmarks/pages.py).
+KEPT = ("## Fault injection", "## Reading flattened and printed forms")
 
 
 def kept_sections(path: Path) -> str:

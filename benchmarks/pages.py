@@ -137,6 +137,18 @@ def section(results: dict[str, dict[str, float]], forms: int, repeat: int) -> st
         )
     lines += [
         "",
+        "Which library reads the page (measured once by hand, 2026-12-01, on the test suite's "
+        "form of every question type: 14 text fields, filled in PDFium, poppler or pdf.js, "
+        "flattened or printed; exact / wrong of 14, per file): PDFium's "
+        "`get_text_bounded` over each field's rectangle 5–6 / 7–9; pypdf's `extract_text` "
+        "with a visitor, each run placed by its matrices, 2–8 / 0–6; pdfminer.six's "
+        "characters by their boxes 5–7 / 7–9; musforms' page reader (PDFium's characters by "
+        "the text object that draws them, and its rendering for the boxes) 9–10 / 0, but 3 "
+        "wrong on the copy printed from pdf.js, where poppler left letters out (see "
+        "`FONT_DEPENDENT` in tests/test_pdf_page.py). The others fail on text a one-line "
+        "field drew past its edge (hidden there, still in the page), which runs into the next "
+        "field's rectangle.",
+        "",
         "Reading the page renders every page twice (the returned one and the issued form, to "
         "see the marks in the boxes) and walks every character: it is the slow path, taken "
         "only for a file whose fields are gone.",

@@ -336,3 +336,18 @@ def test_wrapped_lines_and_an_overfull_box(issued: Round, tmp_path: Path, transf
     assert raw.fields["lykkedes"] == WRAPPED
     assert raw.fields["prev_comment__1"] is None
     assert any("agreement 1, its comment:" in note for note in raw.notes)
+
+
+def test_pages_that_inflate_past_the_limits_are_not_rendered(issued: Round, tmp_path: Path) -> None:
+    """A file with the issued form's code and page count whose pages inflate to 128 MB is
+    not given to PDFium (which would allocate it all, and abort under the memory cap): it is
+    reported with a note, and the form code still names its form."""
+    from musforms.identity import form_code
+    from tests.bombs import pdf_bomb
+
+    code = form_code(issued.issued[FULL].identity.form_id)
+    bomb = pdf_bomb(tmp_path / "bomb.pdf", pages=2, per_page=64 << 20, code=code)
+    raw = _raw(issued, bomb)
+    assert raw.form_code == code
+    assert raw.read_by == "layout"
+    assert any("they were not read by the form's layout" in note for note in raw.notes)

@@ -55,7 +55,7 @@ from musforms.pdf._acroform import (
     FieldType,
 )
 from musforms.pdf._placed import Placed, issued_widgets, placed
-from musforms.pdf.page import page_text, read_pages
+from musforms.pdf.page import read_pages
 from musforms.pdf.renamed import by_order, by_position, find_token
 
 __all__ = ["read_pdf"]
@@ -278,11 +278,12 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
             inherit_page_attributes=False,
             conversion_mode="implicit",
         ) as pdf:
-            raw, printed, widgets = _read_document(path, pdf, budget, limits, limit_errors)
+            found = _read_document(path, pdf, budget, limits, limit_errors)
+            raw, printed, widgets, bounded = found
     if widgets is not None:
         _from_renamed(raw, widgets, printed, resolve, budget, limits)
     elif printed is not None:
-        _from_layout(printed, raw, resolve, budget, limits)
+        _from_layout(printed, raw, resolve, budget, limits, bounded)
     if raw.token is None and raw.form_code is None:
         raise NotMusformsError(
             f"{path.name}: this PDF is not a musforms form (it has no form identity and no "
@@ -301,10 +302,11 @@ def _utf8(path: Path) -> bool:
 
 def _read_document(
     path: Path, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
-) -> tuple[RawForm, io.BytesIO | None, list[Placed] | None]:
+) -> tuple[RawForm, io.BytesIO | None, list[Placed] | None, bool]:
     """The form's fields and identity; the file as qpdf rewrites it when no answer field is
     left or the identity is not found (its page text is read next); and, when the form's
-    fields have all been renamed, where each widget is (to match them to the issued form)."""
+    fields have all been renamed, where each widget is (to match them to the issued form);
+    and whether the pages may be read by PDFium (see _bounded_pages)."""
     notes: list[str] = []
     if pdf.is_encrypted:
         notes.append("the file was encrypted without a password to open it")
@@ -342,8 +344,63 @@ def _read_document(
         # values are all there, under names musforms did not give them.
         widgets = placed(pdf, limits.fields)
         raw.token = raw.token or find_token(widgets)
-        return raw, None if raw.token else _rewritten(pdf), widgets
-    return raw, None if answered else _rewritten(pdf), None
+        return raw, None if raw.token else _rewritten(pdf), widgets, False
+    if answered:
+        return raw, None, None, False
+    bounded = _bounded_pages(pdf, limits)
+    if not bounded:
+        raw.notes.append(
+            "the pages hold more than a form could (content that inflates past the limits, "
+            "or an image far larger than a page): they were not read by the form's layout"
+        )
+    return raw, _rewritten(pdf), None, bounded
+
+
+MAX_IMAGE_PIXELS = 50_000_000  # a page scanned at 600 dpi is 35 million
+MAX_XOBJECT_DEPTH = 8
+
+
+def _bounded_pages(pdf: pikepdf.Pdf, limits: Limits) -> bool:
+    """Whether the pages may be given to PDFium, which renders them and allocates what a
+    page asks for (beyond a memory cap it aborts the process): every content stream and form
+    XObject decodes within the limits (qpdf stops one that inflates past them), in all not
+    more than one stream may, and no image is larger than a page scanned at 600 dpi."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+
+    def streams(obj: Object, depth: int) -> bool:
+        nonlocal total
+        contents = obj.get("/Contents")
+        for item in contents if isinstance(contents, Array) else [contents]:
+            if isinstance(item, Stream):
+                total += len(item.read_bytes())
+        resources = obj.get("/Resources")
+        xobjects = resources.get("/XObject") if _is_dict(resources) else None
+        if not _is_dict(xobjects):
+            return total <= limits.stream_bytes
+        for xobj in xobjects.values():
+            if not isinstance(xobj, Stream) or xobj.objgen in seen:
+                continue
+            if xobj.objgen != (0, 0):
+                seen.add(xobj.objgen)
+            if xobj.get("/Subtype") == "/Image":
+                w, h = xobj.get("/Width"), xobj.get("/Height")
+                if not isinstance(w, int) or not isinstance(h, int) or w * h > MAX_IMAGE_PIXELS:
+                    return False
+            elif xobj.get("/Subtype") == "/Form":
+                if depth >= MAX_XOBJECT_DEPTH:
+                    return False
+                total += len(xobj.read_bytes())
+                if not streams(xobj, depth + 1):
+                    return False
+            if total > limits.stream_bytes:
+                return False
+        return total <= limits.stream_bytes
+
+    try:
+        return all(streams(page.obj, 0) for page in pdf.pages)
+    except (pikepdf.PdfError, RecursionError, ValueError, TypeError):
+        return False
 
 
 def _rewritten(pdf: pikepdf.Pdf) -> io.BytesIO:
@@ -765,27 +822,33 @@ def _from_renamed(
 
 
 def _from_layout(
-    data: io.BytesIO, raw: RawForm, resolve: Resolver | None, budget: _Budget, limits: Limits
+    data: io.BytesIO,
+    raw: RawForm,
+    resolve: Resolver | None,
+    budget: _Budget,
+    limits: Limits,
+    bounded: bool,
 ) -> None:
-    # The form code first from PDFium's page text (cheap); pypdf's layout text, which the
-    # layout fallback reads, only when the pages are not read by the issued layout.
-    form_id = None if raw.token else form_id_from_code(page_text(data.getvalue()))
-    if form_id is not None:
-        raw.form_code = form_code(form_id)
-    if raw.token or form_id:
+    # A flattened form keeps its identity: its pages go to the page reader at once. A
+    # printed one is found by its form code, in pypdf's page text (bounded by the limits).
+    if raw.token and bounded:
         issued = resolve(raw) if resolve is not None else None
         if issued is not None and _from_page(data, raw, issued, budget, limits):
             return
-    else:
-        issued = None
     with apply_configuration(**_pypdf_limits(limits.stream_bytes)):
         lines = _page_lines(PdfReader(data, strict=False), budget)
     form_id = form_id_from_code("\n".join(lines))
     if form_id is None:
         return
-    if raw.form_code is None:
-        raw.form_code = form_code(form_id)
-        issued = resolve(raw) if resolve is not None else None
+    raw.form_code = form_code(form_id)
+    issued = resolve(raw) if resolve is not None else None
+    if (
+        issued is not None
+        and bounded
+        and not raw.token
+        and _from_page(data, raw, issued, budget, limits)
+    ):
+        return
     raw.read_by = "layout"
     raw.notes.append(
         "the file has no form fields left (printed to PDF?): the form code was read from "
