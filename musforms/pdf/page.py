@@ -39,7 +39,7 @@ from musforms import fieldnames as fn
 from musforms.models import QuestionSet, RawValue, localize
 from musforms.pdf._placed import Placed, Rect
 
-__all__ = ["PageRead", "page_text", "read_pages"]
+__all__ = ["PageRead", "read_pages"]
 
 RENDER_SCALE = 2.0  # pixels per point when looking for marks in boxes
 DARK = 200  # a grey level (0 black … 255 white) that counts as ink (pdf.js's radio dot is grey)
@@ -101,7 +101,8 @@ def read_pages(
             on_page = [w for w in widgets if w.page == number and not w.hidden]
             chars = every[number]
             owned = _assign(chars, on_page)
-            static_same &= _static(chars, owned, on_page) == _static(_chars(issued_page), {}, [])
+            issued_text = _static(_chars(issued_page), {}, on_page)
+            static_same &= _static(chars, owned, on_page) == issued_text
             for w in on_page:
                 if w.kind == "text":
                     _text_field(w, owned.get(w.name, []), pitch, result)
@@ -112,23 +113,6 @@ def read_pages(
     finally:
         doc.close()
         blank.close()
-
-
-def page_text(data: bytes) -> str:
-    """Every page's text, as PDFium reads it (to find the printed form code)."""
-    try:
-        doc = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return ""
-    try:
-        parts = []
-        for number in range(len(doc)):
-            text = doc[number].get_textpage()
-            parts.append(text.get_text_range())
-            text.close()
-        return "\n".join(parts)
-    finally:
-        doc.close()
 
 
 # --- characters -------------------------------------------------------------------------
