@@ -276,16 +276,50 @@ class Control:
     nested: bool = False  # holds other controls (a container, not an answer)
 
 
+# Tracked changes (ECMA-376 Part 1 §17.13.5): what a deletion or the source of a move holds
+# is no longer part of the text, whatever it is (w:delText, w:br, w:tab, w:cr, whole runs);
+# insertions (w:ins) and move targets (w:moveTo) are. A deleted paragraph mark (w:del in the
+# paragraph's w:pPr/w:rPr) joins the paragraph to the next; a deleted table row (w:del in
+# w:trPr) is gone with its cells.
+_REMOVED = ("del", "moveFrom")
+
+
+def removed_by_tracking(root: etree._Element) -> set[etree._Element]:
+    """Every element under ``root`` that a tracked deletion or move removed from the text."""
+    gone: set[etree._Element] = set()
+    for mark in root.iter(*(w(name) for name in _REMOVED)):
+        parent = mark.getparent()
+        if parent is not None and parent.tag == w("trPr"):
+            row = parent.getparent()
+            if row is not None:
+                gone.update(row.iter())
+        elif parent is None or parent.tag != w("rPr"):
+            gone.update(mark.iter())
+    return gone
+
+
+def _mark_removed(p: etree._Element) -> bool:
+    """Whether the paragraph's own mark (its end) is a tracked deletion or moved away."""
+    rpr = p.find(f"{w('pPr')}/{w('rPr')}")
+    return rpr is not None and any(rpr.find(w(name)) is not None for name in _REMOVED)
+
+
 def text_of(el: etree._Element) -> str:
-    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``."""
+    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``; what a
+    tracked change deleted or moved away is left out, what it inserted is kept."""
     out: list[str] = []
     paragraphs = 0
+    joined = False  # the paragraph before ended in a deleted paragraph mark
+    gone = removed_by_tracking(el)
     for node in el.iter(w("t"), w("tab"), w("br"), w("cr"), w("p"), w("sym"), w("noBreakHyphen")):
+        if node in gone:
+            continue
         tag = node.tag
         if tag == w("p"):
-            if paragraphs:
+            if paragraphs and not joined:
                 out.append("\n")
             paragraphs += 1
+            joined = _mark_removed(node)
         elif tag == w("t"):
             if _inside(node, (w("instrText"), w("delText"))):
                 continue
@@ -476,7 +510,10 @@ def parse_controls(root: etree._Element) -> list[Control]:
 def _legacy_fields(root: etree._Element, order: dict[int, int]) -> Iterator[tuple[int, Control]]:
     """FORMTEXT / FORMCHECKBOX / FORMDROPDOWN complex fields (Word 97 form fields)."""
     stack: list[dict[str, object]] = []
+    gone = removed_by_tracking(root)
     for node in root.iter(w("fldChar"), w("instrText"), w("t"), w("br"), w("tab")):
+        if node in gone:
+            continue
         if node.tag == w("fldChar"):
             kind = node.get(w("fldCharType"))
             if kind == "begin":
