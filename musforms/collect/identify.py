@@ -225,6 +225,7 @@ def _respond(
             question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
         ),
         answers=result.answers,
+        typed=result.typed,
         agreements=result.agreements,
         previous_agreements=result.previous_agreements,
         problems=problems,
