@@ -205,6 +205,7 @@ def _respond(
                 "read from the page layout — check them by hand",
             ),
         )
+    problems.extend(raw.problems)
     for note in raw.notes:
         problems.append(Problem(code="reader_note", question=None, message=note))
     status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"

@@ -274,6 +274,7 @@ class Control:
     locked: str | None = None
     items: list[tuple[str, str]] = field(default_factory=list)  # (value, display text)
     nested: bool = False  # holds other controls (a container, not an answer)
+    tables: int = 0  # tables whose cells are part of the value, read as text (see table_text)
 
 
 # Tracked changes (ECMA-376 Part 1 §17.13.5): what a deletion or the source of a move holds
@@ -311,11 +312,21 @@ def text_of(el: etree._Element) -> str:
     paragraphs = 0
     joined = False  # the paragraph before ended in a deleted paragraph mark
     gone = removed_by_tracking(el)
-    for node in el.iter(w("t"), w("tab"), w("br"), w("cr"), w("p"), w("sym"), w("noBreakHyphen")):
+    for node in el.iter(
+        w("t"), w("tab"), w("br"), w("cr"), w("p"), w("sym"), w("noBreakHyphen"), w("tbl")
+    ):
         if node in gone:
             continue
         tag = node.tag
-        if tag == w("p"):
+        if tag == w("tbl"):
+            # A table is a block of its own, read as text; what it holds is read no further.
+            if paragraphs and not joined:
+                out.append("\n")
+            out.append(table_text(node))
+            paragraphs += 1
+            joined = False
+            gone.update(node.iter())
+        elif tag == w("p"):
             if paragraphs and not joined:
                 out.append("\n")
             paragraphs += 1
@@ -335,6 +346,72 @@ def text_of(el: etree._Element) -> str:
         elif tag == w("sym"):
             out.append(_sym_char(node))
     return "".join(out)
+
+
+def table_text(tbl: etree._Element) -> str:
+    """A table as text: a line per row, its cells separated by tabs, each cell's paragraphs
+    and line breaks joined by spaces (so the rows stay rows); rows deleted with changes
+    tracked are left out."""
+    gone = removed_by_tracking(tbl)
+    rows = []
+    for tr in tbl.iterchildren(w("tr")):
+        if tr in gone:
+            continue
+        cells = [" ".join(text_of(tc).split("\n")) for tc in tr.iterchildren(w("tc"))]
+        rows.append("\t".join(cells))
+    return "\n".join(rows)
+
+
+def _style(p: etree._Element) -> str | None:
+    style = p.find(f"{w('pPr')}/{w('pStyle')}")
+    return None if style is None else style.get(w("val"))
+
+
+def spilled_blocks(control: etree._Element) -> list[etree._Element]:
+    """What an answer control's text runs on into, outside the control: the tables and
+    paragraphs that follow the control's paragraph, when the control ends it.
+
+    Inserting a table into an answer (LibreOffice) splits the answer's paragraph at the
+    cursor: the control keeps the text before, the table comes after the paragraph, and the
+    text after the cursor moves into a new paragraph of the same style; pressing Enter in an
+    answer does the same without the table. The form itself never has a table without
+    controls, nor a paragraph of an answer's style without its control, so these are the
+    employee's."""
+    p = control.getparent()
+    if p is None or p.tag != w("p") or p.find(f".//{w('sdt')}") is not control:
+        return []
+    if any(True for _ in control.itersiblings(w("sdt"))):
+        return []  # not the paragraph's last control
+    style = _style(p)
+    found: list[etree._Element] = []
+    for sibling in p.itersiblings():
+        if sibling.tag in (w("bookmarkStart"), w("bookmarkEnd"), w("proofErr")):
+            continue
+        if sibling.find(f".//{w('sdt')}") is not None:
+            break
+        if sibling.tag == w("tbl") or (sibling.tag == w("p") and _style(sibling) == style):
+            found.append(sibling)
+        else:
+            break
+    while found and found[-1].tag == w("p") and not text_of(found[-1]).strip():
+        found.pop()  # the empty paragraph a table leaves after it belongs to nothing
+    return found
+
+
+def _with_spilled(control: etree._Element, ctl: Control) -> Control:
+    """The control's value with what it runs on into (:func:`spilled_blocks`) after it."""
+    if ctl.kind not in ("text", "richtext") or ctl.nested:
+        return ctl
+    blocks = spilled_blocks(control)
+    if not blocks:
+        return ctl
+    parts = [] if ctl.placeholder else [ctl.text]
+    parts += [table_text(b) if b.tag == w("tbl") else text_of(b) for b in blocks]
+    ctl.text = "\n".join(parts)
+    ctl.value = text_value(ctl.text)
+    ctl.placeholder = ctl.value is None
+    ctl.tables += sum(1 for b in blocks if b.tag == w("tbl"))
+    return ctl
 
 
 def _sym_char(node: etree._Element) -> str:
@@ -400,6 +477,8 @@ def control_from_sdt(sdt: etree._Element) -> Control:
     text = text_of(content) if content is not None else ""
     nested = content is not None and next(iter_sdts(content), None) is not None
     ctl = Control("other", tag, alias, None, text, placeholder, lock, nested=nested)
+    if content is not None:
+        ctl.tables = sum(1 for _ in content.iter(w("tbl")))
     if pr is None:
         return ctl
     box = pr.find(w14("checkbox"))
@@ -500,7 +579,7 @@ def parse_controls(root: etree._Element) -> list[Control]:
     nodes = list(root.iter())
     order = {id(el): i for i, el in enumerate(nodes)}
     for sdt in iter_sdts(root):
-        found.append((order[id(sdt)], control_from_sdt(sdt)))
+        found.append((order[id(sdt)], _with_spilled(sdt, control_from_sdt(sdt))))
     for pos, ctl in _legacy_fields(root, order):
         found.append((pos, ctl))
     found.sort(key=lambda pair: pair[0])

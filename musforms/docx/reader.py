@@ -38,11 +38,21 @@ from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Resolver
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
-from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
+from musforms.models import (
+    LANGUAGES,
+    Problem,
+    Question,
+    QuestionSet,
+    RawForm,
+    RawValue,
+    localize,
+)
 
 __all__ = ["Block", "Control", "Found", "form_from_controls", "read_controls", "read_docx"]
 
 ReadBy = Literal["tags", "order", "layout"]
+# Problem code: an answer held a table, read as text.
+TABLE_AS_TEXT = "table_as_text"
 _MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 _STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 _TOKEN_RE = re.compile(r"MF1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -247,15 +257,50 @@ def form_from_controls(found: Found, resolve: Resolver | None) -> RawForm:
         application=found.application,
     )
     issued = resolve(raw) if resolve is not None else None
-    fields, read_by, notes = _fields(
-        controls, found.blocks, issued.question_set if issued is not None else None
-    )
+    qs = issued.question_set if issued is not None else None
+    fields, read_by, notes = _fields(controls, found.blocks, qs)
     if read_by == "layout" and token:
         fields.setdefault(fn.IDENTITY, token)
     raw.fields = fields
     raw.read_by = read_by
     raw.notes = notes
+    raw.problems = _tables_as_text(controls, read_by, qs)
     return raw
+
+
+def _tables_as_text(
+    controls: list[Control], read_by: ReadBy, qs: QuestionSet | None
+) -> list[Problem]:
+    """A problem per answer that holds a table: it was read as text, which HR should look at."""
+    answers = [c for c in controls if c.kind not in _LEGACY and not c.nested]
+    if read_by == "order" and qs is not None:
+        count = layout.previous_count_for(qs, len(answers))
+        names = layout.field_order(qs, count) if count is not None else []
+        named = list(zip(names, answers, strict=False))
+    elif read_by == "tags":
+        named = [(str(c.tag), c) for c in answers if c.tag]
+    else:
+        return []
+    specs = fn.spec_by_name(qs) if qs is not None else {}
+    problems: list[Problem] = []
+    for name, control in named:
+        if not control.tables or control.value is None:
+            continue
+        spec = specs.get(name)
+        question = spec.question if spec is not None else None
+        where = f"question '{question}'" if question else f"field '{name}'"
+        if spec is not None and spec.row is not None:
+            where = f"agreement {spec.row} of '{question}'"
+        tables = "a table" if control.tables == 1 else f"{control.tables} tables"
+        problems.append(
+            Problem(
+                code=TABLE_AS_TEXT,
+                question=question,
+                message=f"{where}: the answer holds {tables}, read as text (a line per row, "
+                "cells separated by tabs); check the answer in the minutes against the file",
+            )
+        )
+    return problems
 
 
 def _clean(value: RawValue) -> RawValue:

@@ -17,7 +17,9 @@ A text control's value may also be an object, for editing with changes recorded 
 Changes > Record, ``RecordChanges``): ``{"text": "...", "record_typing": false, "edits": [...]}``
 types ``text`` (recorded as a change when ``record_typing``), then turns recording on and
 makes each edit, given by its position in ``text``: ``{"at": 12, "delete": 1}`` selects that
-many characters there and presses Delete; ``{"at": 30, "insert": "..."}`` types there. Edits
+many characters there and presses Delete; ``{"at": 30, "insert": "..."}`` types there;
+``{"at": 13, "table": [["a1", "b1"], ["a2", "b2"]]}`` inserts a table there (Table > Insert
+Table) and types each cell's text into it. ``"record": false`` makes the edits unrecorded. Edits
 are made from the end backwards, so each position stays where it was in ``text``; a deletion
 recorded as a change keeps its characters in the document (struck through), so positions
 after it do not move either. Recording stays on for the controls that follow.
@@ -111,11 +113,22 @@ class Typist:
         """Type ``spec["text"]``, then make its edits with changes recorded (see the module)."""
         doc.RecordChanges = bool(spec.get("record_typing", False))
         self.type(control, str(spec["text"]))
-        doc.RecordChanges = True
+        doc.RecordChanges = bool(spec.get("record", True))
         for change in sorted(spec.get("edits", []), key=lambda e: -int(e["at"])):
             if "delete" in change:
                 self.at(control, int(change["at"]), int(change["delete"]))
                 self.run(".uno:Delete")
+            elif "table" in change:
+                rows = change["table"]
+                self.at(control, int(change["at"]))
+                columns = max(len(r) for r in rows)
+                self.run(".uno:InsertTable", prop("Columns", columns), prop("Rows", len(rows)))
+                table = self.controller.getViewCursor().TextTable
+                for r, row in enumerate(rows):
+                    for c, value in enumerate(row):
+                        cell = table.getCellByPosition(c, r)
+                        self.controller.getViewCursor().gotoRange(cell.getStart(), False)
+                        self.run(".uno:InsertText", prop("Text", str(value)))
             else:
                 self.at(control, int(change["at"]))
                 self.run(".uno:InsertText", prop("Text", str(change["insert"])))
