@@ -29,7 +29,13 @@ from musforms.formats import Issued
 from musforms.formdata import make_form_data
 from musforms.models import Employee, FormData, QuestionSet
 from musforms.odt.reader import read_odt
-from tests.clients.word import fill_and_save_odt, fill_libreoffice, stop_libreoffice
+from tests.clients.word import (
+    fill_and_save_odt,
+    fill_libreoffice,
+    google_docs_copy,
+    odt_without_controls,
+    stop_libreoffice,
+)
 from tests.conftest import EVERY_TYPE
 from tests.trust_data import Round, make_round
 
@@ -140,6 +146,33 @@ def test_libreoffice_table_reads_as_text(
         (TABLE_AS_TEXT, "aftaler"),
     ]
     assert "agreement 1 of 'aftaler'" in raw.problems[1].message
+
+
+@pytest.mark.realclient
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_table_in_a_copy_without_controls_reads_as_text(
+    with_tables: tuple[Path, Path], form_data: FormData, fmt: str, tmp_path: Path
+) -> None:
+    """The same files with every control gone (a Google Docs copy of the .docx, an .odt as a
+    LibreOffice without content controls saves it) are read from the page layout: the text
+    answer holds its table as text with the problem, and the table put into the agreement's
+    cell does not push the row's other cells out of place."""
+    if fmt == "docx":
+        copy_ = tmp_path / "gdocs.docx"
+        google_docs_copy(with_tables[0], copy_)
+        raw = read_docx(copy_, _resolver(form_data.question_set))
+    else:
+        copy_ = tmp_path / "plain.odt"
+        odt_without_controls(with_tables[1], copy_)
+        raw = read_odt(copy_, _resolver(form_data.question_set))
+    assert raw.read_by == "layout"
+    assert raw.fields["lykkedes"] == VALUES["lykkedes"]
+    assert raw.fields["titel"] == "Fuldmægtig"
+    assert raw.fields["aftaler__1__owner"] == "Søren Ærø"
+    what = raw.fields["aftaler__1__what"]
+    assert isinstance(what, str) and what.startswith(VALUES["aftaler__1__what"])
+    assert [(p.code, p.question) for p in raw.problems] == [(TABLE_AS_TEXT, "lykkedes")]
 
 
 @pytest.fixture(scope="module")

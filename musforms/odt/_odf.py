@@ -124,6 +124,13 @@ class _Reader:
             return  # a comment or processing instruction, or hidden content
         if tag == CONTENT_CONTROL:
             self.control(el)
+        elif tag == TABLE and el.find(f".//{CONTENT_CONTROL}") is None:
+            # A table of the employee's (the form's own hold controls): read as text, a line
+            # per row and cells by tabs, a block of its own as in the Word reader.
+            if self.paragraphs:
+                self.emit("\n")
+            self.paragraphs += 1
+            self.literal(table_text(el, self.max_chars))
         elif tag in _PARAGRAPHS:
             if self.paragraphs:
                 self.emit("\n")
