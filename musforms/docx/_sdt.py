@@ -285,65 +285,78 @@ class Control:
 _REMOVED = ("del", "moveFrom")
 
 
-def removed_by_tracking(root: etree._Element) -> set[etree._Element]:
-    """Every element under ``root`` that a tracked deletion or move removed from the text."""
+def _tracked(root: etree._Element) -> tuple[set[etree._Element], set[etree._Element]]:
+    """What tracked changes under ``root`` took away: every element removed from the text,
+    and the paragraphs whose mark (their end) was deleted or moved away."""
     gone: set[etree._Element] = set()
+    joined: set[etree._Element] = set()
     for mark in root.iter(*(w(name) for name in _REMOVED)):
         parent = mark.getparent()
         if parent is not None and parent.tag == w("trPr"):
             row = parent.getparent()
             if row is not None:
                 gone.update(row.iter())
-        elif parent is None or parent.tag != w("rPr"):
+        elif parent is not None and parent.tag == w("rPr"):
+            ppr = parent.getparent()
+            if ppr is not None and ppr.tag == w("pPr") and ppr.getparent() is not None:
+                joined.add(ppr.getparent())
+        else:
             gone.update(mark.iter())
-    return gone
+    return gone, joined
 
 
-def _mark_removed(p: etree._Element) -> bool:
-    """Whether the paragraph's own mark (its end) is a tracked deletion or moved away."""
-    rpr = p.find(f"{w('pPr')}/{w('rPr')}")
-    return rpr is not None and any(rpr.find(w(name)) is not None for name in _REMOVED)
+def removed_by_tracking(root: etree._Element) -> set[etree._Element]:
+    """Every element under ``root`` that a tracked deletion or move removed from the text."""
+    return _tracked(root)[0]
 
 
 def text_of(el: etree._Element) -> str:
-    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``; what a
-    tracked change deleted or moved away is left out, what it inserted is kept."""
+    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``, a table
+    as :func:`table_text`; what a tracked change deleted or moved away is left out, what it
+    inserted is kept."""
+    return _text(el, *_tracked(el))
+
+
+# Element names looked up once: text_of runs over every control and the whole body.
+_P, _R, _T, _TAB, _BR, _CR = w("p"), w("r"), w("t"), w("tab"), w("br"), w("cr")
+_SYM, _HYPHEN, _TBL, _TYPE = w("sym"), w("noBreakHyphen"), w("tbl"), w("type")
+_NOT_TEXT = (w("instrText"), w("delText"))
+
+
+def _text(el: etree._Element, gone: set[etree._Element], joined: set[etree._Element]) -> str:
     out: list[str] = []
     paragraphs = 0
-    joined = False  # the paragraph before ended in a deleted paragraph mark
-    gone = removed_by_tracking(el)
-    for node in el.iter(
-        w("t"), w("tab"), w("br"), w("cr"), w("p"), w("sym"), w("noBreakHyphen"), w("tbl")
-    ):
-        if node in gone:
+    join = False  # the paragraph before ended in a deleted paragraph mark
+    for node in el.iter(_T, _TAB, _BR, _CR, _P, _SYM, _HYPHEN, _TBL):
+        if gone and node in gone:
             continue
         tag = node.tag
-        if tag == w("tbl"):
-            # A table is a block of its own, read as text; what it holds is read no further.
-            if paragraphs and not joined:
-                out.append("\n")
-            out.append(table_text(node))
-            paragraphs += 1
-            joined = False
-            gone.update(node.iter())
-        elif tag == w("p"):
-            if paragraphs and not joined:
+        if tag == _T:
+            if not _inside(node, _NOT_TEXT):
+                out.append(node.text or "")
+        elif tag == _P:
+            if paragraphs and not join:
                 out.append("\n")
             paragraphs += 1
-            joined = _mark_removed(node)
-        elif tag == w("t"):
-            if _inside(node, (w("instrText"), w("delText"))):
-                continue
-            out.append(node.text or "")
-        elif tag == w("tab"):
-            if node.getparent() is not None and node.getparent().tag == w("r"):
+            join = bool(joined) and node in joined
+        elif tag == _TAB:
+            parent = node.getparent()
+            if parent is not None and parent.tag == _R:
                 out.append("\t")
-        elif tag in (w("br"), w("cr")):
-            if node.get(w("type"), "textWrapping") == "textWrapping":
+        elif tag in (_BR, _CR):
+            if node.get(_TYPE, "textWrapping") == "textWrapping":
                 out.append("\n")
-        elif tag == w("noBreakHyphen"):
+        elif tag == _TBL:
+            # A table is a block of its own, read as text; what it holds is read no further.
+            if paragraphs and not join:
+                out.append("\n")
+            out.append(_table_text(node, gone, joined))
+            paragraphs += 1
+            join = False
+            gone.update(node.iter())
+        elif tag == _HYPHEN:
             out.append("-")
-        elif tag == w("sym"):
+        elif tag == _SYM:
             out.append(_sym_char(node))
     return "".join(out)
 
@@ -352,12 +365,15 @@ def table_text(tbl: etree._Element) -> str:
     """A table as text: a line per row, its cells separated by tabs, each cell's paragraphs
     and line breaks joined by spaces (so the rows stay rows); rows deleted with changes
     tracked are left out."""
-    gone = removed_by_tracking(tbl)
+    return _table_text(tbl, *_tracked(tbl))
+
+
+def _table_text(tbl: etree._Element, gone: set[etree._Element], joined: set[etree._Element]) -> str:
     rows = []
     for tr in tbl.iterchildren(w("tr")):
         if tr in gone:
             continue
-        cells = [" ".join(text_of(tc).split("\n")) for tc in tr.iterchildren(w("tc"))]
+        cells = [" ".join(_text(tc, gone, joined).split("\n")) for tc in tr.iterchildren(w("tc"))]
         rows.append("\t".join(cells))
     return "\n".join(rows)
 
@@ -427,9 +443,10 @@ def _sym_char(node: etree._Element) -> str:
 def _inside(node: etree._Element, tags: tuple[str, ...]) -> bool:
     parent = node.getparent()
     while parent is not None:
-        if parent.tag in tags:
+        tag = parent.tag
+        if tag in tags:
             return True
-        if parent.tag in (w("r"), w("p")):
+        if tag in (_R, _P):
             return False
         parent = parent.getparent()
     return False

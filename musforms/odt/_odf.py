@@ -92,6 +92,7 @@ class _Reader:
     skip_space: bool = True
     opened: list[_Open] = field(default_factory=list)
     controls: list[Control | None] = field(default_factory=list)
+    styles: dict[str, str] | None = None  # paragraph_styles, once needed
 
     def room(self, count: int) -> None:
         if self.size + count > self.max_chars:
@@ -177,7 +178,9 @@ class _Reader:
 
     def spilled(self, el: etree._Element, ctl: Control) -> None:
         """Add what the control's text runs on into (:func:`spilled_blocks`) to its value."""
-        blocks = spilled_blocks(el, self.max_chars)
+        if self.styles is None:
+            self.styles = paragraph_styles(el)
+        blocks = spilled_blocks(el, self.max_chars, self.styles)
         if not blocks:
             return
         parts = [] if ctl.placeholder else [ctl.text]
@@ -250,19 +253,28 @@ def table_text(tbl: etree._Element, max_chars: int) -> str:
     return "\n".join(lines)
 
 
-def _paragraph_style(p: etree._Element) -> str | None:
-    """A paragraph's style, by the named style an automatic one (``P4``) is made from."""
-    name = p.get(text("style-name"))
-    root = p.getroottree().getroot()
-    automatic = root.find(office("automatic-styles"))
-    if name is not None and automatic is not None:
+def paragraph_styles(el: etree._Element) -> dict[str, str]:
+    """Each automatic paragraph style of ``el``'s document (``P4``) → the named style it is
+    made from (``MF_20_Answer``)."""
+    automatic = el.getroottree().getroot().find(office("automatic-styles"))
+    out: dict[str, str] = {}
+    if automatic is not None:
         for st in automatic.iterchildren(style("style")):
-            if st.get(style("name")) == name:
-                return str(st.get(style("parent-style-name")) or name)
-    return None if name is None else str(name)
+            name, parent = st.get(style("name")), st.get(style("parent-style-name"))
+            if name is not None and parent is not None:
+                out[str(name)] = str(parent)
+    return out
 
 
-def spilled_blocks(control: etree._Element, max_chars: int) -> list[etree._Element]:
+def _paragraph_style(p: etree._Element, styles: dict[str, str]) -> str | None:
+    """A paragraph's style, by the named style an automatic one is made from."""
+    name = p.get(text("style-name"))
+    return None if name is None else styles.get(str(name), str(name))
+
+
+def spilled_blocks(
+    control: etree._Element, max_chars: int, styles: dict[str, str]
+) -> list[etree._Element]:
     """The tables and paragraphs an answer control's text runs on into, outside the control,
     as the Word reader's ``spilled_blocks`` finds them: LibreOffice, asked to insert a table
     into an answer, splits its paragraph at the cursor, puts the table after it and the rest
@@ -277,7 +289,7 @@ def spilled_blocks(control: etree._Element, max_chars: int) -> list[etree._Eleme
     controls = list(p.iter(CONTENT_CONTROL))
     if controls[-1] is not control:
         return []
-    kind = _paragraph_style(p)
+    kind = _paragraph_style(p, styles)
     found: list[etree._Element] = []
     for sibling in p.itersiblings():
         if sibling.tag in _BETWEEN:
@@ -287,7 +299,7 @@ def spilled_blocks(control: etree._Element, max_chars: int) -> list[etree._Eleme
             or sibling.find(f".//{CONTENT_CONTROL}") is not None
         ):
             break
-        if sibling.tag != TABLE and _paragraph_style(sibling) != kind:
+        if sibling.tag != TABLE and _paragraph_style(sibling, styles) != kind:
             break
         found.append(sibling)
     while found and found[-1].tag != TABLE and not text_of(found[-1], max_chars).strip():
