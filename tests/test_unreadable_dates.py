@@ -53,6 +53,8 @@ def _response(out: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.realclient
+@pytest.mark.slow
 def test_response_keeps_the_typed_text(collected: tuple[Round, Path]) -> None:
     """The unreadable date is null with its text beside it; an agreement's unreadable due
     date is null with ``due_typed``; "d. 3. marts 2027" is a date; each unreadable one has a
@@ -75,6 +77,8 @@ def test_response_keeps_the_typed_text(collected: tuple[Round, Path]) -> None:
     assert Response.model_validate(data).typed == {"startdato": SPRING}
 
 
+@pytest.mark.realclient
+@pytest.mark.slow
 def test_minutes_print_the_typed_text(collected: tuple[Round, Path]) -> None:
     """The minutes draft shows "næste forår" as the answer, and the agreements' due dates as
     dd-mm-åååå or as typed."""
@@ -93,6 +97,8 @@ def test_minutes_print_the_typed_text(collected: tuple[Round, Path]) -> None:
     assert "=1+1" in rows["Bedre møder"]
 
 
+@pytest.mark.realclient
+@pytest.mark.slow
 def test_agreements_xlsx_and_csv_show_the_typed_due_date(collected: tuple[Round, Path]) -> None:
     """agreements.xlsx holds a real date where one was read and the typed text where not (a
     formula-like text with a leading '); agreements.csv the same as text."""
@@ -117,6 +123,8 @@ def test_agreements_xlsx_and_csv_show_the_typed_due_date(collected: tuple[Round,
     assert by_what_csv["Bedre møder"][due] == "'=1+1"
 
 
+@pytest.mark.realclient
+@pytest.mark.slow
 def test_calendar_lists_undated_agreements_at_the_check_in(collected: tuple[Round, Path]) -> None:
     """Only the dated agreement has an event of its own (a calendar event needs a day); the
     check-in lists all three, the undated ones with their due date as typed."""
@@ -156,6 +164,8 @@ def test_earlier_response_files_are_read() -> None:
         Response.model_validate({**old, "schema": "musforms/response/3"})
 
 
+@pytest.mark.realclient
+@pytest.mark.slow
 def test_followup_listing_shows_the_typed_due_date(collected: tuple[Round, Path]) -> None:
     """``musforms followup`` lists an agreement whose due date could not be read with that
     text, among the undated ones."""
