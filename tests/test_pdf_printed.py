@@ -18,10 +18,12 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from musforms.models import FormData
+from musforms.formdata import make_form_data
+from musforms.models import Employee, FormData, QuestionSet
 from musforms.pdf import _fieldfont
 from musforms.pdf.writer import write_pdf
 from tests.clients.pdf import FILLERS
+from tests.conftest import EVERY_TYPE
 
 pytestmark = pytest.mark.realclient
 
@@ -262,3 +264,44 @@ def test_long_answer_prints_whole(client: str, how: str, form_pdf: Path, tmp_pat
         else:
             at = found + len(word)
     assert not missing, f"{client}/{how}: {len(missing)} words missing, from {missing[0]}"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_picked_option_is_drawn_in_any_script(
+    client: str, key: bytes, employee: Employee, tmp_path: Path
+) -> None:
+    """A drop-down's picked option ("Łódź", "Αθήνα", "Москва") is drawn by each engine in
+    the embedded field font and kept inside the box when flattened."""
+    data = dict(EVERY_TYPE)
+    cities = ["Łódź", "Αθήνα", "Москва", "İzmir", "Brno", "Ærø", "Kraków", "Žilina"]
+    choice = {
+        "id": "by",
+        "type": "choice",
+        "label": {"da": "Hvor arbejder du?"},
+        "options": [{"id": f"o{i}", "label": {"da": city}} for i, city in enumerate(cities)],
+    }
+    data["sections"] = [{"id": "s", "title": {"da": "Sted"}, "questions": [choice]}]
+    qs = QuestionSet.model_validate(data)
+    src, filled, flat = tmp_path / "form.pdf", tmp_path / "filled.pdf", tmp_path / "flat.pdf"
+    write_pdf(make_form_data(qs, employee, key=key, cycle="2026"), src)
+    n_cids = len(_fieldfont.field_font().cids)
+    for index in (0, 1, 2):
+        FILLERS[client](src, filled, {"by": f"o{index}"})
+        drawn = _drawn(filled, "by")
+        assert drawn, f"{client} drew no option"
+        for kind, embedded, data_ in drawn:
+            assert kind == "/Type0" and embedded, f"{client} drew {cities[index]} in {kind}"
+            codes = [int.from_bytes(data_[i : i + 2], "big") for i in range(0, len(data_), 2)]
+            assert all(1 <= c <= n_cids for c in codes), f"{client}: .notdef"
+        _flatten_libqpdf(filled, flat)
+        assert cities[index] in _text_in_box(flat, _choice_box(src, "by"))
+
+
+def _choice_box(path: Path, name: str) -> tuple[int, tuple[float, float, float, float], float]:
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages):
+            for annot in page.get("/Annots", []):
+                if str(annot.get("/T", "")) == name:
+                    rect = tuple(float(v) for v in annot.Rect)
+                    return number, rect, float(page.mediabox[3])  # type: ignore[return-value]
+    raise AssertionError(name)

@@ -332,6 +332,11 @@ class _Builder:
                 fieldFlags=af.RL_COMBO,
                 **_FIELD_LOOK,
             )
+            # reportlab draws the placeholder in Helvetica; the option a viewer draws once
+            # one is picked ("Łódź", "Αθήνα") needs the field font, as typed text does.
+            widget = c._doc.idToObject[c.acroForm.fields[-1].name]
+            widget.dict["DA"] = PDFString(f"/{_fieldfont.NAME} {FIELD_SIZE} Tf {_rgb(INK)}")
+            _field_setup(c)
 
         self.ops.append(op)
 
