@@ -10,8 +10,8 @@ printed ones at least 90 %.
 
 What a page cannot show, by design: the 2,000-character agreement runs past its one-line box
 (it is cut, and reported), and right-to-left text is reported for reading by hand (viewers
-draw it in different orders). Cells that depend on the fonts the PDF writer puts into field
-appearances are listed in ``FONT_DEPENDENT``.
+draw it in different orders: pdf.js and poppler left to right as typed, PDFium reordered).
+qpdf drops the text fields of a poppler-saved form when it flattens it (DROPPED_BY_QPDF).
 """
 
 from __future__ import annotations
@@ -56,40 +56,9 @@ TRANSFORMS: dict[str, list[str]] = {
 }
 CELLS = [(f, t) for f in FILLED for t in TRANSFORMS]
 
-# qpdf flattens no field whose appearance the filler left for the viewer to make (pdf.js
-# sets NeedAppearances): without --generate-appearances it warns and keeps the fields, which
-# are read as ever.
-KEPT_FIELDS = {("pdfjs", "flatten")}
-# Cells whose values depend on the font the PDF writer gives field appearances (Helvetica,
-# WinAnsi only, today), by (filler, transform) → {field: what the page shows instead}.
-# Each is checked to be exactly so, so the day the writer embeds a font with these scripts,
-# the test says to take it off.
-FONT_DEPENDENT: dict[tuple[str, str], dict[str, str]] = {
-    # pdf.js saves text fields without appearances; poppler draws them when printing, with a
-    # font that has no Polish or Cyrillic letters, and leaves them out, space and all:
-    # the page shows a shorter text, which no reader can tell from a typed one.
-    ("pdfjs", "print"): {
-        "prev_comment__2": "Halvvejs — , cz!",
-        "aftaler__2__what": "Zaół gl ja —",
-        "aftaler__2__owner": "Ł.",
-    },
-}
-# Cells where the viewer's appearance draws no text at all for a field (the page shows an
-# empty box: an unanswered question is all anyone can read there), by field.
-NOT_DRAWN: dict[tuple[str, str], set[str]] = {
-    # PDFium's Helvetica appearance has no Arabic letters: it draws nothing.
-    ("pdfium", "flatten"): {RTL},
-    ("pdfium", "flatten-appearances"): {RTL},
-    ("pdfjs", "print"): {RTL},  # poppler's substitute font has no Arabic either
-}
-# Printed cells below the 90 % target today, for the same reason: marked xfail(strict), so
-# the day the writer's field font draws these scripts, the suite says to take them off.
-BELOW_TARGET: dict[tuple[str, str], str] = {
-    ("pdfium", "print"): "PDFium's Helvetica appearances draw the em dash and Cyrillic in "
-    "fonts poppler does not render when printing: those answers are reported, not read",
-    ("pdfjs", "print"): "poppler draws pdf.js's text fields with a font without Polish, "
-    "Cyrillic or Arabic letters when printing (FONT_DEPENDENT)",
-}
+# qpdf drops the text fields of a form poppler saved when it flattens it (their boxes are not
+# drawn at all): those answers are reported, by question, as not on the page.
+DROPPED_BY_QPDF = {("poppler", "flatten"), ("poppler", "flatten-appearances")}
 
 
 def _expected_raw(name: str) -> Any:
@@ -181,16 +150,14 @@ def _outcome(
 ) -> tuple[list[str], list[str], dict[str, tuple[Any, Any]]]:
     """(fields read exactly, fields reported unreadable, fields read wrong: got, want)."""
     raw = _raw(issued, path)
-    assert raw.read_by == ("fields" if (filler, transform) in KEPT_FIELDS else "page")
+    assert raw.read_by == "page"
     exact, unreadable, wrong = [], [], {}
     notes = " ".join(raw.notes)
     for name in _answer_fields(issued):
         got, want = raw.fields.get(name), _expected_raw(name)
         if got == want:
             exact.append(name)
-        elif (got is None and _named(name, notes)) or (
-            got is None and name in NOT_DRAWN.get((filler, transform), set())
-        ):
+        elif got is None and _named(name, notes):
             unreadable.append(name)
         else:
             wrong[name] = (got, want)
@@ -212,49 +179,28 @@ def test_no_value_is_wrong(
     issued: Round, returned: dict[tuple[str, str], Path], filler: str, transform: str
 ) -> None:
     """Every answer read from the page is what was typed, or it is not read and a note
-    names its question; where the page itself shows less (FONT_DEPENDENT), exactly that."""
+    names its question."""
     _, _, wrong = _outcome(issued, filler, transform, returned[filler, transform])
-    shows = FONT_DEPENDENT.get((filler, transform), {})
-    assert {name: got for name, (got, _) in wrong.items()} == shows
+    assert wrong == {}
 
 
 @pytest.mark.parametrize(("filler", "transform"), CELLS, ids=[f"{f}-{t}" for f, t in CELLS])
 def test_every_value_the_page_shows_is_exact(
-    issued: Round,
-    returned: dict[tuple[str, str], Path],
-    filler: str,
-    transform: str,
-    request: pytest.FixtureRequest,
+    issued: Round, returned: dict[tuple[str, str], Path], filler: str, transform: str
 ) -> None:
     """Flattened: every value exact, but the answer cut at its box's edge and the
-    right-to-left one (both reported), and what the viewer left undrawn. Printed: at least
-    90 % of the values exact."""
-    if (filler, transform) in BELOW_TARGET:
-        reason = BELOW_TARGET[filler, transform]
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    right-to-left one (both reported), and what the flattening dropped. Printed: at least
+    90 % of the values exact (today all but those two)."""
     exact, unreadable, wrong = _outcome(issued, filler, transform, returned[filler, transform])
     total = len(_answer_fields(issued))
-    if (filler, transform) in KEPT_FIELDS:
-        assert len(exact) == total, (unreadable, wrong)
-        return
+    assert not wrong
     assert CUT in unreadable  # never a part of it as if it were the answer
+    assert len(exact) + len(unreadable) == total
+    if (filler, transform) in DROPPED_BY_QPDF:
+        return
+    assert set(unreadable) == {CUT, RTL}
     if transform == "print":
-        assert len(exact) >= 0.9 * (total - 1), (exact, unreadable, wrong)
-    else:
-        assert not wrong
-        assert set(unreadable) <= {CUT, RTL} | _not_read_by_viewer(filler, transform, unreadable)
-        assert len(exact) + len(unreadable) == total
-
-
-def _not_read_by_viewer(filler: str, transform: str, unreadable: list[str]) -> set[str]:
-    """Fields whose box the viewer's flattening left out (said so in the notes) or drew
-    with '?' for letters: qpdf's own appearances have only WinAnsi letters, and qpdf drops
-    poppler's text fields when it flattens."""
-    if transform == "flatten-appearances" and filler == "pdfjs":
-        return set(unreadable)
-    if filler == "poppler" and transform.startswith("flatten"):
-        return set(unreadable)
-    return set()
+        assert len(exact) >= 0.9 * total
 
 
 @pytest.mark.parametrize(("filler", "transform"), CELLS, ids=[f"{f}-{t}" for f, t in CELLS])
@@ -269,13 +215,10 @@ def test_collected_as_recovered(
     answer is a problem that names its question; the boxes ticked come back ticked."""
     entry, response = collected(filler, transform)
     assert entry["employee_id"] == FULL
-    if (filler, transform) in KEPT_FIELDS:
-        assert (entry["status"], entry["read_by"]) == ("ok", "fields"), entry
-    else:
-        assert entry["status"] == "recovered", entry
-        assert entry["read_by"] == "page"
-        assert entry["problems"][0]["code"] == "recovered"
-        assert "row 1, what:" in " ".join(p["message"] for p in entry["problems"])
+    assert entry["status"] == "recovered", entry
+    assert entry["read_by"] == "page"
+    assert entry["problems"][0]["code"] == "recovered"
+    assert "row 1, what:" in " ".join(p["message"] for p in entry["problems"])
     messages = " ".join(p["message"] for p in entry["problems"])
     assert "prefilled" not in messages and "differs from the issued form" not in messages
     assert response["answers"]["kursus"] is True
@@ -317,7 +260,8 @@ def test_edited_printed_text_is_not_taken_for_the_issued_form(
 WRAPPED = (
     "Vi har i år fået styr på årsafslutningen, og teamet har lært det nye system at kende. " * 4
 ).strip() + "\nNæste linje står for sig selv.\n\nSlut."
-OVERFULL = "En meget lang kommentar om året der gik. " * 30
+# More than a three-line box holds even at the smallest size a viewer shrinks text to.
+OVERFULL = ("En meget lang kommentar om året der gik. " * 100).strip()
 
 
 @pytest.mark.parametrize("transform", ["flatten-appearances", "print"])

@@ -7,6 +7,7 @@ returned file and for the issued one alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,6 +46,7 @@ class Placed:
     hidden: bool = False
     multiline: bool = False
     options: tuple[tuple[str, str], ...] = ()
+    auto_size: bool = False  # its text is drawn at the size that fits (font size 0 in /DA)
 
     @property
     def area(self) -> float:
@@ -176,7 +178,11 @@ def _one(annot: Any, page: int) -> Placed | None:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             text = text if text.strip() else None
         multiline = bool(flags & FieldFlag.MULTILINE)
-        return Placed(name, "text", page, rect, text, hidden=hidden, multiline=multiline)
+        da = _text(_inherited(chain, "/DA")) or ""
+        auto = bool(re.search(r"(?:^|\s)0(?:\.0*)?\s+Tf", da))
+        return Placed(
+            name, "text", page, rect, text, hidden=hidden, multiline=multiline, auto_size=auto
+        )
     if ft == FieldType.CHOICE:
         if isinstance(value, Array):
             value = value[0] if len(value) else None

@@ -44,6 +44,9 @@ __all__ = ["PageRead", "read_pages"]
 RENDER_SCALE = 2.0  # pixels per point when looking for marks in boxes
 DARK = 200  # a grey level (0 black … 255 white) that counts as ink (pdf.js's radio dot is grey)
 MARK_SHARE = 0.08  # of a box's inner pixels inked, beyond the blank form's, that is a mark
+# The height of a line of text at about 6 pt (a loose character box is some 1.2 times the
+# font size), the smallest size viewers shrink a field's text to.
+SMALLEST_TEXT = 7.6
 EDGE = 1.0  # points a character's origin may lie outside its field's rectangle
 # qpdf and other viewers draw "?" for a letter their font has not got.
 _UNDRAWN = re.compile(r"\?\?|(?<=\w)\?(?=\w)")
@@ -95,7 +98,7 @@ def read_pages(
             ):
                 return None
         every = [_chars(page) for page in pages]
-        pitch = _line_pitch(every, widgets)
+        leading = _line_pitch(every, widgets)
         for number, page in enumerate(pages):
             issued_page = blank[number]
             on_page = [w for w in widgets if w.page == number and not w.hidden]
@@ -105,7 +108,7 @@ def read_pages(
             static_same &= _static(chars, owned, on_page) == issued_text
             for w in on_page:
                 if w.kind == "text":
-                    _text_field(w, owned.get(w.name, []), pitch, result)
+                    _text_field(w, owned.get(w.name, []), leading, result)
             _look(page, issued_page, on_page, owned, result)
         result.static_matches = static_same
         _name_questions(result, qs)
@@ -251,27 +254,34 @@ def _lines(chars: list[_Char], pitch: float) -> list[list[_Char]]:
     return lines
 
 
+def _height(chars: Sequence[_Char]) -> float:
+    """The usual height of the characters' boxes (their font size, near enough)."""
+    heights = sorted(c.top - c.bottom for c in chars if c.top > c.bottom and c.text.strip())
+    return heights[len(heights) // 2] if heights else 0.0
+
+
 def _line_pitch(pages: list[list[_Char]], widgets: Sequence[Placed]) -> float:
-    """The distance between two lines of a multi-line field in this file: the smallest gap
-    between consecutive lines of any multi-line field (every field's text is drawn in the
-    same size); the height of a character when no field has two lines."""
+    """How far apart a viewer sets two lines of a multi-line field, in character heights.
+
+    Fields drawn at the size that fits have each their own size, but one viewer leads its
+    lines alike: the smallest gap between consecutive lines of any multi-line field, over
+    the height of that field's characters. 1.15 when no field has two lines next to each
+    other."""
     best = 0.0
-    heights: list[float] = []
     for number, chars in enumerate(pages):
-        multi = [w for w in widgets if w.page == number and w.multiline and not w.hidden]
-        if not multi:
-            continue
-        for w in multi:
+        for w in widgets:
+            if w.page != number or not w.multiline or w.hidden:
+                continue
             inside = [c for c in chars if _inside(c.x, c.y, w.rect)]
-            heights.extend(c.top - c.bottom for c in inside if c.top > c.bottom)
+            height = _height(inside)
+            if not height:
+                continue
             ys = sorted({round(c.y, 1) for c in inside}, reverse=True)
             for a, b in itertools.pairwise(ys):
-                gap = a - b
-                if gap > 1.0 and (best == 0.0 or gap < best):
-                    best = gap
-    if best:
-        return best
-    return (sum(heights) / len(heights)) if heights else 12.0
+                ratio = (a - b) / height
+                if ratio > 0.5 and (best == 0.0 or ratio < best):
+                    best = ratio
+    return best or 1.15
 
 
 class _Gap(Exception):
@@ -351,7 +361,7 @@ def _logical(line: list[_Char]) -> str:
     )
 
 
-def _text_field(w: Placed, chars: list[_Char], pitch: float, result: PageRead) -> None:
+def _text_field(w: Placed, chars: list[_Char], leading: float, result: PageRead) -> None:
     visible = [c for c in chars if _inside(c.x, c.y, w.rect)]
     hidden = [c for c in chars if not _inside(c.x, c.y, w.rect) and c.text.strip()]
     if hidden:
@@ -364,6 +374,7 @@ def _text_field(w: Placed, chars: list[_Char], pitch: float, result: PageRead) -
     if not any(c.text.strip() for c in visible):
         result.fields[w.name] = None
         return
+    pitch = leading * (_height(visible) or 10.0)
     lines = _lines(visible, pitch)
     if _full(w, lines, pitch):
         result.fields[w.name] = None
@@ -426,7 +437,14 @@ def _full(w: Placed, lines: list[list[_Char]], pitch: float) -> bool:
     if not inked:
         return False
     if w.multiline:
-        return lines[-1][0].y - pitch < w.rect[1] - EDGE
+        # Text at the smallest size viewers shrink to may not all be there: at it, some
+        # viewers (qpdf making appearances) leave out the lines that do not fit, anywhere.
+        if max(c.top - c.bottom for c in inked) < SMALLEST_TEXT:
+            return True
+        if lines[-1][0].y - pitch >= w.rect[1] - EDGE:
+            return False
+        # A field drawn at the size that fits ends at its bottom edge when its text fits.
+        return not w.auto_size
     width = max(c.right - c.left for c in inked)
     return max(c.right for c in inked) > w.rect[2] - 2.0 - width
 
