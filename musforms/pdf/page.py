@@ -74,6 +74,8 @@ class PageRead:
 
     fields: dict[str, RawValue] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    # Read, but with something to check by hand (field name → what).
+    doubtful: dict[str, str] = field(default_factory=dict)
     static_matches: bool = False  # the page text outside the fields is the issued form's
 
 
@@ -413,7 +415,13 @@ def _text_field(w: Placed, chars: list[_Char], leading: float, result: PageRead)
             gap = prev[0].y - line[0].y
             blank = max(0, round(gap / pitch) - 1) if pitch > 0 else 0
             if blank == 0 and w.multiline and _wrapped(prev, line, w.rect):
+                # The field wrapped here, or the person pressed Enter where it would have:
+                # the page cannot tell. Read as wrapped, and said so.
                 parts.append(" ")
+                result.doubtful[w.name] = (
+                    "its lines run to the edge of the box, so a line break typed where the "
+                    "field wraps anyway reads as a space: check its line breaks"
+                )
             else:
                 parts.append("\n" * (blank + 1))
         parts.append(text.lstrip() if i and parts[-1] == " " else text)
@@ -541,11 +549,21 @@ def _look(
 
 
 def _name_questions(result: PageRead, qs: QuestionSet) -> None:
-    """Say which question each unreadable field belongs to, as the form shows it."""
+    """Say which question each unreadable or doubtful field belongs to, as the form shows
+    it."""
+    result.unreadable = _named(result.unreadable, qs)
+    result.doubtful = {
+        name: why
+        for name, why in _named(result.doubtful, qs).items()
+        if name not in result.unreadable
+    }
+
+
+def _named(found: dict[str, str], qs: QuestionSet) -> dict[str, str]:
     specs = fn.spec_by_name(qs)
     labels = {q.id: localize(q.label, "da") for q in qs.questions()}
     named: dict[str, str] = {}
-    for name, why in result.unreadable.items():
+    for name, why in found.items():
         spec = specs.get(name)
         if spec is not None:
             where = f"question {spec.question!r} ({labels.get(spec.question, '')})"
@@ -558,4 +576,4 @@ def _name_questions(result: PageRead, qs: QuestionSet) -> None:
         else:
             where = f"field {name!r}"
         named[name] = f"{where}: {why}"
-    result.unreadable = named
+    return named

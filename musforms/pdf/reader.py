@@ -940,6 +940,7 @@ def _from_page(
             "agreements) on the page differs from the issued form's: check it by hand"
         )
     raw.notes.extend(found.unreadable.values())
+    raw.notes.extend(found.doubtful.values())
     raw.fields = fields
     return True
 
