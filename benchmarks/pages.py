@@ -157,8 +157,9 @@ def section(results: dict[str, dict[str, float]], forms: int, repeat: int) -> st
         "with a visitor, each run placed by its matrices, 2–8 / 0–6; pdfminer.six's "
         "characters by their boxes 5–7 / 7–9; musforms' page reader (PDFium's characters by "
         "the text object that draws them, and its rendering for the boxes) 9–10 / 0, but 3 "
-        "wrong on the copy printed from pdf.js, where poppler left letters out (see "
-        "`FONT_DEPENDENT` in tests/test_pdf_page.py). The others fail on text a one-line "
+        "wrong on the copy printed from pdf.js, where poppler left letters out (that was "
+        "before the form embedded its field font; it draws them now). The others fail on "
+        "text a one-line "
         "field drew past its edge (hidden there, still in the page), which runs into the next "
         "field's rectangle.",
         "",
