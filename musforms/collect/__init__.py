@@ -101,6 +101,12 @@ class CollectResult:
     returned: int = 0
     missing: int = 0
     missing_first: list[str] = field(default_factory=list)  # the first few missing ids
+    # Of those, the ones whose note in report.json's missing_notes says why ("returned blank").
+    missing_notes: dict[str, str] = field(default_factory=dict)
+    # Forms of which this run found returns with different answers: how many, and for the
+    # first SHOWN the file that counts and the superseded ones.
+    conflicts: list[tuple[str, list[str]]] = field(default_factory=list)
+    conflict_count: int = 0
     need_a_look: list[FileEntry] = field(default_factory=list)  # this run's, first SHOWN
     need_a_look_count: int = 0
     flagged: int = 0  # this run's usable files with answers to check
@@ -223,6 +229,9 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         if missing_count < 20:
             missing_first.append(eid)
         missing_count += 1
+    shown = set(missing_first)
+    notes = {eid: note for eid, note in ledger.missing_notes() if eid in shown}
+    conflict_count, conflicts = ledger.conflicts(SHOWN)
     counts = ledger.run_counts()
     return CollectResult(
         out,
@@ -231,6 +240,9 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         returned=sum(1 for _ in ledger.returned()),
         missing=missing_count,
         missing_first=missing_first,
+        missing_notes=notes,
+        conflicts=conflicts,
+        conflict_count=conflict_count,
         need_a_look=ledger.need_a_look(SHOWN),
         need_a_look_count=sum(counts.get(status, 0) for status in NEEDS_A_LOOK),
         flagged=ledger.run_flagged(),
@@ -258,5 +270,10 @@ def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
     head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
     write_responses_json(out, ledger.returned())
     write_report_json(
-        out, head, files=ledger.entries(), returned=ledger.returned(), missing=ledger.missing()
+        out,
+        head,
+        files=ledger.entries(),
+        returned=ledger.returned(),
+        missing=ledger.missing(),
+        missing_notes=ledger.missing_notes(),
     )
