@@ -33,10 +33,10 @@ from musforms.collect.read import (
 )
 from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir, private_folders, scratch_space
-from musforms.identity import default_key_path, load_key
+from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
-from musforms.manifest import manifest_head
+from musforms.manifest import Manifest, iter_manifest_forms, manifest_head
 from musforms.report import (
     NEEDS_A_LOOK,
     REPORT,
@@ -146,10 +146,14 @@ def collect(
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
-    cycle = manifest_head(forms_dir).cycle
+    head = manifest_head(forms_dir)
+    cycle = head.cycle
     warnings: list[str] = []
     key_path = key_file or default_key_path()
     key = load_key(key_path, warn=warnings.append)
+    if _made_with(key, forms_dir, head) is False:
+        # Said before a file is read: every signed form would fail, one by one.
+        raise _wrong_key(key_path, out, forms_dir=forms_dir)
     # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
         return _collect(
@@ -211,7 +215,7 @@ def _collect(
             if response is not None and identity(response) != before:
                 written.count("responses")
         if signed[False] and not signed[True]:
-            raise _wrong_key(key_path, out, signed[False])
+            raise _wrong_key(key_path, out, count=signed[False])
         result = _summarise(out, cycle, ledger)
         result.warnings = warnings
         _write_results(out, cycle, ledger)
@@ -250,12 +254,35 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
     )
 
 
-def _wrong_key(key_path: Path, out: Path, count: int) -> KeyFileError:
-    forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
+def _made_with(key: bytes, forms_dir: Path, head: Manifest) -> bool | None:
+    """Whether the forms in ``forms_dir`` were generated with ``key``: a form id is an HMAC
+    of the key (identity.make_form_id), so one form of the question set on record tells.
+    None when no form of it is listed (nothing to tell by)."""
+    qs = head.question_set
+    told = None
+    for form in iter_manifest_forms(forms_dir):
+        if form.question_set_digest != qs.digest:
+            continue  # issued with an earlier question set, perhaps of another id
+        if make_form_id(key, head.cycle, form.employee_id, qs.id) == form.form_id:
+            return True
+        told = False
+    return told
+
+
+def _wrong_key(
+    key_path: Path, out: Path, *, count: int = 0, forms_dir: Path | None = None
+) -> KeyFileError:
+    if forms_dir is not None:
+        which = (
+            f"the forms in {forms_dir} were made with another key, so not one signed form "
+            "verifies with it"
+        )
+    else:
+        forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
+        which = f"not one signed form verifies with it: {forms} made with another key (or altered)"
     return KeyFileError(
-        f"not one signed form verifies with the signing key {key_path}: {forms} made with "
-        f"another key (or altered). Nothing in {out} was changed. Collect again with the key "
-        "the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
+        f"wrong signing key {key_path}: {which}. Nothing in {out} was changed. Collect again "
+        f"with the key the forms were generated with: --key-file FILE (or {KEY_ENV}=FILE)"
     )
 
 
