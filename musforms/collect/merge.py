@@ -152,14 +152,15 @@ def _conflict(ledger: Ledger, *, older: FileEntry, newer: FileEntry) -> None:
 
 
 def _name_other(entry: FileEntry, other: str, which: str) -> None:
-    if any(p.code == CONFLICTING and other in p.message for p in entry.problems):
-        return
+    said = f"another return of this form, {other}, has other answers; "
+    entry.problems = [
+        p for p in entry.problems if not (p.code == CONFLICTING and p.message.startswith(said))
+    ]
     entry.problems.append(
         Problem(
             code=CONFLICTING,
             question=None,
-            message=f"another return of this form, {other}, has other answers; it is {which}: "
-            "check with the employee which one they meant",
+            message=f"{said}it is {which}: check with the employee which one they meant",
         )
     )
 
