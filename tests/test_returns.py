@@ -206,6 +206,10 @@ def test_the_newer_of_two_different_returns_counts_and_both_say_so(
         assert f"  {docx} counts; not {pdf}" in said
         assert "answers to check" not in said  # a conflict is not a missing answer
         assert result.counts == {"ok": 1, "superseded": 1}
+    args = ["collect", str(inbox), "--forms", str(round_.forms), "--out", str(out)]
+    got = CliRunner().invoke(cli, [*args, "--key-file", str(round_.key_file)])
+    assert got.exit_code == 0, got.output  # no fault of either file
+    assert f"\n  {docx} counts; not {pdf}\n" in got.stdout
 
 
 def test_a_later_file_with_the_same_answers_is_a_duplicate(
