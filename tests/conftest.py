@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
@@ -89,6 +92,14 @@ EVERY_TYPE = {
 DANISH = "Æblegrød på Ærø — «søde» ting (og 'citater') \\ med skråstreg"
 MULTILINE = "Første linje med æøå\n\nTredje linje efter en tom linje\nSidste: ÆØÅ!"
 LONG = ("Lang besvarelse om trivsel og udvikling på arbejdspladsen. " * 40)[:2000]
+
+
+# Whatever falls back to the default key (~/.config/musforms/key, made on first use), a CLI
+# run in a subprocess or a fixture set up before the per-test key, finds a throwaway config
+# folder: no test makes or reads the user's own key.
+_CONFIG_HOME = tempfile.mkdtemp(prefix="musforms-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
+atexit.register(shutil.rmtree, _CONFIG_HOME, ignore_errors=True)
 
 
 def on_ci() -> bool:

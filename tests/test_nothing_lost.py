@@ -110,6 +110,40 @@ def test_a_later_blank_copy_never_replaces_the_answers(
     assert _answers(out)["titel"] == f"{ANSWER} titel"
 
 
+@pytest.fixture(scope="module")
+def saved_twice(round_: Round, filled: Path) -> Path:
+    """1042's return saved a second time (an incremental update on top of the first save),
+    with one answer changed: cut inside that update, what is left is the earlier save."""
+    path = round_.root / "filled-1042-twice.pdf"
+    fill_pdfium(filled, path, {"titel": f"{ANSWER} titel, rettet"})
+    return path
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_a_later_cut_short_copy_never_replaces_the_answers(
+    round_: Round, saved_twice: Path, tmp_path: Path, keep: float
+) -> None:
+    """Protects the answers on record against a newer copy of the return cut short (by a
+    mail client or a full disk): even when what is left still opens as an earlier save of
+    the form, the copy is unreadable, says it was cut short, and the answers stay."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    out = tmp_path / "results"
+    shutil.copy(saved_twice, inbox / "svar.pdf")
+    assert _run(round_, inbox, out) == {"svar.pdf": "ok"}
+    data = saved_twice.read_bytes()
+    cut = inbox / "svar (1).pdf"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    _touch(cut, 3600)
+    statuses = _run(round_, inbox, out)
+    assert statuses == {"svar.pdf": "ok", "svar (1).pdf": "unreadable"}
+    report = load_report(out)
+    assert report is not None
+    reason = next(e.reason for e in report.files if e.file.endswith("svar (1).pdf"))
+    assert reason and "cut short" in reason
+    assert _answers(out)["titel"] == f"{ANSWER} titel, rettet"
+
+
 @pytest.mark.parametrize("how", ["truncated", "blank"])
 def test_the_file_on_record_changed_on_disk_keeps_its_answers(
     round_: Round, filled: Path, tmp_path: Path, how: str

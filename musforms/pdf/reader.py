@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, TypeGuard
+from typing import Any, BinaryIO, Protocol, TypeGuard
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Object, Stream, String
@@ -259,6 +259,8 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
     with path.open("rb") as fh:
         if b"%PDF-" not in fh.read(1024):
             raise _unreadable(path)
+        if not _ends_whole(fh):
+            raise _cut_short(path)
         fh.seek(0)
         # pikepdf reads a file it opened by its path through the descriptor, and one given
         # open through Python calls, many times slower on a large or damaged file; but it
@@ -282,6 +284,25 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
             "form code)"
         )
     return raw
+
+
+def _ends_whole(fh: BinaryIO) -> bool:
+    """Whether the file ends as every saved PDF does, with ``%%EOF`` (trailing blanks
+    allowed). One cut short by a mail client or a full disk does not: qpdf would rebuild
+    it from what is left, an earlier save or part of one, and that is not what was sent."""
+    end = fh.seek(0, os.SEEK_END)
+    fh.seek(max(0, end - _TAIL))
+    return fh.read().rstrip(b" \t\r\n\f\x00").endswith(b"%%EOF")
+
+
+_TAIL = 1024  # the end searched for "%%EOF", past blanks a mail client may add
+
+
+def _cut_short(path: Path) -> FormReadError:
+    return FormReadError(
+        f"{path.name}: the file is cut short (its end is missing); ask for the form to be "
+        "sent again"
+    )
 
 
 def _utf8(path: Path) -> bool:
