@@ -78,7 +78,11 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
     current = ledger.winner(entry.form_id)
     first = ledger.first_seen(entry.sha256, entry.file)
     other = current is not None and current.file != entry.file
-    on_record = _on_record(out, current) if current is not None and other else None
+    # The response on record, read only when this file is not a byte-identical copy of it.
+    same_bytes = current is not None and (current.sha256 == entry.sha256 or first is not None)
+    on_record = (
+        _on_record(out, current) if current is not None and other and not same_bytes else None
+    )
     # Answers beat none, whenever saved: a blank on record is left from report/1, which had
     # no ``blank`` status.
     blank_on_record = on_record is not None and not has_answers(on_record)
