@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -201,10 +202,19 @@ def main() -> int:
         keep_failed=args.keep,
     )
     say(f"soak: building a round of {args.employees} employees (seed {args.seed})")
+    # SIGTERM ends the run as Ctrl-C does: the case's disks are unmounted and its commands
+    # stopped on the way out, and the figures of the cases that ran are still printed.
+    signal.signal(signal.SIGTERM, _interrupt)
+    interrupted = False
     with lab:
         say(f"soak: round ready after {time.monotonic() - started:.0f} s")
         for kind, index in cases(lab, args.only):
-            out = lab.run_case(kind, index)
+            try:
+                out = lab.run_case(kind, index)
+            except KeyboardInterrupt:
+                say("soak: interrupted; the cases that ran are summed up, nothing is written")
+                interrupted = True
+                break
             outcomes.append(out)
             injected = sum(o.faults for o in outcomes)
             failed = sum(bool(o.problems) for o in outcomes)
@@ -223,12 +233,16 @@ def main() -> int:
     print(text)
     if report:
         print(report)
-    if not args.no_write and not args.only:
+    if not args.no_write and not args.only and not interrupted:
         replace_section(args.results, text)
         say(f"soak: figures written to {args.results}")
     if not args.keep:
         shutil.rmtree(args.work / "lab", ignore_errors=True)
-    return 1 if failed_cases else 0
+    return 1 if failed_cases or interrupted else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 One interpreter for every format: a PDF and a Word form with the same answers give the
 same response. Types per the response contract (docs/ARCHITECTURE.md): text → str with
 ``\\n``; scale → int; choice → option id; multichoice → list of option ids; checkbox →
-bool; date → ISO date; unanswered → absent.
+bool; date → ISO date; unanswered → absent. A date that cannot be read is null, and its text
+as typed goes into ``typed`` (an agreement's into its ``due_typed``), with a problem.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _COMMENT_ROW = re.compile(rf"^{fn.PREVIOUS_COMMENT}{fn.SEP}(\d+)$")
 @dataclass
 class Interpreted:
     answers: dict[str, AnswerValue] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)  # question id → unreadable text
     agreements: list[ResponseAgreement] = field(default_factory=list)
     previous_agreements: list[ResponsePreviousAgreement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -82,14 +84,24 @@ def _note(problems: list[Problem], code: str, question: str | None, message: str
     problems.append(Problem(code=code, question=question, message=message))
 
 
-def _date(
-    raw: RawValue, q: Question, lang: str, problems: list[Problem], where: str
-) -> dt.date | None:
+@dataclass(frozen=True)
+class _Date:
+    """A date answer: the date, or the text as typed when it is none."""
+
+    value: dt.date | None = None
+    typed: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        return self.value is None and self.typed is None
+
+
+def _date(raw: RawValue, q: Question, lang: str, problems: list[Problem], where: str) -> _Date:
     text = _text(raw)
     if text is None:
-        return None
+        return _Date()
     try:
-        return parse_date(text)
+        return _Date(parse_date(text))
     except ValueError as exc:
         _note(
             problems,
@@ -97,7 +109,7 @@ def _date(
             q.id,
             f"{where}: the date {text!r} cannot be read ({exc}); kept as typed",
         )
-        return None
+        return _Date(typed=text.strip())
 
 
 def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") -> Interpreted:
@@ -112,7 +124,10 @@ def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") ->
                 value = _text(raw.get(q.id))
             case "date":
                 date = _date(raw.get(q.id), q, lang, problems, where)
-                value = date.isoformat() if date else None
+                value = date.value.isoformat() if date.value else None
+                if date.typed is not None:
+                    out.answers[q.id] = None
+                    out.typed[q.id] = date.typed
             case "checkbox":
                 value = _truthy(raw.get(q.id))
             case "multichoice":
@@ -135,7 +150,8 @@ def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") ->
                 continue
         if value is not None:
             out.answers[q.id] = value
-        if q.required and (value is None or value is False or value == []):
+        answered = value is not None and value is not False and value != []
+        if q.required and not answered and q.id not in out.typed:
             problems.append(_missing(q, where))
     out.previous_agreements = _previous(raw, lang, problems)
     return out
@@ -157,7 +173,7 @@ def _agreements(
         owner = _text(raw.get(fn.agreement_field(q.id, row, "owner")))
         where = f"agreement {row} of '{q.id}'"
         due = _date(raw.get(fn.agreement_field(q.id, row, "due")), q, lang, problems, where)
-        if what is None and owner is None and due is None:
+        if what is None and owner is None and due.blank:
             continue  # an empty row
         if what is None:
             _note(
@@ -166,7 +182,9 @@ def _agreements(
                 q.id,
                 f"{where} has a who or a date but no 'what'",
             )
-        rows.append(ResponseAgreement(what=what or "", owner=owner, due=due))
+        rows.append(
+            ResponseAgreement(what=what or "", owner=owner, due=due.value, due_typed=due.typed)
+        )
     return rows
 
 
@@ -196,10 +214,11 @@ def _previous(
         if not what:
             continue
         due_text = parts.get("due")
+        due_typed = None
         try:
             due = parse_date(due_text) if due_text else None
         except ValueError:
-            due = None
+            due, due_typed = None, (due_text or "").strip() or None
         status_raw = raw.get(fn.previous_status_field(row))
         status = _status(status_raw, lang)
         if status is None and _text(status_raw) is not None:
@@ -214,6 +233,7 @@ def _previous(
                 what=what,
                 owner=parts.get("owner"),
                 due=due,
+                due_typed=due_typed,
                 status=status,
                 comment=_text(raw.get(fn.previous_comment_field(row))),
             )

@@ -326,6 +326,8 @@ class RawForm(BaseModel):
     saved_at: dt.datetime | None = None  # the file's own save time, if it records one
     application: str | None = None  # who saved it, if the file says
     notes: list[str] = Field(default_factory=list)  # what the reader had to work around
+    # Problems with an answer the reader found, with their own codes (``table_as_text``).
+    problems: list[Problem] = Field(default_factory=list)
 
 
 class Problem(Frozen):

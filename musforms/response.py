@@ -1,8 +1,12 @@
-"""The response JSON (``musforms/response/1``): one per employee, as docs/ARCHITECTURE.md
+"""The response JSON (``musforms/response/2``): one per employee, as docs/ARCHITECTURE.md
 defines it.
 
 ``musforms schema`` prints the JSON Schema generated from these models; it also ships as
 ``musforms/schemas/response.json``.
+
+Version 2 keeps what was typed where a date could not be read: ``typed`` (question id → text)
+beside the answers, ``due_typed`` in an agreement. Both appear only when there is such a text,
+so a version 1 file is a version 2 file without them, and is read as one.
 """
 
 from __future__ import annotations
@@ -10,13 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from musforms.models import AgreementStatus, Problem
 
-SCHEMA = "musforms/response/1"
+SCHEMA = "musforms/response/2"
+# Earlier versions this one reads: each is this one without the fields added since.
+EARLIER_SCHEMAS = frozenset({"musforms/response/1"})
 
 AnswerValue = str | int | bool | list[str] | None
 
@@ -49,6 +62,15 @@ class ResponseAgreement(_Model):
     what: str
     owner: str | None = None
     due: dt.date | None = None
+    # The due date as typed, when it could not be read as a date (``due`` is then null).
+    due_typed: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_text(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("due_typed") is None:
+            data.pop("due_typed", None)
+        return data
 
 
 class ResponsePreviousAgreement(ResponseAgreement):
@@ -70,16 +92,31 @@ class ResponseSource(_Model):
 
 
 class Response(_Model):
-    schema_: Literal["musforms/response/1"] = Field("musforms/response/1", alias="schema")
+    schema_: Literal["musforms/response/2"] = Field("musforms/response/2", alias="schema")
     employee: ResponseEmployee
     form: ResponseForm
     answers: dict[str, AnswerValue]
+    # Question id → the text typed for an answer that could not be read (a date such as
+    # "næste forår"); its answer is null.
+    typed: dict[str, str] = Field(default_factory=dict)
     agreements: list[ResponseAgreement] = Field(default_factory=list)
     previous_agreements: list[ResponsePreviousAgreement] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     source: ResponseSource | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _read_earlier(cls, value: object) -> object:
+        return SCHEMA if value in EARLIER_SCHEMAS else value
+
+    @model_serializer(mode="wrap")
+    def _without_empty_typed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("typed"):
+            data.pop("typed", None)
+        return data
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)

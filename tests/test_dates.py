@@ -27,6 +27,14 @@ JAN_15 = dt.date(2027, 1, 15)
         "15 jan. 2027",
         "15-01-2027 00:00",
         "2027-01-15T00:00:00",
+        "d. 15. januar 2027",
+        "d.15.januar 2027",
+        "den 15. januar 2027",
+        "fredag d. 15. januar 2027",
+        "Fredag den 15. jan. 2027",
+        "fre. d.\u00a015. januar 2027",  # Word puts a no-break space after "d."
+        "Friday, 15 January 2027",
+        "15. januar, 2027",
     ],
 )
 def test_danish_ways_of_writing_a_date(text: str) -> None:
@@ -47,6 +55,16 @@ def test_blank_is_none(text: str) -> None:
         ("næste uge", "'næste uge' is not a date; write it as dd-mm-åååå"),
         ("15 smarch 2027", "'15 smarch 2027' is not a date"),
         ("15012027", "'15012027' is not a date"),
+        ("næste forår", "'næste forår' is not a date"),
+        ("3. marts", "'3. marts' is not a date"),  # no year: which one cannot be told
+        ("marts 2027", "'marts 2027' is not a date"),
+        ("uge 12 2027", "'uge 12 2027' is not a date"),
+        ("d. 31. februar 2027", "'d. 31. februar 2027' is not a day that exists"),
+        ("hej d. 3. marts 2027", "'hej d. 3. marts 2027' is not a date"),
+        (
+            "mandag d. 15. januar 2027",
+            "'mandag d. 15. januar 2027' names two days: 2027-01-15 is a Friday",
+        ),
     ],
 )
 def test_impossible_or_unreadable_dates_raise(text: str, message: str) -> None:

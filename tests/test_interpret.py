@@ -48,9 +48,11 @@ def test_every_danish_date_form_is_read(every_type: QuestionSet) -> None:
 
 
 def test_impossible_date_is_null_with_the_raw_text_kept(every_type: QuestionSet) -> None:
-    """31-02-2027 becomes no answer and a problem that quotes what was typed."""
-    result = interpret(every_type, {"startdato": "31-02-2027", "lykkedes": LONG})
-    assert "startdato" not in result.answers
+    """31-02-2027 becomes a null answer with its text as typed beside it, and a problem that
+    quotes it."""
+    result = interpret(every_type, {"startdato": " 31-02-2027 ", "lykkedes": LONG})
+    assert "startdato" in result.answers and result.answers["startdato"] is None
+    assert result.typed == {"startdato": "31-02-2027"}
     (problem,) = result.problems
     assert problem.code == "bad_date" and problem.question == "startdato"
     assert "31-02-2027" in problem.message

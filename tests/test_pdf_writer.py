@@ -166,3 +166,77 @@ def test_one_writer_many_employees(
         assert raw.fields[fn.PREFILL_NAME] == f"Medarbejder {n}"
         tokens.add(raw.token)
     assert len(tokens) == 3
+
+
+def _field_with(value: str, path: Path, multiline: bool = True) -> tuple[float, float]:
+    """A page with one 465 × 112 pt text field holding ``value`` in musforms' own appearance;
+    returns the field's lower left corner."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    from musforms import texts
+    from musforms.pdf.writer import text_field
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(600, 300))
+    text_field(
+        c, "svar", "Svar", 60, 100, 465, 112, multiline, value, texts.t("answer_continues", "da")
+    )
+    c.showPage()
+    c.save()
+    path.write_bytes(buf.getvalue())
+    return 60, 100
+
+
+def _flat_text_in(path: Path, x: float, y: float, w: float, h: float) -> str:
+    """The field flattened by qpdf, then what pdftotext finds inside its box (no spaces)."""
+    flat = path.with_name(f"flat-{path.name}")
+    subprocess.run(["qpdf", "--flatten-annotations=all", str(path), str(flat)], check=True)
+    crop = ["-x", str(int(x)), "-y", str(int(300 - y - h)), "-W", str(int(w)), "-H", str(int(h))]
+    out = subprocess.run(["pdftotext", *crop, str(flat), "-"], check=True, capture_output=True)
+    return "".join(out.stdout.decode("utf-8").split())
+
+
+def _numbered(length: int) -> list[str]:
+    words: list[str] = []
+    while len(" ".join(words)) < length:
+        words.append(f"trivsel{len(words)}æø")
+    return words
+
+
+@pytest.mark.parametrize("length", [40, 1000, 2000])
+def test_own_appearance_shrinks_a_long_value_to_fit(length: int, tmp_path: Path) -> None:
+    """A value musforms sets itself is drawn whole, in the field font, shrunk as far as
+    needed but never below 6 pt: up to 2,000 characters fit a textarea's box."""
+    from musforms.pdf.writer import MIN_FIELD_SIZE, field_layout
+
+    words = _numbered(length)
+    value = " ".join(words)
+    size, _lines, cut = field_layout(value, 465, 112, True, "…")
+    assert not cut and MIN_FIELD_SIZE <= size <= 10
+    assert (size == 10) == (length == 40)
+    path = tmp_path / "field.pdf"
+    x, y = _field_with(value, path)
+    text = _flat_text_in(path, x, y, 465, 112)
+    assert all(word in text for word in words), "a word is missing from the box"
+
+
+def test_own_appearance_says_the_answer_continues(tmp_path: Path) -> None:
+    """Past what fits at the smallest size, the box shows the first lines and then says the
+    answer goes on and the minutes hold it whole."""
+    words = _numbered(4000)
+    path = tmp_path / "field.pdf"
+    x, y = _field_with(" ".join(words), path)
+    text = _flat_text_in(path, x, y, 465, 112)
+    assert words[0] in text and words[100] in text
+    assert words[-1] not in text
+    assert "svaretfortsætter–helesvaretstårireferatet" in text
+
+
+def test_own_appearance_of_every_script(tmp_path: Path) -> None:
+    """musforms draws Polish, Greek, Cyrillic and Hebrew values with the field font."""
+    value = "Zażółć gęślą jaźń Ωμέγα Жёлтый İstanbul"
+    path = tmp_path / "field.pdf"
+    x, y = _field_with(value, path, multiline=False)
+    assert "".join(value.split()) in _flat_text_in(path, x, y, 465, 112)

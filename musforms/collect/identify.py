@@ -205,6 +205,7 @@ def _respond(
                 "read from the page layout — check them by hand",
             ),
         )
+    problems.extend(raw.problems)
     for note in raw.notes:
         problems.append(Problem(code="reader_note", question=None, message=note))
     status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"
@@ -225,6 +226,7 @@ def _respond(
             question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
         ),
         answers=result.answers,
+        typed=result.typed,
         agreements=result.agreements,
         previous_agreements=result.previous_agreements,
         problems=problems,

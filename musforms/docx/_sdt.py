@@ -274,33 +274,160 @@ class Control:
     locked: str | None = None
     items: list[tuple[str, str]] = field(default_factory=list)  # (value, display text)
     nested: bool = False  # holds other controls (a container, not an answer)
+    tables: int = 0  # tables whose cells are part of the value, read as text (see table_text)
+
+
+# Tracked changes (ECMA-376 Part 1 §17.13.5): what a deletion or the source of a move holds
+# is no longer part of the text, whatever it is (w:delText, w:br, w:tab, w:cr, whole runs);
+# insertions (w:ins) and move targets (w:moveTo) are. A deleted paragraph mark (w:del in the
+# paragraph's w:pPr/w:rPr) joins the paragraph to the next; a deleted table row (w:del in
+# w:trPr) is gone with its cells.
+_REMOVED = ("del", "moveFrom")
+
+
+def _tracked(root: etree._Element) -> tuple[set[etree._Element], set[etree._Element]]:
+    """What tracked changes under ``root`` took away: every element removed from the text,
+    and the paragraphs whose mark (their end) was deleted or moved away."""
+    gone: set[etree._Element] = set()
+    joined: set[etree._Element] = set()
+    for mark in root.iter(*(w(name) for name in _REMOVED)):
+        parent = mark.getparent()
+        if parent is not None and parent.tag == w("trPr"):
+            row = parent.getparent()
+            if row is not None:
+                gone.update(row.iter())
+        elif parent is not None and parent.tag == w("rPr"):
+            ppr = parent.getparent()
+            if ppr is not None and ppr.tag == w("pPr") and ppr.getparent() is not None:
+                joined.add(ppr.getparent())
+        else:
+            gone.update(mark.iter())
+    return gone, joined
+
+
+def removed_by_tracking(root: etree._Element) -> set[etree._Element]:
+    """Every element under ``root`` that a tracked deletion or move removed from the text."""
+    return _tracked(root)[0]
 
 
 def text_of(el: etree._Element) -> str:
-    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``."""
+    """Visible text of an element: w:t, tabs, line breaks, paragraph ends as ``\\n``, a table
+    as :func:`table_text`; what a tracked change deleted or moved away is left out, what it
+    inserted is kept."""
+    return _text(el, *_tracked(el))
+
+
+# Element names looked up once: text_of runs over every control and the whole body.
+_P, _R, _T, _TAB, _BR, _CR = w("p"), w("r"), w("t"), w("tab"), w("br"), w("cr")
+_SYM, _HYPHEN, _TBL, _TYPE = w("sym"), w("noBreakHyphen"), w("tbl"), w("type")
+_NOT_TEXT = (w("instrText"), w("delText"))
+
+
+def _text(el: etree._Element, gone: set[etree._Element], joined: set[etree._Element]) -> str:
     out: list[str] = []
     paragraphs = 0
-    for node in el.iter(w("t"), w("tab"), w("br"), w("cr"), w("p"), w("sym"), w("noBreakHyphen")):
+    join = False  # the paragraph before ended in a deleted paragraph mark
+    for node in el.iter(_T, _TAB, _BR, _CR, _P, _SYM, _HYPHEN, _TBL):
+        if gone and node in gone:
+            continue
         tag = node.tag
-        if tag == w("p"):
-            if paragraphs:
+        if tag == _T:
+            if not _inside(node, _NOT_TEXT):
+                out.append(node.text or "")
+        elif tag == _P:
+            if paragraphs and not join:
                 out.append("\n")
             paragraphs += 1
-        elif tag == w("t"):
-            if _inside(node, (w("instrText"), w("delText"))):
-                continue
-            out.append(node.text or "")
-        elif tag == w("tab"):
-            if node.getparent() is not None and node.getparent().tag == w("r"):
+            join = bool(joined) and node in joined
+        elif tag == _TAB:
+            parent = node.getparent()
+            if parent is not None and parent.tag == _R:
                 out.append("\t")
-        elif tag in (w("br"), w("cr")):
-            if node.get(w("type"), "textWrapping") == "textWrapping":
+        elif tag in (_BR, _CR):
+            if node.get(_TYPE, "textWrapping") == "textWrapping":
                 out.append("\n")
-        elif tag == w("noBreakHyphen"):
+        elif tag == _TBL:
+            # A table is a block of its own, read as text; what it holds is read no further.
+            if paragraphs and not join:
+                out.append("\n")
+            out.append(_table_text(node, gone, joined))
+            paragraphs += 1
+            join = False
+            gone.update(node.iter())
+        elif tag == _HYPHEN:
             out.append("-")
-        elif tag == w("sym"):
+        elif tag == _SYM:
             out.append(_sym_char(node))
     return "".join(out)
+
+
+def table_text(tbl: etree._Element) -> str:
+    """A table as text: a line per row, its cells separated by tabs, each cell's paragraphs
+    and line breaks joined by spaces (so the rows stay rows); rows deleted with changes
+    tracked are left out."""
+    return _table_text(tbl, *_tracked(tbl))
+
+
+def _table_text(tbl: etree._Element, gone: set[etree._Element], joined: set[etree._Element]) -> str:
+    rows = []
+    for tr in tbl.iterchildren(w("tr")):
+        if tr in gone:
+            continue
+        cells = [" ".join(_text(tc, gone, joined).split("\n")) for tc in tr.iterchildren(w("tc"))]
+        rows.append("\t".join(cells))
+    return "\n".join(rows)
+
+
+def _style(p: etree._Element) -> str | None:
+    style = p.find(f"{w('pPr')}/{w('pStyle')}")
+    return None if style is None else style.get(w("val"))
+
+
+def spilled_blocks(control: etree._Element) -> list[etree._Element]:
+    """What an answer control's text runs on into, outside the control: the tables and
+    paragraphs that follow the control's paragraph, when the control ends it.
+
+    Inserting a table into an answer (LibreOffice) splits the answer's paragraph at the
+    cursor: the control keeps the text before, the table comes after the paragraph, and the
+    text after the cursor moves into a new paragraph of the same style; pressing Enter in an
+    answer does the same without the table. The form itself never has a table without
+    controls, nor a paragraph of an answer's style without its control, so these are the
+    employee's."""
+    p = control.getparent()
+    if p is None or p.tag != w("p") or p.find(f".//{w('sdt')}") is not control:
+        return []
+    if any(True for _ in control.itersiblings(w("sdt"))):
+        return []  # not the paragraph's last control
+    style = _style(p)
+    found: list[etree._Element] = []
+    for sibling in p.itersiblings():
+        if sibling.tag in (w("bookmarkStart"), w("bookmarkEnd"), w("proofErr")):
+            continue
+        if sibling.find(f".//{w('sdt')}") is not None:
+            break
+        if sibling.tag == w("tbl") or (sibling.tag == w("p") and _style(sibling) == style):
+            found.append(sibling)
+        else:
+            break
+    while found and found[-1].tag == w("p") and not text_of(found[-1]).strip():
+        found.pop()  # the empty paragraph a table leaves after it belongs to nothing
+    return found
+
+
+def _with_spilled(control: etree._Element, ctl: Control) -> Control:
+    """The control's value with what it runs on into (:func:`spilled_blocks`) after it."""
+    if ctl.kind not in ("text", "richtext") or ctl.nested:
+        return ctl
+    blocks = spilled_blocks(control)
+    if not blocks:
+        return ctl
+    parts = [] if ctl.placeholder else [ctl.text]
+    parts += [table_text(b) if b.tag == w("tbl") else text_of(b) for b in blocks]
+    ctl.text = "\n".join(parts)
+    ctl.value = text_value(ctl.text)
+    ctl.placeholder = ctl.value is None
+    ctl.tables += sum(1 for b in blocks if b.tag == w("tbl"))
+    return ctl
 
 
 def _sym_char(node: etree._Element) -> str:
@@ -316,9 +443,10 @@ def _sym_char(node: etree._Element) -> str:
 def _inside(node: etree._Element, tags: tuple[str, ...]) -> bool:
     parent = node.getparent()
     while parent is not None:
-        if parent.tag in tags:
+        tag = parent.tag
+        if tag in tags:
             return True
-        if parent.tag in (w("r"), w("p")):
+        if tag in (_R, _P):
             return False
         parent = parent.getparent()
     return False
@@ -366,6 +494,8 @@ def control_from_sdt(sdt: etree._Element) -> Control:
     text = text_of(content) if content is not None else ""
     nested = content is not None and next(iter_sdts(content), None) is not None
     ctl = Control("other", tag, alias, None, text, placeholder, lock, nested=nested)
+    if content is not None:
+        ctl.tables = sum(1 for _ in content.iter(w("tbl")))
     if pr is None:
         return ctl
     box = pr.find(w14("checkbox"))
@@ -466,7 +596,7 @@ def parse_controls(root: etree._Element) -> list[Control]:
     nodes = list(root.iter())
     order = {id(el): i for i, el in enumerate(nodes)}
     for sdt in iter_sdts(root):
-        found.append((order[id(sdt)], control_from_sdt(sdt)))
+        found.append((order[id(sdt)], _with_spilled(sdt, control_from_sdt(sdt))))
     for pos, ctl in _legacy_fields(root, order):
         found.append((pos, ctl))
     found.sort(key=lambda pair: pair[0])
@@ -476,7 +606,10 @@ def parse_controls(root: etree._Element) -> list[Control]:
 def _legacy_fields(root: etree._Element, order: dict[int, int]) -> Iterator[tuple[int, Control]]:
     """FORMTEXT / FORMCHECKBOX / FORMDROPDOWN complex fields (Word 97 form fields)."""
     stack: list[dict[str, object]] = []
+    gone = removed_by_tracking(root)
     for node in root.iter(w("fldChar"), w("instrText"), w("t"), w("br"), w("tab")):
+        if node in gone:
+            continue
         if node.tag == w("fldChar"):
             kind = node.get(w("fldCharType"))
             if kind == "begin":

@@ -38,11 +38,21 @@ from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Resolver
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
-from musforms.models import LANGUAGES, Question, QuestionSet, RawForm, RawValue, localize
+from musforms.models import (
+    LANGUAGES,
+    Problem,
+    Question,
+    QuestionSet,
+    RawForm,
+    RawValue,
+    localize,
+)
 
 __all__ = ["Block", "Control", "Found", "form_from_controls", "read_controls", "read_docx"]
 
 ReadBy = Literal["tags", "order", "layout"]
+# Problem code: an answer held a table, read as text.
+TABLE_AS_TEXT = "table_as_text"
 _MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 _STRICT_MAIN_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 _TOKEN_RE = re.compile(r"MF1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -247,15 +257,38 @@ def form_from_controls(found: Found, resolve: Resolver | None) -> RawForm:
         application=found.application,
     )
     issued = resolve(raw) if resolve is not None else None
-    fields, read_by, notes = _fields(
-        controls, found.blocks, issued.question_set if issued is not None else None
-    )
+    qs = issued.question_set if issued is not None else None
+    fields, read_by, notes, tabled = _fields(controls, found.blocks, qs)
     if read_by == "layout" and token:
         fields.setdefault(fn.IDENTITY, token)
     raw.fields = fields
     raw.read_by = read_by
     raw.notes = notes
+    raw.problems = _tables_as_text(tabled, qs)
     return raw
+
+
+def _tables_as_text(names: list[str], qs: QuestionSet | None) -> list[Problem]:
+    """A problem per answer (by field name) that held a table: it was read as text, which HR
+    should look at."""
+    specs = fn.spec_by_name(qs) if qs is not None else {}
+    problems: list[Problem] = []
+    for name, count in Counter(names).items():
+        spec = specs.get(name)
+        question = spec.question if spec is not None else None
+        where = f"question '{question}'" if question else f"field '{name}'"
+        if spec is not None and spec.row is not None:
+            where = f"agreement {spec.row} of '{question}'"
+        tables = "a table" if count == 1 else f"{count} tables"
+        problems.append(
+            Problem(
+                code=TABLE_AS_TEXT,
+                question=question,
+                message=f"{where}: the answer holds {tables}, read as text (a line per row, "
+                "cells separated by tabs); check the answer in the minutes against the file",
+            )
+        )
+    return problems
 
 
 def _clean(value: RawValue) -> RawValue:
@@ -271,7 +304,10 @@ _PLACEHOLDERS = layout.placeholders()
 
 def _fields(
     controls: list[Control], blocks: Callable[[], list[Block]], qs: QuestionSet | None
-) -> tuple[dict[str, RawValue], ReadBy, list[str]]:
+) -> tuple[dict[str, RawValue], ReadBy, list[str], list[str]]:
+    """The raw values by field name, how they were found, notes on what had to be worked
+    around, and the names of the fields whose answer held a table (read as text): once per
+    table."""
     notes: list[str] = []
     answers = [c for c in controls if c.kind not in _LEGACY and not c.nested]
     tagged = [c for c in answers if c.tag]
@@ -280,7 +316,8 @@ def _fields(
     expected = {s.name for s in fn.all_fields(qs)} if qs else set()
     complete = bool(tagged) and expected <= set(counts)
     if complete and not duplicated:
-        return {str(c.tag): _clean(c.value) for c in tagged}, "tags", notes
+        values = {str(c.tag): _clean(c.value) for c in tagged}
+        return values, "tags", notes, _tabled([(str(c.tag), c) for c in tagged])
     if qs is not None and answers:
         by_order = _by_order(answers, qs)
         if by_order is not None:
@@ -288,7 +325,8 @@ def _fields(
                 notes.append(f"fields named twice ({', '.join(duplicated)}); read by position")
             else:
                 notes.append("the fields had lost their names; read by position")
-            return by_order, "order", notes
+            names = layout.field_order(qs, _previous_count(answers, qs))
+            return by_order, "order", notes, _tabled(list(zip(names, answers, strict=False)))
     if tagged:
         fields: dict[str, RawValue] = {}
         for c in tagged:
@@ -300,12 +338,24 @@ def _fields(
         missing = sorted(expected - set(counts))
         if missing:
             notes.append(f"fields missing from the file: {', '.join(missing)}")
-        return fields, "tags", notes
+        return fields, "tags", notes, _tabled([(str(c.tag), c) for c in tagged])
     if qs is None:
         notes.append("the form has no fields left and its question set is unknown")
-        return {}, "layout", notes
+        return {}, "layout", notes, []
     notes.append("the form had no fields left; answers were read from the page layout")
-    return _Layout(blocks(), qs).fields(), "layout", notes
+    page = _Layout(blocks(), qs)
+    return page.fields(), "layout", notes, page.tabled
+
+
+def _tabled(named: list[tuple[str, Control]]) -> list[str]:
+    """The field names of those answers that held tables, once per table."""
+    return [name for name, c in named if c.value is not None for _ in range(c.tables)]
+
+
+def _previous_count(answers: list[Control], qs: QuestionSet) -> int:
+    count = layout.previous_count_for(qs, len(answers))
+    assert count is not None  # _by_order read them with it
+    return count
 
 
 def _by_order(answers: list[Control], qs: QuestionSet) -> dict[str, RawValue] | None:
@@ -343,13 +393,21 @@ def _blocks(body: etree._Element) -> Iterator[Block]:
             yield Block(sdt.text_of(child))
         elif child.tag == sdt.w("tbl"):
             rows = [
-                [sdt.text_of(tc) for tc in tr.iter(sdt.w("tc"))] for tr in child.iter(sdt.w("tr"))
+                [sdt.text_of(tc) for tc in _own(tr, "tc", child)] for tr in _own(child, "tr", child)
             ]
             yield Block("", rows)
         elif child.tag == sdt.w("sdt"):
             content = child.find(sdt.w("sdtContent"))
             if content is not None:
                 yield from _blocks(content)
+
+
+def _own(el: etree._Element, name: str, table: etree._Element) -> Iterator[etree._Element]:
+    """The rows or cells (``name``) under ``el`` that are ``table``'s own, not a nested
+    table's (one an employee put into a cell)."""
+    for node in el.iter(sdt.w(name)):
+        if next(node.iterancestors(sdt.w("tbl")), None) is table:
+            yield node
 
 
 def _norm(text: str) -> str:
@@ -371,6 +429,7 @@ class _Layout:
         self.blocks = blocks
         self.qs = qs
         self.out: dict[str, RawValue] = {}
+        self.tabled: list[str] = []  # text answers that held a table, once per table
 
     def fields(self) -> dict[str, RawValue]:
         self._prefill()
@@ -454,7 +513,13 @@ class _Layout:
     def _answer(self, q: Question, label: Block, region: list[Block]) -> None:
         paragraphs = [b.text for b in region if b.rows is None]
         match q.type:
-            case "text" | "textarea" | "date":
+            case "text" | "textarea":
+                # The form has no table in a text answer's place: one there is the employee's.
+                parts = [b.text if b.rows is None else _rows_text(b.rows) for b in region]
+                self.out[q.id] = _clean("\n".join(parts).strip("\n"))
+                if self.out[q.id] is not None:
+                    self.tabled += [q.id for b in region if b.rows is not None]
+            case "date":
                 self.out[q.id] = _clean("\n".join(paragraphs).strip("\n"))
             case "scale" | "choice":
                 text = _clean("\n".join(paragraphs).strip())
@@ -478,6 +543,11 @@ class _Layout:
                     row = body_rows[spec.row - 1] if spec.row <= len(body_rows) else []
                     index = layout.PREVIOUS_PARTS.index(spec.part or "what")
                     self.out[spec.name] = _clean(row[index]) if index < len(row) else None
+
+
+def _rows_text(rows: list[list[str]]) -> str:
+    """A table's rows as ``table_text`` reads one: a line per row, cells by tabs."""
+    return "\n".join("\t".join(" ".join(cell.split("\n")) for cell in row) for row in rows)
 
 
 def _glyph(text: str) -> bool | None:

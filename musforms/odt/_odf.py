@@ -9,6 +9,7 @@ how it stores a Word form's content controls (``w:sdt``) in an .odt.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -91,6 +92,7 @@ class _Reader:
     skip_space: bool = True
     opened: list[_Open] = field(default_factory=list)
     controls: list[Control | None] = field(default_factory=list)
+    styles: dict[str, str] | None = None  # paragraph_styles, once needed
 
     def room(self, count: int) -> None:
         if self.size + count > self.max_chars:
@@ -123,6 +125,13 @@ class _Reader:
             return  # a comment or processing instruction, or hidden content
         if tag == CONTENT_CONTROL:
             self.control(el)
+        elif tag == TABLE and el.find(f".//{CONTENT_CONTROL}") is None:
+            # A table of the employee's (the form's own hold controls): read as text, a line
+            # per row and cells by tabs, a block of its own as in the Word reader.
+            if self.paragraphs:
+                self.emit("\n")
+            self.paragraphs += 1
+            self.literal(table_text(el, self.max_chars))
         elif tag in _PARAGRAPHS:
             if self.paragraphs:
                 self.emit("\n")
@@ -162,7 +171,32 @@ class _Reader:
         finally:
             self.opened.pop()
         shown = "".join(self.out[current.start :])
-        self.controls[current.slot] = control_from_element(el, shown, current.nested)
+        ctl = control_from_element(el, shown, current.nested)
+        if ctl.kind in ("text", "richtext") and not ctl.nested:
+            self.spilled(el, ctl)
+        self.controls[current.slot] = ctl
+
+    def spilled(self, el: etree._Element, ctl: Control) -> None:
+        """Add what the control's text runs on into (:func:`spilled_blocks`) to its value."""
+        if self.styles is None:
+            self.styles = paragraph_styles(el)
+        blocks = spilled_blocks(el, self.max_chars, self.styles)
+        if not blocks:
+            return
+        parts = [] if ctl.placeholder else [ctl.text]
+        for block in blocks:
+            part = (
+                table_text(block, self.max_chars)
+                if block.tag == TABLE
+                else text_of(block, self.max_chars)
+            )
+            self.room(len(part))  # the whole document's text stays within the bound
+            self.size += len(part)
+            parts.append(part)
+        ctl.text = "\n".join(parts)
+        ctl.value = sdt.text_value(ctl.text)
+        ctl.placeholder = ctl.value is None
+        ctl.tables += sum(1 for b in blocks if b.tag == TABLE)
 
     def text(self) -> str:
         return "".join(self.out)
@@ -188,6 +222,89 @@ def parse_controls(root: etree._Element, max_chars: int) -> tuple[list[Control],
     reader = _Reader(max_chars)
     reader.walk(root, in_paragraph=False)
     return [c for c in reader.controls if c is not None], reader.text()
+
+
+TABLE = table("table")
+_ROW_GROUPS = frozenset({table("table-header-rows"), table("table-rows"), table("table-row-group")})
+# Marks between paragraphs that are no text of their own.
+_BETWEEN = frozenset(
+    {text("soft-page-break"), text("bookmark"), text("bookmark-start"), text("bookmark-end")}
+)
+
+
+def _rows(tbl: etree._Element) -> Iterator[etree._Element]:
+    for child in tbl:
+        if child.tag == table("table-row"):
+            yield child
+        elif child.tag in _ROW_GROUPS:
+            yield from _rows(child)
+
+
+def table_text(tbl: etree._Element, max_chars: int) -> str:
+    """A table as text, as the Word reader's ``table_text``: a line per row, cells separated
+    by tabs, each cell's paragraphs joined by spaces."""
+    lines = []
+    for row in _rows(tbl):
+        cells = [
+            " ".join(text_of(cell, max_chars).split("\n"))
+            for cell in row.iterchildren(table("table-cell"))
+        ]
+        lines.append("\t".join(cells))
+    return "\n".join(lines)
+
+
+def paragraph_styles(el: etree._Element) -> dict[str, str]:
+    """Each automatic paragraph style of ``el``'s document (``P4``) → the named style it is
+    made from (``MF_20_Answer``)."""
+    automatic = el.getroottree().getroot().find(office("automatic-styles"))
+    out: dict[str, str] = {}
+    if automatic is not None:
+        for st in automatic.iterchildren(style("style")):
+            name, parent = st.get(style("name")), st.get(style("parent-style-name"))
+            if name is not None and parent is not None:
+                out[str(name)] = str(parent)
+    return out
+
+
+def _paragraph_style(p: etree._Element, styles: dict[str, str]) -> str | None:
+    """A paragraph's style, by the named style an automatic one is made from."""
+    name = p.get(text("style-name"))
+    return None if name is None else styles.get(str(name), str(name))
+
+
+def spilled_blocks(
+    control: etree._Element, max_chars: int, styles: dict[str, str]
+) -> list[etree._Element]:
+    """The tables and paragraphs an answer control's text runs on into, outside the control,
+    as the Word reader's ``spilled_blocks`` finds them: LibreOffice, asked to insert a table
+    into an answer, splits its paragraph at the cursor, puts the table after it and the rest
+    of the text in a new paragraph of the same style."""
+    p = control.getparent()
+    while p is not None and p.tag not in _PARAGRAPHS:
+        if p.tag == CONTENT_CONTROL:
+            return []
+        p = p.getparent()
+    if p is None:
+        return []
+    controls = list(p.iter(CONTENT_CONTROL))
+    if controls[-1] is not control:
+        return []
+    kind = _paragraph_style(p, styles)
+    found: list[etree._Element] = []
+    for sibling in p.itersiblings():
+        if sibling.tag in _BETWEEN:
+            continue
+        if (
+            sibling.tag not in (TABLE, *_PARAGRAPHS)
+            or sibling.find(f".//{CONTENT_CONTROL}") is not None
+        ):
+            break
+        if sibling.tag != TABLE and _paragraph_style(sibling, styles) != kind:
+            break
+        found.append(sibling)
+    while found and found[-1].tag != TABLE and not text_of(found[-1], max_chars).strip():
+        found.pop()  # the empty paragraph a table leaves after it belongs to nothing
+    return found
 
 
 def _flag(el: etree._Element, name: str) -> bool:

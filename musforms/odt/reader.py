@@ -187,9 +187,17 @@ def _blocks(container: etree._Element, max_chars: int) -> Iterator[Block]:
             yield Block(odf.text_of(child, max_chars))
         elif child.tag == odf.table("table"):
             rows = [
-                [odf.text_of(cell, max_chars) for cell in row.iter(odf.table("table-cell"))]
-                for row in child.iter(odf.table("table-row"))
+                [odf.text_of(cell, max_chars) for cell in _own(row, "table-cell", child)]
+                for row in _own(child, "table-row", child)
             ]
             yield Block("", rows)
         elif child.tag in _CONTAINERS:
             yield from _blocks(child, max_chars)
+
+
+def _own(el: etree._Element, name: str, table: etree._Element) -> Iterator[etree._Element]:
+    """The rows or cells (``name``) under ``el`` that are ``table``'s own, not a nested
+    table's (one an employee put into a cell)."""
+    for node in el.iter(odf.table(name)):
+        if next(node.iterancestors(odf.table("table")), None) is table:
+            yield node

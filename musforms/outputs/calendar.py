@@ -59,7 +59,9 @@ def calendar_bytes(
     now: dt.datetime | None = None,
 ) -> bytes:
     """An iCalendar file: one all-day event per due date of this round's agreements, and one
-    check-in per employee ``followup_months`` after the meeting."""
+    check-in per employee ``followup_months`` after the meeting. An agreement without a date
+    (or whose date could not be read) has no event of its own; the check-in lists it, with its
+    due date as typed."""
     return b"".join(
         calendar_chunks(check_ins(responses, followup_months), rows, lang=lang, now=now)
     )
@@ -122,7 +124,7 @@ def _chunks(
     for c in check_ins:
         listed = [
             f"• {' '.join(row.what.split())}"
-            + (f" ({danish_date(row.due)})" if row.due else "")
+            + (f" ({' '.join(row.due_text.split())})" if row.due_text else "")
             + (f" [{row.status_text(lang)}]" if row.previous else "")
             for row in spool.of_form(c.form_id)
             if row.is_open

@@ -54,9 +54,11 @@ def headers(lang: str) -> list[str]:
 def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
     texts = [row.employee_id, row.name, row.department, row.leader, row.what, row.owner]
     tail = [row.status_text(lang), row.comment, row.origin_text(lang), row.form_id]
+    # A due date that could not be read is shown as typed, in the same column.
+    due = row.due if row.due is not None else (neutralise(row.due_typed) or None)
     return [
         *(neutralise(v) for v in texts),
-        row.due,
+        due,
         *(neutralise(v) for v in tail),
     ]
 
@@ -284,6 +286,8 @@ def iter_followup_lines(groups: Iterable[LeaderGroup], lang: str = "da") -> Iter
         for row in group.rows:
             mark = "OVERDUE " if row.due is not None and row.due < group.today else "        "
             due = danish_date(row.due) or "no date   "
+            if row.due is None and row.due_typed:
+                due += f" (typed: {' '.join(row.due_typed.split())})"
             owner = f" (who: {row.owner})" if row.owner else ""
             last = " [last round]" if row.previous else ""
             what = " ".join(row.what.split())

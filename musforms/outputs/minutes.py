@@ -167,7 +167,7 @@ def _agreement(row: AgreementRow, lang: str) -> dict[str, Any]:
         "number": row.number,
         "what": row.what,
         "owner": row.owner,
-        "due": danish_date(row.due),
+        "due": row.due_text,
         "status": row.status_text(lang),
         "comment": row.comment,
     }

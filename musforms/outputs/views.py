@@ -73,10 +73,13 @@ def _option_label(q: Question, option_id: str, lang: str) -> str:
     return option_id
 
 
-def answer_view(q: Question, value: AnswerValue, lang: str) -> AnswerView:
-    """How one answer reads: a scale as ``4 – Enig``, a choice as its label, a date dd-mm-åååå."""
+def answer_view(q: Question, value: AnswerValue, lang: str, typed: str | None = None) -> AnswerView:
+    """How one answer reads: a scale as ``4 – Enig``, a choice as its label, a date dd-mm-åååå;
+    a date that could not be read as it was typed (``typed``)."""
     label = clean(localize(q.label, lang))
     items: tuple[str, ...] = ()
+    if (value is None or value == "") and typed:
+        return AnswerView(q.id, label, q.type, clean(typed), answered=True)
     if value is None or value == "" or value == []:
         return AnswerView(q.id, label, q.type, "")
     if q.type == "checkbox":
@@ -97,9 +100,14 @@ def answer_view(q: Question, value: AnswerValue, lang: str) -> AnswerView:
     return AnswerView(q.id, label, q.type, clean(text), items, answered=True)
 
 
-def raw_answer_view(qid: str, value: AnswerValue, lang: str) -> AnswerView:
-    """An answer whose question set is not at hand: shown by its id, as stored."""
-    if isinstance(value, bool):
+def raw_answer_view(
+    qid: str, value: AnswerValue, lang: str, typed: str | None = None
+) -> AnswerView:
+    """An answer whose question set is not at hand: shown by its id, as stored (as typed, when
+    it could not be read)."""
+    if value is None and typed:
+        text = typed
+    elif isinstance(value, bool):
         text = t("yes", lang) if value else t("no", lang)
     elif isinstance(value, list):
         text = "\n".join(f"• {v}" for v in value)
@@ -114,12 +122,14 @@ def section_views(response: Response, qs: QuestionSet | None, lang: str) -> list
     """The preparation answers by section, in the order of the form; agreements are left out
     (they have their own table). Without the question set, one section of raw answers."""
     if qs is None:
-        rows = tuple(raw_answer_view(k, v, lang) for k, v in response.answers.items())
+        rows = tuple(
+            raw_answer_view(k, v, lang, response.typed.get(k)) for k, v in response.answers.items()
+        )
         return [SectionView("answers", "", rows)] if rows else []
     sections = []
     for section in qs.sections:
         rows = tuple(
-            answer_view(q, response.answers.get(q.id), lang)
+            answer_view(q, response.answers.get(q.id), lang, response.typed.get(q.id))
             for q in section.questions
             if q.type != "agreements"
         )
@@ -149,6 +159,12 @@ class AgreementRow:
     number: int  # 1-based within this round's or last round's list
     cycle: str
     meeting_date: dt.date | None
+    due_typed: str = ""  # the due date as typed, when it could not be read as a date
+
+    @property
+    def due_text(self) -> str:
+        """The due date as the lists show it: dd-mm-åååå, else as typed, else blank."""
+        return danish_date(self.due) if self.due is not None else self.due_typed
 
     @property
     def is_open(self) -> bool:
@@ -177,21 +193,18 @@ def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
 def iter_agreement_rows(responses: Iterable[Response]) -> Iterator[AgreementRow]:
     """:func:`agreement_rows` one row at a time, as the responses come."""
     for r in responses:
-        current = [(a.what, a.owner, a.due, "open", False, None) for a in r.agreements]
-        previous = [
-            (p.what, p.owner, p.due, p.status or "none", True, p.comment)
-            for p in r.previous_agreements
-        ]
+        current = [(a, "open", False, None) for a in r.agreements]
+        previous = [(p, p.status or "none", True, p.comment) for p in r.previous_agreements]
         for rows_of_kind in (current, previous):
-            for i, (what, owner, due, status, prev, comment) in enumerate(rows_of_kind, 1):
+            for i, (agreement, status, prev, comment) in enumerate(rows_of_kind, 1):
                 yield AgreementRow(
                     employee_id=r.employee.id,
                     name=clean(r.employee.name),
                     department=clean(r.employee.department),
                     leader=clean(r.employee.manager),
-                    what=clean(what),
-                    owner=clean(owner),
-                    due=due,
+                    what=clean(agreement.what),
+                    owner=clean(agreement.owner),
+                    due=agreement.due,
                     status=status,
                     previous=prev,
                     comment=clean(comment),
@@ -199,6 +212,7 @@ def iter_agreement_rows(responses: Iterable[Response]) -> Iterator[AgreementRow]
                     number=i,
                     cycle=r.form.cycle,
                     meeting_date=r.employee.meeting_date,
+                    due_typed=clean(agreement.due_typed) if agreement.due is None else "",
                 )
 
 

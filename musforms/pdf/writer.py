@@ -10,9 +10,11 @@ path); with ``MUSFORMS_FAST_PATHS=0`` (see ``musforms.fastpath``) reportlab's ca
 every form with its own values, as the reference the fast path is tested against.
 
 Page text uses the embedded DejaVu Sans, so any name or label renders ("Dvořák", "Łukasz").
-AcroForm field appearances must use one of the standard 14 fonts (WinAnsi only), so the
-prefilled values are drawn as page text and kept, exactly, in hidden read-only ``mf_``
-fields that collect verifies.
+Text fields name the field font of ``_fieldfont.py`` (DejaVu Sans in Latin, Greek, Cyrillic,
+Hebrew and Arabic, embedded once per file) in their /DA, so the appearance a viewer makes for
+what was typed draws every letter; a multi-line field's /DA asks for auto-sized text, so a long
+answer shrinks to fit its box when the form is printed or flattened. The prefilled values are
+drawn as page text and kept, exactly, in hidden read-only ``mf_`` fields that collect verifies.
 """
 
 from __future__ import annotations
@@ -28,9 +30,17 @@ from typing import Any
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFInfo, PDFName, PDFString
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDictionary,
+    PDFInfo,
+    PDFName,
+    PDFObject,
+    PDFString,
+)
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -41,13 +51,13 @@ from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
 from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
-from musforms.pdf import _template
+from musforms.pdf import _fieldfont, _template
 
 __all__ = ["PdfFormWriter", "write_pdf"]
 
 SANS = "MusformsSans"
 SANS_BOLD = "MusformsSans-Bold"
-FIELD_FONT = "Helvetica"  # AcroForm appearances need one of the standard 14 fonts
+CHOICE_FONT = "Helvetica"  # reportlab's drop-downs take one of the standard 14 fonts
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 54.0
@@ -73,7 +83,10 @@ LABEL = 10.5
 LABEL_LEAD = 14.0
 HELP = 8.8
 HELP_LEAD = 11.5
-FIELD_SIZE = 10
+FIELD_SIZE = 10  # text in single-line fields, and the largest in multi-line ones
+MIN_FIELD_SIZE = 6.0  # the smallest text musforms sets in a multi-line field
+FIELD_LEAD = 1.15  # line height per point of text size in the fields' appearances
+FIELD_PAD = 2.0  # between a field's edge and its text
 BOX = 13.0  # checkbox and radio size
 ROW = 18.0  # height of one option row
 TEXT_H = 20.0
@@ -103,7 +116,7 @@ def _fonts() -> tuple[str, str]:
 # How text fields and drop-downs look and print.
 _FIELD_LOOK: dict[str, Any] = {
     "annotationFlags": af.RL_ANNOT_PRINT,
-    "fontName": FIELD_FONT,
+    "fontName": CHOICE_FONT,
     "fontSize": FIELD_SIZE,
     "borderColor": FIELD_BORDER,
     "fillColor": FIELD_FILL,
@@ -249,24 +262,23 @@ class _Builder:
         self.ops.append(op)
 
     def textfield(
-        self, name: str, x: float, dy: float, w: float, h: float, multiline: bool, tip: str
+        self,
+        name: str,
+        x: float,
+        dy: float,
+        w: float,
+        h: float,
+        multiline: bool,
+        tip: str,
+        value: str = "",
+        note: str = "",
     ) -> None:
-        flags = af.RL_MULTILINE if multiline else af.RL_TEXT
-        self.sig.append(("textfield", name, x, dy, w, h, multiline, tip))
+        """A text field; ``value`` is drawn in its appearance, shrunk to fit, and ``note``
+        ends it when even the smallest text does not fit (see :func:`text_field`)."""
+        self.sig.append(("textfield", name, x, dy, w, h, multiline, tip, value, note))
 
         def op(c: Canvas, top: float) -> None:
-            c.acroForm.textfield(
-                name=name,
-                tooltip=tip,
-                value="",
-                x=x,
-                y=top - dy - h,
-                width=w,
-                height=h,
-                maxlen=None,
-                fieldFlags=flags,
-                **_FIELD_LOOK,
-            )
+            text_field(c, name, tip, x, top - dy - h, w, h, multiline, value, note)
 
         self.ops.append(op)
 
@@ -320,8 +332,192 @@ class _Builder:
                 fieldFlags=af.RL_COMBO,
                 **_FIELD_LOOK,
             )
+            # reportlab draws the placeholder in Helvetica; the option a viewer draws once
+            # one is picked ("Łódź", "Αθήνα") needs the field font, as typed text does.
+            widget = c._doc.idToObject[c.acroForm.fields[-1].name]
+            widget.dict["DA"] = PDFString(f"/{_fieldfont.NAME} {FIELD_SIZE} Tf {_rgb(INK)}")
+            _field_setup(c)
 
         self.ops.append(op)
+
+
+class _FieldResources(PDFObject):  # type: ignore[misc]  # reportlab ships no type hints
+    """/AcroForm /DR: reportlab's fonts (the drop-downs' Helvetica) and the field font."""
+
+    def __init__(self, c: Canvas) -> None:
+        self.form = c.acroForm
+        self.font = _fieldfont.resource(c._doc)
+
+    def format(self, document: Any) -> bytes:
+        form = self.form
+        fonts: dict[str, Any] = {name: _Raw(ref) for name, ref in sorted(form.fonts.items())}
+        fonts[_fieldfont.NAME] = self.font
+        entries: dict[str, Any] = {"Font": PDFDictionary(fonts)}
+        if form.fonts:  # the encoding reportlab's Helvetica refers to by name
+            entries["Encoding"] = PDFDictionary({"RLAFencoding": _Raw(form.encRefStr)})
+        return bytes(PDFDictionary(entries).format(document))
+
+
+class _Raw(PDFObject):  # type: ignore[misc]
+    """A piece of PDF reportlab already wrote as text (an ``N 0 R`` reference)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def format(self, document: Any) -> bytes:
+        return self.text.encode("ascii")
+
+
+def _field_setup(c: Canvas) -> Any:
+    """The field font in this document, with /AcroForm /DR and /DA naming it (once)."""
+    form = c.acroForm
+    if "DR" not in form.extras:
+        form.extras["DR"] = _FieldResources(c)
+        form.extras["DA"] = PDFString(f"/{_fieldfont.NAME} 0 Tf 0 g")
+    return form.extras["DR"].font
+
+
+def _rgb(color: Color) -> str:
+    return f"{fp_str(color.red, color.green, color.blue)} rg"
+
+
+def _wrap(text: str, size: float, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` at ``size`` points: at spaces,
+    and inside a word only when the word alone is too wide."""
+    font = _fieldfont.field_font()
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if font.width(candidate, size) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for ch in word:
+                if line and font.width(line + ch, size) > width:
+                    lines.append(line)
+                    line = ""
+                line += ch
+        lines.append(line)
+    return lines
+
+
+def field_layout(
+    value: str, w: float, h: float, multiline: bool, note: str
+) -> tuple[float, list[str], bool]:
+    """How musforms sets ``value`` in a field of ``w`` × ``h`` points: the text size, the
+    lines, and whether the text was cut and ends in ``note``.
+
+    A multi-line field takes the largest size from FIELD_SIZE down to MIN_FIELD_SIZE (in half
+    points) at which every line fits; when none does, the lines that fit at the smallest size
+    and then ``note`` (the answer goes on; the minutes hold it whole). A single-line field
+    shrinks its one line down to MIN_FIELD_SIZE and is cut at the box's edge after that, as
+    every viewer cuts it.
+    """
+    inner_w, inner_h = w - 2 * FIELD_PAD, h - 2 * FIELD_PAD
+    font = _fieldfont.field_font()
+    if not multiline:
+        line = value.replace("\r", "").replace("\n", " ")
+        size = float(FIELD_SIZE)
+        while size > MIN_FIELD_SIZE and font.width(line, size) > inner_w:
+            size -= 0.5
+        return size, [line], False
+    size = float(FIELD_SIZE)
+    while True:
+        lines = _wrap(value.replace("\r\n", "\n").replace("\r", "\n"), size, inner_w)
+        fit = int(inner_h // (size * FIELD_LEAD))
+        if len(lines) <= fit:
+            return size, lines, False
+        if size <= MIN_FIELD_SIZE:
+            break
+        size -= 0.5
+    end = _wrap(note, size, inner_w)
+    kept = lines[: max(fit - len(end), 0)]
+    return size, kept + end, True
+
+
+def _field_appearance(c: Canvas, w: float, h: float, multiline: bool, value: str, note: str) -> Any:
+    """A text field's normal appearance: its box, and ``value`` set in the field font."""
+    font = _fieldfont.field_font()
+    ops = [
+        f"{_rgb(FIELD_FILL)}\n0 0 {fp_str(w)} {fp_str(h)} re\nf",
+        f"{_rgb(FIELD_BORDER).replace(' rg', ' RG')}\n0.75 w\n"
+        f"0.375 0.375 {fp_str(w - 0.75)} {fp_str(h - 0.75)} re\ns",
+        f"/Tx BMC\nq\n1 1 {fp_str(w - 2)} {fp_str(h - 2)} re\nW\nn",
+    ]
+    if value:
+        size, lines, cut = field_layout(value, w, h, multiline, note)
+        lead = size * FIELD_LEAD
+        ascent = font.ascent * size / 1000
+        y = h - FIELD_PAD - ascent if multiline else (h - size * 0.72) / 2
+        ops.append(f"BT\n/{_fieldfont.NAME} {fp_str(size)} Tf\n{_rgb(INK)}")
+        ops.append(f"{fp_str(FIELD_PAD)} {fp_str(y)} Td")
+        for i, line in enumerate(lines):
+            if cut and i == len(lines) - len(_wrap(note, size, w - 2 * FIELD_PAD)):
+                ops.append(_rgb(MUTED))
+            if i:
+                ops.append(f"0 {fp_str(-lead)} Td")
+            ops.append(f"<{font.encode(line).hex().upper()}> Tj")
+        ops.append("ET")
+    ops.append("Q\nEMC\n")
+    resources = PDFDictionary({"Font": PDFDictionary({_fieldfont.NAME: _field_setup(c)})})
+    return c.acroForm.makeStream(w, h, "\n".join(ops), Resources=resources)
+
+
+def text_field(
+    c: Canvas,
+    name: str,
+    tip: str,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    multiline: bool,
+    value: str = "",
+    note: str = "",
+) -> None:
+    """A text field whose appearance and /DA use the field font.
+
+    A multi-line field's /DA says size 0, auto: a viewer making the appearance of what was
+    typed shrinks a long answer to fit (pdf.js down to any size, PDFium to 4 pt, poppler by
+    whole points) instead of cutting it off at the box's edge when printed.
+    """
+    _field_setup(c)
+    cache = c._doc.__dict__.setdefault("_musforms_field_aps", {})
+    key = (fp_str(w), fp_str(h), multiline, value, note)
+    ap = cache.get(key)
+    if ap is None:
+        ap = cache[key] = c.acroForm.getRef(_field_appearance(c, w, h, multiline, value, note))
+    size = 0 if multiline else FIELD_SIZE
+    widget = PDFDictionary(
+        {
+            "Type": PDFName("Annot"),
+            "Subtype": PDFName("Widget"),
+            "FT": PDFName("Tx"),
+            "T": PDFString(name),
+            "TU": PDFString(tip),
+            "V": PDFString(value),
+            "DV": PDFString(value),
+            "Ff": af.FieldFlag.MULTILINE if multiline else 0,
+            "F": af.AnnotFlag.PRINT,
+            "DA": PDFString(f"/{_fieldfont.NAME} {size} Tf {_rgb(INK)}"),
+            "Rect": PDFArray([x, y, x + w, y + h]),
+            "P": c._doc.thisPageRef(),
+            "AP": PDFDictionary({"N": ap}),
+            "BS": PDFDictionary({"W": 0.75, "S": PDFName("S")}),
+            "MK": PDFDictionary(
+                {
+                    "BG": PDFArray(c.acroForm.colorTuple(FIELD_FILL)),
+                    "BC": PDFArray(c.acroForm.colorTuple(FIELD_BORDER)),
+                }
+            ),
+        }
+    )
+    c._addAnnotation(widget)
+    c.acroForm.fields.append(c.acroForm.getRef(widget))
 
 
 def _hidden_field(c: Canvas, name: str, value: str) -> None:

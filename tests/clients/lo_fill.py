@@ -12,6 +12,17 @@ typed; "2027-01-15" is picked, setting the control's date) or a drop-down (its i
 is chosen by its display text); true/false for checkboxes. Text is typed into the selected
 control with ``.uno:InsertText``; a line break is Shift+Enter (``.uno:InsertLinebreak``). Prints
 one JSON line: the tags it filled. Exit status 2 when a tag is not in the document.
+
+A text control's value may also be an object, for editing with changes recorded (Edit > Track
+Changes > Record, ``RecordChanges``): ``{"text": "...", "record_typing": false, "edits": [...]}``
+types ``text`` (recorded as a change when ``record_typing``), then turns recording on and
+makes each edit, given by its position in ``text``: ``{"at": 12, "delete": 1}`` selects that
+many characters there and presses Delete; ``{"at": 30, "insert": "..."}`` types there;
+``{"at": 13, "table": [["a1", "b1"], ["a2", "b2"]]}`` inserts a table there (Table > Insert
+Table) and types each cell's text into it. ``"record": false`` makes the edits unrecorded. Edits
+are made from the end backwards, so each position stays where it was in ``text``; a deletion
+recorded as a change keeps its characters in the document (struck through), so positions
+after it do not move either. Recording stays on for the controls that follow.
 """
 
 from __future__ import annotations
@@ -88,6 +99,40 @@ class Typist:
     def run(self, command: str, *args: PropertyValue) -> None:
         self.dispatcher.executeDispatch(self.frame, command, "", 0, tuple(args))
 
+    def at(self, control, offset: int, length: int = 0) -> None:  # type: ignore[no-untyped-def]
+        """Put the view cursor ``offset`` characters into the control, selecting ``length``."""
+        cursor = self.controller.getViewCursor()
+        cursor.gotoRange(control.getAnchor().getStart(), False)
+        # The control's start is the position before its opening mark: one step more to be
+        # before its first character.
+        cursor.goRight(offset + 1, False)
+        if length:
+            cursor.goRight(length, True)
+
+    def edit(self, doc, control, spec: dict) -> None:  # type: ignore[no-untyped-def]
+        """Type ``spec["text"]``, then make its edits with changes recorded (see the module)."""
+        doc.RecordChanges = bool(spec.get("record_typing", False))
+        self.type(control, str(spec["text"]))
+        doc.RecordChanges = bool(spec.get("record", True))
+        for change in sorted(spec.get("edits", []), key=lambda e: -int(e["at"])):
+            if "delete" in change:
+                self.at(control, int(change["at"]), int(change["delete"]))
+                self.run(".uno:Delete")
+            elif "table" in change:
+                rows = change["table"]
+                self.at(control, int(change["at"]))
+                columns = max(len(r) for r in rows)
+                self.run(".uno:InsertTable", prop("Columns", columns), prop("Rows", len(rows)))
+                table = self.controller.getViewCursor().TextTable
+                for r, row in enumerate(rows):
+                    for c, value in enumerate(row):
+                        cell = table.getCellByPosition(c, r)
+                        self.controller.getViewCursor().gotoRange(cell.getStart(), False)
+                        self.run(".uno:InsertText", prop("Text", str(value)))
+            else:
+                self.at(control, int(change["at"]))
+                self.run(".uno:InsertText", prop("Text", str(change["insert"])))
+
     def type(self, control, text: str) -> None:  # type: ignore[no-untyped-def]
         self.select(control)
         lines = text.split("\n")
@@ -141,6 +186,8 @@ def fill(  # type: ignore[no-untyped-def]
                     y, m, d = text.split("-")
                     text = f"{d}-{m}-{y}"
                 typist.type(control, text)
+            elif isinstance(value, dict):
+                typist.edit(doc, control, value)
             else:
                 typist.type(control, str(value))
             done.append(tag)

@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ class LibreOffice:
         Path("/tmp", f"OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
 
     def fill(
-        self, src: Path, dst: Path, values: dict[str, str | bool], filter_name: str = WORD_FILTER
+        self, src: Path, dst: Path, values: Mapping[str, object], filter_name: str = WORD_FILTER
     ) -> list[str]:
         """Fill ``src``'s controls by tag with ``values``; save to ``dst`` with the export
         filter ``filter_name`` (.docx by default; ``ODT_FILTER`` for .odt)."""
@@ -140,7 +140,7 @@ def stop_libreoffice() -> None:
         _SESSION = None
 
 
-def fill_libreoffice(src: Path, dst: Path, values: dict[str, str | bool]) -> None:
+def fill_libreoffice(src: Path, dst: Path, values: Mapping[str, object]) -> None:
     """Fill a Word form in LibreOffice like a person typing, and save it as .docx.
 
     ``values`` maps a field name (control tag) to: text (``\\n`` for line breaks) → str;
@@ -150,7 +150,7 @@ def fill_libreoffice(src: Path, dst: Path, values: dict[str, str | bool]) -> Non
     libreoffice().fill(src, dst, values)
 
 
-def fill_and_save_odt(docx_path: Path, values: dict[str, str | bool], out_path: Path) -> None:
+def fill_and_save_odt(docx_path: Path, values: Mapping[str, object], out_path: Path) -> None:
     """Fill a Word form in LibreOffice like a person typing (as ``fill_libreoffice``), then
     save it as OpenDocument text (.odt) to ``out_path``, as "Save as… ODF Text Document" does.
 
