@@ -149,6 +149,24 @@ def test_a_blank_return_does_not_count_as_returned(
     assert _answers(out, "1042")["titel"] == f"{FIRST} titel"
 
 
+def test_a_form_whose_only_answer_is_a_date_that_cannot_be_read_is_no_blank(
+    round_: Round, tmp_path: Path
+) -> None:
+    """Protects what was typed against being taken for a blank return: a form whose one
+    answer is a date that cannot be read ("næste forår") counts as returned, and the typed
+    text is kept in the response."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    out = tmp_path / "results"
+    fill_pdfium(round_.form("1043", "pdf"), inbox / "ida.pdf", {"startdato": "næste forår"})
+    _run(round_, inbox, out)
+    assert _lines(out)["ida.pdf"].status == "ok"
+    report = load_report(out)
+    assert report is not None and report.returned == ["1043"]
+    data = json.loads((out / "responses" / "1043.json").read_text(encoding="utf-8"))
+    assert data["typed"] == {"startdato": "næste forår"}
+
+
 def test_a_blank_return_recorded_first_gives_way_to_the_filled_one(
     round_: Round, filled: Path, tmp_path: Path
 ) -> None:

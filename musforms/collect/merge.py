@@ -43,11 +43,12 @@ def saved_key(entry: FileEntry) -> tuple[int, dt.datetime]:
 
 def has_answers(data: dict[str, Any]) -> bool:
     """Whether a response (as its JSON data) holds any answer at all: a text, a choice, a
-    ticked box, an agreement, or a status or comment on last round's agreements."""
+    ticked box, a date typed that could not be read, an agreement, or a status or comment on
+    last round's agreements."""
     answers = data.get("answers") or {}
     if any(value not in (None, False, "", []) for value in answers.values()):
         return True
-    if data.get("agreements"):
+    if data.get("typed") or data.get("agreements"):
         return True
     return any(a.get("status") or a.get("comment") for a in data.get("previous_agreements") or [])
 
@@ -216,7 +217,7 @@ def _same_answers(text: str, on_record: dict[str, Any] | None) -> bool:
     return all(data.get(k) == on_record.get(k) for k in _ANSWERED)
 
 
-_ANSWERED = ("answers", "agreements", "previous_agreements")
+_ANSWERED = ("answers", "typed", "agreements", "previous_agreements")
 
 
 def _answered(result: FileResult) -> bool:
