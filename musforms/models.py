@@ -322,7 +322,7 @@ class RawForm(BaseModel):
     token: str | None = None  # the signed identity string, if the file still carries it
     form_code: str | None = None  # the visible form code, if found in the page text
     fields: dict[str, RawValue] = Field(default_factory=dict)
-    read_by: Literal["fields", "tags", "order", "layout", "page", "fields-by-position"] = "fields"
+    read_by: Literal["fields", "fields-by-position", "tags", "order", "layout", "page"] = "fields"
     saved_at: dt.datetime | None = None  # the file's own save time, if it records one
     application: str | None = None  # who saved it, if the file says
     notes: list[str] = Field(default_factory=list)  # what the reader had to work around

@@ -20,13 +20,30 @@ from musforms.files import atomic_writer
 from musforms.models import Problem
 
 REPORT = "report.json"
-REPORT_SCHEMA = "musforms/report/1"
+REPORT_SCHEMA = "musforms/report/2"
+# report/1 had no "blank" or "superseded" status and no "missing_notes": every report/1 file
+# is a report/2 file as it stands, so an earlier run's report is read as it is.
+READABLE_SCHEMAS = ("musforms/report/1", REPORT_SCHEMA)
 
-Status = Literal["ok", "recovered", "duplicate", "not_musforms", "unreadable", "rejected"]
+Status = Literal[
+    "ok",
+    "recovered",
+    "duplicate",
+    "superseded",
+    "blank",
+    "not_musforms",
+    "unreadable",
+    "rejected",
+]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 USABLE = ("ok", "recovered")  # a file whose answers count
 UNUSABLE = ("not_musforms", "unreadable", "rejected")  # a file that could not be used
-NEEDS_A_LOOK = (*UNUSABLE, "recovered")  # files HR should look at by hand
+NEEDS_A_LOOK = (*UNUSABLE, "recovered", "blank")  # files HR should look at by hand
+# Problem code on both of two returns of one form whose answers differ (the older one is
+# superseded): HR checks with the employee that the newer one is the one meant.
+CONFLICTING = "conflicting_returns"
+# missing_notes: why an employee is still missing although a file of theirs came back.
+RETURNED_BLANK = "returned blank"
 # Problem code of a file whose reading failed inside musforms (a bug, not a bad file).
 INTERNAL_ERROR = "internal_error"
 
@@ -57,9 +74,13 @@ class Report(BaseModel):
     files: list[FileEntry] = Field(default_factory=list)
     returned: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    # Employee id → why they are missing although a file of theirs came back ("returned
+    # blank"). Only missing employees appear; ``missing`` stays a plain list of ids.
+    missing_notes: dict[str, str] = Field(default_factory=dict)
 
 
 _LISTS = ("files", "returned", "missing")
+_MAPS = ("missing_notes",)
 
 
 def no_results(out: Path) -> ConfigError:
@@ -89,11 +110,17 @@ def earlier_cycle(out: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        cycle = head(path, "the collect report", skip=_LISTS).get("cycle")
+        top = head(path, "the collect report", skip=(*_LISTS, *_MAPS))
     except ConfigError as exc:
         raise damaged(path) from exc
+    cycle, schema = top.get("cycle"), top.get("schema")
     if not isinstance(cycle, str):
         raise damaged(path)
+    if schema not in READABLE_SCHEMAS:
+        raise ConfigError(
+            f"{path} was written by another version of musforms ({schema}), which this one "
+            f"cannot merge with: collect into a new results folder, or update musforms"
+        )
     return cycle
 
 
@@ -126,11 +153,13 @@ def write_report_json(
     files: Iterable[dict[str, Any]] | None = None,
     returned: Iterable[str] | None = None,
     missing: Iterable[str] | None = None,
+    missing_notes: Iterable[tuple[str, str]] | None = None,
 ) -> None:
     """report.json, one item at a time: the whole text is never built in memory.
 
     The lists come from ``report`` unless given as iterables (``files`` as the entries'
-    JSON data). The same text ``json.dumps(report.model_dump(...), indent=2)`` would give.
+    JSON data, ``missing_notes`` as (employee id, note) pairs). The same text
+    ``json.dumps(report.model_dump(...), indent=2)`` would give.
     """
     lists: dict[str, Iterable[Any]] = {
         "files": files
@@ -139,7 +168,13 @@ def write_report_json(
         "returned": returned if returned is not None else report.returned,
         "missing": missing if missing is not None else report.missing,
     }
-    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(lists))
+    maps: dict[str, Iterable[tuple[str, Any]]] = {
+        "missing_notes": missing_notes
+        if missing_notes is not None
+        else iter(report.missing_notes.items()),
+    }
+    skip = {*lists, *maps}
+    head = report.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=skip)
     with atomic_writer(out / REPORT) as tmp, tmp.open("w", encoding="utf-8") as fh:
         fh.write("{")
         first = True
@@ -152,6 +187,14 @@ def write_report_json(
                     fh.write(("\n" if empty else ",\n") + "    " + _dumps(item, 2))
                     empty = False
                 fh.write("]" if empty else "\n  ]")
+            elif name in maps:
+                fh.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: {{")
+                empty = True
+                for k, value in maps[name]:
+                    member = f"{json.dumps(k, ensure_ascii=False)}: {_dumps(value, 2)}"
+                    fh.write(("\n" if empty else ",\n") + "    " + member)
+                    empty = False
+                fh.write("}" if empty else "\n  }")
             elif key in head:
                 fh.write(
                     ("\n" if first else ",\n") + f"  {json.dumps(key)}: {_dumps(head[key], 1)}"

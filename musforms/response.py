@@ -86,7 +86,7 @@ class ResponseSource(_Model):
     file: str
     sha256: str
     format: str  # the name of its format in musforms.formats
-    read_by: Literal["fields", "tags", "order", "layout", "page", "fields-by-position"]
+    read_by: Literal["fields", "fields-by-position", "tags", "order", "layout", "page"]
     saved_at: dt.datetime | None = None
     status: Literal["ok", "recovered"]
 

@@ -8,7 +8,9 @@ from musforms.report import STATUSES
 _STATUS_WORDS = {
     "ok": "read",
     "recovered": "recovered from the layout — check by hand",
-    "duplicate": "duplicates (an older or identical copy; the newest is used)",
+    "duplicate": "duplicates (an identical copy, or the same answers; one is used)",
+    "superseded": "superseded (an older return with other answers; the newest counts)",
+    "blank": "returned blank (no answer at all; not counted as returned)",
     "not_musforms": "not musforms forms",
     "unreadable": "unreadable",
     "rejected": "rejected",
@@ -25,7 +27,10 @@ def summary_lines(result: CollectResult) -> list[str]:
     total = result.returned + result.missing
     lines.append(f"Returned: {result.returned} of {total}. Missing: {result.missing}.")
     if result.missing:
-        shown = ", ".join(result.missing_first[:20])
+        shown = ", ".join(
+            f"{eid} ({result.missing_notes[eid]})" if eid in result.missing_notes else eid
+            for eid in result.missing_first[:20]
+        )
         more = f" and {result.missing - 20} more" if result.missing > 20 else ""
         lines.append(f"  missing: {shown}{more}")
     if result.need_a_look_count:
@@ -34,11 +39,23 @@ def summary_lines(result: CollectResult) -> list[str]:
             who = f" (employee {e.employee_id})" if e.employee_id else ""
             if e.status == "recovered":
                 lines.append(f"  {e.file}{who}: read from the page layout — check it by hand")
+            elif e.status == "blank":
+                lines.append(f"  {e.file}{who}: blank — {e.reason}")
             else:
                 lines.append(f"  {e.file}{who}: {e.status} — {e.reason}")
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
             lines.append(f"  … and {rest} more in report.json")
+    if result.conflict_count:
+        lines.append(
+            "Returns of one form with different answers (the newest counts; check with the "
+            "employee that it is the one they meant):"
+        )
+        for counts_file, older in result.conflicts:
+            lines.append(f"  {counts_file} counts; not {', '.join(older)}")
+        if result.conflict_count > len(result.conflicts):
+            rest = result.conflict_count - len(result.conflicts)
+            lines.append(f"  … and {rest} more in report.json (status superseded)")
     if result.flagged:
         lines.append(
             f"{result.flagged} forms have answers to check (missing or unreadable); "

@@ -173,11 +173,14 @@ class Ledger:
         conn.execute(
             "CREATE TABLE files (file TEXT PRIMARY KEY, seq INTEGER, this_run INTEGER, "
             "status TEXT, employee_id TEXT, flagged INTEGER, required_missing INTEGER, "
-            "entry TEXT) WITHOUT ROWID"
+            "entry TEXT, form_id TEXT) WITHOUT ROWID"
         )
         conn.execute("CREATE INDEX files_run ON files (this_run, seq)")
+        conn.execute("CREATE INDEX files_form ON files (form_id, status)")
         conn.execute("CREATE TABLE winners (form_id TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE INDEX winners_file ON winners (file)")
+        # Forms of which this run found two returns with different answers.
+        conn.execute("CREATE TABLE conflicts (form_id TEXT PRIMARY KEY, seq INTEGER)")
         conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE TABLE inputs (seq INTEGER PRIMARY KEY, path TEXT)")
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
@@ -214,32 +217,51 @@ class Ledger:
 
     def put(self, entry: FileEntry, *, this_run: bool = True) -> None:
         """Record ``entry`` as the report line of its file, replacing any earlier one."""
-        from musforms.report import USABLE
+        from musforms.report import CONFLICTING, USABLE
 
         self._seq += 1
         data = entry.model_dump(mode="json", exclude_none=True)
         usable = entry.status in USABLE
+        # A conflict between two returns is listed on its own, not as answers to check.
+        to_check = any(p.code != CONFLICTING for p in entry.problems)
         self._conn.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.file,
                 self._seq,
                 int(this_run),
                 entry.status,
                 entry.employee_id,
-                int(usable and bool(entry.problems)),
+                int(usable and to_check),
                 int(any(p.code == "required_missing" for p in entry.problems)),
                 json.dumps(data, ensure_ascii=False),
+                entry.form_id,
             ),
         )
 
     def update(self, entry: FileEntry) -> None:
         """Store a changed status or reason of an entry already recorded, keeping its place."""
+        from musforms.report import CONFLICTING, USABLE
+
         data = json.dumps(entry.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        to_check = any(p.code != CONFLICTING for p in entry.problems)
         self._conn.execute(
-            "UPDATE files SET status = ?, entry = ? WHERE file = ?",
-            (entry.status, data, entry.file),
+            "UPDATE files SET status = ?, entry = ?, flagged = ? WHERE file = ?",
+            (entry.status, data, int(entry.status in USABLE and to_check), entry.file),
         )
+
+    def of_form(self, form_id: str, statuses: tuple[str, ...]) -> list[FileEntry]:
+        """The report lines of ``form_id``'s files that have one of ``statuses``, in the
+        order they were recorded (a form has a few files, not thousands)."""
+        from musforms.report import FileEntry
+
+        marks = ", ".join("?" * len(statuses))
+        rows = self._conn.execute(
+            f"SELECT entry FROM files WHERE form_id = ? AND status IN ({marks}) "  # noqa: S608
+            "ORDER BY seq",
+            (form_id, *statuses),
+        )
+        return [FileEntry.model_validate_json(text) for (text,) in rows]
 
     def entry(self, file: str) -> FileEntry | None:
         from musforms.report import FileEntry
@@ -267,6 +289,30 @@ class Ledger:
 
     def set_winner(self, form_id: str, file: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO winners VALUES (?, ?)", (form_id, file))
+
+    def clear_winner(self, form_id: str) -> None:
+        """No file's answers are on record for ``form_id`` any more."""
+        self._conn.execute("DELETE FROM winners WHERE form_id = ?", (form_id,))
+
+    # --- returns that differ
+
+    def note_conflict(self, form_id: str) -> None:
+        """Note that this run found returns of ``form_id`` whose answers differ."""
+        self._seq += 1
+        self._conn.execute("INSERT OR IGNORE INTO conflicts VALUES (?, ?)", (form_id, self._seq))
+
+    def conflicts(self, limit: int) -> tuple[int, list[tuple[str, list[str]]]]:
+        """How many forms this run found differing returns of, and for the first ``limit``
+        of them the file that counts and the superseded files, in the order found."""
+        total = int(self._conn.execute("SELECT count(*) FROM conflicts").fetchone()[0])
+        shown: list[tuple[str, list[str]]] = []
+        query = "SELECT form_id FROM conflicts ORDER BY seq LIMIT ?"
+        for (form_id,) in self._conn.execute(query, (limit,)).fetchall():
+            winner = self.winner(form_id)
+            older = [e.file for e in self.of_form(form_id, ("superseded",))]
+            if winner is not None and older:
+                shown.append((winner.file, older))
+        return total, shown
 
     def form_won_by(self, file: str) -> str | None:
         """The form whose answers on record were read from ``file``, if any."""
@@ -301,6 +347,20 @@ class Ledger:
         query = _MISSING_FROM_ROSTER if self._has_roster else _MISSING_FROM_ISSUED
         for (eid,) in self._conn.execute(query):
             yield eid
+
+    def missing_notes(self) -> Iterator[tuple[str, str]]:
+        """(employee id, note) for the missing employees who returned a blank form, in id
+        order: ``missing`` says who, this says why a file of theirs did not count."""
+        from musforms.report import RETURNED_BLANK
+
+        query = (
+            "SELECT DISTINCT employee_id FROM files WHERE status = 'blank' "
+            "AND employee_id IS NOT NULL AND employee_id NOT IN ("
+            "SELECT f.employee_id FROM winners w JOIN files f ON f.file = w.file "
+            "WHERE f.employee_id IS NOT NULL) ORDER BY employee_id COLLATE employee"
+        )
+        for (eid,) in self._conn.execute(query):
+            yield eid, RETURNED_BLANK
 
     def strict_failures(self) -> int:
         """Answers on record that lack a required answer."""

@@ -94,12 +94,15 @@ MULTILINE = "Første linje med æøå\n\nTredje linje efter en tom linje\nSidste
 LONG = ("Lang besvarelse om trivsel og udvikling på arbejdspladsen. " * 40)[:2000]
 
 
-# Whatever falls back to the default key (~/.config/musforms/key, made on first use), a CLI
-# run in a subprocess or a fixture set up before the per-test key, finds a throwaway config
-# folder: no test makes or reads the user's own key.
-_CONFIG_HOME = tempfile.mkdtemp(prefix="musforms-test-config-")
-os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
-atexit.register(shutil.rmtree, _CONFIG_HOME, ignore_errors=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Whatever falls back to the default key (~/.config/musforms/key, made on first use), a
+    CLI run in a subprocess or a fixture set up before the per-test key, finds a throwaway
+    config folder: no test makes or reads the user's own key. Made here, in the pytest
+    process alone (a script a test runs imports this module too), and inherited by every
+    process it starts."""
+    home = tempfile.mkdtemp(prefix="musforms-test-config-")
+    os.environ["XDG_CONFIG_HOME"] = home
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
 
 
 def on_ci() -> bool:

@@ -1659,7 +1659,7 @@ class Case:
         bad = [
             f"{Path(f).name}: {status}"
             for f, (status, _) in State.read(check / RESULTS).statuses().items()
-            if status not in ("ok", "duplicate")
+            if status not in ("ok", "duplicate", "superseded")
         ]
         if bad:
             self.problem(f"{when}: forms in the folder collect does not accept: {_some(bad, 4)}")

@@ -14,6 +14,7 @@ from musforms.collect import collect
 from musforms.errors import ConfigError
 from musforms.generate import generate
 from musforms.response import Response, json_schema
+from tests.clients.pdf import fill_pdfium
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "config" / "questions.yaml"
@@ -32,16 +33,27 @@ def issued(tmp_path: Path) -> Path:
     return forms
 
 
+@pytest.fixture
+def filled(issued: Path, tmp_path: Path) -> Path:
+    """Each issued form answered in Chrome's PDF engine (PDFium), under its issued name: an
+    unfilled form is returned blank and does not count as returned."""
+    folder = tmp_path / "filled"
+    folder.mkdir()
+    for pdf in sorted(issued.glob("*.pdf")):
+        fill_pdfium(pdf, folder / pdf.name, {"lykkedes": f"Svar fra {pdf.stem}: æøå"})
+    return folder
+
+
 def _statuses(out: Path) -> dict[str, tuple[str, str]]:
     report = json.loads((out / "report.json").read_text())
     return {Path(e["file"]).name: (e["status"], e.get("reason", "")) for e in report["files"]}
 
 
-def test_file_names_do_not_matter(issued: Path, tmp_path: Path) -> None:
+def test_file_names_do_not_matter(issued: Path, filled: Path, tmp_path: Path) -> None:
     """A form renamed to another employee's name is still the first employee's form."""
     returned = tmp_path / "returned"
     returned.mkdir()
-    shutil.copy(issued / "1-person-1.pdf", returned / "2-person-2.pdf")
+    shutil.copy(filled / "1-person-1.pdf", returned / "2-person-2.pdf")
     result = collect([returned], issued, tmp_path / "out")
     assert result.report().returned == ["1"]
     assert result.report().missing == ["2"]
@@ -65,10 +77,12 @@ def test_form_not_issued_in_this_round_is_rejected(issued: Path, tmp_path: Path)
     assert status == "rejected" and "not issued in this round" in reason
 
 
-def test_employee_outside_the_roster_is_rejected(issued: Path, tmp_path: Path) -> None:
+def test_employee_outside_the_roster_is_rejected(
+    issued: Path, filled: Path, tmp_path: Path
+) -> None:
     """With --roster, a form for someone not on it is flagged, not merged."""
     roster = _roster(tmp_path, "1")
-    result = collect([issued], issued, tmp_path / "out", roster=roster)
+    result = collect([filled], issued, tmp_path / "out", roster=roster)
     status, reason = _statuses(tmp_path / "out")["2-person-2.pdf"]
     assert status == "rejected" and "not in the roster" in reason
     assert result.report().returned == ["1"] and result.report().missing == []
@@ -103,13 +117,15 @@ def test_forms_folder_without_manifest_says_what_to_give(tmp_path: Path) -> None
     assert "has no manifest.json" in result.output
 
 
-def test_responses_match_the_shipped_schema(issued: Path, tmp_path: Path) -> None:
+def test_responses_match_the_shipped_schema(issued: Path, filled: Path, tmp_path: Path) -> None:
     """The schema in the package is the one the code writes, and `musforms schema` prints it."""
     shipped = (ROOT / "musforms" / "schemas" / "response.json").read_text()
     assert shipped == json_schema()
     assert CliRunner().invoke(cli, ["schema"]).output == shipped
-    collect([issued], issued, tmp_path / "out")
-    for path in (tmp_path / "out" / "responses").glob("*.json"):
+    collect([filled], issued, tmp_path / "out")
+    written = sorted((tmp_path / "out" / "responses").glob("*.json"))
+    assert [p.name for p in written] == ["1.json", "2.json"]
+    for path in written:
         Response.model_validate_json(path.read_text())
     properties = json.loads(shipped)["properties"]
     assert {"schema", "employee", "form", "answers", "agreements", "problems"} <= set(properties)
@@ -143,12 +159,14 @@ def _padded(form: Path, target: Path, size: int) -> Path:
     return target
 
 
-def test_the_size_limit_is_the_one_given_on_the_command_line(issued: Path, tmp_path: Path) -> None:
+def test_the_size_limit_is_the_one_given_on_the_command_line(
+    issued: Path, filled: Path, tmp_path: Path
+) -> None:
     """--max-size is the bound every reader keeps: a 60 MB form is read with --max-size 100,
     and refused by the default 50 MB, the message naming the limit and the option."""
     returned = tmp_path / "returned"
     returned.mkdir()
-    big = _padded(issued / "1-person-1.pdf", returned / "stor.pdf", 60_000_000)
+    big = _padded(filled / "1-person-1.pdf", returned / "stor.pdf", 60_000_000)
     assert big.stat().st_size > 60_000_000
     common = ["--forms", str(issued), "--workers", "1"]
     runner = CliRunner()
@@ -168,7 +186,7 @@ def test_the_size_limit_is_the_one_given_on_the_command_line(issued: Path, tmp_p
 
 
 def test_relative_folders_as_in_the_readme(
-    issued: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    issued: Path, filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``musforms collect returned/ --forms forms/2026 --out results/2026``: relative paths,
     as the README and --help show them, work (the run's scratch space is in the results
@@ -176,7 +194,7 @@ def test_relative_folders_as_in_the_readme(
     returned = tmp_path / "returned"
     returned.mkdir()
     for i in range(40):  # enough files for the workers to start
-        shutil.copy(issued / "1-person-1.pdf", returned / f"svar {i}.pdf")
+        shutil.copy(filled / "1-person-1.pdf", returned / f"svar {i}.pdf")
     monkeypatch.chdir(tmp_path)
     args = ["collect", "returned", "--forms", "forms/2026", "--out", "results/2026"]
     result = CliRunner().invoke(cli, [*args, "--workers", "2"])

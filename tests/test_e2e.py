@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from musforms.cli import cli
 from tests.clients import hostile
 from tests.clients import scenario as sc
+from tests.clients.pdf import fill_pdfium
 
 pytestmark = [pytest.mark.realclient, pytest.mark.slow]
 
@@ -184,11 +185,13 @@ def _collect_paths(paths: list[Path], scenario: sc.Scenario, out: Path) -> Any:
 
 
 def test_strict_fails_on_missing_required_answers(round_: sc.Scenario, tmp_path: Path) -> None:
-    """--strict turns a missing required answer into exit 1; without it, exit 0."""
+    """--strict turns a missing required answer into exit 1; without it, exit 0. (A form
+    with no answer at all is 'blank' and not returned: one answer is given, the required
+    one is not.)"""
     only = tmp_path / "only"
     only.mkdir()
-    blank = next(round_.forms.glob("3001-*.pdf"))
-    shutil.copy2(blank, only / "tom formular.pdf")
+    issued = next(round_.forms.glob("3001-*.pdf"))
+    fill_pdfium(issued, only / "halv formular.pdf", {"udbytte": "Kun dette svar: æøå"})
     assert _collect_paths([only], round_, tmp_path / "r1").exit_code == 0
     strict = CliRunner().invoke(
         cli,

@@ -112,15 +112,21 @@ def test_collect_same_whatever_the_workers(tmp_path: Path) -> None:
     generate(STANDARD, roster, forms, "2026", key_file=key, workers=1)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    from benchmarks.fill import answers_for, fill_docx, fill_pdf
+    from musforms.questionset import load_question_set
+
+    qs = load_question_set(STANDARD)
     for form in forms.iterdir():
-        if form.suffix in (".pdf", ".docx"):
-            (inbox / form.name).write_bytes(form.read_bytes())
+        if form.suffix in (".pdf", ".docx"):  # answered: a form with none is not returned
+            typed = answers_for(qs, form.name.split("-", 1)[0])
+            (fill_pdf if form.suffix == ".pdf" else fill_docx)(form, inbox / form.name, typed)
     (inbox / "kopi.pdf").write_bytes(next(forms.glob("*.pdf")).read_bytes())
     (inbox / "noter.txt").write_text("ikke en formular", encoding="utf-8")
     one, two = tmp_path / "one", tmp_path / "two"
     first = collect([inbox], forms, one, key_file=key, workers=1)
     second = collect([inbox], forms, two, key_file=key, workers=2)
     assert first.files_read == second.files_read > COLLECT_POOL
+    assert first.returned == second.returned == COLLECT_POOL // 2 + 5  # and Dvořák
     assert first.counts == second.counts
     names = sorted(str(p.relative_to(one)) for p in one.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(two)) for p in two.rglob("*") if p.is_file())

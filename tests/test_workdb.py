@@ -19,6 +19,7 @@ from musforms.errors import ConfigError
 from musforms.generate import generate
 from musforms.manifest import iter_manifest_forms
 from musforms.workdb import IssuedForm, IssuedIndex, id_key
+from tests.clients.pdf import fill_pdfium
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "config" / "questions.yaml"
@@ -42,6 +43,16 @@ def issued(tmp_path: Path) -> Path:
     forms = tmp_path / "forms"
     generate(QUESTIONS, roster, forms, "2026", formats=["pdf"], key_file=tmp_path / "key")
     return forms
+
+
+@pytest.fixture
+def filled(issued: Path, tmp_path: Path) -> Path:
+    """Each issued form answered in Chrome's PDF engine (PDFium), under its issued name."""
+    folder = tmp_path / "filled"
+    folder.mkdir()
+    for pdf in sorted(issued.glob("*.pdf")):
+        fill_pdfium(pdf, folder / pdf.name, {"lykkedes": f"Svar fra {pdf.stem}: æøå"})
+    return folder
 
 
 def test_employee_ids_sort_by_number_then_text() -> None:
@@ -68,11 +79,11 @@ def test_the_index_is_read_the_same_in_a_worker_process(issued: Path, tmp_path: 
 
 
 def test_report_json_is_the_text_of_the_whole_report(
-    issued: Path, tmp_path: Path, scratch: Path
+    issued: Path, filled: Path, tmp_path: Path, scratch: Path
 ) -> None:
     out = tmp_path / "out"
     (tmp_path / "junk.txt").write_text("ikke en formular", encoding="utf-8")
-    given = [*sorted(issued.glob("*.pdf")), tmp_path / "junk.txt"]
+    given = [*sorted(filled.glob("*.pdf")), tmp_path / "junk.txt"]
     collect(given, issued, out, key_file=tmp_path / "key")
     report = load_report(out)
     assert report is not None
@@ -91,14 +102,16 @@ def test_report_json_is_the_text_of_the_whole_report(
     assert list(scratch.iterdir()) == []
 
 
-def test_later_runs_build_on_earlier_ones(issued: Path, tmp_path: Path, scratch: Path) -> None:
+def test_later_runs_build_on_earlier_ones(
+    issued: Path, filled: Path, tmp_path: Path, scratch: Path
+) -> None:
     out, key = tmp_path / "out", tmp_path / "key"
-    first = collect([issued / "10-soeren-aeroe.pdf"], issued, out, key_file=key)
+    first = collect([filled / "10-soeren-aeroe.pdf"], issued, out, key_file=key)
     assert (first.returned, first.missing, first.missing_first) == (1, 2, ["9", "b7"])
-    second = collect([issued / "9-aase-oester.pdf"], issued, out, key_file=key)
+    second = collect([filled / "9-aase-oester.pdf"], issued, out, key_file=key)
     assert (second.returned, second.missing, second.counts) == (2, 1, {"ok": 1})
     copy = tmp_path / "kopi.pdf"
-    shutil.copy(issued / "10-soeren-aeroe.pdf", copy)
+    shutil.copy(filled / "10-soeren-aeroe.pdf", copy)
     third = collect([copy], issued, out, key_file=key)
     assert third.counts == {"duplicate": 1}
     report = third.report()
@@ -106,7 +119,7 @@ def test_later_runs_build_on_earlier_ones(issued: Path, tmp_path: Path, scratch:
     assert lines == {
         "10-soeren-aeroe.pdf": ("ok", None),
         "9-aase-oester.pdf": ("ok", None),
-        "kopi.pdf": ("duplicate", f"an identical copy of {issued / '10-soeren-aeroe.pdf'}"),
+        "kopi.pdf": ("duplicate", f"an identical copy of {filled / '10-soeren-aeroe.pdf'}"),
     }
     assert report.returned == ["9", "10"] and report.missing == ["b7"]
     assert list(scratch.iterdir()) == []
@@ -125,12 +138,12 @@ def test_nothing_is_left_behind_when_collect_stops(
 
 
 def test_a_file_name_that_is_not_utf8_is_named_with_escapes(
-    issued: Path, tmp_path: Path, scratch: Path
+    issued: Path, filled: Path, tmp_path: Path, scratch: Path
 ) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     odd = os.fsdecode(bytes(inbox) + b"/svar \xff\xe6.pdf")
-    shutil.copy(issued / "9-aase-oester.pdf", odd)
+    shutil.copy(filled / "9-aase-oester.pdf", odd)
     result = collect([inbox], issued, tmp_path / "out", key_file=tmp_path / "key")
     assert result.counts == {"ok": 1}
     [entry] = result.report().files

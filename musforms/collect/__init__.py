@@ -33,10 +33,10 @@ from musforms.collect.read import (
 )
 from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir, private_folders, scratch_space
-from musforms.identity import default_key_path, load_key
+from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
-from musforms.manifest import manifest_head
+from musforms.manifest import Manifest, iter_manifest_forms, manifest_head
 from musforms.report import (
     NEEDS_A_LOOK,
     REPORT,
@@ -101,6 +101,12 @@ class CollectResult:
     returned: int = 0
     missing: int = 0
     missing_first: list[str] = field(default_factory=list)  # the first few missing ids
+    # Of those, the ones whose note in report.json's missing_notes says why ("returned blank").
+    missing_notes: dict[str, str] = field(default_factory=dict)
+    # Forms of which this run found returns with different answers: how many, and for the
+    # first SHOWN the file that counts and the superseded ones.
+    conflicts: list[tuple[str, list[str]]] = field(default_factory=list)
+    conflict_count: int = 0
     need_a_look: list[FileEntry] = field(default_factory=list)  # this run's, first SHOWN
     need_a_look_count: int = 0
     flagged: int = 0  # this run's usable files with answers to check
@@ -140,10 +146,14 @@ def collect(
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
-    cycle = manifest_head(forms_dir).cycle
+    head = manifest_head(forms_dir)
+    cycle = head.cycle
     warnings: list[str] = []
     key_path = key_file or default_key_path()
     key = load_key(key_path, warn=warnings.append)
+    if _made_with(key, forms_dir, head) is False:
+        # Said before a file is read: every signed form would fail, one by one.
+        raise _wrong_key(key_path, out, forms_dir=forms_dir)
     # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
         return _collect(
@@ -205,7 +215,7 @@ def _collect(
             if response is not None and identity(response) != before:
                 written.count("responses")
         if signed[False] and not signed[True]:
-            raise _wrong_key(key_path, out, signed[False])
+            raise _wrong_key(key_path, out, count=signed[False])
         result = _summarise(out, cycle, ledger)
         result.warnings = warnings
         _write_results(out, cycle, ledger)
@@ -223,6 +233,9 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         if missing_count < 20:
             missing_first.append(eid)
         missing_count += 1
+    shown = set(missing_first)
+    notes = {eid: note for eid, note in ledger.missing_notes() if eid in shown}
+    conflict_count, conflicts = ledger.conflicts(SHOWN)
     counts = ledger.run_counts()
     return CollectResult(
         out,
@@ -231,6 +244,9 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         returned=sum(1 for _ in ledger.returned()),
         missing=missing_count,
         missing_first=missing_first,
+        missing_notes=notes,
+        conflicts=conflicts,
+        conflict_count=conflict_count,
         need_a_look=ledger.need_a_look(SHOWN),
         need_a_look_count=sum(counts.get(status, 0) for status in NEEDS_A_LOOK),
         flagged=ledger.run_flagged(),
@@ -238,12 +254,35 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
     )
 
 
-def _wrong_key(key_path: Path, out: Path, count: int) -> KeyFileError:
-    forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
+def _made_with(key: bytes, forms_dir: Path, head: Manifest) -> bool | None:
+    """Whether the forms in ``forms_dir`` were generated with ``key``: a form id is an HMAC
+    of the key (identity.make_form_id), so one form of the question set on record tells.
+    None when no form of it is listed (nothing to tell by)."""
+    qs = head.question_set
+    told = None
+    for form in iter_manifest_forms(forms_dir):
+        if form.question_set_digest != qs.digest:
+            continue  # issued with an earlier question set, perhaps of another id
+        if make_form_id(key, head.cycle, form.employee_id, qs.id) == form.form_id:
+            return True
+        told = False
+    return told
+
+
+def _wrong_key(
+    key_path: Path, out: Path, *, count: int = 0, forms_dir: Path | None = None
+) -> KeyFileError:
+    if forms_dir is not None:
+        which = (
+            f"the forms in {forms_dir} were made with another key, so not one signed form "
+            "verifies with it"
+        )
+    else:
+        forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
+        which = f"not one signed form verifies with it: {forms} made with another key (or altered)"
     return KeyFileError(
-        f"not one signed form verifies with the signing key {key_path}: {forms} made with "
-        f"another key (or altered). Nothing in {out} was changed. Collect again with the key "
-        "the forms were generated with: --key-file FILE (or MUSFORMS_KEY_FILE=FILE)"
+        f"wrong signing key {key_path}: {which}. Nothing in {out} was changed. Collect again "
+        f"with the key the forms were generated with: --key-file FILE (or {KEY_ENV}=FILE)"
     )
 
 
@@ -258,5 +297,10 @@ def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
     head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
     write_responses_json(out, ledger.returned())
     write_report_json(
-        out, head, files=ledger.entries(), returned=ledger.returned(), missing=ledger.missing()
+        out,
+        head,
+        files=ledger.entries(),
+        returned=ledger.returned(),
+        missing=ledger.missing(),
+        missing_notes=ledger.missing_notes(),
     )

@@ -4,8 +4,12 @@ collected, in the ledger (musforms.workdb).
 The rules, so that nothing collected is ever lost by a later run:
 
 - Of two different returns of one form, the one saved last wins; a return read from its
-  fields beats one recovered from the page saved at the same moment.
-- A return with no answer at all never replaces one with answers.
+  fields beats one recovered from the page saved at the same moment. When their answers
+  differ, the older is ``superseded`` and both carry the problem ``conflicting_returns``
+  naming the other; when they are the same, the older is a ``duplicate``.
+- A return with no answer at all never replaces one with answers: it is a ``duplicate`` of
+  the file whose answers are on record, or, when none are, ``blank`` (it does not count as
+  returned: the employee stays missing).
 - An identical copy of the return on record (or of a file read earlier in this run) is a
   duplicate, whichever of the two sorts first, and however often the folder is read.
 - A file whose answers are on record and that cannot be used when read again (changed on
@@ -22,7 +26,7 @@ from typing import Any
 from musforms.collect.context import FileResult
 from musforms.files import write_text
 from musforms.models import Problem
-from musforms.report import USABLE, FileEntry, iter_entries
+from musforms.report import CONFLICTING, USABLE, FileEntry, iter_entries
 from musforms.results import response_path
 from musforms.workdb import Ledger
 
@@ -39,11 +43,12 @@ def saved_key(entry: FileEntry) -> tuple[int, dt.datetime]:
 
 def has_answers(data: dict[str, Any]) -> bool:
     """Whether a response (as its JSON data) holds any answer at all: a text, a choice, a
-    ticked box, an agreement, or a status or comment on last round's agreements."""
+    ticked box, a date typed that could not be read, an agreement, or a status or comment on
+    last round's agreements."""
     answers = data.get("answers") or {}
     if any(value not in (None, False, "", []) for value in answers.values()):
         return True
-    if data.get("agreements"):
+    if data.get("typed") or data.get("agreements"):
         return True
     return any(a.get("status") or a.get("comment") for a in data.get("previous_agreements") or [])
 
@@ -61,7 +66,8 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
     for its form, its response."""
     entry = result.entry
     usable = entry.status in USABLE and result.text is not None and bool(entry.form_id)
-    if (not usable or not _answered(result)) and _keep_earlier(out, ledger, entry, usable):
+    answered = _answered(result)
+    if (not usable or not answered) and _keep_earlier(out, ledger, entry, usable):
         return
     if not usable:
         if entry.sha256:
@@ -72,32 +78,146 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
     assert entry.sha256 is not None and result.text is not None
     current = ledger.winner(entry.form_id)
     first = ledger.first_seen(entry.sha256, entry.file)
+    other = current is not None and current.file != entry.file
+    # The response on record, read only when this file is not a byte-identical copy of it.
+    same_bytes = current is not None and (current.sha256 == entry.sha256 or first is not None)
+    on_record = (
+        _on_record(out, current) if current is not None and other and not same_bytes else None
+    )
+    # Answers beat none, whenever saved: a blank on record is left from report/1, which had
+    # no ``blank`` status.
+    blank_on_record = on_record is not None and not has_answers(on_record)
     if current is not None and current.file == entry.file:
-        pass  # the file on record, read again (changed or not): still the one on record
+        # The file on record, read again (changed or not): still the one on record, and still
+        # in conflict with the returns it was found to differ from.
+        if answered:
+            earlier = ledger.entry(entry.file)
+            kept = [p for p in earlier.problems if p.code == CONFLICTING] if earlier else []
+            entry.problems = [*entry.problems, *kept]
+        else:  # held nothing then (else it was kept above) and holds nothing now
+            ledger.clear_winner(entry.form_id)
+            response_path(out, entry.employee_id).unlink(missing_ok=True)
+            _blank(entry)
     elif current is not None and current.sha256 == entry.sha256:
         _duplicate(entry, f"an identical copy of {current.file}")
     elif first is not None:
         _duplicate(entry, f"an identical copy of {first}")
-    elif current is not None and not _answered(result) and _on_record_answered(out, current):
-        _duplicate(
-            entry,
-            f"a copy of the form with no answer at all; the answers from {current.file} are kept",
-        )
-    elif current is not None and saved_key(entry) <= saved_key(current):
-        _duplicate(entry, f"an older return of the same form; {current.file} is newer")
+    elif not answered:
+        if current is not None and on_record is not None and not blank_on_record:
+            _duplicate(
+                entry,
+                f"a copy of the form with no answer at all; the answers from {current.file} "
+                "are kept",
+            )
+        else:
+            _blank(entry)
+    elif current is not None and not blank_on_record and saved_key(entry) <= saved_key(current):
+        if _same_answers(result.text, on_record):
+            _duplicate(entry, f"an older return with the same answers as {current.file}")
+        else:
+            _conflict(ledger, older=entry, newer=current)
+            ledger.update(current)
     if entry.status in USABLE:
-        if current is not None and current.file != entry.file:
-            current.status = "duplicate"
-            current.reason = f"an older return of the same form; {entry.file} is newer"
+        if current is not None and other:
+            if blank_on_record:
+                _blank(current)  # and, the answers now on record named, a duplicate (below)
+            elif _same_answers(result.text, on_record):
+                current.status = "duplicate"
+                current.reason = f"an older return with the same answers as {entry.file}"
+            else:
+                _conflict(ledger, older=current, newer=entry)
             ledger.update(current)
         ledger.set_winner(entry.form_id, entry.file)
         write_text(response_path(out, entry.employee_id), result.text)
+        _behind(ledger, entry)
     ledger.put(entry)
+
+
+def _blank(entry: FileEntry) -> None:
+    entry.status = "blank"
+    entry.reason = (
+        "returned with no answer at all (the form as issued, or every answer emptied): it "
+        "does not count as returned; ask the employee for the filled-in form"
+    )
+    # Every required answer is missing from a blank form: saying so per question adds nothing.
+    entry.problems = [p for p in entry.problems if p.code != "required_missing"]
+
+
+def _conflict(ledger: Ledger, *, older: FileEntry, newer: FileEntry) -> None:
+    """``older`` and ``newer`` are returns of one form whose answers differ: the newer counts,
+    and each names the other so that HR can check which one the employee meant."""
+    assert older.form_id is not None
+    older.status = "superseded"
+    older.reason = (
+        f"an older return of the same form with other answers; the newer {newer.file} counts"
+    )
+    _name_other(older, newer.file, "newer, and counts")
+    _name_other(newer, older.file, "older, and does not count")
+    ledger.note_conflict(older.form_id)
+
+
+def _name_other(entry: FileEntry, other: str, which: str) -> None:
+    said = f"another return of this form, {other}, has other answers; "
+    entry.problems = [
+        p for p in entry.problems if not (p.code == CONFLICTING and p.message.startswith(said))
+    ]
+    entry.problems.append(
+        Problem(
+            code=CONFLICTING,
+            question=None,
+            message=f"{said}it is {which}: check with the employee which one they meant",
+        )
+    )
+
+
+def _behind(ledger: Ledger, winner: FileEntry) -> None:
+    """The lines of ``winner``'s form recorded before it won that must now name it: a blank
+    copy becomes a duplicate of the file with the answers, an older superseded return says
+    which file counts now."""
+    assert winner.form_id is not None
+    for other in ledger.of_form(winner.form_id, ("blank", "superseded")):
+        if other.file == winner.file:
+            continue
+        if other.status == "blank":
+            _duplicate(
+                other,
+                f"a copy of the form with no answer at all; the answers from {winner.file} "
+                "are kept",
+            )
+        else:
+            other.reason = (
+                f"an older return of the same form with other answers; the newer {winner.file} "
+                "counts"
+            )
+        ledger.update(other)
 
 
 def _duplicate(entry: FileEntry, reason: str) -> None:
     entry.status = "duplicate"
     entry.reason = reason
+
+
+def _on_record(out: Path, current: FileEntry) -> dict[str, Any] | None:
+    if current.employee_id is None:
+        return None
+    try:
+        text = response_path(out, current.employee_id).read_text(encoding="utf-8")
+        data: dict[str, Any] = json.loads(text)
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def _same_answers(text: str, on_record: dict[str, Any] | None) -> bool:
+    """Whether a response holds the same answers as the one on record (the same form saved
+    again without a change, or filled alike in both formats)."""
+    if on_record is None:
+        return False
+    data: dict[str, Any] = json.loads(text)
+    return all(data.get(k) == on_record.get(k) for k in _ANSWERED)
+
+
+_ANSWERED = ("answers", "typed", "agreements", "previous_agreements")
 
 
 def _answered(result: FileResult) -> bool:
@@ -108,14 +228,8 @@ def _answered(result: FileResult) -> bool:
 
 
 def _on_record_answered(out: Path, current: FileEntry) -> bool:
-    if current.employee_id is None:
-        return False
-    path = response_path(out, current.employee_id)
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return has_answers(data)
+    data = _on_record(out, current)
+    return data is not None and has_answers(data)
 
 
 def _keep_earlier(out: Path, ledger: Ledger, entry: FileEntry, usable: bool) -> bool:

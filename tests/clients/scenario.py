@@ -301,7 +301,7 @@ EXPECTED_STATUS = {
     "1045-anne-mette-lauridsen (udfyldt).docx": "ok",
     "Åse MUS (Google Docs).docx": "ok",
     "Lærke - udskrevet.pdf": "recovered",
-    "2102 første.docx": "duplicate",
+    "2102 første.docx": "superseded",  # older, other answers than "2102 rettet.docx"
     "2102 rettet.docx": "ok",
     "Kopi af mette_mus_udfyldt.pdf": "ok",
     "Thomas - rettet navn.pdf": "rejected",
