@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from bidi import get_display
 
 from musforms import fieldnames as fn
 from musforms.models import QuestionSet, RawValue, localize
@@ -65,6 +66,7 @@ class _Char:
     group: int = -1
     advance: float = 0.0  # how far the font moves on after it (0: not known)
     space: float = 0.0  # the advance of a space in its font (0: not known)
+    drawn: int = -1  # where its text object comes in the page's content (-1: not known)
 
 
 @dataclass
@@ -126,14 +128,19 @@ def read_pages(
 def _chars(page: pdfium.PdfPage) -> list[_Char]:
     """Every character the page draws, in drawing order, each with the text object it is
     drawn by (``group``: a line of a field's text is one or a few text objects)."""
+    # The order the content draws its text objects in (PDFium's text page puts them in its
+    # own reading order, reordering right-to-left runs).
+    drawn: dict[int | None, int] = {}  # text object → its place in the content
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,)):
+        drawn.setdefault(ctypes.cast(obj.raw, ctypes.c_void_p).value, len(drawn))
     text = page.get_textpage()
     out: list[_Char] = []
     try:
         n = pdfium_c.FPDFText_CountChars(text)
         x, y = ctypes.c_double(), ctypes.c_double()
         box = pdfium_c.FS_RECTF()
-        objects: dict[int | None, int] = {}
-        fonts: dict[int | None, tuple[object, float, float]] = {}
+        objects: dict[int, int] = {}
+        fonts: dict[int, tuple[object, float, float]] = {}
         width = ctypes.c_float()
         for i in range(n):
             if pdfium_c.FPDFText_IsGenerated(text, i):
@@ -144,7 +151,9 @@ def _chars(page: pdfium.PdfPage) -> list[_Char]:
             pdfium_c.FPDFText_GetCharOrigin(text, i, x, y)
             pdfium_c.FPDFText_GetLooseCharBox(text, i, box)
             obj = pdfium_c.FPDFText_GetTextObject(text, i)
-            key = ctypes.cast(obj, ctypes.c_void_p).value if obj else None
+            # A character of no text object (a space PDFium's text page put in, where it
+            # may reorder a line) is a group of its own: it ties no text together.
+            key = (ctypes.cast(obj, ctypes.c_void_p).value or 0) if obj else -1 - i
             group = objects.setdefault(key, len(objects))
             if key not in fonts:
                 fonts[key] = _font(obj, width) if obj else (None, 0.0, 0.0)
@@ -158,6 +167,7 @@ def _chars(page: pdfium.PdfPage) -> list[_Char]:
             out[-1].group = group
             out[-1].advance = advance
             out[-1].space = space
+            out[-1].drawn = drawn.get(key, -1)
     finally:
         text.close()
     return out
@@ -331,36 +341,91 @@ def _rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
 
 
-def _logical(line: list[_Char]) -> str:
-    """A line with right-to-left letters in logical order (the order it was typed), for a
-    line whose base direction is right to left."""
-    # PDFium's text page reorders right-to-left runs itself, and viewers draw them either
-    # way: only where each glyph stands is certain. Read the line from the right, keeping
-    # left-to-right runs (digits, Latin) in their own order.
-    ordered = sorted(line, key=lambda c: -c.x)
-    runs: list[list[_Char]] = []
-    for c in ordered:
-        ltr = unicodedata.bidirectional(c.text) in ("L", "EN", "AN")
-        if (
-            runs
-            and ltr
-            and runs[-1]
-            and unicodedata.bidirectional(runs[-1][0].text)
-            in (
-                "L",
-                "EN",
-                "AN",
-            )
-        ):
-            runs[-1].append(c)
-        else:
-            runs.append([c])
-    return "".join(
-        "".join(ch.text for ch in reversed(run))
-        if unicodedata.bidirectional(run[0].text) in ("L", "EN", "AN")
-        else "".join(ch.text for ch in run)
-        for run in runs
-    )
+# Letters a viewer may draw in their joined shapes (Arabic and Hebrew presentation forms,
+# U+FB1D to U+FDFF and U+FE70 to U+FEFF): each stands for its base letter (NFKC).
+_PRESENTATION = re.compile("[\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _base_letters(text: str) -> str:
+    return _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
+def _rtl_line(line: list[_Char]) -> str | None:
+    """A line with right-to-left letters in the order typed, where the page shows it with
+    certainty; None where it cannot.
+
+    What viewers draw (measured: tests/test_pdf_page.py):
+
+    - PDFium (Chrome) lays the line out for reading, by the Unicode bidirectional
+      algorithm (the first letter typed at the right, digits and Latin left to right), and
+      draws it in the order typed: each right-to-left letter a text object of its own. The
+      content order is the typed text, and the positions are its bidirectional display.
+    - pdf.js and poppler draw the letters in the order typed, left to right, as if they were
+      Latin: the content order is the order of the positions. So does a viewer that
+      reorders the line for reading itself and draws the result left to right, where the
+      letters' order is the reverse of what was typed: the page cannot tell the two apart,
+      and such a line is not read.
+    - A printed copy (pdftocairo) draws the glyphs again in runs of its own, in an order
+      that is neither the viewer's nor the typed one: only the positions remain, which the
+      two layouts above read in opposite orders. Not read unless its content order
+      displays as its positions do (as PDFium's own layout does).
+
+    So a line is read only when its content order, laid out by the bidirectional algorithm
+    (python-bidi), is exactly what the positions show, and that differs from the content
+    order itself: the viewer laid the line out for reading from the text in the order
+    typed."""
+    inked = [c for c in line if not c.text.isspace()]
+    if not inked or any(c.drawn < 0 for c in inked):
+        return None
+    # What the page shows, left to right, with a space where the glyphs leave one (viewers
+    # draw some spaces as no character at all, and PDFium's text page puts the ones it
+    # makes up anywhere).
+    ordered = sorted(inked, key=lambda c: c.x)
+    shown = ordered[0].text
+    for prev, c in itertools.pairwise(ordered):
+        space = prev.space or c.space or 0.25 * max(1.0, c.top - c.bottom)
+        gap = c.left - prev.right
+        if gap > 1.6 * space:
+            return None  # more than one space, or letters left out: the count is not known
+        shown += (" " if gap > 0.5 * space else "") + c.text
+    shown = _base_letters(shown)
+    # The page's text read right to left, its left-to-right runs (digits, Latin) kept in
+    # their own order: the typed text, if the viewer laid the line out for reading.
+    drawn = _base_letters("".join(c.text for c in sorted(inked, key=lambda c: (c.drawn, c.x))))
+    if drawn == shown.replace(" ", ""):
+        return None  # drawn left to right: as typed, or reordered by the viewer
+    typed = {
+        text
+        for text in _reading_orders(shown)
+        if get_display(text) == shown and text.replace(" ", "") == drawn
+    }
+    return typed.pop() if len(typed) == 1 else None
+
+
+def _reading_orders(shown: str) -> set[str]:
+    """The texts a right-to-left line shown left to right (``shown``) may have been typed
+    as: read right to left, each left-to-right run (digits, Latin) in its own order, runs
+    that a space parts either each alone or together."""
+    parts = re.findall(r"[^\W\d_]+|\d+|.", shown[::-1])
+    found = set()
+    for join in (False, True):
+        out: list[str] = []
+        ltr: list[str] = []
+        for part in parts:
+            if all(unicodedata.bidirectional(ch) in ("L", "EN", "AN") for ch in part):
+                ltr.append(part)
+                continue
+            if join and part == " " and ltr and ltr[-1] != " ":
+                ltr.append(part)
+                continue
+            trailing = [" "] if ltr and ltr[-1] == " " else []
+            out.append("".join(ltr[: len(ltr) - len(trailing)])[::-1])
+            out.extend(trailing)
+            ltr = []
+            out.append(part)
+        out.append("".join(ltr)[::-1])
+        found.add("".join(out))
+    return found
 
 
 def _text_field(w: Placed, chars: list[_Char], leading: float, result: PageRead) -> None:
@@ -387,15 +452,17 @@ def _text_field(w: Placed, chars: list[_Char], leading: float, result: PageRead)
         return
     shown = "".join(c.text for c in visible)
     if _rtl(shown):
-        # Right-to-left text on a flattened page is drawn in different orders by different
-        # viewers (in the order typed, left to right, or reordered, with or without joined
-        # letters): which one a page holds cannot be told from it.
-        reading = " / ".join(_logical(line) for line in lines)
+        # Viewers draw right-to-left text in different orders: read only where the page
+        # tells which (_rtl_line), on one line.
+        read = _rtl_line(lines[0]) if len(lines) == 1 else None
+        if read is not None and not _UNDRAWN.search(read):
+            result.fields[w.name] = unicodedata.normalize("NFC", read)
+            return
         result.fields[w.name] = None
         result.unreadable[w.name] = (
-            "the answer is in a right-to-left script, which viewers draw on a flattened "
-            f"page in different orders: it was not read (read right to left, the page "
-            f"shows: {reading}); read it in the returned file"
+            "the answer is in a right-to-left script, which this page does not show in an "
+            "order that can be told (viewers draw it in different orders): it was not read; "
+            "read it in the returned file"
         )
         return
     parts: list[str] = []
