@@ -21,6 +21,8 @@ What may not come back exactly, and is then reported instead of guessed:
 - letters the viewer could not draw (it wrote ``?`` for them): not read, and said so.
 - line breaks: a break the field's own wrapping made is told from one typed by where the line
   ends; blank lines by the gap between lines.
+- right-to-left text (Arabic, Hebrew): read, one line, only where the page tells the order
+  it was typed in (_rtl_line); else not read, and said so.
 """
 
 from __future__ import annotations
