@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -188,7 +188,7 @@ def _die_with_main(lifeline: Connection) -> None:
 
 def ordered_map(
     task: Task[T, R, A], arg: A, chunks: Iterable[list[T]], workers: int | None
-) -> Iterator[list[R]]:
+) -> Generator[list[R], None, None]:
     """Each chunk's results, in order (:meth:`OrderedPool.map`); the workers stop when the
     results are all taken, or when the caller stops taking them."""
     with OrderedPool(task, arg, workers=workers) as pool:

@@ -6,6 +6,7 @@ its mode, and is who CI runs the tests as).
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from click.testing import CliRunner
 
 from musforms.cli import cli
 from musforms.collect import collect
+from musforms.collect.read import POOL_THRESHOLD
 from musforms.errors import KeyFileError
 from musforms.files import private_folder
 from musforms.generate import generate
 from musforms.identity import load_key
 from musforms.outputs import write_outputs
 from musforms.results import collected
+from tests.clients.pdf import fill_pdfium
 from tests.mounts import read_only, tmpfs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,3 +235,33 @@ def test_a_results_folder_that_cannot_be_written_is_told(tmp_path: Path) -> None
             "read-only or not there), then run collect again\n"
         )
         assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_run_stopped_by_a_folder_that_takes_no_writes_stops_its_readers_at_once(
+    tmp_path: Path,
+) -> None:
+    """Protects against a traceback after the error line: when writing an answer fails part
+    way (responses/ on a disk that takes no writes), the reading workers are stopped as the
+    error leaves collect, not later by the garbage collector, which may run on the pool's own
+    thread and then cannot stop it ("cannot join current thread")."""
+    forms = tmp_path / "forms"
+    roster = tmp_path / "roster.csv"
+    people = POOL_THRESHOLD + 8  # enough for the reading to go to worker processes
+    roster.write_text(
+        "id;navn\n" + "".join(f"{i};Person {i}\n" for i in range(1, people + 1)),
+        encoding="utf-8",
+    )
+    generate(QUESTIONS, roster, forms, "2026", formats=["pdf"])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for form in sorted(forms.glob("*.pdf")):
+        fill_pdfium(form, inbox / form.name, {"lykkedes": f"Svar fra {form.stem} med æøå"})
+    with tmpfs(tmp_path / "disk", "8m") as disk:
+        out = disk / "results"
+        (out / "responses").mkdir(parents=True, mode=0o700)
+        with tmpfs(out / "responses", "1m", read_only=True):
+            with pytest.raises(OSError, match="Read-only file system") as failed:
+                collect([inbox], forms, out, workers=2)
+            # The error (and its traceback, which holds collect's frames) is still here.
+            assert multiprocessing.active_children() == []
+            del failed

@@ -203,17 +203,21 @@ def _collect(
             on_total(total)
         warnings += private_folders(out, RESPONSES)
         private_dir(out / RESPONSES)
-        reads = read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
         signed = Counter[bool]()
-        for read in reads:
-            if read.key_ok is not None:
-                signed[read.key_ok] += 1
-            eid = read.entry.employee_id
-            response = response_path(out, eid) if eid else None
-            before = identity(response) if response else None
-            record(out, ledger, read)
-            if response is not None and identity(response) != before:
-                written.count("responses")
+        # Closed here however the loop ends: a reading left to the garbage collector would
+        # stop its workers from whatever thread collects it, even the pool's own.
+        with contextlib.closing(
+            read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
+        ) as reads:
+            for read in reads:
+                if read.key_ok is not None:
+                    signed[read.key_ok] += 1
+                eid = read.entry.employee_id
+                response = response_path(out, eid) if eid else None
+                before = identity(response) if response else None
+                record(out, ledger, read)
+                if response is not None and identity(response) != before:
+                    written.count("responses")
         if signed[False] and not signed[True]:
             raise _wrong_key(key_path, out, count=signed[False])
         result = _summarise(out, cycle, ledger)

@@ -10,7 +10,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from musforms import formats
@@ -209,15 +209,16 @@ def read_files(
     *,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Iterator[FileResult]:
+) -> Generator[FileResult, None, None]:
     """Read every file, spread over the cores when there are many; results in input order."""
     it = iter(paths)
     chunks = iter(lambda: list(_take(it, CHUNK)), [])
-    for results in ordered_map(_READING, ctx, chunks, workers):
-        for result in results:
-            if progress:
-                progress(1)
-            yield result
+    with contextlib.closing(ordered_map(_READING, ctx, chunks, workers)) as done:
+        for results in done:
+            for result in results:
+                if progress:
+                    progress(1)
+                yield result
 
 
 def _take(it: Iterator[Path], n: int) -> Iterator[Path]:
