@@ -144,20 +144,51 @@ def _resolver(issued: Round) -> Any:
     return resolve
 
 
+def _cells(response: dict[str, Any]) -> dict[str, Any]:
+    """Every value of a response by where it is: each answer (a multiple choice by option),
+    each agreement's and each of last year's agreements' cell."""
+    out: dict[str, Any] = {}
+    for question, value in response["answers"].items():
+        if isinstance(value, list):
+            for option in ("faglig", "samarbejde", "balance"):
+                out[f"{question}__{option}"] = option in value
+        else:
+            out[question] = value
+    for key in ("agreements", "previous_agreements"):
+        for number, row in enumerate(response[key], start=1):
+            for part, value in row.items():
+                out[f"{key}__{number}__{part}"] = value
+    return out
+
+
 def test_word_form_exported_without_form_fields(
     issued: Round, word_exports: dict[str, Path], tmp_path: Path
 ) -> None:
     """Exported without form fields, the Word form keeps neither fields nor identity, and
-    its layout is not the PDF form's: it is matched by its printed form code and comes back
-    recovered, with what the page layout gives of the text answers (each exact) and a
-    problem saying to check the rest by hand."""
+    its layout is not the PDF form's: it is matched by its printed form code, and its pages
+    are read by the Word form's layout (paragraphs, tables by their header row). At least
+    90 % of the values come back exactly, none differently: every question type, æøå,
+    Polish, Cyrillic, a multi-line answer, a 2,000-character agreement across a page break.
+    What is not read (the Arabic owner, drawn in display order) is left empty, and a
+    problem names it."""
     entry, response = _collected(issued, word_exports["plain"], tmp_path / "out")
     assert entry["status"] == "recovered", entry
     assert entry["read_by"] == "layout"
     assert entry["problems"][0]["code"] == "recovered"
-    want = expected()["answers"]
-    answers = {k: v for k, v in response["answers"].items() if v not in (None, [], False)}
-    assert answers, "nothing was recovered"
-    assert answers["lykkedes"] == want["lykkedes"]
-    for question, value in answers.items():
-        assert value == want[question], question
+    want = _cells(expected())
+    got = _cells(response)
+    assert set(got) <= set(want)
+    got = {key: got.get(key) for key in want}  # an agreement not read at all: its cells None
+    exact = [k for k in want if got[k] == want[k]]
+    unread = [k for k in want if got[k] != want[k]]
+    for key in unread:
+        assert got[key] is None, f"{key}: read as {got[key]!r}, not {want[key]!r}"
+    assert len(exact) >= 0.9 * len(want), unread
+    for key in ("lykkedes", "titel", "arbejdsmaengde", "fokus", "kursus", "startdato"):
+        assert key in exact, key
+    assert "agreements__2__what" in exact and "agreements__2__owner" in exact  # Polish, Cyrillic
+    assert "previous_agreements__2__comment" in exact
+    # The one value not read: its problem names it and says to read it on the page.
+    assert unread == ["agreements__3__owner"]
+    messages = " ".join(p["message"] for p in entry["problems"])
+    assert "aftaler__3__owner" in messages and "read it on the page" in messages
