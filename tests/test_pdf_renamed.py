@@ -23,7 +23,7 @@ from musforms.models import RawForm
 from musforms.pdf.reader import read_pdf
 from tests.clients.pdf import fill_pdfjs
 from tests.clients.word import convert_to_pdf, fill_libreoffice, stop_libreoffice
-from tests.test_contract import EXPECTED, FULL, TYPED, Round, issue_round
+from tests.test_contract import EXPECTED, FULL, SPARSE, TYPED, Round, issue_round
 
 pytestmark = pytest.mark.realclient
 
@@ -50,20 +50,25 @@ def word_exports(issued: Round) -> Iterator[dict[str, Path]]:
     folder = issued.forms.parent / "word"
     folder.mkdir()
     filled = folder / "filled.docx"
+    sparse = folder / "sparse.docx"
     try:
         fill_libreoffice(issued.blanks[FULL]["docx"], filled, VALUES)
+        fill_libreoffice(issued.blanks[SPARSE]["docx"], sparse, TYPED[SPARSE])
     finally:
         stop_libreoffice()
     with_fields = convert_to_pdf(filled, folder / "with-fields", form_fields=True)
     plain = convert_to_pdf(filled, folder / "plain")
-    yield {"with_fields": with_fields, "plain": plain}
+    plain_sparse = convert_to_pdf(sparse, folder / "plain-sparse")
+    yield {"with_fields": with_fields, "plain": plain, "plain_sparse": plain_sparse}
 
 
-def _collected(issued: Round, path: Path, out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _collected(
+    issued: Round, path: Path, out: Path, employee: str = FULL
+) -> tuple[dict[str, Any], dict[str, Any]]:
     collect([path], issued.forms, out, key_file=issued.key_file, workers=1)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     (entry,) = report["files"]
-    response = json.loads(response_path(out, FULL).read_text(encoding="utf-8"))
+    response = json.loads(response_path(out, employee).read_text(encoding="utf-8"))
     return entry, response
 
 
@@ -192,3 +197,20 @@ def test_word_form_exported_without_form_fields(
     assert unread == ["agreements__3__owner"]
     messages = " ".join(p["message"] for p in entry["problems"])
     assert "aftaler__3__owner" in messages and "read it on the page" in messages
+
+
+def test_word_form_exported_without_form_fields_little_answered(
+    issued: Round, word_exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """A little answered Word form exported the same way: the placeholders the pages show
+    ("Skriv dit svar her", "Vælg", "dd-mm-åååå") are empty answers, the unticked box is
+    False, last year's agreement has no status; every value exactly, nothing invented."""
+    entry, response = _collected(
+        issued, word_exports["plain_sparse"], tmp_path / "out", employee=SPARSE
+    )
+    assert entry["status"] == "recovered", entry
+    assert entry["read_by"] == "layout"
+    want = EXPECTED[SPARSE]
+    assert response["answers"] == want["answers"]
+    assert response["agreements"] == want["agreements"]
+    assert response["previous_agreements"] == want["previous_agreements"]

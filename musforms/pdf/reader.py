@@ -864,8 +864,16 @@ def _from_layout(
         return
     raw.form_code = form_code(form_id)
     issued = resolve(raw) if resolve is not None else None
+    qs = issued.question_set if issued is not None else None
+    # The Word form exported to PDF is told from the printed PDF form by what only the Word
+    # form shows (its header table's labels, its numbered labels): it is read by the Word
+    # form's layout, never by the PDF form's, whatever its page count.
+    word = (
+        _from_word_pages(data, qs, budget) if qs is not None and bounded and not raw.token else None
+    )
     if (
-        issued is not None
+        word is None
+        and issued is not None
         and bounded
         and not raw.token
         and _from_page(data, raw, issued, budget, limits)
@@ -876,10 +884,8 @@ def _from_layout(
         "the file has no form fields left (printed to PDF?): the form code was read from "
         "the page text; check the answers by hand"
     )
-    qs = issued.question_set if issued is not None else None
     if qs is None:
         return
-    word = _from_word_pages(data, qs, budget)
     recovered = word.fields if word is not None else _recover_answers(qs, lines)
     for qid, value in list(recovered.items()):
         if isinstance(value, str) and any(

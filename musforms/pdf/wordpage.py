@@ -358,7 +358,9 @@ class WordRead:
 
 def read_word_pages(data: bytes, qs: QuestionSet) -> WordRead | None:
     """The answers on the pages of a Word form exported to PDF, by the Word form's layout;
-    None when the pages do not show it (fewer than half its numbered questions)."""
+    None when the pages do not show it: fewer than half its numbered questions ("3. " and
+    the label), or not two of its header table's rows (a label, then its value; the PDF
+    form prints the values alone)."""
     blocks = page_blocks(data)
     page = _Layout(blocks, qs)
     questions = qs.questions()
@@ -367,7 +369,7 @@ def read_word_pages(data: bytes, qs: QuestionSet) -> WordRead | None:
         for number, q in enumerate(questions, start=1)
         if page._find_label(number, q, 0) is not None
     ]
-    if 2 * len(found) < len(questions):
+    if 2 * len(found) < len(questions) or _prefill_rows(blocks) < 2:
         return None
     notes = [
         f"question {q.id!r}: its label was not found on the page, so its answer was not "
@@ -377,3 +379,16 @@ def read_word_pages(data: bytes, qs: QuestionSet) -> WordRead | None:
     ]
     fields = page.fields()
     return WordRead(fields, notes)
+
+
+def _prefill_rows(blocks: list[Block]) -> int:
+    labels = {
+        _norm(texts.t(key, lang))
+        for key in ("name", "department", "manager", "meeting_date")
+        for lang in LANGUAGES
+    }
+    return sum(
+        1
+        for b in blocks
+        if b.rows and len(b.rows) == 1 and len(b.rows[0]) == 2 and _norm(b.rows[0][0]) in labels
+    )
