@@ -31,6 +31,12 @@ ARABIC = "مرحبا بالعالم، هذه جملة عربية قصيرة"
 # What the employee types: every question type, æøå, Polish, Cyrillic, 2,000+ characters,
 # line breaks and blank lines, and an Arabic sentence.
 VALUES = {**TYPED[FULL], "aftaler__3__owner": ARABIC}
+# A paragraph the page wraps over several lines, then a blank line, then Greek and Cyrillic
+# lines; and a Greek title.
+WRAPPED = (
+    "Et afsnit der er så langt, at siden bryder det over flere linjer, med æøå og ÆØÅ. " * 4
+).strip() + "\n\nΚαλημέρα κόσμε, ελληνικά\nЗдравствуй, мир"
+GREEK = "Λογιστής (Ελληνικά) — ŻÓŁW"
 
 
 def expected() -> dict[str, Any]:
@@ -51,15 +57,24 @@ def word_exports(issued: Round) -> Iterator[dict[str, Path]]:
     folder.mkdir()
     filled = folder / "filled.docx"
     sparse = folder / "sparse.docx"
+    wrapped = folder / "wrapped.docx"
     try:
         fill_libreoffice(issued.blanks[FULL]["docx"], filled, VALUES)
         fill_libreoffice(issued.blanks[SPARSE]["docx"], sparse, TYPED[SPARSE])
+        fill_libreoffice(
+            issued.blanks[FULL]["docx"], wrapped, {**VALUES, "lykkedes": WRAPPED, "titel": GREEK}
+        )
     finally:
         stop_libreoffice()
     with_fields = convert_to_pdf(filled, folder / "with-fields", form_fields=True)
     plain = convert_to_pdf(filled, folder / "plain")
     plain_sparse = convert_to_pdf(sparse, folder / "plain-sparse")
-    yield {"with_fields": with_fields, "plain": plain, "plain_sparse": plain_sparse}
+    yield {
+        "with_fields": with_fields,
+        "plain": plain,
+        "plain_sparse": plain_sparse,
+        "plain_wrapped": convert_to_pdf(wrapped, folder / "plain-wrapped"),
+    }
 
 
 def _collected(
@@ -214,3 +229,16 @@ def test_word_form_exported_without_form_fields_little_answered(
     assert response["answers"] == want["answers"]
     assert response["agreements"] == want["agreements"]
     assert response["previous_agreements"] == want["previous_agreements"]
+
+
+def test_word_form_exported_without_form_fields_wrapped_paragraph(
+    issued: Round, word_exports: dict[str, Path], tmp_path: Path
+) -> None:
+    """A paragraph wrapped over several printed lines is one line of the answer, the blank
+    line typed after it one blank line; Greek and Cyrillic lines come back as typed."""
+    entry, response = _collected(issued, word_exports["plain_wrapped"], tmp_path / "out")
+    assert entry["status"] == "recovered", entry
+    assert response["answers"]["lykkedes"] == WRAPPED
+    assert response["answers"]["titel"] == GREEK
+    want = {k: v for k, v in expected()["answers"].items() if k not in ("lykkedes", "titel")}
+    assert {k: response["answers"][k] for k in want} == want

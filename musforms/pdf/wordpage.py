@@ -267,7 +267,7 @@ def page_blocks(data: bytes) -> list[Block]:
     blocks: list[Block] = []
     paragraph: list[_Line] = []
     last_table: list[float] | None = None
-    last: list[_Line | None] = [None]  # the last paragraph's first line
+    last: list[_Line | None] = [None]  # the last paragraph's last line
 
     def flush() -> None:
         if paragraph:
@@ -276,7 +276,7 @@ def page_blocks(data: bytes) -> list[Block]:
             )
             paragraph.clear()
 
-    for number, (lines, borders) in enumerate(pages):
+    for lines, borders in pages:
         lines = [ln for ln in lines if not _furniture(ln, body)]
         done: set[int] = set()
         for i, line in enumerate(lines):
@@ -304,13 +304,14 @@ def page_blocks(data: bytes) -> list[Block]:
             last_table = None
             if paragraph and _goes_on(paragraph[-1], line, pitch):
                 paragraph.append(line)
+                last[0] = line
                 continue
             flush()
             if _prefill_row(line):
                 runs = _runs(line, 2.0 * line.height)
                 blocks.append(Block("", [["".join(c.text for c in r) for r in runs]]))
                 continue
-            if paragraph == [] and blocks and not blocks[-1].rows and line.page == number:
+            if blocks and not blocks[-1].rows:
                 blank = _blank_lines(last[0], line, pitch)
                 blocks.extend(Block("") for _ in range(blank))
             paragraph.append(line)
