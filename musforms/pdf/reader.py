@@ -57,6 +57,7 @@ from musforms.pdf._acroform import (
 from musforms.pdf._placed import Placed, issued_widgets, placed
 from musforms.pdf.page import read_pages
 from musforms.pdf.renamed import by_order, by_position, find_token
+from musforms.pdf.wordpage import WordRead, read_word_pages
 
 __all__ = ["read_pdf"]
 
@@ -863,8 +864,16 @@ def _from_layout(
         return
     raw.form_code = form_code(form_id)
     issued = resolve(raw) if resolve is not None else None
+    qs = issued.question_set if issued is not None else None
+    # The Word form exported to PDF is told from the printed PDF form by what only the Word
+    # form shows (its header table's labels, its numbered labels): it is read by the Word
+    # form's layout, never by the PDF form's, whatever its page count.
+    word = (
+        _from_word_pages(data, qs, budget) if qs is not None and bounded and not raw.token else None
+    )
     if (
-        issued is not None
+        word is None
+        and issued is not None
         and bounded
         and not raw.token
         and _from_page(data, raw, issued, budget, limits)
@@ -875,10 +884,9 @@ def _from_layout(
         "the file has no form fields left (printed to PDF?): the form code was read from "
         "the page text; check the answers by hand"
     )
-    qs = issued.question_set if issued is not None else None
     if qs is None:
         return
-    recovered = _recover_answers(qs, lines)
+    recovered = word.fields if word is not None else _recover_answers(qs, lines)
     for qid, value in list(recovered.items()):
         if isinstance(value, str) and any(
             unicodedata.bidirectional(ch) in ("R", "AL") for ch in value
@@ -891,11 +899,32 @@ def _from_layout(
                 "on the page"
             )
     raw.fields.update(recovered)
+    if word is not None:
+        raw.notes.append(
+            "the pages are the Word form's, exported to PDF: the answers were read from them "
+            "by the Word form's layout"
+        )
+        raw.notes.extend(word.notes)
+        return
     raw.notes.append(
         f"{len(recovered)} text answer(s) were recovered from the page layout"
         if recovered
         else "no answers could be recovered from the page layout"
     )
+
+
+def _from_word_pages(data: io.BytesIO, qs: QuestionSet, budget: _Budget) -> WordRead | None:
+    """The answers of a Word form exported to PDF (LibreOffice's "Export as PDF" without
+    form fields), read from its pages by the Word form's layout (musforms.pdf.wordpage);
+    None when the pages are not the Word form's."""
+    budget.check()
+    try:
+        found = read_word_pages(data.getvalue(), qs)
+    except pdfium.PdfiumError as exc:
+        _log.debug("PDFium cannot read the pages: %s", exc)
+        return None
+    budget.check()
+    return found
 
 
 def _from_page(
