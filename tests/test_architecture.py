@@ -19,6 +19,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "pypdf": ("musforms.pdf.",),
     "pikepdf": ("musforms.pdf.",),
     "pypdfium2": ("musforms.pdf.",),
+    "bidi": ("musforms.pdf.page",),  # python-bidi: right-to-left lines read from a page
     "reportlab": ("musforms.pdf.",),
     "docx": ("musforms.docx.", "musforms.outputs.minutes"),  # python-docx
     "docxtpl": ("musforms.outputs.minutes",),
