@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from fill import answers_for  # noqa: E402
+from sections import replace_section  # noqa: E402
 
 from musforms import fieldnames as fn  # noqa: E402
 from musforms.formats import Issued  # noqa: E402
@@ -170,18 +171,6 @@ def section(results: dict[str, dict[str, float]], forms: int, repeat: int) -> st
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path: Path, body: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        rest = text[end + 1 :] if end >= 0 else ""
-        text = text[:start] + body + ("\n" + rest if rest else "")
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=12)
@@ -194,7 +183,7 @@ def main() -> None:
     text = section(results, args.forms, args.repeat)
     print(text)
     if not args.no_write:
-        replace_section(args.results, text)
+        replace_section(args.results, HEADING, text)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from sections import replace_section  # noqa: E402
+
 from tests import faults  # noqa: E402
 
 HEADING = "## Fault injection (make soak)"
@@ -160,19 +162,6 @@ def _git(*args: str) -> str:
     return done.stdout.strip() or "unknown"
 
 
-def replace_section(path: Path, body: str) -> None:
-    """Put ``body`` in place of the file's fault-injection section, or after the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        rest = text[end + 1 :] if end >= 0 else ""
-        text = text[:start] + body + ("\n" + rest if rest else "")
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=1000)
@@ -234,7 +223,7 @@ def main() -> int:
     if report:
         print(report)
     if not args.no_write and not args.only and not interrupted:
-        replace_section(args.results, text)
+        replace_section(args.results, HEADING, text)
         say(f"soak: figures written to {args.results}")
     if not args.keep:
         shutil.rmtree(args.work / "lab", ignore_errors=True)
