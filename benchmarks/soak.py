@@ -54,7 +54,7 @@ EXPLAINED = {
     "two_collects": "two collects into one results folder at once",
     "purge_during_collect": "a purge while a collect runs",
     "full_results": "the results folder's disk fills up (tmpfs), then has room again",
-    "full_tmpdir": "TMPDIR fills up (tmpfs), then has room again",
+    "full_tmpdir": "TMPDIR is full (tmpfs): collect keeps nothing there, so runs as if it had room",
     "readonly_results": "the results folder is read-only (before or during the run)",
     "copies": "identical, blank and truncated copies beside collected returns",
     "wrong_key": "collect with another installation's key, then the right one",
