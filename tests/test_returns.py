@@ -253,6 +253,38 @@ def test_a_later_file_with_the_same_answers_is_a_duplicate(
         assert all(p.code != "conflicting_returns" for p in entry.problems)
 
 
+def test_collecting_again_changes_no_line(
+    round_: Round, filled: Path, word: Path, tmp_path: Path
+) -> None:
+    """Two returns with the same answers, then a newer one with other answers: collected
+    run by run, collecting once more changes no report line, and every line is what one run
+    over all three files gives. (The older copy stays a duplicate of the return it repeats;
+    read again against the newest return alone it was once taken for a second conflict.)"""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(filled, inbox / "chrome.pdf")
+    _age(inbox / "chrome.pdf")
+    firefox = inbox / "firefox.pdf"
+    fill_pdfjs(round_.form("1042", "pdf"), firefox, answers(FIRST, previous=False))
+    _age(firefox)
+    _touch(firefox, 3600)
+    out = tmp_path / "results"
+    _run(round_, inbox, out)
+    shutil.copy(word, inbox / "word.docx")  # saved by LibreOffice today: the newest
+    _run(round_, inbox, out)
+    lines = _lines(out)
+    assert [lines[n].status for n in ("chrome.pdf", "firefox.pdf", "word.docx")] == [
+        "duplicate",
+        "superseded",
+        "ok",
+    ]
+    _run(round_, inbox, out)
+    assert _lines(out) == lines
+    at_once = tmp_path / "at-once"
+    _run(round_, inbox, at_once)
+    assert _lines(at_once) == lines
+
+
 def test_a_third_return_names_the_file_that_counts_now(
     round_: Round, filled: Path, word: Path, tmp_path: Path
 ) -> None:

@@ -12,6 +12,8 @@ The rules, so that nothing collected is ever lost by a later run:
   returned: the employee stays missing).
 - An identical copy of the return on record (or of a file read earlier in this run) is a
   duplicate, whichever of the two sorts first, and however often the folder is read.
+- An older return found to hold the same answers as another return stays its duplicate
+  when that one is outdated too: a file's line does not depend on how many runs read it.
 - A file whose answers are on record and that cannot be used when read again (changed on
   disk, cut short, another key) keeps its answers on record; its line says what happened.
 """
@@ -31,6 +33,7 @@ from musforms.results import response_path
 from musforms.workdb import Ledger
 
 KEPT = "answers_kept"  # problem code: a file's earlier answers stay on record
+SAME_ANSWERS = "an older return with the same answers as "  # a duplicate's reason, + the file
 
 
 def saved_key(entry: FileEntry) -> tuple[int, dt.datetime]:
@@ -111,9 +114,17 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
             )
         else:
             _blank(entry)
+    elif (
+        current is not None
+        and saved_key(entry) <= saved_key(current)
+        and (same_as := _same_answers_as_before(ledger, entry)) is not None
+    ):
+        # Found in an earlier run to hold the answers of a return that was later outdated
+        # too: still so, as a run over every file at once finds it.
+        _duplicate(entry, same_as)
     elif current is not None and not blank_on_record and saved_key(entry) <= saved_key(current):
         if _same_answers(result.text, on_record):
-            _duplicate(entry, f"an older return with the same answers as {current.file}")
+            _duplicate(entry, f"{SAME_ANSWERS}{current.file}")
         else:
             _conflict(ledger, older=entry, newer=current)
             ledger.update(current)
@@ -123,7 +134,7 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
                 _blank(current)  # and, the answers now on record named, a duplicate (below)
             elif _same_answers(result.text, on_record):
                 current.status = "duplicate"
-                current.reason = f"an older return with the same answers as {entry.file}"
+                current.reason = f"{SAME_ANSWERS}{entry.file}"
             else:
                 _conflict(ledger, older=current, newer=entry)
             ledger.update(current)
@@ -190,6 +201,20 @@ def _behind(ledger: Ledger, winner: FileEntry) -> None:
                 "counts"
             )
         ledger.update(other)
+
+
+def _same_answers_as_before(ledger: Ledger, entry: FileEntry) -> str | None:
+    """The reason an earlier run gave when it found ``entry``'s file, unchanged since, to hold
+    the same answers as another, newer return of its form; else None."""
+    earlier = ledger.entry(entry.file)
+    if (
+        earlier is None
+        or earlier.status != "duplicate"
+        or earlier.sha256 != entry.sha256
+        or not (earlier.reason or "").startswith(SAME_ANSWERS)
+    ):
+        return None
+    return earlier.reason
 
 
 def _duplicate(entry: FileEntry, reason: str) -> None:
