@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 import ssl
 import subprocess
@@ -20,6 +21,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd logs a deprecation of its own on every login; it says nothing about musforms.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 USER = "hr-afdelingen"
 PASSWORD = "Kodeord-æøå-2026"
