@@ -8,6 +8,7 @@ messages, as a server dropping the connection halfway does.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -67,6 +68,7 @@ class Handler:
     received: list[Received] = field(default_factory=list)
     drop_after: int | None = None  # hang up at DATA once this many were accepted
     refuse: set[str] = field(default_factory=set)  # addresses answered 550 at RCPT
+    stall_after: int | None = None  # go silent at DATA once this many were accepted
     dropped: int = 0
 
     async def handle_RCPT(
@@ -82,6 +84,8 @@ class Handler:
             self.dropped += 1
             server.transport.close()
             return "421 closing"  # never reaches the client: the transport is gone
+        if self.stall_after is not None and len(self.received) >= self.stall_after:
+            await asyncio.sleep(3600)  # until the client gives up and the server stops
         data = envelope.original_content or envelope.content
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data))
         return "250 2.0.0 Ok: queued"
@@ -99,24 +103,27 @@ def _authenticator(
 
 
 class Server:
-    """aiosmtpd on 127.0.0.1 with STARTTLS required and AUTH required."""
+    """aiosmtpd on 127.0.0.1: STARTTLS and AUTH required (``tls="starttls"``), TLS from the
+    first byte and AUTH required (``"ssl"``), or neither (``"none"``)."""
 
-    def __init__(self, folder: Path, handler: Handler | None = None) -> None:
+    def __init__(self, folder: Path, handler: Handler | None = None, tls: str = "starttls") -> None:
         self.cert, key = make_certificate(folder)
         self.handler = handler or Handler()
         self.port = free_port()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(self.cert), str(key))
-        self.controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=self.port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=_authenticator,
-            auth_required=True,
-            auth_require_tls=True,
-        )
+        options: dict[str, Any] = {
+            "starttls": {"tls_context": context, "require_starttls": True},
+            "ssl": {"ssl_context": context, "server_hostname": "localhost"},
+            "none": {},
+        }[tls]
+        if tls == "starttls":
+            options.update(authenticator=_authenticator, auth_required=True, auth_require_tls=True)
+        elif tls == "ssl":
+            # aiosmtpd counts only STARTTLS as TLS for auth_require_tls (and warns about AUTH
+            # required without it): AUTH is offered, and the client logs in all the same.
+            options.update(authenticator=_authenticator, auth_require_tls=False)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def address(self) -> str:

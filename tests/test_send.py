@@ -544,3 +544,138 @@ def test_init_writes_the_mail_texts_in_both_languages(tmp_path: Path) -> None:
     assert "{navn}" in (folder / "invitation.da.txt").read_text(encoding="utf-8")
     assert "{name}" in (folder / "invitation.en.txt").read_text(encoding="utf-8")
     assert os.access(folder / "invitation.da.txt", os.R_OK)
+
+
+def test_a_server_that_goes_silent_halfway_is_answered_within_the_timeout(
+    tmp_path: Path, server: Server
+) -> None:
+    """After 2 messages the server stops answering: each later try ends after --timeout, and
+    the run stops after two messages in a row, saying so; the 2 accepted are in the log."""
+    forms = _round(tmp_path, 5)
+    server.handler.stall_after = 2
+    started = time.monotonic()
+    result = _send(forms, server, "--yes", "--format", "pdf", "--timeout", "1")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert "Sent 2 of 5 invitations." in result.output
+    assert f"the mail server {server.address} stopped answering for 1 seconds" in result.output
+    assert "1 more were not sent. Run the same command again" in result.output
+    assert elapsed < 30
+    assert len(list(read_log(forms))) == 2
+
+
+def test_the_rate_paces_the_messages(tmp_path: Path, server: Server) -> None:
+    """--rate 600 (one every 0.1 s): five messages take at least 0.4 s."""
+    forms = _round(tmp_path, 5)
+    started = time.monotonic()
+    result = _send(forms, server, "--yes", "--format", "pdf", "--rate", "600")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 0.4
+    assert len(server.handler.received) == 5
+
+
+def _on_terminal(args: list[str], answers: list[tuple[str, str]], env: dict[str, str]) -> str:
+    """Run musforms on a pseudo-terminal, answering each prompt as it appears; what it
+    printed."""
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musforms", *args],
+        stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the other end closed: the program ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if pending and pending[0][0].encode() in seen.rsplit(b"\n", 1)[-1]:
+                    os.write(master, pending.pop(0)[1].encode() + b"\n")
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return seen.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_it_asks_first_and_asks_for_the_password_hidden(
+    tmp_path: Path, server: Server
+) -> None:
+    forms = _round(tmp_path, 3)
+    args = ["send", str(forms), "--smtp", server.address, "--from", "hr@example.dk",
+            "--user", USER, "--cafile", str(server.cert), "--rate", "0", "--format", "pdf",
+            "--deadline", "10-01-2027"]  # fmt: skip
+    clean = {k: v for k, v in os.environ.items() if k != "MUSFORMS_SMTP_PASSWORD"}
+    said = _on_terminal(args, [("Send these 3 invitations?", "n")], clean)
+    assert "Nothing was sent." in said
+    assert server.handler.received == []
+    said = _on_terminal(
+        args,
+        [("Send these 3 invitations?", "y"), (f"Password for {USER}", PASSWORD)],
+        clean,
+    )
+    assert "Sent 3 of 3 invitations." in said, said
+    assert PASSWORD not in said
+    assert len(server.handler.received) == 3
+
+
+def test_tls_from_the_first_byte_on_port_465_style(tmp_path: Path) -> None:
+    """--tls ssl: the connection is encrypted before the server says a word (SMTP_SSL)."""
+    forms = _round(tmp_path, 2)
+    srv = Server(tmp_path, tls="ssl").start()
+    try:
+        result = _send(forms, srv, "--yes", "--format", "pdf", "--tls", "ssl")
+    finally:
+        srv.stop()
+    assert result.exit_code == 0, result.output
+    assert len(srv.handler.received) == 2
+
+
+def test_no_encryption_is_allowed_to_this_machine(tmp_path: Path) -> None:
+    forms = _round(tmp_path, 2)
+    srv = Server(tmp_path, tls="none").start()
+    try:
+        result = CliRunner().invoke(
+            cli, ["send", str(forms), "--smtp", f"localhost:{srv.port}", "--tls", "none",
+                  "--from", "hr@example.dk", "--rate", "0", "--deadline", "10-01-2027",
+                  "--yes", "--format", "pdf"],
+        )  # fmt: skip
+    finally:
+        srv.stop()
+    assert result.exit_code == 0, result.output
+    assert len(srv.handler.received) == 2
+
+
+def test_starttls_to_a_server_with_an_unknown_certificate_is_refused(
+    tmp_path: Path, server: Server
+) -> None:
+    """Without --cafile the self-signed certificate does not verify: nothing is sent, and the
+    line says how to trust the organisation's own certificate authority."""
+    forms = _round(tmp_path, 2)
+    result = CliRunner().invoke(
+        cli, ["send", str(forms), "--smtp", server.address, "--from", "hr@example.dk",
+              "--user", USER, "--deadline", "10-01-2027", "--yes"],
+        env={"MUSFORMS_SMTP_PASSWORD": PASSWORD, "SSL_CERT_FILE": "/nonexistent"},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"Error: the certificate of the mail server {server.address} could not be verified" in (
+        result.output
+    )
+    assert "give its certificate with --cafile" in result.output
+    assert server.handler.received == []
