@@ -15,6 +15,7 @@ import logging
 import socket
 import ssl
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -69,11 +70,14 @@ class Handler:
     drop_after: int | None = None  # hang up at DATA once this many were accepted
     refuse: set[str] = field(default_factory=set)  # addresses answered 550 at RCPT
     stall_after: int | None = None  # go silent at DATA once this many were accepted
+    on_rcpt: Callable[[int], None] | None = None  # called with how many were accepted so far
     dropped: int = 0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.on_rcpt is not None:
+            self.on_rcpt(len(self.received))
         if address.lower() in self.refuse:
             return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)

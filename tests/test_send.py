@@ -429,15 +429,17 @@ def test_tls_none_is_refused_to_another_machine(tmp_path: Path) -> None:
     assert not mail.is_loopback("192.0.2.1")
 
 
-def _collected(tmp_path: Path, forms: Path, filled: range, blank: list[int]) -> Path:
+def _collected(
+    tmp_path: Path, forms: Path, filled: range, blank: list[int], also: tuple[str, ...] = ()
+) -> Path:
     """Real returns: ``filled`` employees' PDFs filled in PDFium, ``blank`` ones sent back as
     issued; collected by the real collect (which drafts the minutes)."""
     returned = tmp_path / "returned"
     returned.mkdir()
     by_id = {f.employee_id: f for f in load_manifest(forms).forms}
-    for i in filled:
-        src = forms / by_id[str(1000 + i)].files["pdf"]
-        fill_pdfium(src, returned / f"svar {i}.pdf", {"lykkedes": f"{MULTILINE} {i}"})
+    for eid in [str(1000 + i) for i in filled] + list(also):
+        src = forms / by_id[eid].files["pdf"]
+        fill_pdfium(src, returned / f"svar {eid}.pdf", {"lykkedes": f"{MULTILINE} {eid}"})
     for i in blank:
         shutil.copy(forms / by_id[str(1000 + i)].files["pdf"], returned / f"blank {i}.pdf")
     results = tmp_path / "results"
@@ -477,16 +479,32 @@ def test_reminders_go_to_the_missing_only_blank_returns_included_and_not_twice(
 def test_each_leader_gets_the_minutes_of_their_own_employees_only(
     tmp_path: Path, server: Server
 ) -> None:
-    forms = _round(tmp_path, 9)
-    results = _collected(tmp_path, forms, range(7), blank=[])
+    # Cæcilie leads, and is an employee too, reading English: her mail is in English.
+    # Uden Leder has no leader's address: their minutes go to no one, and a line says so.
+    extra = [
+        "3000;Cæcilie Åberg;caecilie@example.dk;Direktør;direktoer@example.dk;;en",
+        "3001;Uden Leder;uden@example.dk;;;;da",
+    ]
+    forms = _round(tmp_path, 9, extra=extra)
+    results = _collected(tmp_path, forms, range(7), blank=[], also=("3001",))
     result = _send(forms, server, "--yes", "--leaders", str(results))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1
+    assert (
+        "Not sent: employee 3001 (Uden Leder): has no leader's e-mail address in the roster, "
+        "so their minutes draft has no one to go to. Correct the leader's e-mail column"
+    ) in result.output
     assert "Sent 3 of 3 leaders' mails." in result.output
     manager_of = {f.files["pdf"].rsplit(".", 1)[0]: f.employee for f in load_manifest(forms).forms}
     seen: list[str] = []
     for r in server.handler.received:
         msg = r.message()
         leader = r.rcpt_tos[0]
+        english = leader == "caecilie@example.dk"
+        assert msg["Subject"] == (
+            "Minutes drafts from MUS for your employees"
+            if english
+            else "Referatudkast fra MUS for dine medarbejdere"
+        )
         attached = _attachments(msg)
         assert attached
         for name, (kind, data) in attached.items():
@@ -498,7 +516,17 @@ def test_each_leader_gets_the_minutes_of_their_own_employees_only(
     assert sorted(seen) == [str(1000 + i) for i in range(7)]
     again = _send(forms, server, "--yes", "--leaders", str(results))
     assert "No leaders' mails to send." in again.output
-    assert len(server.handler.received) == 3
+    assert "Already sent before" in again.output and ": 3;" in again.output
+    # One more comes in (Bjørn's employee 1007): Bjørn alone gets it, and only it.
+    src = forms / load_manifest(forms).by_employee()["1007"].files["pdf"]
+    fill_pdfium(src, tmp_path / "returned" / "sent, later.pdf", {"lykkedes": "Senere svar"})
+    collect([tmp_path / "returned"], forms, results, workers=1)
+    later = _send(forms, server, "--yes", "--leaders", str(results))
+    assert "Sent 1 of 1 leaders' mails." in later.output, later.output
+    last = server.handler.received[-1]
+    assert last.rcpt_tos == ["bjoern@example.dk"]
+    assert list(_attachments(last.message())) == [f"{Path(src.name).stem}.docx"]
+    assert len(server.handler.received) == 4
 
 
 def test_a_send_log_line_cut_short_by_a_crash_is_dropped_and_the_next_run_goes_on(
@@ -679,3 +707,37 @@ def test_starttls_to_a_server_with_an_unknown_certificate_is_refused(
     )
     assert "give its certificate with --cafile" in result.output
     assert server.handler.received == []
+
+
+def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
+    tmp_path: Path, server: Server
+) -> None:
+    """musforms send is killed (SIGKILL) as it starts on the 11th message, after the server
+    accepted 10: the send log holds those 10, and the next run sends the other 40 and none
+    of the first 10 again. (The log line is fsynced before the next message goes.)"""
+    import signal
+    import subprocess
+    import sys
+
+    forms = _round(tmp_path, 50)
+    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes"]  # fmt: skip
+    env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def kill_at_the_eleventh(accepted: int) -> None:
+        if accepted == 10:
+            os.kill(proc.pid, signal.SIGKILL)
+
+    server.handler.on_rcpt = kill_at_the_eleventh
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(server.handler.received) == 10
+    assert len(list(read_log(forms))) == 10
+    server.handler.on_rcpt = None
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Sent 40 of 40 invitations." in again.stdout
+    counts = Counter(r.rcpt_tos[0] for r in server.handler.received)
+    assert len(counts) == 50 and set(counts.values()) == {1}

@@ -442,11 +442,15 @@ def plan_leaders(
     log = sent(forms_dir)
     plan = Plan("leaders")
     employees = {}
+    languages = {}  # a leader who is an employee too reads their own language
     for issued in _issued(forms_dir, roster):
         if isinstance(issued, NotSent):
             plan.problems.append(issued)
         else:
             employees[issued.employee.id] = issued.employee
+            address, _problem = check_address(issued.employee.email)
+            if address:
+                languages[address.casefold()] = issued.language
     minutes = results / "minutes"
     groups: dict[str, list[tuple[Employee, Attachment]]] = {}
     addresses: dict[str, str] = {}
@@ -480,7 +484,6 @@ def plan_leaders(
         key = address.casefold()
         addresses.setdefault(key, address)
         groups.setdefault(key, []).append((employee, Attachment(path, name)))
-    lang = organisation.default_language
     for key, members in groups.items():
         done = log.leaders.get(key, set())
         files = [a for _e, a in members if again or (a.name, _digest(a.path)) not in done]
@@ -488,7 +491,7 @@ def plan_leaders(
             plan.already += 1
             continue
         leader = next((e.manager for e, _a in members if e.manager), "") or addresses[key]
-        text = chosen.get(lang)
+        text = chosen.get(languages.get(key, organisation.default_language))
         values = {
             "leader": leader,
             "count": str(len(files)),
