@@ -45,6 +45,7 @@ DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_RATE = 30  # messages a minute: Exchange Online's limit per mailbox
 DEFAULT_TIMEOUT = 30.0  # seconds for every socket operation
 TRIES = 3  # attempts at one message, each on a fresh connection after the last was lost
+PAUSES = (1.0, 3.0)  # seconds before the second and the third attempt
 LOST_IN_A_ROW = 2  # messages in a row that could not be sent for a lost connection: stop
 
 # The MIME type of each kind of file musforms mails, by ending.
@@ -813,7 +814,9 @@ def send(
                 next_at = max(next_at, time.monotonic()) + interval
                 msg, files, message_id = build_message(out, sender)
                 reason, lost = "", ""
-                for _attempt in range(TRIES):
+                for attempt in range(TRIES):
+                    if attempt:  # the connection was lost: a moment's pause, then a fresh one
+                        sleep(PAUSES[attempt - 1])
                     try:
                         if conn is None:
                             conn = connect(server)
