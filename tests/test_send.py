@@ -741,3 +741,35 @@ def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
     assert "Sent 40 of 40 invitations." in again.stdout
     counts = Counter(r.rcpt_tos[0] for r in server.handler.received)
     assert len(counts) == 50 and set(counts.values()) == {1}
+
+
+def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
+    tmp_path: Path, server: Server
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    forms = _round(tmp_path, 20)
+    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes"]  # fmt: skip
+    env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def interrupt_at_the_sixth(accepted: int) -> None:
+        if accepted == 5:
+            server.handler.on_rcpt = None
+            os.kill(proc.pid, signal.SIGINT)
+
+    server.handler.on_rcpt = interrupt_at_the_sixth
+    _out, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 130, said
+    assert (
+        "Stopped. 5 of 20 messages were sent before it stopped and are in the send log "
+        f"({forms / LOG_FILE}); nobody gets those again. To finish the job, run the same "
+        "command again."
+    ) in " ".join(said.split()), said
+    assert "Traceback" not in said
+    assert len(list(read_log(forms))) == 5

@@ -873,13 +873,19 @@ def send(
                     result.not_sent = len(todo) - i - 1
                     result.stopped = lost
                     break
-        except SendError as exc:
-            if result.sent:
-                raise SendError(
-                    f"{exc}. {result.sent} messages were sent before this and are in the send "
-                    f"log ({writer.path}): fix the cause and run the same command again to "
-                    "send the rest; nobody gets a message twice"
-                ) from None
+        except BaseException as exc:  # Ctrl-C, a full disk, the server gone for good
+            from musforms.written import Stopped, tell
+
+            state = (
+                f"{result.sent} of {len(todo)} messages were sent before it stopped and are in "
+                f"the send log ({writer.path}); nobody gets those again."
+                if result.sent
+                else "No message was sent."
+            )
+            tell(exc, Stopped(state, bool(result.sent), "run the same command again"))
+            if conn is not None:
+                conn.close()  # mid-conversation, perhaps: no polite QUIT to wait for
+                conn = None
             raise
         finally:
             if conn is not None:
