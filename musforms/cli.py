@@ -932,6 +932,8 @@ def send(
     where = f"into {drafts}" if drafts else f"through {server.name if server else ''} ({tls})"
     click.echo(f"{len(plan.messages)} {what} from {address} {where}:")
     click.echo(f"  to: {_names(first, len(plan.messages))}")
+    subject, _body = plan.messages[0].text.render(plan.messages[0].values)
+    click.echo(f"  subject: {subject}")
     click.echo(f"  attached: each their own files, e.g. {files}")
     click.echo(f"  text: {', '.join(plan.texts)}")
     if drafts is not None:

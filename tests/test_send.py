@@ -407,6 +407,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_sent(tmp_path: Path, serv
     result = _send(forms, server)
     assert result.exit_code == 1
     assert "3 invitations from HR <hr@example.dk> through" in result.output
+    assert "  subject: Din forberedelse til MUS\n" in result.output
     assert (
         "Error: Nothing was sent: musforms asks before it sends, and there is no terminal to "
         "ask on. Add --yes to send without asking."
@@ -470,6 +471,11 @@ def test_reminders_go_to_the_missing_only_blank_returns_included_and_not_twice(
     assert again.exit_code == 0, again.output
     assert "Reminded less than 7 days ago: 5, left out." in again.output
     assert len(server.handler.received) == 5
+    every_day = _send(
+        forms, server, "--yes", "--remind", str(results), "--format", "pdf", "--every", "0"
+    )
+    assert "Sent 5 of 5 reminders." in every_day.output, every_day.output
+    assert len(server.handler.received) == 10
     # A week later they are due again.
     later = dt.datetime.now().astimezone() + dt.timedelta(days=7, minutes=1)
     plan = mail.plan_reminders(forms, results, deadline=dt.date(2027, 1, 10), now=later)
@@ -773,3 +779,15 @@ def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
     ) in " ".join(said.split()), said
     assert "Traceback" not in said
     assert len(list(read_log(forms))) == 5
+
+
+def test_again_sends_what_was_sent_before(tmp_path: Path, server: Server) -> None:
+    forms = _round(tmp_path, 2)
+    assert _send(forms, server, "--yes", "--format", "pdf").exit_code == 0
+    result = _send(forms, server, "--yes", "--format", "pdf", "--again")
+    assert result.exit_code == 0, result.output
+    assert "Sent 2 of 2 invitations." in result.output
+    assert Counter(r.rcpt_tos[0] for r in server.handler.received) == {
+        "e0@example.dk": 2, "e1@example.dk": 2,
+    }  # fmt: skip
+    assert len(list(read_log(forms))) == 4
