@@ -83,8 +83,9 @@ læses fra `MUSFORMS_SMTP_PASSWORD` eller spørges om. Kommandoen viser først, 
 hvad, og spørger. Hellere kladder i Outlook? `--drafts udbakke/` skriver én .eml pr.
 medarbejder.
 
-Senere: `--remind resultater/2026` sender påmindelsen (`reminder.da.txt`) til dem, der mangler,
-og `--leaders resultater/2026` giver hver leder referatudkastene for sine egne medarbejdere.
+Senere sender samme kommando med `--remind resultater/2026` påmindelsen (`reminder.da.txt`)
+til dem, der mangler, og med `--leaders resultater/2026` hver leder referatudkastene for sine
+egne medarbejdere.
 
 ## 4. Saml svarene ind
 
