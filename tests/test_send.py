@@ -791,3 +791,18 @@ def test_again_sends_what_was_sent_before(tmp_path: Path, server: Server) -> Non
         "e0@example.dk": 2, "e1@example.dk": 2,
     }  # fmt: skip
     assert len(list(read_log(forms))) == 4
+
+
+def test_a_mistake_in_a_text_no_one_of_this_round_reads_is_found_too(tmp_path: Path) -> None:
+    """Only Danish readers this round, but the English invitation has an unknown placeholder:
+    it is reported now, not at the round where it would have been used."""
+    forms = _round(tmp_path, 2)  # employees 0 and 1 read Danish
+    en = forms.parent.parent / "config" / "mail" / "invitation.en.txt"
+    en.write_text("Your form\n\nDear {nmae}\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["send", str(forms), "--drafts", str(tmp_path / "out"), "--from", "hr@example.dk",
+              "--deadline", "10-01-2027"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"Error: {en}, line 3: {{nmae}} is not a placeholder musforms knows" in result.output
+    assert not (tmp_path / "out").exists()

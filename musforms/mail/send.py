@@ -36,7 +36,7 @@ from musforms.dates import danish_date
 from musforms.errors import ConfigError, MusformsError
 from musforms.files import id_slug, private_folder, slug, write_bytes
 from musforms.mail.sendlog import Entry, LogWriter, Sent, SentFile, sent
-from musforms.mail.texts import Kind, MailText, load_text, texts_folder
+from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_folder
 from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
 from musforms.models import Employee, Organisation
 
@@ -234,6 +234,12 @@ class _Texts:
         self.folder = texts_folder(forms_dir, folder)
         self.fallback = organisation.default_language
         self._loaded: dict[str, MailText] = {}
+        if self.folder is not None:
+            # Every file of this kind is checked now, also one no employee of this round
+            # reads: a mistake in it is found before it is ever used.
+            for lang in LANGUAGES:
+                if (self.folder / f"{kind}.{lang}.txt").is_file():
+                    load_text(self.folder, kind, lang, self.fallback)
 
     def get(self, lang: str) -> MailText:
         if lang not in self._loaded:
