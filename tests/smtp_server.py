@@ -69,6 +69,7 @@ class Handler:
     received: list[Received] = field(default_factory=list)
     drop_after: int | None = None  # hang up at DATA once this many were accepted
     refuse: set[str] = field(default_factory=set)  # addresses answered 550 at RCPT
+    not_now: dict[str, int] = field(default_factory=dict)  # address → times to answer 450
     stall_after: int | None = None  # go silent at DATA once this many were accepted
     on_rcpt: Callable[[int], None] | None = None  # called with how many were accepted so far
     dropped: int = 0
@@ -78,6 +79,9 @@ class Handler:
     ) -> str:
         if self.on_rcpt is not None:
             self.on_rcpt(len(self.received))
+        if self.not_now.get(address.lower(), 0) > 0:
+            self.not_now[address.lower()] -= 1
+            return "450 4.2.0 <" + address + ">: Recipient address rejected: Greylisted"
         if address.lower() in self.refuse:
             return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)

@@ -806,3 +806,17 @@ def test_a_mistake_in_a_text_no_one_of_this_round_reads_is_found_too(tmp_path: P
     assert result.exit_code == 1
     assert f"Error: {en}, line 3: {{nmae}} is not a placeholder musforms knows" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_not_now_reply_is_tried_again_after_a_pause(tmp_path: Path, server: Server) -> None:
+    """450 (greylisted) twice for one address: the third try, 4 s later, gets through, and
+    everyone got theirs."""
+    forms = _round(tmp_path, 3)
+    server.handler.not_now = {"e1@example.dk": 2}
+    started = time.monotonic()
+    result = _send(forms, server, "--yes", "--format", "pdf")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= sum(mail.PAUSES)
+    assert sorted(r.rcpt_tos[0] for r in server.handler.received) == [
+        "e0@example.dk", "e1@example.dk", "e2@example.dk",
+    ]  # fmt: skip

@@ -221,7 +221,7 @@ def _who(employee: Employee) -> str:
 def _fix_roster(roster: Path | None, column: str) -> str:
     where = f"in {roster}" if roster else "in the roster"
     again = "" if roster else ", then give it with --roster"
-    return f"Correct the {column} column {where}{again}, or send it by hand"
+    return f"Correct the {column} column {where}{again}, or mail it to them yourself"
 
 
 class _Texts:
@@ -829,8 +829,14 @@ def send(
                         conn.send_message(msg, from_addr=sender.addr_spec, to_addrs=[out.to])
                     except smtplib.SMTPRecipientsRefused as exc:
                         code, said = exc.recipients.get(out.to, (0, b""))
+                        if 400 <= code < 500:  # not now (greylisting, too many an hour)
+                            lost = f"the server said {_said(code, said)}"
+                            continue
                         reason = f"the server refused the address: {_said(code, said)}"
                     except smtplib.SMTPSenderRefused as exc:
+                        if 400 <= exc.smtp_code < 500:
+                            lost = f"the server said {_reply(exc)}"
+                            continue
                         raise RefusedError(
                             f"the mail server {server.name} refused the sender "
                             f"{sender.addr_spec} ({_reply(exc)}): check --from, and that "
