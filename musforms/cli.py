@@ -993,7 +993,8 @@ def send(
         click.echo(f"Not sent: {failure}", err=True)
     if result.not_sent:
         click.echo(
-            f"Stopped: {result.stopped}. {result.not_sent} more were not sent. Run the same "
+            f"Stopped: {result.stopped}. {result.not_sent} more "
+            f"{'was' if result.not_sent == 1 else 'were'} not sent. Run the same "
             "command again to send them: what was sent is in the send log "
             f"({forms_dir / 'sent.jsonl'}) and is not sent twice.",
             err=True,

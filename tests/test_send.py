@@ -227,7 +227,8 @@ def test_an_address_the_server_refuses_is_reported_with_its_reply_and_the_rest_s
     assert result.exit_code == 1
     assert (
         "Not sent: employee 1002 (Мария Иванова 2) <e2@example.dk>: the server refused the "
-        "address: 550 5.1.1 <e2@example.dk>: Recipient address rejected: User unknown"
+        "address: 550 5.1.1 <e2@example.dk>: Recipient address rejected: User unknown. Check "
+        "the address in the roster (a corrected roster goes with --roster)"
     ) in result.output
     assert sorted(r.rcpt_tos[0] for r in server.handler.received) == [
         "e0@example.dk", "e1@example.dk", "e3@example.dk", "e4@example.dk",
@@ -593,7 +594,7 @@ def test_a_server_that_goes_silent_halfway_is_answered_within_the_timeout(
     assert result.exit_code == 1
     assert "Sent 2 of 5 invitations." in result.output
     assert f"the mail server {server.address} stopped answering for 1 seconds" in result.output
-    assert "1 more were not sent. Run the same command again" in result.output
+    assert "1 more was not sent. Run the same command again" in result.output
     assert elapsed < 30
     assert len(list(read_log(forms))) == 2
 
