@@ -27,6 +27,7 @@ from musforms.collect import collect
 from musforms.generate import generate
 from musforms.mail import send as mail
 from musforms.mail.sendlog import LOG_FILE, read_log
+from musforms.mail.texts import parse_text
 from musforms.manifest import ManifestForm, load_manifest
 from tests.clients.pdf import fill_pdfium
 from tests.conftest import EVERY_TYPE, MULTILINE
@@ -821,3 +822,23 @@ def test_a_not_now_reply_is_tried_again_after_a_pause(tmp_path: Path, server: Se
     assert sorted(r.rcpt_tos[0] for r in server.handler.received) == [
         "e0@example.dk", "e1@example.dk", "e2@example.dk",
     ]  # fmt: skip
+
+
+def test_a_line_break_in_a_roster_name_stays_out_of_the_headers(tmp_path: Path) -> None:
+    """A name cell with a line break in it (Excel: Alt+Enter) makes no second header line:
+    subject and recipient's name are one line each."""
+    pdf = tmp_path / "x.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    text = parse_text("MUS: {navn}\n\nKære {navn}\n", "invitation", "da", "test")
+    name = "Søren\r\nBcc: evil@example.com"
+    out = mail.Outgoing(
+        kind="invitation", to="soeren@example.dk", to_name=name, employee_id="1", text=text,
+        values=dict.fromkeys(("name", "first_name", "leader", "meeting_date", "deadline",
+                              "department", "organisation"), name),
+        attachments=(mail.Attachment(pdf, "x.pdf"),), draft_name="1.eml",
+    )  # fmt: skip
+    msg, _files, _id = mail.build_message(out, mail.sender_address("hr@example.dk"))
+    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert "Bcc" not in parsed
+    assert parsed["Subject"] == "MUS: Søren Bcc: evil@example.com"
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["soeren@example.dk"]

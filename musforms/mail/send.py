@@ -533,7 +533,7 @@ def build_message(
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     user, domain = out.to.split("@")
-    msg["To"] = Address(display_name=out.to_name, username=user, domain=domain)
+    msg["To"] = Address(display_name=" ".join(out.to_name.split()), username=user, domain=domain)
     msg["Subject"] = subject
     message_id = ""
     if draft:

@@ -67,7 +67,9 @@ class MailText:
     def render(self, values: dict[str, str]) -> tuple[str, str]:
         """Subject and body with every placeholder filled in from ``values``."""
         names = PLACEHOLDERS[self.kind]
-        return _fill(self.subject, names, values), _fill(self.body, names, values)
+        # A subject is one line, whatever a roster cell holds (a line break typed into a name).
+        subject = " ".join(_fill(self.subject, names, values).split())
+        return subject, _fill(self.body, names, values)
 
 
 def _fill(text: str, names: dict[str, str], values: dict[str, str]) -> str:
