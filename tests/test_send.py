@@ -579,7 +579,7 @@ def test_init_writes_the_mail_texts_in_both_languages(tmp_path: Path) -> None:
         assert text.source == str(path)
     assert "{navn}" in (folder / "invitation.da.txt").read_text(encoding="utf-8")
     assert "{name}" in (folder / "invitation.en.txt").read_text(encoding="utf-8")
-    assert os.access(folder / "invitation.da.txt", os.R_OK)
+    assert stat.S_IMODE((folder / "invitation.da.txt").stat().st_mode) == 0o600
 
 
 def test_a_server_that_goes_silent_halfway_is_answered_within_the_timeout(
