@@ -665,6 +665,12 @@ def connect(server: Server) -> smtplib.SMTP:
             "(MUSFORMS_SMTP_PASSWORD)"
         ) from None
     except smtplib.SMTPNotSupportedError as exc:
+        if "AUTH PLAIN" in str(exc):
+            raise SendError(
+                f"the mail server {server.name} takes no user name or password with letters "
+                "outside A–Z (it does not offer AUTH PLAIN): ask IT for a password of plain "
+                "letters and digits"
+            ) from None
         what = "STARTTLS" if "STARTTLS" in str(exc) else "logging in (AUTH)"
         hint = (
             "use --tls ssl if it takes encrypted connections on port 465"
