@@ -29,6 +29,7 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 USER = "hr-afdelingen"
 PASSWORD = "Kodeord-æøå-2026"
+ASCII_PASSWORD = "Kodeord-2026"  # also taken: for a login a server offers only AUTH LOGIN
 
 
 def free_port() -> int:
@@ -105,7 +106,7 @@ def _authenticator(
     ok = (
         isinstance(auth_data, LoginPassword)
         and auth_data.login == USER.encode()
-        and auth_data.password == PASSWORD.encode()
+        and auth_data.password in (PASSWORD.encode(), ASCII_PASSWORD.encode())
     )
     return AuthResult(success=ok, handled=False)
 
@@ -114,7 +115,13 @@ class Server:
     """aiosmtpd on 127.0.0.1: STARTTLS and AUTH required (``tls="starttls"``), TLS from the
     first byte and AUTH required (``"ssl"``), or neither (``"none"``)."""
 
-    def __init__(self, folder: Path, handler: Handler | None = None, tls: str = "starttls") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        handler: Handler | None = None,
+        tls: str = "starttls",
+        mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
+    ) -> None:
         self.cert, key = make_certificate(folder)
         self.handler = handler or Handler()
         self.port = free_port()
@@ -125,6 +132,9 @@ class Server:
             "ssl": {"ssl_context": context, "server_hostname": "localhost"},
             "none": {},
         }[tls]
+        if tls != "none":
+            left_out = [m for m in ("LOGIN", "PLAIN") if m not in mechanisms]
+            options["auth_exclude_mechanism"] = left_out
         if tls == "starttls":
             options.update(authenticator=_authenticator, auth_required=True, auth_require_tls=True)
         elif tls == "ssl":

@@ -31,7 +31,7 @@ from musforms.mail.texts import parse_text
 from musforms.manifest import ManifestForm, load_manifest
 from tests.clients.pdf import fill_pdfium
 from tests.conftest import EVERY_TYPE, MULTILINE
-from tests.smtp_server import PASSWORD, USER, Server, Silent
+from tests.smtp_server import ASCII_PASSWORD, PASSWORD, USER, Server, Silent
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # Names in Danish, Polish, Cyrillic, Greek and Arabic; every third employee reads English.
@@ -842,3 +842,28 @@ def test_a_line_break_in_a_roster_name_stays_out_of_the_headers(tmp_path: Path) 
     assert "Bcc" not in parsed
     assert parsed["Subject"] == "MUS: Søren Bcc: evil@example.com"
     assert [a.addr_spec for a in parsed["To"].addresses] == ["soeren@example.dk"]
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
+def test_either_login_mechanism_logs_in(tmp_path: Path, mechanism: str) -> None:
+    """A server offering only AUTH LOGIN, or only AUTH PLAIN: the password (æøå in it) gets
+    through either way where it can; where it cannot (LOGIN only, letters outside A–Z), one
+    line says so and nothing is sent."""
+    forms = _round(tmp_path, 1)
+    srv = Server(tmp_path, mechanisms=(mechanism,)).start()
+    try:
+        result = _send(forms, srv, "--yes", "--format", "pdf")
+        wrong = _send(forms, srv, "--yes", "--format", "pdf", "--again", password="forkert")
+        ascii_ok = _send(forms, srv, "--yes", "--format", "pdf", "--again", password=ASCII_PASSWORD)
+    finally:
+        srv.stop()
+    if mechanism == "PLAIN":
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1
+        assert "takes no user name or password with letters outside A–Z" in result.output
+    # An ASCII password goes through smtplib's own login, by either mechanism.
+    assert wrong.exit_code == 1
+    assert "refused the user name or password" in wrong.output
+    assert ascii_ok.exit_code == 0, ascii_ok.output
+    assert len(srv.handler.received) == (2 if mechanism == "PLAIN" else 1)
