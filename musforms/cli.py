@@ -561,8 +561,9 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
     """Make a folder ready for a MUS round: questions, settings, roster template, how-to.
 
     Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit),
-    FOLDER/config/musforms.toml, FOLDER/roster.csv (opens in Excel) and
-    FOLDER/SÅDAN-GØR-DU.md. Existing files are left alone unless --force.
+    FOLDER/config/musforms.toml, the mail texts in FOLDER/config/mail/ (for musforms send),
+    FOLDER/roster.csv (opens in Excel) and FOLDER/SÅDAN-GØR-DU.md. Existing files are left
+    alone unless --force.
 
     \b
     Example:
@@ -753,3 +754,250 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
         click.echo(first)
         for line in lines:
             click.echo(line)
+
+
+_SENT_WHAT = {"invitation": "invitations", "reminder": "reminders", "leaders": "leaders' mails"}
+
+
+@cli.command()
+@click.argument("forms_dir", metavar="FORMS", type=FOLDER)
+@click.option("--smtp", metavar="HOST[:PORT]", help="The mail server to send through.")
+@click.option(
+    "--drafts",
+    type=NEW_FOLDER,
+    help="Write one .eml draft per message into this folder instead of sending (Outlook and "
+    "Thunderbird open each ready to send).",
+)
+@click.option(
+    "--from",
+    "sender",
+    required=True,
+    metavar="ADDRESS",
+    help='The sender: hr@example.dk or "HR <hr@example.dk>".',
+)
+@click.option(
+    "--user", help="Log in to the mail server as this user (password: MUSFORMS_SMTP_PASSWORD)."
+)
+@click.option(
+    "--tls",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    default="starttls",
+    show_default=True,
+    help="Encryption: starttls (port 587), ssl (port 465); none only to this machine.",
+)
+@click.option(
+    "--format",
+    "form_format",
+    type=click.Choice(["pdf", "docx", "both"]),
+    default="both",
+    show_default=True,
+    help="Which of each employee's forms to attach.",
+)
+@click.option(
+    "--remind",
+    type=FOLDER,
+    metavar="RESULTS",
+    help="Send the reminder to those RESULTS/report.json lists as missing.",
+)
+@click.option(
+    "--leaders",
+    type=FOLDER,
+    metavar="RESULTS",
+    help="Send each leader the minutes drafts (RESULTS/minutes/) of their own employees.",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(0, 365),
+    default=7,
+    show_default=True,
+    help="With --remind: at most one reminder per employee this many days.",
+)
+@click.option(
+    "--deadline", metavar="DATE", help="The return deadline the texts mention, e.g. 15-01-2027."
+)
+@click.option(
+    "--texts",
+    type=FOLDER,
+    help="The folder of the mail texts [default: config/mail/ in or above FORMS, else the "
+    "built-in texts].",
+)
+@click.option(
+    "--roster",
+    type=FILE,
+    help="Take the e-mail addresses from this roster instead of from when the forms were made.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=30,
+    show_default=True,
+    help="Messages per minute at most (0: no limit).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 600),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for the mail server at each step.",
+)
+@click.option(
+    "--cafile",
+    type=FILE,
+    help="Also trust this certificate authority (PEM), for a mail server with your own.",
+)
+@click.option("--again", is_flag=True, help="Send also what the send log says was sent.")
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+@friendly
+def send(
+    forms_dir: Path,
+    smtp: str | None,
+    drafts: Path | None,
+    sender: str,
+    user: str | None,
+    tls: str,
+    form_format: str,
+    remind: Path | None,
+    leaders: Path | None,
+    every: int,
+    deadline: str | None,
+    texts: Path | None,
+    roster: Path | None,
+    rate: float,
+    timeout: float,
+    cafile: Path | None,
+    again: bool,
+    yes: bool,
+) -> None:
+    """Mail each employee their own forms, remind those missing, or give leaders the minutes.
+
+    FORMS is the folder generate wrote. Subject and text come from config/mail/ (musforms
+    init writes them; see the README). Who was sent what is kept in FORMS/sent.jsonl, so a
+    run again sends only what is left; a form generated again since counts as not sent.
+
+    \b
+    Examples:
+      musforms send forms/2026 --smtp smtp.example.dk --from hr@example.dk --user hr
+      musforms send forms/2026 --drafts outbox/ --from hr@example.dk
+      musforms send forms/2026 --remind results/2026 --smtp smtp.example.dk --from hr@example.dk
+      musforms send forms/2026 --leaders results/2026 --smtp smtp.example.dk --from hr@example.dk
+    """
+    import os
+
+    from musforms.mail import send as mail
+
+    if (smtp is None) == (drafts is None):
+        raise click.UsageError(
+            "give either --smtp HOST (to send) or --drafts FOLDER (to write .eml)"
+        )
+    if remind is not None and leaders is not None:
+        raise click.UsageError("--remind and --leaders are two different mails: give one")
+    server = None
+    if smtp is not None:
+        host, port = mail.parse_server(smtp, tls)  # type: ignore[arg-type]
+        server = mail.Server(host, port, tls, user, None, timeout, cafile)  # type: ignore[arg-type]
+        mail.check_server(server)
+    address = mail.sender_address(sender)
+    day = _parse_day(deadline) if deadline else None
+    formats = ("pdf", "docx") if form_format == "both" else (form_format,)
+    if leaders is not None:
+        plan = mail.plan_leaders(
+            forms_dir, leaders, texts=texts, deadline=day, roster=roster, again=again
+        )
+    elif remind is not None:
+        plan = mail.plan_reminders(
+            forms_dir, remind, formats=formats, texts=texts, deadline=day, roster=roster,
+            every=every, again=again,
+        )  # fmt: skip
+    else:
+        plan = mail.plan_invitations(
+            forms_dir, formats=formats, texts=texts, deadline=day, roster=roster, again=again
+        )
+    what = _SENT_WHAT[plan.kind]
+    for problem in plan.problems:
+        click.echo(f"Not sent: {problem}", err=True)
+    if plan.already:
+        click.echo(
+            f"Already sent before (in {forms_dir / 'sent.jsonl'}): {plan.already}; --again "
+            "sends them anyway."
+        )
+    if plan.recent:
+        click.echo(f"Reminded less than {every} days ago: {plan.recent}, left out.")
+    if not plan.messages:
+        click.echo(f"No {what} to send.")
+        if plan.problems:
+            sys.exit(1)
+        return
+    first = [m.to for m in plan.messages[:3]]
+    files = ", ".join(a.name for a in plan.messages[0].attachments)
+    where = f"into {drafts}" if drafts else f"through {server.name if server else ''} ({tls})"
+    click.echo(f"{len(plan.messages)} {what} from {address} {where}:")
+    click.echo(f"  to: {_names(first, len(plan.messages))}")
+    subject, _body = plan.messages[0].text.render(plan.messages[0].values)
+    click.echo(f"  subject: {subject}")
+    click.echo(f"  attached: each their own files, e.g. {files}")
+    click.echo(f"  text: {', '.join(plan.texts)}")
+    if drafts is not None:
+        written = mail.write_drafts(plan, drafts, address)
+        _warn(written.warnings)
+        click.echo(
+            f"Wrote {len(written.written)} drafts to {drafts}. Open each in Outlook or "
+            "Thunderbird and send it; drafts are not in the send log."
+        )
+        if plan.problems:
+            sys.exit(1)
+        return
+    assert server is not None
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "Nothing was sent: musforms asks before it sends, and there is no terminal to "
+                "ask on. Add --yes to send without asking."
+            )
+        if not click.confirm(f"Send these {len(plan.messages)} {what}?", default=False):
+            click.echo("Nothing was sent.")
+            return
+    password = None
+    if user:
+        password = os.environ.get("MUSFORMS_SMTP_PASSWORD")
+        if password is None:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"Nothing was sent: no password for {user}. Put it in the environment "
+                    "variable MUSFORMS_SMTP_PASSWORD, or run musforms on a terminal to be asked."
+                )
+            password = click.prompt(f"Password for {user} at {server.name}", hide_input=True)
+    import dataclasses
+
+    server = dataclasses.replace(server, password=password)
+    bar = _progress_bar(len(plan.messages), f"Sending {what}")
+    if bar is not None:
+        bar.__enter__()
+    try:
+        result = mail.send(
+            plan,
+            forms_dir,
+            server,
+            address,
+            rate=rate,
+            again=again,
+            every=every,
+            progress=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(f"Sent {result.sent} of {len(plan.messages)} {what}.")
+    if result.skipped:
+        click.echo(f"  {result.skipped} were sent by another run meanwhile, and not again.")
+    for failure in result.failed:
+        click.echo(f"Not sent: {failure}", err=True)
+    if result.not_sent:
+        click.echo(
+            f"Stopped: {result.stopped}. {result.not_sent} more "
+            f"{'was' if result.not_sent == 1 else 'were'} not sent. Run the same "
+            "command again to send them: what was sent is in the send log "
+            f"({forms_dir / 'sent.jsonl'}) and is not sent twice.",
+            err=True,
+        )
+    if result.failed or result.not_sent or plan.problems:
+        sys.exit(1)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from musforms.errors import ConfigError
 from musforms.files import write_bytes, write_text
+from musforms.mail.texts import FOLDER as MAIL_FOLDER
+from musforms.mail.texts import builtin_files
 from musforms.questionset import builtin_sets
 
 SETTINGS_TEMPLATE = """\
@@ -46,6 +48,7 @@ Denne mappe er klar til en MUS-runde. Den indeholder:
 
 - `config/questions.yaml` — spørgsmålene (spørgsmålssættet „{set_name}“). Ret gerne i dem.
 - `config/musforms.toml` — organisationens navn, logo, sprog og opfølgning.
+- `config/mail/` — emne og tekst i de mails, `musforms send` sender (se trin 3).
 - `roster.csv` — medarbejderlisten. Åbn den i Excel, erstat de to eksempler med jeres
   medarbejdere, og gem som CSV. Kolonnerne Medarbejdernr og Navn skal udfyldes; resten er
   frivillige. Datoer skrives som 14-01-2027, sprog som da eller en.
@@ -63,11 +66,28 @@ konkrete spørgsmål giver bedre samtaler end mange.
     musforms generate --questions config/questions.yaml --roster roster.csv \\
                       --out skemaer/2026 --cycle 2026
 
-Der kommer et udfyldeligt PDF- og Word-skema pr. medarbejder. Send hver medarbejder sit
-eget skema. Første gang laves en nøgle (`~/.config/musforms/key`): tag en sikkerhedskopi af
-den — den skal bruges for at indsamle skemaerne igen.
+Der kommer et udfyldeligt PDF- og Word-skema pr. medarbejder. Første gang laves en nøgle
+(`~/.config/musforms/key`): tag en sikkerhedskopi af den — den skal bruges for at indsamle
+skemaerne igen.
 
-## 3. Saml svarene ind
+## 3. Send skemaerne
+
+    musforms send skemaer/2026 --smtp smtp.eksempel.dk --from hr@eksempel.dk --user hr \
+                  --deadline 15-01-2027
+
+Hver medarbejder får én mail med sine egne skemaer vedhæftet. Emne og tekst står i
+`config/mail/invitation.da.txt` (og `.en.txt` for dem med sprog en): første linje er emnet,
+så en tom linje, så teksten. `{{navn}}`, `{{fornavn}}`, `{{leder}}`, `{{mødedato}}`,
+`{{frist}}`, `{{afdeling}}` og `{{organisation}}` udfyldes pr. medarbejder. Adgangskoden
+læses fra `MUSFORMS_SMTP_PASSWORD` eller spørges om. Kommandoen viser først, hvem der får
+hvad, og spørger. Hellere kladder i Outlook? `--drafts udbakke/` skriver én .eml pr.
+medarbejder.
+
+Senere sender samme kommando med `--remind resultater/2026` påmindelsen (`reminder.da.txt`)
+til dem, der mangler, og med `--leaders resultater/2026` hver leder referatudkastene for sine
+egne medarbejdere.
+
+## 4. Saml svarene ind
 
 Læg de returnerede filer i én mappe (navnene er ligegyldige) og kør:
 
@@ -98,7 +118,8 @@ def init_folder(
     settings = folder / "config" / "musforms.toml"
     roster = folder / "roster.csv"
     howto = folder / "SÅDAN-GØR-DU.md"
-    targets = [questions, settings, roster, howto]
+    mail = {folder / MAIL_FOLDER / name: text for name, text in builtin_files().items()}
+    targets = [questions, settings, *mail, roster, howto]
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         names = ", ".join(str(p) for p in existing)
@@ -108,6 +129,8 @@ def init_folder(
     write_text(questions, sets[set_name].read_text(encoding="utf-8"))
     write_text(settings, SETTINGS_TEMPLATE.format(organisation=organisation or "Min organisation"))
     write_bytes(roster, roster_template())
+    for path, text in mail.items():
+        write_text(path, text)
     write_text(howto, HOWTO.format(set_name=set_name))
     return targets
 

@@ -38,6 +38,13 @@ $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv
   --out "$OUT/forms/2026" --cycle 2026 "${KEY[@]}"
 ls "$OUT/forms/2026" | head -6
 
+step "Mail each employee their own forms: here as drafts to open in Outlook (send --drafts)"
+# With --smtp HOST instead of --drafts the same command sends them (and asks first).
+$MUSFORMS send "$OUT/forms/2026" --drafts "$OUT/outbox" --from "HR <hr@eksempel-kommune.example>" \
+  --texts "$OUT/mus2026/config/mail" --deadline 10-01-2027
+ls "$OUT/outbox" | head -3
+head -4 "$OUT/outbox/1042-soeren-aeroe.eml"
+
 step "Collect the returned forms in samples/returned/ (filled in pdf.js, PDFium, poppler, LibreOffice)"
 # Exit code 1 says some files could not be used (the samples include broken ones on purpose).
 status=0
@@ -48,6 +55,11 @@ step "Each returned file got the status samples/RETURNED.md promises"
 .venv/bin/python scripts/check_samples.py samples/RETURNED.md "$OUT/results/2026/report.json" \
   --folder samples/returned --exit-code "$status"
 
+step "Each leader's minutes drafts of their own employees, as drafts (send --leaders)"
+$MUSFORMS send "$OUT/forms/2026" --leaders "$OUT/results/2026" --drafts "$OUT/outbox-leaders" \
+  --from "HR <hr@eksempel-kommune.example>" --texts "$OUT/mus2026/config/mail"
+ls "$OUT/outbox-leaders"
+
 step "Open and overdue agreements by leader"
 $MUSFORMS followup "$OUT/results/2026"
 
@@ -57,6 +69,7 @@ $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv
 
 step "Done. Look at:"
 echo "  forms:           $OUT/forms/2026/"
+echo "  mail drafts:     $OUT/outbox/ (employees), $OUT/outbox-leaders/ (leaders)"
 echo "  answers:         $OUT/results/2026/responses/ and responses.json"
 echo "  status report:   $OUT/results/2026/report.json"
 echo "  minutes:         $OUT/results/2026/minutes/"

@@ -1,0 +1,935 @@
+"""``musforms send``: each employee their own forms by mail, reminders to those missing, and
+each leader the minutes drafts of their own employees; over SMTP, or as .eml drafts.
+
+Two steps, so the command line can show what will happen and ask first:
+
+- a *plan* (:func:`plan_invitations`, :func:`plan_reminders`, :func:`plan_leaders`): who gets
+  which message with which files, who cannot be sent to and why (no address, not an address,
+  an address two people share), who already had theirs (the send log, ``sendlog.py``);
+- then :func:`send` (over SMTP, paced, retrying a lost connection with a fresh one, each
+  accepted message written to the send log at once) or :func:`write_drafts`.
+
+The library prints nothing and asks nothing; the texts are HR's (``texts.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.errors
+import hashlib
+import ipaddress
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import Literal
+
+from musforms.dates import danish_date
+from musforms.errors import ConfigError, MusformsError
+from musforms.files import id_slug, private_folder, slug, write_bytes
+from musforms.mail.sendlog import Entry, LogWriter, Sent, SentFile, sent
+from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_folder
+from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
+from musforms.models import Employee, Organisation
+
+Tls = Literal["starttls", "ssl", "none"]
+DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_RATE = 30  # messages a minute: Exchange Online's limit per mailbox
+DEFAULT_TIMEOUT = 30.0  # seconds for every socket operation
+TRIES = 3  # attempts at one message, each on a fresh connection after the last was lost
+PAUSES = (1.0, 3.0)  # seconds before the second and the third attempt
+LOST_IN_A_ROW = 2  # messages in a row that could not be sent for a lost connection: stop
+
+# The MIME type of each kind of file musforms mails, by ending.
+MIME_TYPES = {
+    ".pdf": ("application", "pdf"),
+    ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".odt": ("application", "vnd.oasis.opendocument.text"),
+}
+FORMAT_TITLES = {"pdf": "PDF", "docx": "Word", "odt": "OpenDocument"}
+
+# What a placeholder says when the roster has nothing for it.
+_UNKNOWN = {
+    "da": {"leader": "din leder", "meeting_date": "efter aftale"},
+    "en": {"leader": "your leader", "meeting_date": "a date to be agreed"},
+}
+
+
+class SendError(MusformsError):
+    """Raised when the mail server cannot be used at all (not reached, refused the login or
+    the sender): nothing more is sent."""
+
+
+class RefusedError(SendError):
+    """Raised when the mail server refuses the login, the sender or its own certificate:
+    trying again will not help."""
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+
+def check_address(raw: str | None) -> tuple[str, str]:
+    """``(address, "")`` for one plain e-mail address, else ``("", what is wrong)``.
+
+    Only the address itself passes: no display name, no brackets, no second address, nothing
+    that could make one roster cell reach someone else. A domain in other letters (æøå) is
+    written in its ASCII (IDNA) form; a local part in other letters is refused, since most
+    mail servers cannot take it.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return "", "has no e-mail address in the roster"
+    if any(c in text for c in '<>,;:"()[]\\') or any(c.isspace() or ord(c) < 32 for c in text):
+        return "", (
+            f"{text!r} is not one plain e-mail address (it holds a name, brackets, spaces or "
+            "more than one address)"
+        )
+    try:
+        parsed = Address(addr_spec=text)
+    except (ValueError, IndexError, TypeError, email.errors.MessageError):
+        return "", f"{text!r} is not an e-mail address"
+    user, domain = parsed.username, parsed.domain
+    labels = domain.split(".")
+    if not user or len(labels) < 2 or not all(labels) or domain.replace(".", "").isdigit():
+        return "", f"{text!r} is not an e-mail address (the part after @ must be a domain)"
+    if not user.isascii():
+        return "", f"{text!r} has letters outside A–Z before the @, which mail servers refuse"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "", f"{text!r} is not an e-mail address (its domain cannot be written)"
+    return f"{user}@{ascii_domain}", ""
+
+
+def sender_address(raw: str) -> Address:
+    """``--from``: ``hr@example.dk`` or ``HR <hr@example.dk>``."""
+    name, spec = parseaddr(raw)
+    address, problem = check_address(spec)
+    if problem or not spec:
+        raise ConfigError(f"--from {raw!r}: {problem or 'is not an e-mail address'}")
+    user, domain = address.split("@")
+    return Address(display_name=name, username=user, domain=domain)
+
+
+# --- what to send ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    path: Path
+    name: str  # the file name the recipient sees: the issued one
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to be sent: to whom, which text with which values, which files."""
+
+    kind: Kind
+    to: str
+    to_name: str
+    employee_id: str | None
+    text: MailText
+    values: dict[str, str]
+    attachments: tuple[Attachment, ...]
+    draft_name: str  # its file name as an .eml draft
+
+    @property
+    def who(self) -> str:
+        if self.employee_id is None:
+            return f"leader {self.to_name}"
+        return f"employee {self.employee_id} ({self.to_name})"
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Someone the plan leaves out, and what HR can do about it."""
+
+    who: str
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.who}: {self.what}. {self.fix}."
+
+
+@dataclass
+class Plan:
+    kind: Kind
+    messages: list[Outgoing] = field(default_factory=list)
+    problems: list[NotSent] = field(default_factory=list)
+    already: int = 0  # had this message before (the send log); --again sends it anyway
+    recent: int = 0  # reminded less than --every days ago
+    texts: list[str] = field(default_factory=list)  # the text files used
+
+
+@dataclass(frozen=True)
+class _Issued:
+    employee: Employee
+    language: str
+    files: dict[str, str]
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _round(forms_dir: Path) -> tuple[str, Organisation]:
+    head = manifest_head(forms_dir)
+    return head.cycle, load_organisation(forms_dir) or Organisation()
+
+
+def _issued(forms_dir: Path, roster: Path | None) -> Iterator[_Issued | NotSent]:
+    """The manifest's forms, with the addresses of ``roster`` when it is given."""
+    current: dict[str, Employee] | None = None
+    if roster is not None:
+        from musforms.roster import load_roster
+
+        current = {e.id: e for e in load_roster(roster)}
+    for form in iter_manifest_forms(forms_dir):
+        employee = form.employee
+        if current is not None:
+            now = current.get(employee.id)
+            if now is None:
+                yield NotSent(
+                    _who(employee),
+                    f"is not in {roster}",
+                    "Add them to the roster (or leave them out on purpose)",
+                )
+                continue
+            employee = employee.model_copy(
+                update={"email": now.email, "manager_email": now.manager_email}
+            )
+        yield _Issued(employee, form.language, form.files)
+
+
+def _who(employee: Employee) -> str:
+    return f"employee {employee.id} ({employee.name})"
+
+
+def _fix_roster(roster: Path | None, column: str) -> str:
+    where = f"in {roster}" if roster else "in the roster"
+    again = "" if roster else ", then give it with --roster"
+    return f"Correct the {column} column {where}{again}, or mail it to them yourself"
+
+
+class _Texts:
+    """The texts of one kind per language, each loaded and checked once."""
+
+    def __init__(
+        self, kind: Kind, forms_dir: Path, folder: Path | None, organisation: Organisation
+    ) -> None:
+        self.kind = kind
+        self.folder = texts_folder(forms_dir, folder)
+        self.fallback = organisation.default_language
+        self._loaded: dict[str, MailText] = {}
+        if self.folder is not None:
+            # Every file of this kind is checked now, also one no employee of this round
+            # reads: a mistake in it is found before it is ever used.
+            for lang in LANGUAGES:
+                if (self.folder / f"{kind}.{lang}.txt").is_file():
+                    load_text(self.folder, kind, lang, self.fallback)
+
+    def get(self, lang: str) -> MailText:
+        if lang not in self._loaded:
+            self._loaded[lang] = load_text(self.folder, self.kind, lang, self.fallback)
+        return self._loaded[lang]
+
+    def check(self, deadline: dt.date | None) -> list[str]:
+        """The sources used; refuses a text that needs a deadline when none is given."""
+        for text in self._loaded.values():
+            if "deadline" in text.uses and deadline is None:
+                raise ConfigError(
+                    f"{text.source} uses the return deadline ({{frist}} or {{deadline}}): "
+                    "give it with --deadline, e.g. --deadline 15-01-2027"
+                )
+        return sorted({t.source for t in self._loaded.values()})
+
+
+def _employee_values(
+    employee: Employee, lang: str, deadline: dt.date | None, organisation: Organisation
+) -> dict[str, str]:
+    unknown = _UNKNOWN.get(lang, _UNKNOWN["da"])
+    return {
+        "name": employee.name,
+        "first_name": employee.name.split()[0] if employee.name.split() else employee.name,
+        "leader": employee.manager or unknown["leader"],
+        "meeting_date": danish_date(employee.meeting_date) or unknown["meeting_date"],
+        "deadline": danish_date(deadline),
+        "department": employee.department or "",
+        "organisation": organisation.name,
+    }
+
+
+def _forms_of(
+    issued: _Issued, formats: tuple[str, ...], forms_dir: Path
+) -> tuple[Attachment, ...] | NotSent:
+    files = [(kind, name) for kind, name in issued.files.items() if kind in formats]
+    if not files:
+        have = " and ".join(FORMAT_TITLES.get(k, k) for k in issued.files) or "no"
+        return NotSent(
+            _who(issued.employee),
+            f"was issued {have} forms, none of the kind asked for",
+            "Use --format both, or generate the other kind too",
+        )
+    out = []
+    for _kind, name in sorted(files, key=lambda f: formats.index(f[0])):
+        path = forms_dir / name
+        if not path.is_file():
+            return NotSent(
+                _who(issued.employee),
+                f"the form file {path} is not there",
+                f"Run musforms generate again into {forms_dir} to make it again",
+            )
+        out.append(Attachment(path, name))
+    return tuple(out)
+
+
+def _addressed(
+    candidates: list[tuple[Outgoing, Employee]], plan: Plan, roster: Path | None
+) -> None:
+    """Put on ``plan`` the messages whose address is good and no one else's; a line in
+    ``plan.problems`` for each of the others."""
+    by_address: dict[str, list[tuple[Outgoing, Employee]]] = {}
+    for out, employee in candidates:
+        by_address.setdefault(out.to.casefold(), []).append((out, employee))
+    for group in by_address.values():
+        if len(group) == 1:
+            plan.messages.append(group[0][0])
+            continue
+        for _out, employee in group:
+            others = ", ".join(_who(e) for _o, e in group if e is not employee)
+            plan.problems.append(
+                NotSent(
+                    _who(employee),
+                    f"shares the address {employee.email} with {others}, so neither was sent "
+                    "to (each would get the other's form)",
+                    _fix_roster(roster, "e-mail"),
+                )
+            )
+
+
+def plan_invitations(
+    forms_dir: Path,
+    *,
+    formats: tuple[str, ...] = ("pdf", "docx"),
+    texts: Path | None = None,
+    deadline: dt.date | None = None,
+    roster: Path | None = None,
+    again: bool = False,
+) -> Plan:
+    """Each employee of the manifest their own forms, unless the send log shows they had
+    exactly these files already (a form generated again since counts as not sent)."""
+    return _plan_employees("invitation", forms_dir, None, formats, texts, deadline, roster, again)
+
+
+def plan_reminders(
+    forms_dir: Path,
+    results: Path,
+    *,
+    formats: tuple[str, ...] = ("pdf", "docx"),
+    texts: Path | None = None,
+    deadline: dt.date | None = None,
+    roster: Path | None = None,
+    every: int = 7,
+    again: bool = False,
+    now: dt.datetime | None = None,
+) -> Plan:
+    """The reminder, with the forms again, to each employee ``results``' report.json lists as
+    missing (a blank return counts as missing), at most once per ``every`` days."""
+    missing = set(_missing(forms_dir, results))
+    now = now or dt.datetime.now().astimezone()
+    return _plan_employees(
+        "reminder", forms_dir, (missing, every, now), formats, texts, deadline, roster, again
+    )
+
+
+def _missing(forms_dir: Path, results: Path) -> Iterator[str]:
+    from musforms.jsonstream import items
+    from musforms.report import REPORT, earlier_cycle, no_results
+
+    cycle = earlier_cycle(results)
+    if cycle is None:
+        raise no_results(results)
+    issued = manifest_head(forms_dir).cycle
+    if cycle != issued:
+        raise ConfigError(
+            f"{results} holds round {cycle}, but {forms_dir} round {issued}: give --remind "
+            "the results folder of the same round"
+        )
+    return (str(eid) for eid in items(results / REPORT, "missing.item", "the collect report"))
+
+
+def _plan_employees(
+    kind: Kind,
+    forms_dir: Path,
+    reminding: tuple[set[str], int, dt.datetime] | None,
+    formats: tuple[str, ...],
+    texts: Path | None,
+    deadline: dt.date | None,
+    roster: Path | None,
+    again: bool,
+) -> Plan:
+    _cycle, organisation = _round(forms_dir)
+    chosen = _Texts(kind, forms_dir, texts, organisation)
+    log = sent(forms_dir)
+    plan = Plan(kind)
+    candidates: list[tuple[Outgoing, Employee]] = []
+    for issued in _issued(forms_dir, roster):
+        if isinstance(issued, NotSent):
+            plan.problems.append(issued)
+            continue
+        employee = issued.employee
+        if reminding is not None:
+            missing, every, now = reminding
+            if employee.id not in missing:
+                continue
+            last = log.reminders.get(employee.id)
+            if not again and last is not None and now - last < dt.timedelta(days=every):
+                plan.recent += 1
+                continue
+        forms = _forms_of(issued, formats, forms_dir)
+        if isinstance(forms, NotSent):
+            plan.problems.append(forms)
+            continue
+        if reminding is None and not again:
+            files = frozenset((a.name, _digest(a.path)) for a in forms)
+            if log.invited(employee.id, files):
+                plan.already += 1
+                continue
+        address, problem = check_address(employee.email)
+        if problem:
+            plan.problems.append(NotSent(_who(employee), problem, _fix_roster(roster, "e-mail")))
+            continue
+        lang = issued.language
+        text = chosen.get(lang)
+        out = Outgoing(
+            kind=kind,
+            to=address,
+            to_name=employee.name,
+            employee_id=employee.id,
+            text=text,
+            values=_employee_values(employee, lang, deadline, organisation),
+            attachments=forms,
+            draft_name=f"{id_slug(employee.id)}-{slug(employee.name, 40)}.eml",
+        )
+        candidates.append((out, employee))
+    _addressed(candidates, plan, roster)
+    plan.texts = chosen.check(deadline)
+    return plan
+
+
+def plan_leaders(
+    forms_dir: Path,
+    results: Path,
+    *,
+    texts: Path | None = None,
+    deadline: dt.date | None = None,
+    roster: Path | None = None,
+    again: bool = False,
+) -> Plan:
+    """Each leader (``manager_email``) one message with the minutes drafts of their own
+    employees, those not sent to them before; never another leader's."""
+    from musforms.outputs.minutes import minutes_name
+    from musforms.results import iter_responses
+
+    _cycle, organisation = _round(forms_dir)
+    chosen = _Texts("leaders", forms_dir, texts, organisation)
+    log = sent(forms_dir)
+    plan = Plan("leaders")
+    employees = {}
+    languages = {}  # a leader who is an employee too reads their own language
+    for issued in _issued(forms_dir, roster):
+        if isinstance(issued, NotSent):
+            plan.problems.append(issued)
+        else:
+            employees[issued.employee.id] = issued.employee
+            address, _problem = check_address(issued.employee.email)
+            if address:
+                languages[address.casefold()] = issued.language
+    minutes = results / "minutes"
+    groups: dict[str, list[tuple[Employee, Attachment]]] = {}
+    addresses: dict[str, str] = {}
+    for response in iter_responses(results):
+        employee = employees.get(response.employee.id)
+        if employee is None:
+            continue  # not in the manifest, or left out above (--roster)
+        name = minutes_name(response)
+        path = minutes / name
+        if not path.is_file():
+            plan.problems.append(
+                NotSent(
+                    _who(employee),
+                    f"the minutes draft {path} is not there",
+                    f"Run musforms minutes {results} to draft it",
+                )
+            )
+            continue
+        address, problem = check_address(employee.manager_email)
+        if problem:
+            what = (
+                f"their leader's address {problem}"
+                if employee.manager_email
+                else "has no leader's e-mail address in the roster, so their minutes draft "
+                "has no one to go to"
+            )
+            plan.problems.append(
+                NotSent(_who(employee), what, _fix_roster(roster, "leader's e-mail"))
+            )
+            continue
+        key = address.casefold()
+        addresses.setdefault(key, address)
+        groups.setdefault(key, []).append((employee, Attachment(path, name)))
+    for key, members in groups.items():
+        done = log.leaders.get(key, set())
+        files = [a for _e, a in members if again or (a.name, _digest(a.path)) not in done]
+        if not files:
+            plan.already += 1
+            continue
+        leader = next((e.manager for e, _a in members if e.manager), "") or addresses[key]
+        text = chosen.get(languages.get(key, organisation.default_language))
+        values = {
+            "leader": leader,
+            "count": str(len(files)),
+            "deadline": danish_date(deadline),
+            "organisation": organisation.name,
+        }
+        plan.messages.append(
+            Outgoing(
+                kind="leaders",
+                to=addresses[key],
+                to_name=leader,
+                employee_id=None,
+                text=text,
+                values=values,
+                attachments=tuple(files),
+                draft_name=f"leader-{slug(addresses[key], 60)}.eml",
+            )
+        )
+    plan.texts = chosen.check(deadline)
+    return plan
+
+
+# --- the messages ---------------------------------------------------------------------------
+
+
+def build_message(
+    out: Outgoing, sender: Address, *, draft: bool = False
+) -> tuple[EmailMessage, list[SentFile], str]:
+    """The message, the files it carries (name, sha256 of the bytes attached) and its
+    Message-ID (empty for a draft: the mail program gives it one when it is sent)."""
+    subject, body = out.text.render(out.values)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    user, domain = out.to.split("@")
+    msg["To"] = Address(display_name=" ".join(out.to_name.split()), username=user, domain=domain)
+    msg["Subject"] = subject
+    message_id = ""
+    if draft:
+        # Outlook opens a message with this header as a draft ready to send; Thunderbird
+        # opens an .eml as a message to edit (Edit as New). Neither wants a date or an id yet.
+        msg["X-Unsent"] = "1"
+    else:
+        message_id = make_msgid(domain=sender.domain)
+        msg["Date"] = formatdate(localtime=True)
+        msg["Message-ID"] = message_id
+    msg.set_content(body, cte="quoted-printable")
+    files = []
+    for attachment in out.attachments:
+        data = attachment.path.read_bytes()
+        maintype, subtype = MIME_TYPES.get(
+            attachment.path.suffix.lower(), ("application", "octet-stream")
+        )
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
+        files.append(SentFile(name=attachment.name, sha256=hashlib.sha256(data).hexdigest()))
+    return msg, files, message_id
+
+
+@dataclass
+class DraftsResult:
+    written: list[Path]
+    warnings: list[str]
+
+
+def write_drafts(plan: Plan, outbox: Path, sender: Address) -> DraftsResult:
+    """One .eml per message in ``outbox`` (0700; each file 0600, written whole or not at all).
+    Nothing goes into the send log: a draft is not sent until HR sends it."""
+    warning = private_folder(outbox)
+    written = []
+    for out in plan.messages:
+        msg, _files, _id = build_message(out, sender, draft=True)
+        path = outbox / out.draft_name
+        write_bytes(path, msg.as_bytes())
+        written.append(path)
+    return DraftsResult(written, [warning] if warning else [])
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    tls: Tls = "starttls"
+    user: str | None = None
+    password: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    cafile: Path | None = None
+
+    @property
+    def name(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_server(text: str, tls: Tls) -> tuple[str, int]:
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; the port defaults by ``tls``."""
+    text = text.strip()
+    host, port = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ConfigError(f"--smtp {text!r}: write the mail server as HOST or HOST:PORT")
+    return host, int(port) if port else DEFAULT_PORTS[tls]
+
+
+def is_loopback(host: str) -> bool:
+    """Does ``host`` name this machine only (every address it resolves to)?"""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(f[4][0]).is_loopback for f in found)
+
+
+def check_server(server: Server) -> None:
+    if server.tls == "none" and not is_loopback(server.host):
+        raise ConfigError(
+            f"--tls none sends the forms (and any password) unencrypted, so it is only allowed "
+            f"to a mail server on this machine (localhost), not {server.host}: use --tls "
+            "starttls (the default) or --tls ssl"
+        )
+
+
+def _context(server: Server) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if server.cafile is not None:
+        context.load_verify_locations(cafile=str(server.cafile))
+    return context
+
+
+def connect(server: Server) -> smtplib.SMTP:
+    """A connection, encrypted and logged in as ``server`` says. Raises :class:`SendError`
+    with what went wrong and what to do; OSError for a connection lost on the way."""
+    try:
+        conn: smtplib.SMTP
+        if server.tls == "ssl":
+            conn = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=server.timeout, context=_context(server)
+            )
+        else:
+            conn = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        try:
+            conn.ehlo()
+            if server.tls == "starttls":
+                conn.starttls(context=_context(server))
+                conn.ehlo()
+            if server.user:
+                _login(conn, server.user, server.password or "")
+        except BaseException:
+            _close(conn)
+            raise
+    except smtplib.SMTPAuthenticationError as exc:
+        raise RefusedError(
+            f"the mail server {server.name} refused the user name or password for "
+            f"{server.user} ({_reply(exc)}): check --user and the password "
+            "(MUSFORMS_SMTP_PASSWORD)"
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        if "AUTH PLAIN" in str(exc):
+            raise SendError(
+                f"the mail server {server.name} takes no user name or password with letters "
+                "outside A–Z (it does not offer AUTH PLAIN): ask IT for a password of plain "
+                "letters and digits"
+            ) from None
+        what = "STARTTLS" if "STARTTLS" in str(exc) else "logging in (AUTH)"
+        hint = (
+            "use --tls ssl if it takes encrypted connections on port 465"
+            if what == "STARTTLS"
+            else "leave out --user if it needs no login, or ask IT which server to use"
+        )
+        raise SendError(f"the mail server {server.name} does not offer {what}: {hint}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise RefusedError(
+            f"the certificate of the mail server {server.name} could not be verified "
+            f"({exc.verify_message}): check the server's name; if it uses your own "
+            "certificate authority, give its certificate with --cafile"
+        ) from None
+    except ssl.SSLError as exc:
+        raise SendError(
+            f"no encrypted connection to the mail server {server.name} ({exc.reason}): check "
+            "--tls (starttls for port 587, ssl for port 465)"
+        ) from None
+    except TimeoutError:
+        raise SendError(_silent(server)) from None
+    except smtplib.SMTPResponseException as exc:
+        raise SendError(f"the mail server {server.name} said {_reply(exc)}") from None
+    except smtplib.SMTPServerDisconnected as exc:
+        if _timed_out(exc):
+            raise SendError(_silent(server)) from None
+        raise SendError(
+            f"the mail server {server.name} closed the connection before it was ready: check "
+            "--smtp and --tls"
+        ) from None
+    except OSError as exc:
+        raise SendError(
+            f"cannot connect to the mail server {server.name}: {exc.strerror or exc}. Check "
+            "the server's name and port (--smtp)"
+        ) from None
+    return conn
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Did the server go silent? smtplib reports a timeout while reading a reply as
+    SMTPServerDisconnected, with the timeout as its context."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+
+
+def _silent(server: Server) -> str:
+    return (
+        f"the mail server {server.name} did not answer within {server.timeout:g} seconds: "
+        "check the server's name and port (--smtp), or allow it longer with --timeout"
+    )
+
+
+def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, but for a user name or password in other letters (æøå) too:
+    smtplib sends only ASCII, while AUTH PLAIN is UTF-8 (RFC 4616)."""
+    if (user + password).isascii():
+        conn.login(user, password)
+        return
+    if not conn.has_extn("auth") or "PLAIN" not in conn.esmtp_features["auth"].upper().split():
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN")
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, reply = conn.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _close(conn: smtplib.SMTP) -> None:
+    try:
+        conn.quit()
+    except (smtplib.SMTPException, OSError):
+        conn.close()
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{exc.smtp_code} {' '.join(said.split())}"
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    who: str
+    to: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.who} <{self.to}>: {self.reason}"
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    skipped: int = 0  # sent by another run between the plan and the sending
+    not_sent: int = 0  # left when the server could no longer be reached
+    stopped: str = ""  # why the rest were not sent
+
+
+def _still_due(out: Outgoing, log: Sent, again: bool, every: int, now: dt.datetime) -> bool:
+    """Is the message still to be sent, by the log as it is now (another run may have sent it
+    since the plan was made)?"""
+    if again:
+        return True
+    if out.kind == "invitation" and out.employee_id is not None:
+        files = frozenset((a.name, _digest(a.path)) for a in out.attachments)
+        return not log.invited(out.employee_id, files)
+    if out.kind == "reminder" and out.employee_id is not None:
+        last = log.reminders.get(out.employee_id)
+        return last is None or now - last >= dt.timedelta(days=every)
+    done = log.leaders.get(out.to.casefold(), set())
+    return any((a.name, _digest(a.path)) not in done for a in out.attachments)
+
+
+def send(
+    plan: Plan,
+    forms_dir: Path,
+    server: Server,
+    sender: Address,
+    *,
+    rate: float = DEFAULT_RATE,
+    again: bool = False,
+    every: int = 7,
+    progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendResult:
+    """Send the plan's messages over one connection (a fresh one when it is lost), at most
+    ``rate`` a minute (0: no limit), holding the forms folder's lock. Each message the server
+    accepts goes into the send log before the next is sent. A message the server refuses is a
+    :class:`Failure` with its reply, and the rest still go."""
+    from musforms.lock import folder_lock
+
+    check_server(server)
+    result = SendResult()
+    if not plan.messages:
+        return result
+    with folder_lock(forms_dir, "send"), LogWriter(forms_dir) as writer:
+        log = sent(forms_dir)
+        now = dt.datetime.now().astimezone()
+        todo = [m for m in plan.messages if _still_due(m, log, again, every, now)]
+        result.skipped = len(plan.messages) - len(todo)
+        if not todo:
+            return result
+        conn: smtplib.SMTP | None = connect(server)
+        interval = 60.0 / rate if rate > 0 else 0.0
+        next_at = time.monotonic()
+        lost_in_a_row = 0
+        try:
+            for i, out in enumerate(todo):
+                wait = next_at - time.monotonic()
+                if wait > 0:
+                    sleep(wait)
+                next_at = max(next_at, time.monotonic()) + interval
+                msg, files, message_id = build_message(out, sender)
+                reason, lost = "", ""
+                for attempt in range(TRIES):
+                    if attempt:  # the connection was lost: a moment's pause, then a fresh one
+                        sleep(PAUSES[attempt - 1])
+                    try:
+                        if conn is None:
+                            conn = connect(server)
+                        conn.send_message(msg, from_addr=sender.addr_spec, to_addrs=[out.to])
+                    except smtplib.SMTPRecipientsRefused as exc:
+                        code, said = exc.recipients.get(out.to, (0, b""))
+                        if 400 <= code < 500:  # not now (greylisting, too many an hour)
+                            lost = f"the server said {_said(code, said)}"
+                            continue
+                        reason = (
+                            f"the server refused the address: {_said(code, said)}. Check the "
+                            "address in the roster (a corrected roster goes with --roster)"
+                        )
+                    except smtplib.SMTPSenderRefused as exc:
+                        if 400 <= exc.smtp_code < 500:
+                            lost = f"the server said {_reply(exc)}"
+                            continue
+                        raise RefusedError(
+                            f"the mail server {server.name} refused the sender "
+                            f"{sender.addr_spec} ({_reply(exc)}): check --from, and that "
+                            "--user may send as that address"
+                        ) from None
+                    except smtplib.SMTPResponseException as exc:
+                        if 400 <= exc.smtp_code < 500:  # try again later: on a fresh connection
+                            lost = f"the server said {_reply(exc)}"
+                            _drop(conn)
+                            conn = None
+                            continue
+                        reason = (
+                            f"the server refused the message: {_reply(exc)}. Ask whoever runs "
+                            "the mail server what it takes (a size limit, a filter)"
+                        )
+                    except RefusedError:
+                        raise
+                    except SendError as exc:  # could not connect again
+                        lost = str(exc)
+                        conn = None
+                        continue
+                    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                        lost = _lost(exc, server)
+                        _drop(conn)
+                        conn = None
+                        continue
+                    else:
+                        writer.add(
+                            Entry(
+                                kind=out.kind,
+                                employee_id=out.employee_id,
+                                to=out.to,
+                                files=files,
+                                sent_at=dt.datetime.now().astimezone(),
+                                message_id=message_id,
+                            )
+                        )
+                        result.sent += 1
+                        lost_in_a_row = 0
+                    break
+                else:
+                    reason = f"not sent after {TRIES} tries: {lost}. Run the same command again"
+                    lost_in_a_row += 1
+                if reason:
+                    result.failed.append(Failure(out.who, out.to, reason))
+                if progress is not None:
+                    progress(1)
+                if lost_in_a_row >= LOST_IN_A_ROW:
+                    result.not_sent = len(todo) - i - 1
+                    result.stopped = lost
+                    break
+        except BaseException as exc:  # Ctrl-C, a full disk, the server gone for good
+            from musforms.written import Stopped, tell
+
+            state = (
+                f"{result.sent} of {len(todo)} messages were sent before it stopped and are in "
+                f"the send log ({writer.path}); nobody gets those again."
+                if result.sent
+                else "No message was sent."
+            )
+            tell(exc, Stopped(state, bool(result.sent), "run the same command again"))
+            if conn is not None:
+                conn.close()  # mid-conversation, perhaps: no polite QUIT to wait for
+                conn = None
+            raise
+        finally:
+            if conn is not None:
+                _close(conn)
+    return result
+
+
+def _said(code: int, said: bytes | str) -> str:
+    text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _drop(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        conn.close()
+
+
+def _lost(exc: BaseException, server: Server) -> str:
+    if _timed_out(exc):
+        return f"the mail server {server.name} stopped answering for {server.timeout:g} seconds"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"the mail server {server.name} closed the connection"
+    return f"the connection to the mail server {server.name} was lost ({exc})"
