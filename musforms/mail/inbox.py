@@ -1,0 +1,480 @@
+"""Replies read straight from mail: .eml and Outlook .msg files, mbox files and Maildir
+folders (an IMAP folder is in musforms.mail.imap), each message's attachments in memory.
+
+Mail is recognised by its content and structure, never by its name: a message by its
+header lines, an mbox by its ``From `` separator line, an Outlook message by the streams
+of its OLE container, a Maildir by its ``cur``, ``new`` and ``tmp`` folders. Attachments,
+and the messages forwarded inside a message (``message/rfc822``, an attached .eml or .msg),
+are opened where they are found and never written to disk; an attachment's name is text to
+show, never a path. The sender and date of each message are kept for the report: they never
+say whose form an attachment is (the signed identity does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.message
+import email.utils
+import mailbox
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from pathlib import Path
+from typing import Literal
+
+from musforms.blob import Blob
+from musforms.limits import Limits, mb
+
+SEP = " › "  # between a message and its attachment in the report: "inbox.mbox #3 › svar.pdf"
+MAX_DEPTH = 8  # messages forwarded inside messages, deeper than any mail client goes
+# A mail file or message may be larger than a form by the attachments it also carries (base64
+# adds a third); past this many times the file limit it is refused unread.
+MESSAGE_FACTOR = 4
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+Kind = Literal["eml", "msg", "mbox"]
+
+# Header names that only a mail message starts with (RFC 5322, and what servers add).
+_MAIL_HEADERS = frozenset(
+    {
+        "from", "to", "cc", "date", "subject", "message-id", "mime-version", "received",
+        "return-path", "delivered-to", "reply-to", "sender", "in-reply-to", "references",
+        "content-type", "x-mailer", "user-agent", "dkim-signature", "arc-seal", "x-unsent",
+        "thread-topic", "thread-index", "authentication-results", "x-original-to",
+    }
+)  # fmt: skip
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):")
+_MBOX_FROM = re.compile(rb"^From \S+ ")
+
+
+def message_bound(limits: Limits) -> int:
+    """The largest mail message (or .eml/.msg file) read: a form's size limit, times the
+    room its other attachments and their encoding may take."""
+    return limits.max_bytes * MESSAGE_FACTOR
+
+
+def kind_of(head: bytes) -> Kind | None:
+    """Whether a file's first bytes show a mail message (.eml), an mbox file or a candidate
+    Outlook message (an OLE container: :func:`is_outlook_message` tells for sure)."""
+    if head.startswith(OLE_MAGIC):
+        return "msg"
+    text = head.lstrip(b"\r\n")
+    if _MBOX_FROM.match(text):
+        rest = text.split(b"\n", 1)[1] if b"\n" in text else b""
+        return "mbox" if _looks_like_headers(rest) else None
+    return "eml" if _looks_like_headers(text) else None
+
+
+def _looks_like_headers(text: bytes) -> bool:
+    """Header lines up to a blank line (or the end of what is seen), two of them of mail's
+    own names: what every message starts with, and no form or office file does."""
+    known = 0
+    lines = text.split(b"\n")
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last one may be cut off where the head ends
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue  # a header folded onto the next line
+        match = _HEADER_LINE.match(line)
+        if match is None:
+            return False
+        if match.group(1).decode("ascii").lower() in _MAIL_HEADERS:
+            known += 1
+    return known >= 2
+
+
+def is_outlook_message(data: bytes) -> bool:
+    """Whether an OLE container is an Outlook message (.msg), as python-oxmsg finds it (by
+    the property streams of MS-OXMSG); an old Word or Excel file is not."""
+    from oxmsg import Message
+
+    if not data.startswith(OLE_MAGIC):
+        return False
+    try:
+        Message.load(data)
+    except Exception:
+        return False
+    return True
+
+
+def is_maildir(path: Path) -> bool:
+    """A folder that is a Maildir: it holds the ``cur``, ``new`` and ``tmp`` folders."""
+    return all((path / sub).is_dir() and not (path / sub).is_symlink() for sub in _MAILDIR)
+
+
+_MAILDIR = ("cur", "new", "tmp")
+
+
+# --- messages as found ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One mail message as found: where (a file's path, ``inbox.mbox #3``, an IMAP URL with
+    the UID) and its raw bytes, an RFC 5322 message or an Outlook .msg."""
+
+    where: str
+    data: bytes
+    tick: bool = True  # the last message of one input (for collect's progress count)
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A mail input that cannot be read (or read on), with the reason, for its own line."""
+
+    where: str
+    reason: str
+    tick: bool = True
+
+
+def iter_mbox(path: Path, where: str, limits: Limits) -> Iterator[Letter | Broken]:
+    """The messages of an mbox file, one at a time (memory does not grow with the file)."""
+    bound = message_bound(limits)
+    try:
+        box = mailbox.mbox(path, create=False)
+        keys = list(box.iterkeys())
+    except (OSError, mailbox.Error) as exc:
+        yield Broken(where, f"the mailbox file cannot be read ({_why(exc)})")
+        return
+    try:
+        for n, key in enumerate(keys, 1):
+            here = f"{where} #{n}"
+            last = n == len(keys)
+            with box.get_file(key) as fh:
+                data = fh.read(bound + 1)
+            if len(data) > bound:
+                yield Broken(here, too_large_message(limits), last)
+            else:
+                yield Letter(here, data, last)
+        if not keys:
+            yield Broken(where, "the mailbox holds no message")
+    except (OSError, mailbox.Error) as exc:
+        yield Broken(where, f"the mailbox file could not be read to its end ({_why(exc)})")
+    finally:
+        box.close()
+
+
+def iter_maildir(path: Path, where: str, limits: Limits) -> Iterator[Letter | Broken]:
+    """The messages of a Maildir and of its subfolders (Maildir++: ``.Sent``, …), in a
+    stable order; ``tmp`` (messages still being delivered) is left alone."""
+    folders = [path]
+    try:
+        box = mailbox.Maildir(path, factory=None, create=False)
+        folders += [path / f".{name}" for name in sorted(box.list_folders())]
+    except (OSError, mailbox.Error) as exc:
+        yield Broken(where, f"the Maildir folder cannot be read ({_why(exc)})")
+        return
+    files: list[Path] = []
+    for folder in folders:
+        for sub in ("cur", "new"):
+            try:
+                names = sorted(os.listdir(folder / sub))
+            except OSError:
+                continue
+            files += [folder / sub / n for n in names if not n.startswith(".")]
+    if not files:
+        yield Broken(where, "the Maildir folder holds no message")
+    bound = message_bound(limits)
+    for n, file in enumerate(files, 1):
+        here = str(file) if where == str(path) else where + str(file)[len(str(path)) :]
+        last = n == len(files)
+        try:
+            if file.is_symlink() or not file.is_file():
+                continue
+            with file.open("rb") as fh:
+                data = fh.read(bound + 1)
+        except OSError as exc:
+            yield Broken(here, f"the message cannot be read ({_why(exc)})", last)
+            continue
+        if len(data) > bound:
+            yield Broken(here, too_large_message(limits), last)
+        else:
+            yield Letter(here, data, last)
+
+
+def too_large_message(limits: Limits) -> str:
+    return (
+        f"the mail message is larger than {mb(message_bound(limits))}, more than a reply with "
+        "a form could be; save the form from it and collect the file instead"
+    )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return exc.__class__.__name__
+
+
+# --- a message opened -------------------------------------------------------------------------
+
+
+@dataclass
+class Attached:
+    """One attachment of a message: its line's name (``<message> › <attachment>``), its bytes
+    in memory, or why it was not read."""
+
+    label: str
+    blob: Blob | None
+    refused: str | None = None
+    forwarded_from: str | None = None  # the sender of the forwarded message it came in
+
+
+@dataclass
+class Opened:
+    """What a message holds for collect: who sent it, when, and its attachments."""
+
+    where: str
+    sender: str | None = None  # the From address, lower case
+    sent_at: dt.datetime | None = None
+    message_id: str | None = None
+    attachments: list[Attached] = field(default_factory=list)
+    _labels: set[str] = field(default_factory=set, repr=False)
+
+    def label(self, prefix: str, name: str) -> str:
+        """A line name unique in this message: a second ``svar.pdf`` is ``svar.pdf (2)``."""
+        label = f"{prefix}{SEP}{name}"
+        n = 1
+        while label in self._labels:
+            n += 1
+            label = f"{prefix}{SEP}{name} ({n})"
+        self._labels.add(label)
+        return label
+
+
+class MailReadError(Exception):
+    """A mail file or message that cannot be read at all (a damaged Outlook file)."""
+
+
+def open_letter(letter: Letter, limits: Limits) -> Opened:
+    """The sender, date and attachments of a message (RFC 5322 or Outlook .msg). Raises
+    MailReadError when the message cannot be read at all."""
+    opened = Opened(letter.where)
+    if letter.data.startswith(OLE_MAGIC):
+        _open_msg(letter.data, letter.where, opened, limits, depth=0, top=True)
+    else:
+        _open_rfc822(letter.data, letter.where, opened, limits, depth=0, top=True)
+    return opened
+
+
+def _open_rfc822(
+    data: bytes, prefix: str, opened: Opened, limits: Limits, *, depth: int, top: bool
+) -> None:
+    message = email.message_from_bytes(data)
+    _walk_message(message, prefix, opened, limits, depth=depth, top=top)
+
+
+def _walk_message(
+    message: email.message.Message,
+    prefix: str,
+    opened: Opened,
+    limits: Limits,
+    *,
+    depth: int,
+    top: bool,
+) -> None:
+    sender = _address(message.get("From"))
+    if top:
+        opened.sender = sender
+        opened.sent_at = _date(message.get("Date"))
+        mid = message.get("Message-ID")
+        opened.message_id = _text(mid).strip() if mid else None
+    forwarded = None if top else sender
+    counter = [0]
+
+    def walk(part: email.message.Message) -> None:
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            name = _filename(part) or _forwarded_name(inner)
+            label = opened.label(prefix, name)
+            if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
+                forwarded_message: email.message.Message = inner[0]
+                _nested(lambda: _walk_message(forwarded_message, label, opened, limits,
+                                              depth=depth + 1, top=False),
+                        label, opened, depth)  # fmt: skip
+            return
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                for sub in payload:
+                    if isinstance(sub, email.message.Message):
+                        walk(sub)
+            return
+        found = _filename(part)
+        disposition = part.get_content_disposition()
+        if found is None and disposition != "attachment":
+            if part.get_content_maintype() in ("text", "multipart"):
+                return  # a body: the mail's text, never a form
+            if part.get_content_maintype() == "image" and part.get("Content-ID"):
+                return  # a picture shown in the mail's text (a signature's logo)
+        if found is None:
+            counter[0] += 1
+            found = f"(unnamed attachment {counter[0]})"
+        name = found
+        label = opened.label(prefix, name)
+        encoded = part.get_payload()
+        if isinstance(encoded, str):
+            cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+            estimate = len(encoded) * 3 // 4 if cte == "base64" else len(encoded)
+            too_large = limits.too_large(estimate)
+            if too_large:
+                opened.attachments.append(Attached(label, None, too_large, forwarded))
+                return
+        body = part.get_payload(decode=True)
+        data = body if isinstance(body, bytes) else b""
+        too_large = limits.too_large(len(data))
+        if too_large:
+            opened.attachments.append(Attached(label, None, too_large, forwarded))
+            return
+        _attachment(data, name, label, opened, limits, depth=depth, forwarded=forwarded)
+
+    walk(message)
+
+
+def _attachment(
+    data: bytes,
+    name: str,
+    label: str,
+    opened: Opened,
+    limits: Limits,
+    *,
+    depth: int,
+    forwarded: str | None,
+) -> None:
+    """An attachment: a message attached as a file (.eml, .msg) is opened in its turn."""
+    kind = kind_of(data[:4096])
+    if kind == "eml":
+        _nested(lambda: _open_rfc822(data, label, opened, limits, depth=depth + 1, top=False),
+                label, opened, depth)  # fmt: skip
+        return
+    if kind == "msg" and is_outlook_message(data):
+        _nested(lambda: _open_msg(data, label, opened, limits, depth=depth + 1, top=False),
+                label, opened, depth)  # fmt: skip
+        return
+    opened.attachments.append(Attached(label, Blob(name, data), None, forwarded))
+
+
+def _nested(open_it: Callable[[], None], label: str, opened: Opened, depth: int) -> None:
+    if depth + 1 > MAX_DEPTH:
+        opened.attachments.append(
+            Attached(label, None, "messages forwarded inside one another too deeply to read")
+        )
+        return
+    before = len(opened.attachments)
+    try:
+        open_it()
+    except MailReadError as exc:
+        opened.attachments.append(Attached(label, None, str(exc)))
+        return
+    if len(opened.attachments) == before:
+        opened.attachments.append(
+            Attached(label, None, "a forwarded message with no file attached")
+        )
+
+
+def _open_msg(
+    data: bytes, prefix: str, opened: Opened, limits: Limits, *, depth: int, top: bool
+) -> None:
+    from oxmsg import Message
+
+    try:
+        message = Message.load(data)
+        sender = _address(message.sender)
+        sent = message.sent_date
+        headers = message.message_headers
+        attachments = list(message.attachments)
+    except Exception as exc:
+        raise MailReadError(
+            "a damaged Outlook message (.msg) that cannot be opened; ask for the form to be "
+            "sent again"
+        ) from exc
+    if top:
+        opened.sender = sender
+        opened.sent_at = sent if sent is not None and sent.year > 1601 else None
+        mid = headers.get("Message-ID") or headers.get("Message-Id")
+        opened.message_id = mid.strip() if isinstance(mid, str) else None
+    forwarded = None if top else sender
+    for n, att in enumerate(attachments, 1):
+        try:
+            name = _clean(att.file_name or "") or f"(unnamed attachment {n})"
+            body = att.file_bytes if att.attached_by_value else None
+        except Exception:
+            name, body = f"(unnamed attachment {n})", None
+        label = opened.label(prefix, name)
+        if body is None:
+            opened.attachments.append(
+                Attached(
+                    label,
+                    None,
+                    "an attached Outlook item (or a link to a file) that holds no file; ask for "
+                    "the form to be attached as a file",
+                    forwarded,
+                )
+            )
+            continue
+        too_large = limits.too_large(len(body))
+        if too_large:
+            opened.attachments.append(Attached(label, None, too_large, forwarded))
+            continue
+        _attachment(body, name, label, opened, limits, depth=depth, forwarded=forwarded)
+
+
+# --- header values -----------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """A header's value as text: encoded words (``=?utf-8?b?…?=``) decoded when they can be."""
+    raw = str(value)
+    try:
+        return str(make_header(decode_header(raw)))
+    except (ValueError, LookupError, UnicodeError):
+        return raw
+
+
+def _clean(name: str) -> str:
+    """A name as shown: line breaks and other control characters as escapes, so that a name
+    cannot start a line of its own in the report or the summary."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+
+
+def _filename(part: email.message.Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (ValueError, LookupError, UnicodeError):
+        name = None
+    if not name:
+        return None
+    return _clean(_text(name)) or None
+
+
+def _forwarded_name(inner: object) -> str:
+    if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
+        subject = inner[0].get("Subject")
+        if subject:
+            return _clean(f"forwarded: {_text(subject)}")
+    return "forwarded message"
+
+
+def _address(value: object) -> str | None:
+    if value is None:
+        return None
+    _, address = email.utils.parseaddr(_text(value))
+    return address.lower() or None
+
+
+def _date(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when
