@@ -67,6 +67,7 @@ def parse_url(text: str) -> Mailbox:
     """The folder an ``imaps://USER@HOST[:PORT]/FOLDER`` URL names. Raises ConfigError with
     what is wrong and what it should look like."""
     example = "imaps://hr%40firma.dk@mail.firma.dk/INBOX"
+    text = _without_password(text)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -75,7 +76,7 @@ def parse_url(text: str) -> Mailbox:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or not parts.hostname:
         raise ConfigError(f"{text}: not an IMAP address; write it as {example}")
-    if parts.password is not None:
+    if parts.password is not None:  # shown as "***": never echoed
         raise ConfigError(
             f"{text}: the address holds a password; remove it and set {PASSWORD_ENV} instead"
         )
@@ -86,6 +87,19 @@ def parse_url(text: str) -> Mailbox:
     folder = unquote(parts.path.lstrip("/")).rstrip("/") or "INBOX"
     default = 993 if scheme == "imaps" else 143
     return Mailbox(scheme, unquote(parts.username), parts.hostname, port or default, folder)
+
+
+def _without_password(text: str) -> str:
+    """The address with any password in it as ``***``, so no message ever shows one."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+        return f"{scheme}://{userinfo}@{host}{slash}{path}"
+    return text
 
 
 class _Refused(Exception):
@@ -179,8 +193,20 @@ def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:
 
 
 def _login(conn: imaplib.IMAP4, box: Mailbox, password: str) -> None:
+    """SASL PLAIN when the server offers it: user and password as UTF-8 (RFC 4616), so a
+    password with æøå works; LOGIN, which only takes ASCII, otherwise."""
     try:
-        conn.login(box.user, password)
+        if "AUTH=PLAIN" in conn.capabilities:
+            plain = f"\0{box.user}\0{password}".encode()
+            conn.authenticate("PLAIN", lambda _: plain)
+        else:
+            try:
+                conn.login(box.user, password)
+            except UnicodeEncodeError as exc:
+                raise _Refused(
+                    f"the server {box.host} takes only a password of plain ASCII letters, and "
+                    f"the one in {PASSWORD_ENV} has others (æøå?)"
+                ) from exc
     except imaplib.IMAP4.error as exc:
         raise _Refused(
             f"the server refused the user {box.user} with the password in {PASSWORD_ENV} "
