@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +63,14 @@ class Dovecot:
         return conn
 
     def append(self, folder: str, message: bytes, flags: str = "") -> None:
+        self.append_all(folder, [message], flags)
+
+    def append_all(self, folder: str, messages: Iterable[bytes], flags: str = "") -> None:
+        """APPEND each message, in one session."""
         with contextlib.closing(_Session(self)) as s:
-            typ, data = s.conn.append(_quote(folder), flags or None, None, message)
-            assert typ == "OK", data
+            for message in messages:
+                typ, data = s.conn.append(_quote(folder), flags or None, None, message)
+                assert typ == "OK", data
 
     def create(self, folder: str) -> None:
         with contextlib.closing(_Session(self)) as s:
