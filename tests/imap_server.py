@@ -178,6 +178,7 @@ auth_failure_delay = 1 secs
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 100
+mail_fsync = never
 mail_location = maildir:{root / "mail"}/%u
 namespace inbox {{
   inbox = yes

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from musforms.cli import cli
 from musforms.collect import collect
@@ -373,6 +375,19 @@ def test_a_mail_without_a_form_is_one_brief_line(round_: Round, tmp_path: Path) 
     assert lines[str(path)]["sender"] == EMAIL["1042"]
 
 
+def test_a_forwarded_message_without_a_form_is_one_line(round_: Round, tmp_path: Path) -> None:
+    """A mail forwarding a message that has no file is one line for the forwarded message,
+    not a form that could not be read."""
+    msg = reply(MANAGER, forwarded=[reply(EMAIL["1042"], text="Jeg kommer gerne.")])
+    path = eml(tmp_path / "fwd.eml", msg)
+    out = tmp_path / "out"
+    round_.collect(path, out=out)
+    (line,) = report(out).values()
+    assert line["file"] == f"{path} › forwarded: Re: Din MUS-forberedelse"
+    assert line["status"] == "not_musforms"
+    assert line["reason"] == "a forwarded message with no file attached"
+
+
 def test_a_sender_who_is_not_the_employee_is_a_hint(round_: Round, tmp_path: Path) -> None:
     """1043's form mailed by someone else is collected as 1043's (the signed identity
     says whose it is), with a hint for HR in the report and in collect's summary; the
@@ -450,12 +465,16 @@ def _shapes(round_: Round) -> dict[str, bytes]:
     docx = round_.filled["1045"].read_bytes()
     simple = from_employee(round_, "1042")
     related = reply(EMAIL["1042"], [("svar.pdf", pdf)])
-    related.get_body().add_related(b"GIF89a" + b"0" * 40, maintype="image", subtype="gif", cid="<l@x>")  # type: ignore[union-attr]
+    related.get_body().add_related(
+        b"GIF89a" + b"0" * 40, maintype="image", subtype="gif", cid="<l@x>"
+    )  # type: ignore[union-attr]
     unnamed = reply(EMAIL["1042"])
     unnamed.add_attachment(pdf, maintype="application", subtype="pdf")
     unnamed.add_attachment(b"\x00\x01 data", maintype="application", subtype="octet-stream")
     qp = reply(EMAIL["1042"])
-    qp.add_attachment("Tekst med æøå\n" * 50, subtype="plain", filename="noter.txt", cte="quoted-printable")
+    qp.add_attachment(
+        "Tekst med æøå\n" * 50, subtype="plain", filename="noter.txt", cte="quoted-printable"
+    )
     shapes = {
         "simple": simple.as_bytes(),
         "crlf": simple.as_bytes(policy=email.policy.SMTP),
@@ -472,7 +491,9 @@ def _shapes(round_: Round) -> dict[str, bytes]:
     }
     whole = shapes["two forms"]
     shapes["cut short"] = whole[: len(whole) * 2 // 3]
-    shapes["preamble"] = whole.replace(b"\n\n--", b"\n\nThis is a multi-part message in MIME format.\n--", 1)
+    shapes["preamble"] = whole.replace(
+        b"\n\n--", b"\n\nThis is a multi-part message in MIME format.\n--", 1
+    )
     # A stray character in a base64 body: the library decodes it leniently, so must the fast path.
     at = whole.index(b"JVBER")  # "%PDF" in base64
     shapes["dirty base64"] = whole[:at] + b"*" + whole[at:]
@@ -502,5 +523,62 @@ def test_the_fast_path_opens_every_message_as_the_library_does(
         assert got["1"] == got["0"], name
     shapes = _shapes(round_)
     for taken in ("simple", "crlf", "two forms", "forwarded", "preamble", "dirty base64"):
-        assert inbox._split(shapes[taken]) is not None, taken  # noqa: SLF001
-    assert inbox._split(shapes["cut short"]) is None  # noqa: SLF001
+        assert inbox._split(shapes[taken]) is not None, taken
+    assert inbox._split(shapes["cut short"]) is None
+
+
+def _mutated(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    """``data`` with each edit (where, how many bytes removed, what put in) applied."""
+    for where, cut, put in edits:
+        at = where % (len(data) + 1)
+        data = data[:at] + put + data[at + cut :]
+    return data
+
+
+_PIECES = st.sampled_from(
+    [b"", b"\n", b"\r\n", b"--", b"\r\n\r\n", b"=", b"*", b" ", b"\t", b'"', b"\x00", b"\xff\xfe",
+     b"Content-Type: multipart/mixed; boundary=\"x\"\r\n", b"Content-Transfer-Encoding: base64\r\n",
+     b"--x--\r\n", b"Content-Type: message/rfc822\r\n"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 80), _PIECES), max_size=4))
+def test_the_fast_path_and_the_library_agree_on_damaged_mail(
+    edits: list[tuple[int, int, bytes]],
+) -> None:
+    """Replies damaged anywhere (headers, boundaries, base64) open the same way both ways,
+    and raise nothing but MailReadError."""
+    from musforms.mail import inbox
+
+    got = {}
+    for fast in ("1", "0"):
+        os.environ["MUSFORMS_FAST_PATHS"] = fast
+        try:
+            opened = inbox.open_letter(
+                inbox.Letter("m.eml", _mutated(_FUZZ_SEED, edits)), _FUZZ_LIMITS
+            )
+            got[fast] = (
+                opened.sender,
+                opened.sent_at,
+                opened.message_id,
+                [(a.label, a.blob, a.refused, a.forwarded_from) for a in opened.attachments],
+            )
+        except inbox.MailReadError as exc:
+            got[fast] = str(exc)
+        finally:
+            os.environ.pop("MUSFORMS_FAST_PATHS", None)
+    assert got["1"] == got["0"]
+
+
+def _fuzz_seed() -> bytes:
+    """A reply with two small attachments and a forwarded message (small, so that many
+    damaged copies are read quickly)."""
+    inner = reply(EMAIL["1043"], [("indre.bin", b"\x01\x02\x03" * 300)])
+    files = [("a.pdf", b"%PDF-1.7\n" + b"x" * 2000), ("b.txt", "æøå\n".encode() * 40)]
+    outer = reply(EMAIL["1042"], files, forwarded=[inner])
+    return outer.as_bytes(policy=email.policy.SMTP)
+
+
+_FUZZ_SEED = _fuzz_seed()
+_FUZZ_LIMITS = Limits(max_bytes=1500)  # one attachment over it, the others under

@@ -288,7 +288,7 @@ def read_letter(letter: inbox.Letter, ctx: Context) -> list[FileResult]:
     }
     if not opened.attachments:
         entry = FileEntry(file=letter.where, status="not_musforms", **mail)
-        entry.reason = "a mail with no file attached"
+        entry.reason = inbox.NO_FILE
         return [FileResult(entry)]
     results = []
     for att in opened.attachments:
@@ -301,6 +301,8 @@ def read_letter(letter: inbox.Letter, ctx: Context) -> list[FileResult]:
         )
         if att.blob is None:
             entry.reason = att.refused
+            if att.refused == inbox.NO_FILE_FORWARDED:
+                entry.status = "not_musforms"
             results.append(FileResult(entry))
             continue
         result = read_blob(att.blob, entry, opened.sent_at, ctx)

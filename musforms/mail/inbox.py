@@ -39,6 +39,8 @@ MAX_DEPTH = 8  # messages forwarded inside messages, deeper than any mail client
 # adds a third); past this many times the file limit it is refused unread.
 MESSAGE_FACTOR = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+NO_FILE = "a mail with no file attached"  # its line's reason (status not_musforms)
+NO_FILE_FORWARDED = "a forwarded message with no file attached"
 
 Kind = Literal["eml", "msg", "mbox"]
 
@@ -326,7 +328,13 @@ class _Walker:
             return
         head = _headers(raw[: end.end()])
         cte = str(head.get("Content-Transfer-Encoding", "")).strip().lower()
-        if head.get_content_maintype() in ("multipart", "message") or cte != "base64":
+        # A defect (a line in the headers that is none) makes the library start the body
+        # elsewhere: it reads such a part itself.
+        if (
+            head.defects
+            or head.get_content_maintype() in ("multipart", "message")
+            or cte != "base64"
+        ):
             self.part(email.message_from_bytes(raw))
             return
         self.part(head, raw[end.end() :])
@@ -496,9 +504,7 @@ def _nested(open_it: Callable[[], None], label: str, opened: Opened, depth: int)
         opened.attachments.append(Attached(label, None, str(exc)))
         return
     if len(opened.attachments) == before:
-        opened.attachments.append(
-            Attached(label, None, "a forwarded message with no file attached")
-        )
+        opened.attachments.append(Attached(label, None, NO_FILE_FORWARDED))
 
 
 def _open_msg(
