@@ -44,6 +44,11 @@ class Dovecot:
     root: Path
     port: int
     hosts: tuple[str, ...]
+    tls_port: int | None = None  # imaps, when started with TLS
+    ca: Path | None = None  # the certificate authority that signed the server's certificate
+
+    def imaps_url(self, folder: str = "INBOX") -> str:
+        return f"imaps://{USER}@127.0.0.1:{self.tls_port}/{folder}"
 
     @property
     def pid_file(self) -> Path:
@@ -131,8 +136,30 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A certificate authority of the test's own and a server certificate it signed for
+    127.0.0.1 (openssl): (CA, server certificate, server key)."""
+    ca_key, ca = folder / "ca.key", folder / "ca.pem"
+    key, csr, cert = folder / "server.key", folder / "server.csr", folder / "server.pem"
+    ext = folder / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n", encoding="ascii")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
+        str(ca), "-days", "2", "-subj", "/CN=musforms test CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=127.0.0.1")  # fmt: skip
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
+    for path in (key, cert, ca):
+        path.chmod(0o644)
+    return ca, cert, key
+
+
 @contextlib.contextmanager
-def dovecot(hosts: tuple[str, ...] = ("127.0.0.1",)) -> Iterator[Dovecot]:
+def dovecot(hosts: tuple[str, ...] = ("127.0.0.1",), *, tls: bool = False) -> Iterator[Dovecot]:
     """A dovecot serving one user (``hr``) on a free port of ``hosts``, its mail in a
     Maildir of its own; stopped and removed, however the test ends. Its folder is not in
     pytest's (0700, closed to the ``dovecot`` user the server reads its files as)."""
@@ -140,7 +167,7 @@ def dovecot(hosts: tuple[str, ...] = ("127.0.0.1",)) -> Iterator[Dovecot]:
     owner = pwd.getpwnam("dovecot")
     root = Path(tempfile.mkdtemp(prefix="musforms-dovecot-"))
     try:
-        with _running(binary, owner, root, hosts) as server:
+        with _running(binary, owner, root, hosts, tls) as server:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -148,7 +175,7 @@ def dovecot(hosts: tuple[str, ...] = ("127.0.0.1",)) -> Iterator[Dovecot]:
 
 @contextlib.contextmanager
 def _running(
-    binary: str, owner: pwd.struct_passwd, root: Path, hosts: tuple[str, ...]
+    binary: str, owner: pwd.struct_passwd, root: Path, hosts: tuple[str, ...], tls: bool
 ) -> Iterator[Dovecot]:
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir(exist_ok=True)
@@ -156,6 +183,12 @@ def _running(
         os.chown(root / sub, owner.pw_uid, owner.pw_gid)
     os.chmod(root, 0o755)
     port = free_port()
+    tls_port = free_port() if tls else 0
+    ca = None
+    ssl_lines = "ssl = no"
+    if tls:
+        ca, cert, key = make_certificates(root)
+        ssl_lines = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
     users = root / "users"
     users.write_text(
         f"{USER}:{{PLAIN}}{PASSWORD}:{owner.pw_uid}:{owner.pw_gid}::{root / 'home'}::\n",
@@ -171,7 +204,7 @@ base_dir = {root / "run"}
 state_dir = {root / "state"}
 log_path = {root / "dovecot.log"}
 info_log_path = {root / "dovecot.log"}
-ssl = no
+{ssl_lines}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 1 secs
@@ -197,7 +230,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port}
   }}
   chroot =
 }}
@@ -215,7 +248,7 @@ service anvil {{
         check=True,
         timeout=30,
     )
-    server = Dovecot(root, port, hosts)
+    server = Dovecot(root, port, hosts, tls_port or None, ca)
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -221,3 +221,48 @@ def test_the_address_is_read_as_written() -> None:
     assert box.url == "imaps://hr@firma.dk@mail.firma.dk/INBOX/MUS 2026"
     assert parse_url("imap://hr@127.0.0.1:1143/").folder == "INBOX"
     assert parse_url("imap://hr@[::1]:1143/INBOX").loopback
+
+
+# --- encrypted: imaps://, and imap:// with STARTTLS ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(round_: Round) -> Iterator[Dovecot]:
+    with dovecot(tls=True) as d:
+        d.append("INBOX", from_employee(round_, "1044").as_bytes())
+        yield d
+
+
+def test_imaps_and_starttls_are_read_with_the_certificate_checked(
+    round_: Round, tls_server: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    password: None,
+) -> None:  # fmt: skip
+    """With the server's certificate authority trusted (SSL_CERT_FILE, as OpenSSL reads
+    it), imaps:// and imap:// (which goes over to TLS with STARTTLS) both collect; dovecot's
+    log shows both logins encrypted."""
+    assert tls_server.ca is not None
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.ca))
+    for n, url in enumerate([tls_server.imaps_url(), tls_server.url()]):
+        out = tmp_path / f"out{n}"
+        round_.collect(url, out=out)
+        (line,) = report(out).values()
+        assert line["status"] == "ok", line
+        assert_answers(round_, out, "1044")
+    log = (tls_server.root / "dovecot.log").read_text(errors="replace")
+    logins = [x for x in log.splitlines() if "Login: user=<hr>" in x and "method=PLAIN" in x]
+    assert sum("TLS" in x for x in logins) >= 2
+
+
+def test_a_certificate_not_trusted_is_refused_before_the_password_goes(
+    tls_server: Dovecot, monkeypatch: pytest.MonkeyPatch, password: None
+) -> None:
+    """Against the system's certificate authorities the test's own certificate fails:
+    one line saying the server did not prove who it is, and no login was tried."""
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+    log = tls_server.root / "dovecot.log"
+    before = log.read_text(errors="replace").count("Login: user=<hr>")
+    (refused,) = iter_folder(tls_server.imaps_url(), DEFAULT_LIMITS, timeout=10)
+    assert "did not prove who it is" in refused.reason  # type: ignore[union-attr]
+    (starttls,) = iter_folder(tls_server.url(), DEFAULT_LIMITS, timeout=10)
+    assert "the encrypted connection to 127.0.0.1 failed" in starttls.reason  # type: ignore[union-attr]
+    assert log.read_text(errors="replace").count("Login: user=<hr>") == before
