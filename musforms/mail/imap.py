@@ -165,10 +165,7 @@ def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:
             return imaplib.IMAP4_SSL(box.host, box.port, ssl_context=context, timeout=timeout)
         conn = imaplib.IMAP4(box.host, box.port, timeout=timeout)
     except ssl.SSLCertVerificationError as exc:
-        raise _Refused(
-            f"the server {box.host} did not prove who it is ({exc.verify_message}); check "
-            "the address, or ask IT for the mail server's name"
-        ) from exc
+        raise _not_proven(box, exc) from exc
     except (OSError, imaplib.IMAP4.error) as exc:
         said = "timed out" if isinstance(exc, socket.timeout | TimeoutError) else _why(exc)
         raise _Refused(
@@ -183,6 +180,9 @@ def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:
                 f"the server {box.host} offers no encryption (STARTTLS) on port {box.port}; "
                 "the password is not sent unencrypted: use imaps:// (port 993)"
             )
+    except ssl.SSLCertVerificationError as exc:
+        _close(conn)
+        raise _not_proven(box, exc) from exc
     except (OSError, imaplib.IMAP4.error) as exc:
         _close(conn)
         raise _Refused(f"the encrypted connection to {box.host} failed ({_why(exc)})") from exc
@@ -190,6 +190,13 @@ def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:
         _close(conn)
         raise
     return conn
+
+
+def _not_proven(box: Mailbox, exc: ssl.SSLCertVerificationError) -> _Refused:
+    return _Refused(
+        f"the server {box.host} did not prove who it is ({exc.verify_message}); check the "
+        "address, or ask IT for the mail server's name; the password was not sent"
+    )
 
 
 def _login(conn: imaplib.IMAP4, box: Mailbox, password: str) -> None:
