@@ -162,7 +162,7 @@ def section(results: list[dict[str, Any]], workers: int | None) -> str:
             f"{r['in_folder']} | {whole} |"
         )
     spread = [r for r in results if r["workers"] != 1]
-    best = max(r["rate"] for r in spread)
+    best = max(r["rate"] for r in results)
     small, large = spread[0], spread[-1]
     lines += [
         "",
@@ -174,7 +174,8 @@ def section(results: list[dict[str, Any]], workers: int | None) -> str:
         + " Opening a reply takes 3–4 ms (the mail fast path; the standard `email` package "
         "alone takes 40–70 ms for a reply with a 200 kB form); the rest is reading the PDF "
         "form itself, as for a file, and starting the workers (which a small folder does not "
-        "earn back).",
+        "earn back). On a machine busy with other work the workers may gain nothing over one "
+        "process: compare the rows.",
         f"- Memory: {small['peak_mb']:.0f} MB for {small['messages']} messages "
         f"({small['mbytes']:.0f} MB), {large['peak_mb']:.0f} MB for {large['messages']} "
         f"({large['mbytes']:.0f} MB): "

@@ -264,7 +264,7 @@ def _memory_cap(allowed: int) -> Iterator[None]:
 def _read(path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
     budget = _Budget(path, limits.memory_bytes)
     limit_errors = pikepdf.settings.qpdf_limit_errors()
-    with path.open("rb") as fh:
+    with path.open("rb") as fh, _for_qpdf(path, fh) as source:
         if b"%PDF-" not in fh.read(1024):
             raise _unreadable(path)
         if not _ends_whole(fh):
@@ -277,7 +277,7 @@ def _read(path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
         # an error, not a crash. An owner password alone (empty user password) still lets
         # every viewer open the file; a password to open it raises PasswordError.
         with pikepdf.open(
-            path if isinstance(path, Path) and _utf8(path) else fh,
+            source,
             password="",
             access_mode=pikepdf.AccessMode.stream,
             inherit_page_attributes=False,
@@ -295,6 +295,29 @@ def _read(path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
             "form code)"
         )
     return raw
+
+
+@contextlib.contextmanager
+def _for_qpdf(path: Source, fh: BinaryIO) -> Iterator[Path | str | BinaryIO]:
+    """What pikepdf opens: a file on disk by its path (when its name is UTF-8); a file held
+    in memory (a mail attachment) as an anonymous file in memory (memfd, never on a disk),
+    which qpdf reads by its descriptor like any file, about twice as fast as through
+    Python's read calls; the open file otherwise."""
+    if isinstance(path, Path):
+        yield path if _utf8(path) else fh
+        return
+    make = getattr(os, "memfd_create", None)
+    if make is None or not os.path.isdir("/proc/self/fd"):
+        yield fh
+        return
+    fd = make("musforms-attachment", getattr(os, "MFD_CLOEXEC", 0))
+    try:
+        view = memoryview(path.data)
+        while view:
+            view = view[os.write(fd, view) :]
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def _ends_whole(fh: BinaryIO) -> bool:
