@@ -267,3 +267,28 @@ def test_a_certificate_not_trusted_is_refused_before_the_password_goes(
     assert "did not prove who it is" in starttls.reason  # type: ignore[union-attr]
     assert "the password was not sent" in starttls.reason  # type: ignore[union-attr]
     assert log.read_text(errors="replace").count("Login: user=<hr>") == before
+
+
+def test_the_servers_own_maildir_is_read_with_its_subfolders(
+    round_: Round, server: Dovecot, tmp_path: Path
+) -> None:
+    """dovecot's Maildir on disk (Maildir++: a subfolder per IMAP folder, the server's own
+    index files beside): every message of every folder, and none of the server's files."""
+    maildir = server.root / "mail" / "hr"
+    out = tmp_path / "out"
+    round_.collect(maildir, out=out)
+    lines = report(out)
+    assert all(e["message"].startswith(str(maildir)) for e in lines.values())
+    assert all("/cur/" in e["message"] or "/new/" in e["message"] for e in lines.values())
+    forms = [e for e in lines.values() if e.get("employee_id")]
+    assert sorted(e["employee_id"] for e in forms) == [
+        "1042",
+        "1043",
+        "1043",
+        "1044",
+        "1045",
+        "3001",
+    ]
+    assert sum(1 for e in forms if ".MUS" in e["message"]) == 1
+    assert len(lines) == 7  # and the message without a file
+    assert_answers(round_, out, "1045")
