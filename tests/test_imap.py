@@ -27,6 +27,9 @@ from tests.test_inbox import (
     report,
 )
 
+# The replies carry forms filled in PDFium: run with the fast paths off too (make test).
+pytestmark = pytest.mark.realclient
+
 FOLDER = "MUS/Svar 2026 – æøå"  # a folder below another, its name not ASCII
 
 
