@@ -589,3 +589,18 @@ def _fuzz_seed() -> bytes:
 
 _FUZZ_SEED = _fuzz_seed()
 _FUZZ_LIMITS = Limits(max_bytes=1500)  # one attachment over it, the others under
+
+
+def test_messages_forwarded_too_deeply_are_one_line(round_: Round, tmp_path: Path) -> None:
+    """A form inside twelve forwarded messages, one in another (a loop of auto-forwards, or
+    a hostile mail): the depth is bounded, the line says why, nothing breaks."""
+    msg = from_employee(round_, "1042")
+    for _ in range(12):
+        msg = reply(MANAGER, subject="VS: VS", forwarded=[msg])
+    path = eml(tmp_path / "dyb.eml", msg)
+    out = tmp_path / "out"
+    round_.collect(path, out=out)
+    (line,) = report(out).values()
+    assert line["status"] == "unreadable"
+    assert line["reason"] == "messages forwarded inside one another too deeply to read"
+    assert line["file"].count(" › ") == 9  # the message and eight forwarded ones, then the ninth
