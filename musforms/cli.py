@@ -26,6 +26,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 NEW_FOLDER = click.Path(file_okay=False, path_type=Path)
+
+
+class _Returned(click.ParamType[Any]):
+    """A file or folder that exists, or an IMAP folder (imaps://USER@HOST/FOLDER)."""
+
+    name = "file|folder|imaps://…"
+    _path = click.Path(exists=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from musforms.mail.imap import is_imap_url
+
+        if isinstance(value, str) and is_imap_url(value):
+            return value
+        return self._path.convert(value, param, ctx)
+
+
+RETURNED = _Returned()
 WORKERS = click.option(
     "--workers", type=click.IntRange(1, 64), default=None, help="Processes to use."
 )
@@ -310,7 +327,7 @@ def generate(
 
 
 @cli.command()
-@click.argument("returned", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("returned", nargs=-1, required=True, type=RETURNED)
 @click.option(
     "--forms",
     "forms_dir",
@@ -349,7 +366,7 @@ def generate(
 @WORKERS
 @friendly
 def collect(
-    returned: tuple[Path, ...],
+    returned: tuple[Path | str, ...],
     forms_dir: Path,
     out: Path,
     roster: Path | None,
@@ -361,7 +378,10 @@ def collect(
 ) -> None:
     """Read the returned forms (PDF and Word, any file names) into results.
 
-    RETURNED are files or folders (read recursively). Earlier results in --out are kept and
+    RETURNED are files or folders (read recursively), mail among them: .eml and Outlook
+    .msg files, mbox files and Maildir folders, and IMAP folders as
+    imaps://USER@HOST[:PORT]/FOLDER (password in MUSFORMS_IMAP_PASSWORD; mail is only
+    read, never marked as read, moved or deleted). Earlier results in --out are kept and
     updated, so run it again whenever more forms arrive.
 
     \b
@@ -369,8 +389,9 @@ def collect(
     collected); with --strict also 1 when required answers are missing.
 
     \b
-    Example:
+    Examples:
       musforms collect returned/ --forms forms/2026 --out results/2026
+      musforms collect imaps://hr%40firma.dk@mail.firma.dk/MUS --forms forms/2026 --out results/2026
     """
     from musforms.collect import collect as run
     from musforms.summary import summary_lines

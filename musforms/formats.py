@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from musforms.blob import Source, as_stream
 from musforms.errors import ConfigError
 from musforms.limits import Limits
 from musforms.models import FormData, Organisation, QuestionSet, RawForm
@@ -50,10 +51,10 @@ Resolver = Callable[[RawForm], Issued | None]
 class FormReader(Protocol):
     """Turns a returned file back into its identity and raw field values."""
 
-    def __call__(self, path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
-        """Read ``path`` within ``limits``. ``resolve`` gives what was issued for the form
-        the file claims to be (:class:`Issued`), for readers that fall back to the issued
-        layout.
+    def __call__(self, path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
+        """Read ``path`` (a file, or one held in memory: musforms.blob) within ``limits``.
+        ``resolve`` gives what was issued for the form the file claims to be
+        (:class:`Issued`), for readers that fall back to the issued layout.
 
         Raises FormReadError when the file cannot be read as a form and NotMusformsError
         when it is readable but no musforms form. Any other exception is a bug."""
@@ -115,12 +116,12 @@ class FormWriterBase(ABC):
 class Probe:
     """What detection may look at: the file's first bytes and, for a zip, its part names."""
 
-    path: Path
+    path: Source
     head: bytes
     _names: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, path: Path, head: bytes | None = None) -> Probe:
+    def of(cls, path: Source, head: bytes | None = None) -> Probe:
         if head is None:
             with path.open("rb") as fh:
                 head = fh.read(HEAD_BYTES)
@@ -137,7 +138,7 @@ class Probe:
             names: frozenset[str] = frozenset()
             if self.is_zip:
                 try:
-                    with zipfile.ZipFile(self.path) as zf:
+                    with zipfile.ZipFile(as_stream(self.path)) as zf:
                         names = frozenset(zf.namelist())
                 except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
                     names = frozenset()
@@ -170,7 +171,7 @@ class Format:
     def suffix(self) -> str:
         return self.suffixes[0]
 
-    def read(self, path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
+    def read(self, path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
         reader: FormReader = _load(self.reader)
         return reader(path, resolve, limits)
 
@@ -246,7 +247,7 @@ def detect(probe: Probe) -> Format | None:
     return next((f for f in all_formats() if f.detect(probe)), None)
 
 
-def by_suffix(path: Path) -> Format | None:
+def by_suffix(path: Source) -> Format | None:
     """The format a file's name claims (for the message when its content is no such file)."""
     suffix = path.suffix.lower()
     return next((f for f in all_formats() if suffix in f.suffixes), None)

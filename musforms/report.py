@@ -63,6 +63,19 @@ class FileEntry(BaseModel):
     saved_at: dt.datetime | None = None
     reason: str | None = None
     problems: list[Problem] = Field(default_factory=list)
+    # A file that came as a mail attachment (``file`` is then "<message> › <attachment>"):
+    # the message (a mail file's path, "inbox.mbox #3", "imaps://…/FOLDER/UID"), the
+    # attachment's name as sent (text, never a path; "fwd.eml › svar.pdf" when forwarded),
+    # the message's sender (its From address), date and Message-ID, the sender of the
+    # forwarded message it came in, and a hint for HR (a sender who is not the employee).
+    # The sender never says whose form it is: the signed identity does.
+    message: str | None = None
+    attachment: str | None = None
+    sender: str | None = None
+    sent_at: dt.datetime | None = None
+    message_id: str | None = None
+    forwarded_from: str | None = None
+    hint: str | None = None
 
 
 class Report(BaseModel):

@@ -46,6 +46,12 @@ def summary_lines(result: CollectResult) -> list[str]:
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
             lines.append(f"  … and {rest} more in report.json")
+    if result.hint_count:
+        lines.append("Forms sent by someone other than the employee (check with the employee):")
+        for e in result.hints:
+            lines.append(f"  {e.file} (employee {e.employee_id}): {e.hint}")
+        if result.hint_count > len(result.hints):
+            lines.append(f"  … and {result.hint_count - len(result.hints)} more in report.json")
     if result.conflict_count:
         lines.append(
             "Returns of one form with different answers (the newest counts; check with the "

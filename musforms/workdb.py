@@ -380,6 +380,16 @@ class Ledger:
         query = "SELECT count(*) FROM files WHERE this_run AND flagged"
         return int(self._conn.execute(query).fetchone()[0])
 
+    def hints(self, limit: int) -> tuple[int, list[FileEntry]]:
+        """How many of this run's lines carry a hint for HR (a mail attachment's sender who
+        is not the employee), and the first ``limit`` of them, in reading order."""
+        from musforms.report import FileEntry
+
+        where = "FROM files WHERE this_run AND json_extract(entry, '$.hint') IS NOT NULL"
+        count = int(self._conn.execute(f"SELECT count(*) {where}").fetchone()[0])
+        rows = self._conn.execute(f"SELECT entry {where} ORDER BY seq LIMIT ?", (limit,))
+        return count, [FileEntry.model_validate_json(text) for (text,) in rows]
+
     def need_a_look(self, limit: int) -> list[FileEntry]:
         """The first ``limit`` of this run's files that could not be used or were recovered
         from the layout, in reading order."""

@@ -32,7 +32,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  qpdf poppler-utils gir1.2-poppler-0.18 python3-gi fonts-dejavu-core >/dev/null
+  qpdf poppler-utils gir1.2-poppler-0.18 python3-gi fonts-dejavu-core dovecot-imapd >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports \
   libreoffice-writer-nogui python3-uno >/dev/null
 soffice --version

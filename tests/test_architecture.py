@@ -28,6 +28,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "icalendar": ("musforms.outputs.calendar",),
     "click": ("musforms.cli",),
     "yaml": ("musforms.questionset", "musforms.texts"),
+    "oxmsg": ("musforms.mail.inbox",),  # python-oxmsg: Outlook .msg files
 }
 
 

@@ -26,6 +26,7 @@ from musforms.collect.merge import load_earlier, record
 from musforms.collect.read import (
     POOL_THRESHOLD,
     display_name,
+    expand,
     iter_inputs,
     read_file,
     read_files,
@@ -109,6 +110,9 @@ class CollectResult:
     conflict_count: int = 0
     need_a_look: list[FileEntry] = field(default_factory=list)  # this run's, first SHOWN
     need_a_look_count: int = 0
+    # This run's mail attachments with a hint for HR (a sender who is not the employee).
+    hints: list[FileEntry] = field(default_factory=list)  # the first SHOWN
+    hint_count: int = 0
     flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
@@ -130,7 +134,7 @@ class CollectResult:
 
 
 def collect(
-    inputs: Sequence[Path],
+    inputs: Sequence[Path | str],
     forms_dir: Path,
     out: Path,
     *,
@@ -143,9 +147,17 @@ def collect(
 ) -> CollectResult:
     """Collect the returned files into ``out``, merged with what earlier runs collected.
 
+    ``inputs`` are files and folders (mail files, mbox files and Maildir folders among
+    them) and IMAP folders as ``imaps://USER@HOST/FOLDER`` (musforms.mail.imap).
+
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
     """
+    from musforms.mail.imap import is_imap_url, parse_url
+
+    for given in inputs:
+        if isinstance(given, str) and is_imap_url(given):
+            parse_url(given)  # a mistyped address is said before anything is read
     head = manifest_head(forms_dir)
     cycle = head.cycle
     warnings: list[str] = []
@@ -163,7 +175,7 @@ def collect(
 
 
 def _collect(
-    inputs: Sequence[Path],
+    inputs: Sequence[Path | str],
     forms_dir: Path,
     out: Path,
     roster: Path | None,
@@ -197,8 +209,12 @@ def _collect(
         if earlier is not None:
             load_earlier(out, ledger)
         out_resolved = out.resolve()
+        from musforms.mail.imap import is_imap_url
+
+        mailboxes = [i for i in inputs if isinstance(i, str) and is_imap_url(i)]
+        paths = [Path(i) for i in inputs if not (isinstance(i, str) and is_imap_url(i))]
         # The list of files waits on disk too: 100,000 paths are tens of MB as objects.
-        total = ledger.add_inputs(p for p in iter_inputs(inputs) if not _is_within(p, out_resolved))
+        total = ledger.add_inputs(p for p in iter_inputs(paths) if not _is_within(p, out_resolved))
         if on_total:
             on_total(total)
         warnings += private_folders(out, RESPONSES)
@@ -207,7 +223,9 @@ def _collect(
         # Closed here however the loop ends: a reading left to the garbage collector would
         # stop its workers from whatever thread collects it, even the pool's own.
         with contextlib.closing(
-            read_files(ledger.inputs(), ctx, workers=workers, progress=progress)
+            read_files(
+                expand(ledger.inputs(), mailboxes, ctx), ctx, workers=workers, progress=progress
+            )
         ) as reads:
             for read in reads:
                 if read.key_ok is not None:
@@ -241,6 +259,7 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
     notes = {eid: note for eid, note in ledger.missing_notes() if eid in shown}
     conflict_count, conflicts = ledger.conflicts(SHOWN)
     counts = ledger.run_counts()
+    hint_count, hints = ledger.hints(SHOWN)
     return CollectResult(
         out,
         cycle,
@@ -253,6 +272,8 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         conflict_count=conflict_count,
         need_a_look=ledger.need_a_look(SHOWN),
         need_a_look_count=sum(counts.get(status, 0) for status in NEEDS_A_LOOK),
+        hints=hints,
+        hint_count=hint_count,
         flagged=ledger.run_flagged(),
         strict_failures=ledger.strict_failures(),
     )

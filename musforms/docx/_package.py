@@ -13,10 +13,10 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import etree
 
+from musforms.blob import Source, as_stream
 from musforms.errors import FormReadError
 from musforms.formats import OLE_MAGIC
 from musforms.limits import Limits
@@ -68,6 +68,7 @@ class ZipPackage:
     names: frozenset[str]
     limits: Limits
     kind: str  # what the file should be, for messages: "a Word document (.docx)"
+    name: str = ""  # the file's name, for messages
 
     def read(self, member: str) -> bytes:
         """The bytes of one part, never more than ``limits.zip_part_bytes``."""
@@ -75,12 +76,11 @@ class ZipPackage:
 
     def xml(self, member: str) -> etree._Element:
         """One part, parsed safely; messages name the file and the part."""
-        name = Path(self.zf.filename or "").name
-        return parse_xml(self.read(member), f"{name}: {member}")
+        return parse_xml(self.read(member), f"{self.name}: {member}")
 
 
 @contextlib.contextmanager
-def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
+def open_package(path: Source, limits: Limits, kind: str) -> Iterator[ZipPackage]:
     """Open ``path`` as a zip package of ``kind`` within ``limits``.
 
     Raises FormReadError for a file that cannot be opened, an old Office binary or an
@@ -90,7 +90,7 @@ def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
     name = path.name
     try:
         size = path.stat().st_size
-        with open(path, "rb") as fh:
+        with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
         raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
@@ -103,7 +103,7 @@ def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
     if too_large:
         raise FormReadError(f"{name}: {too_large}")
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(as_stream(path))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         # NotImplementedError: a damaged header asking for a zip version nobody writes.
         raise FormReadError(f"{name} is not {kind}: the file is damaged") from exc
@@ -120,7 +120,7 @@ def open_package(path: Path, limits: Limits, kind: str) -> Iterator[ZipPackage]:
                 info.compress_size, 1
             ):
                 raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
-        yield ZipPackage(zf, frozenset(i.filename for i in infos), limits, kind)
+        yield ZipPackage(zf, frozenset(i.filename for i in infos), limits, kind, name)
 
 
 def read_part(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:

@@ -23,13 +23,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from lxml import etree
 
 from musforms import fieldnames as fn
 from musforms import texts
+from musforms.blob import Source
 from musforms.docx import _sdt as sdt
 from musforms.docx import layout
 from musforms.docx._package import open_package, parse_xml
@@ -76,7 +76,7 @@ class _Package:
     parts: dict[str, bytes]
 
 
-def _open(path: Path, limits: Limits) -> _Package:
+def _open(path: Source, limits: Limits) -> _Package:
     name = path.name
     with open_package(path, limits, "a Word document (.docx)") as package:
         names = set(package.names)
@@ -107,7 +107,7 @@ def _main_part(rels: bytes | None, names: set[str]) -> str | None:
     return "word/document.xml" if "word/document.xml" in names else None
 
 
-def read_controls(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Control]:
+def read_controls(path: Source, limits: Limits = DEFAULT_LIMITS) -> list[Control]:
     """Every content control and legacy form field of any .docx, in document order."""
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
@@ -179,7 +179,7 @@ def _form_code(texts_: list[str]) -> str | None:
 
 
 def read_docx(
-    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
+    path: Source, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
     """Identity and raw field values of a returned Word form, read as
     :class:`~musforms.formats.FormReader` says: by tag, else by control order, else by the

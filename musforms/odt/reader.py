@@ -20,10 +20,10 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import etree
 
+from musforms.blob import Source
 from musforms.docx import layout
 from musforms.docx._package import ZipPackage, open_package
 from musforms.docx.reader import Block, Found, form_from_controls
@@ -50,7 +50,7 @@ class _Package:
     meta: etree._Element | None
 
 
-def _open(path: Path, limits: Limits) -> _Package:
+def _open(path: Source, limits: Limits) -> _Package:
     name = path.name
     with open_package(path, limits, KIND) as package:
         names = package.names
@@ -137,7 +137,7 @@ def _saved_at(meta: etree._Element | None) -> dt.datetime | None:
 
 
 def read_odt(
-    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
+    path: Source, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
     """Identity and raw field values of a Word form saved as OpenDocument text (a
     :class:`~musforms.formats.FormReader`), read as the Word reader reads the same controls."""

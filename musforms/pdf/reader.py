@@ -35,6 +35,7 @@ from pypdf.errors import PyPdfError
 
 from musforms import fieldnames as fn
 from musforms import texts
+from musforms.blob import Source
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Issued, Resolver
 from musforms.identity import form_code, form_id_from_code
@@ -69,9 +70,10 @@ _log = logging.getLogger(__name__)
 
 
 def read_pdf(
-    path: Path, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
+    path: Source, resolve: Resolver | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> RawForm:
-    """The identity and raw field values of the PDF form at ``path``.
+    """The identity and raw field values of the PDF form at ``path`` (a file, or one held
+    in memory: musforms.blob).
 
     ``resolve`` gives the question set a form was issued with; it is asked only when the
     file has lost its fields (printed to PDF) and answers must be recovered from the text.
@@ -103,27 +105,27 @@ def read_pdf(
         raise _cannot_open(path, exc) from exc
 
 
-def _cannot_open(path: Path, exc: OSError) -> FormReadError:
+def _cannot_open(path: Source, exc: OSError) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file cannot be opened ({exc.strerror or exc.__class__.__name__})"
     )
 
 
-def _unreadable(path: Path) -> FormReadError:
+def _unreadable(path: Source) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is damaged or not a PDF; ask for the form to be saved "
         "and sent again"
     )
 
 
-def _encrypted(path: Path) -> FormReadError:
+def _encrypted(path: Source) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is protected with a password; ask for it to be saved "
         "again without one"
     )
 
 
-def _too_much_memory(path: Path) -> FormReadError:
+def _too_much_memory(path: Source) -> FormReadError:
     return FormReadError(
         f"{path.name}: reading it takes more memory than any form could; the file is "
         "damaged or made to harm; ask for the form to be saved and sent again"
@@ -185,7 +187,7 @@ class _Budget:
     """Refuses a file once reading it has grown the process's memory too much: many
     objects, each small, still add up."""
 
-    def __init__(self, path: Path, allowed: int) -> None:
+    def __init__(self, path: Source, allowed: int) -> None:
         self.path = path
         self.allowed = allowed
         self.start = _rss()
@@ -259,10 +261,10 @@ def _memory_cap(allowed: int) -> Iterator[None]:
 # --- the document -----------------------------------------------------------------------
 
 
-def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
+def _read(path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
     budget = _Budget(path, limits.memory_bytes)
     limit_errors = pikepdf.settings.qpdf_limit_errors()
-    with path.open("rb") as fh:
+    with path.open("rb") as fh, _for_qpdf(path, fh) as source:
         if b"%PDF-" not in fh.read(1024):
             raise _unreadable(path)
         if not _ends_whole(fh):
@@ -275,7 +277,7 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
         # an error, not a crash. An owner password alone (empty user password) still lets
         # every viewer open the file; a password to open it raises PasswordError.
         with pikepdf.open(
-            path if _utf8(path) else fh,
+            source,
             password="",
             access_mode=pikepdf.AccessMode.stream,
             inherit_page_attributes=False,
@@ -295,6 +297,29 @@ def _read(path: Path, resolve: Resolver | None, limits: Limits) -> RawForm:
     return raw
 
 
+@contextlib.contextmanager
+def _for_qpdf(path: Source, fh: BinaryIO) -> Iterator[Path | str | BinaryIO]:
+    """What pikepdf opens: a file on disk by its path (when its name is UTF-8); a file held
+    in memory (a mail attachment) as an anonymous file in memory (memfd, never on a disk),
+    which qpdf reads by its descriptor like any file, about twice as fast as through
+    Python's read calls; the open file otherwise."""
+    if isinstance(path, Path):
+        yield path if _utf8(path) else fh
+        return
+    make = getattr(os, "memfd_create", None)
+    if make is None or not os.path.isdir("/proc/self/fd"):
+        yield fh
+        return
+    fd = make("musforms-attachment", getattr(os, "MFD_CLOEXEC", 0))
+    try:
+        view = memoryview(path.data)
+        while view:
+            view = view[os.write(fd, view) :]
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
 def _ends_whole(fh: BinaryIO) -> bool:
     """Whether the file ends as every saved PDF does, with ``%%EOF`` (trailing blanks
     allowed). One cut short by a mail client or a full disk does not: qpdf would rebuild
@@ -307,7 +332,7 @@ def _ends_whole(fh: BinaryIO) -> bool:
 _TAIL = 1024  # the end searched for "%%EOF", past blanks a mail client may add
 
 
-def _cut_short(path: Path) -> FormReadError:
+def _cut_short(path: Source) -> FormReadError:
     return FormReadError(
         f"{path.name}: the file is cut short (its end is missing); ask for the form to be "
         "sent again"
@@ -323,7 +348,7 @@ def _utf8(path: Path) -> bool:
 
 
 def _read_document(
-    path: Path, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
+    path: Source, pdf: pikepdf.Pdf, budget: _Budget, limits: Limits, limit_errors: int
 ) -> tuple[RawForm, io.BytesIO | None, list[Placed] | None, bool]:
     """The form's fields and identity; the file as qpdf rewrites it when no answer field is
     left or the identity is not found (its page text is read next); and, when the form's
