@@ -285,6 +285,34 @@ def test_collecting_again_changes_no_line(
     assert _lines(at_once) == lines
 
 
+def test_a_run_stopped_before_its_report_leaves_nothing_that_misleads_the_next(
+    round_: Round, filled: Path, word: Path, tmp_path: Path
+) -> None:
+    """A run stopped (a full disk, a kill) after it put a newer return's answers into
+    responses/ but before report.json named that return: the next run over the new files
+    compares with the answers of the file the report still names, read again from it, not
+    with what the stopped run left, and gives what one clean run gives."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(filled, first / "1.pdf")
+    _age(first / "1.pdf")
+    out = tmp_path / "results"
+    _run(round_, first, out)
+    shutil.copy(word, second / "2.docx")  # newer, with other answers
+    clean = tmp_path / "clean"
+    shutil.copytree(out, clean)
+    _run(round_, second, clean)
+    assert (_lines(clean)["1.pdf"].status, _lines(clean)["2.docx"].status) == ("superseded", "ok")
+    # What the stopped run left: the newer return's answers, and the report as it was.
+    alone = tmp_path / "alone"
+    _run(round_, second, alone)
+    shutil.copy(alone / "responses" / "1042.json", out / "responses" / "1042.json")
+    _run(round_, second, out)
+    assert _lines(out) == _lines(clean)
+    assert _answers(out, "1042") == _answers(clean, "1042")
+
+
 def test_a_third_return_names_the_file_that_counts_now(
     round_: Round, filled: Path, word: Path, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -233,7 +234,7 @@ def _collect(
                 eid = read.entry.employee_id
                 response = response_path(out, eid) if eid else None
                 before = identity(response) if response else None
-                record(out, ledger, read)
+                record(out, ledger, read, functools.partial(_read_again, ctx))
                 if response is not None and identity(response) != before:
                     written.count("responses")
         if signed[False] and not signed[True]:
@@ -309,6 +310,20 @@ def _wrong_key(
         f"wrong signing key {key_path}: {which}. Nothing in {out} was changed. Collect again "
         f"with the key the forms were generated with: --key-file FILE (or {KEY_ENV}=FILE)"
     )
+
+
+def _read_again(ctx: Context, entry: FileEntry) -> str | None:
+    """The response read once more from ``entry``'s file, when it is still there as it was
+    (not a mail attachment: those are read with their message)."""
+    if entry.message is not None:
+        return None
+    path = Path(entry.file)
+    if not path.is_file():
+        return None
+    again = read_file(path, ctx)
+    if again.entry.sha256 != entry.sha256 or again.entry.status not in USABLE:
+        return None
+    return again.text
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,14 @@ def load_earlier(out: Path, ledger: Ledger) -> None:
             ledger.set_winner(entry.form_id, entry.file)
 
 
-def record(out: Path, ledger: Ledger, result: FileResult) -> None:
+Reread = Callable[[FileEntry], str | None]
+
+
+def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None = None) -> None:
     """Put one file's result on record: its report line and, when its answers are the newest
-    for its form, its response."""
+    for its form, its response. ``reread`` reads a file on record again (its response as
+    text, or None), for when the answers saved for it were overwritten by a run that then
+    stopped before its report."""
     entry = result.entry
     usable = entry.status in USABLE and result.text is not None and bool(entry.form_id)
     answered = _answered(result)
@@ -85,7 +91,9 @@ def record(out: Path, ledger: Ledger, result: FileResult) -> None:
     # The response on record, read only when this file is not a byte-identical copy of it.
     same_bytes = current is not None and (current.sha256 == entry.sha256 or first is not None)
     on_record = (
-        _on_record(out, current) if current is not None and other and not same_bytes else None
+        _on_record(out, current, reread)
+        if current is not None and other and not same_bytes
+        else None
     )
     # Answers beat none, whenever saved: a blank on record is left from report/1, which had
     # no ``blank`` status.
@@ -222,11 +230,29 @@ def _duplicate(entry: FileEntry, reason: str) -> None:
     entry.reason = reason
 
 
-def _on_record(out: Path, current: FileEntry) -> dict[str, Any] | None:
+def _on_record(
+    out: Path, current: FileEntry, reread: Reread | None = None
+) -> dict[str, Any] | None:
+    """The answers on record for ``current``, the file that counts for its form. They are
+    in its employee's response, unless a run that stopped before writing its report put
+    another file's answers there: then they are read again from the file itself (None when
+    it is gone or has changed)."""
     if current.employee_id is None:
         return None
+    data = _response_data(out, current.employee_id)
+    source = (data or {}).get("source")
+    if data is None or not isinstance(source, dict) or source.get("sha256") == current.sha256:
+        return data
+    text = reread(current) if reread is not None else None
+    if text is None:
+        return None
+    again: dict[str, Any] = json.loads(text)
+    return again
+
+
+def _response_data(out: Path, employee_id: str) -> dict[str, Any] | None:
     try:
-        text = response_path(out, current.employee_id).read_text(encoding="utf-8")
+        text = response_path(out, employee_id).read_text(encoding="utf-8")
         data: dict[str, Any] = json.loads(text)
     except (OSError, ValueError):
         return None
