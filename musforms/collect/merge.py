@@ -14,6 +14,9 @@ The rules, so that nothing collected is ever lost by a later run:
   duplicate, whichever of the two sorts first, and however often the folder is read.
 - An older return found to hold the same answers as another return stays its duplicate
   when that one is outdated too: a file's line does not depend on how many runs read it.
+- Answers are compared with those of the file the report names as counting: when a run
+  stopped before its report, its employee's response may hold another file's (its source
+  says so), and the file that counts is read again instead.
 - A file whose answers are on record and that cannot be used when read again (changed on
   disk, cut short, another key) keeps its answers on record; its line says what happened.
 """
