@@ -1,6 +1,6 @@
 """A real IMAP server for the tests: Debian's dovecot, run as its own daemon with a config
-of the test's own on a free loopback port (/work/shared/REAL_CLIENTS.md), stopped by its
-pid. Messages go in with IMAP APPEND, as a mail client files them."""
+of the test's own on a free loopback port, stopped by its pid. Messages go in with IMAP
+APPEND, as a mail client files them."""
 
 from __future__ import annotations
 
