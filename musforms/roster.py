@@ -13,11 +13,14 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import email.errors
 import itertools
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -73,16 +76,24 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_\-.:]+", "", header.strip().lower())
 
 
-def load_roster(path: Path) -> list[Employee]:
+Warn = Callable[[str], None]
+
+
+def _ignore(_line: str) -> None:
+    pass
+
+
+def load_roster(path: Path, warn: Warn = _ignore) -> list[Employee]:
     """Read the employees in a roster file (CSV or XLSX), in the file's order.
 
     Raises ``ConfigError`` with every problem found, one per line, each naming the file
-    and the row.
+    and the row. What was fixed on the way (a title row above the column names passed over,
+    control characters removed) is told to ``warn``, a line each.
     """
-    return list(iter_roster(path))
+    return list(iter_roster(path, warn))
 
 
-def iter_roster(path: Path) -> Iterator[Employee]:
+def iter_roster(path: Path, warn: Warn = _ignore) -> Iterator[Employee]:
     """The employees in a roster file one at a time, in the file's order, the file read as a
     stream: a roster of 50,000 never sits in memory whole.
 
@@ -90,6 +101,12 @@ def iter_roster(path: Path) -> Iterator[Employee]:
     Employees are yielded only until the first problem, but one found further down still
     raises: read to the end before acting on any of them.
     """
+    for row in iter_rows(path, warn):
+        yield row.employee
+
+
+def iter_rows(path: Path, warn: Warn = _ignore) -> Iterator[Row]:
+    """As :func:`iter_roster`, each employee with their row and the columns' letters."""
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
     if path.is_dir():
@@ -104,7 +121,7 @@ def iter_roster(path: Path) -> Iterator[Employee]:
         head = fh.read(4)
     xlsx = suffix in (".xlsx", ".xlsm") or head == b"PK\x03\x04"
     with _xlsx_rows(path) if xlsx else _csv_rows(path) as rows:
-        yield from _employees(path, rows)
+        yield from _employees(path, rows, warn)
 
 
 def _open(path: Path) -> BinaryIO:
@@ -133,8 +150,9 @@ def _encoding(path: Path) -> tuple[str, str]:
     return "utf-8-sig", "strict"
 
 
-def _first_line(path: Path, encoding: str, errors: str) -> str:
-    """The first line that is not blank, as ``str.splitlines`` splits the text."""
+def _first_lines(path: Path, encoding: str, errors: str) -> list[str]:
+    """The first lines that are not blank (as many as :data:`TITLE_ROWS`, fewer in a short
+    file), as ``str.splitlines`` splits the text."""
     text = ""
     try:
         fh = path.open(encoding=encoding, errors=errors, newline="")
@@ -146,9 +164,9 @@ def _first_line(path: Path, encoding: str, errors: str) -> str:
             text += chunk
             # Unless the file has ended, the last line may go on in the next chunk.
             lines = text.splitlines() if not chunk else text.splitlines()[:-1]
-            line = next((line for line in lines if line.strip()), None)
-            if line is not None or not chunk:
-                return line or ""
+            filled = [line for line in lines if line.strip()]
+            if len(filled) >= TITLE_ROWS or not chunk:
+                return filled[:TITLE_ROWS]
 
 
 def _read_text(path: Path, fh: Any, encoding: str) -> str:
@@ -165,16 +183,20 @@ def _not_text(path: Path, encoding: str) -> ConfigError:
     )
 
 
-def _delimiter(first: str) -> str:
-    """The separator of the header line: whichever of ; , tab splits it into most columns."""
-    widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (";", ",", "\t")}
+def _delimiter(lines: list[str]) -> str:
+    """The separator: whichever of ; , tab splits one of the first lines into most columns.
+    The widest line is the header; a title above it is one cell, whatever the separator."""
+    widths = {
+        d: max((len(next(csv.reader([line], delimiter=d), [])) for line in lines), default=0)
+        for d in (";", ",", "\t")
+    }
     return max(widths, key=lambda d: widths[d])
 
 
 @contextlib.contextmanager
 def _csv_rows(path: Path) -> Iterator[Iterator[list[str]]]:
     encoding, errors = _encoding(path)
-    delimiter = _delimiter(_first_line(path, encoding, errors))
+    delimiter = _delimiter(_first_lines(path, encoding, errors))
     try:
         fh = path.open(encoding=encoding, errors=errors, newline="")
     except OSError as exc:
@@ -307,11 +329,67 @@ def _numbered(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[tuple[int, 
         yield index + 1, row
 
 
-def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
+# How many filled rows above the column names are looked through for them: a title, a date,
+# a note the roster's maker put at the top.
+TITLE_ROWS = 10
+
+
+def _names_columns(row: Sequence[Any]) -> bool:
+    """Whether ``row`` names the required columns (id and name), in any of their names."""
+    fields = {_BY_ALIAS.get(_norm(_cell(c))) for c in row}
+    return all(f in fields for f in REQUIRED)
+
+
+def _find_header(
+    path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], warn: Warn
+) -> tuple[int, Sequence[Any] | None, Iterator[tuple[int, Sequence[Any]]]]:
+    """The header's row number, the header, and the rows after it.
+
+    The header is the first of the first filled rows that names the id and name columns; a
+    title or note above it is passed over, with a line saying so. Without such a row, the
+    first filled row is taken as the header, and its unknown columns are the errors.
+    """
+    filled: list[tuple[int, Sequence[Any]]] = []
+    for number, row in numbered:
+        if not any(_cell(c) for c in row):
+            continue
+        filled.append((number, row))
+        if _names_columns(row) or len(filled) >= TITLE_ROWS:
+            break
+    if not filled:
+        return 0, None, numbered
+    at = next((i for i, (_n, row) in enumerate(filled) if _names_columns(row)), 0)
+    header_row, header = filled[at]
+    if at:
+        above = filled[:at]
+        first = next(_cell(c) for c in above[0][1] if _cell(c))
+        rows = _row_span([n for n, _r in above])
+        warn(
+            f"{path}: the column names are on row {header_row}; {rows} above them "
+            f"(starting {first[:40]!r}) {'was' if len(above) == 1 else 'were'} passed over "
+            "as a title. If that row holds an employee, put it below the column names."
+        )
+    return header_row, header, itertools.chain(filled[at + 1 :], numbered)
+
+
+def _row_span(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"row {numbers[0]}"
+    return f"rows {', '.join(str(n) for n in numbers[:-1])} and {numbers[-1]}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One employee of the roster, with where they are in it."""
+
+    number: int  # the row, as Excel numbers it
+    employee: Employee
+    columns: dict[str, str]  # field → its column letter
+
+
+def _employees(path: Path, rows: Iterator[Sequence[Any]], warn: Warn) -> Iterator[Row]:
     numbered = _numbered(path, rows)
-    header_row, header = next(
-        ((number, row) for number, row in numbered if any(_cell(c) for c in row)), (0, None)
-    )
+    header_row, header, numbered = _find_header(path, numbered, warn)
     if header is None:
         raise ConfigError(
             f"{path}: the file is empty; the first row names the columns "
@@ -319,12 +397,13 @@ def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
         )
     errors: list[str] = []
     columns = _header(path, header, header_row, errors)
+    letters = {field: _column_letter(index) for index, field in columns.items()}
     with contextlib.closing(_FirstRows()) as first_row:
         for row_number, cells in numbered:
             if not any(_cell(c) for c in cells):
                 continue
             where = f"{path}, row {row_number}"
-            values = _values(cells, columns, header, header_row, where, errors)
+            values = _values(cells, columns, header, header_row, where, errors, warn)
             row_ok = True
             for field in REQUIRED:
                 if field in columns.values() and not values.get(field):
@@ -340,14 +419,14 @@ def _employees(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[Employee]:
                     )
                     row_ok = False
             if row_ok and not errors:
-                yield Employee(**values)
+                yield Row(row_number, Employee(**values), letters)
     if errors:
         raise ConfigError("\n".join(errors))
 
 
 def _values(
     cells: Sequence[Any], columns: dict[int, str], header: Sequence[Any], header_row: int,
-    where: str, errors: list[str],
+    where: str, errors: list[str], warn: Warn,
 ) -> dict[str, Any]:  # fmt: skip
     """One row's values by field; problems in it are added to ``errors``."""
     values: dict[str, Any] = {}
@@ -362,6 +441,8 @@ def _values(
                     f"row {header_row}"
                 )
             continue
+        if isinstance(cell, str):
+            cell = _without_controls(cell, f"{where}, column {_column_letter(col)}", field, warn)
         if field == "meeting_date":
             values[field] = _date(cell, where, errors)
         elif field == "language":
@@ -369,6 +450,28 @@ def _values(
         else:
             values[field] = _cell(cell) or None
     return values
+
+
+# Characters XML 1.0 cannot hold at all (C0 controls but tab and line breaks), and the C1
+# controls and DEL, which no one types on purpose: a cell with one, pasted from another
+# system, would make the Word form a file Word refuses to open.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_BREAKS = re.compile("[\t\r\n]+")
+
+
+def _without_controls(text: str, where: str, field: str, warn: Warn) -> str:
+    """``text`` without control characters, with a line saying where they were removed.
+    Tabs and line breaks (Alt+Enter in Excel) become one space: a roster value is one line."""
+    found = _CONTROLS.findall(text)
+    if found:
+        codes = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in found))
+        warn(
+            f"{where} ({DANISH_NAMES[field]}): removed {len(found)} control "
+            f"character{'s' * (len(found) != 1)} ({codes}) that a form cannot hold; check "
+            "the cell in Excel, it was probably pasted from another system"
+        )
+        text = _CONTROLS.sub("", text)
+    return _BREAKS.sub(" ", text) if field != "meeting_date" else text
 
 
 class _FirstRows:
@@ -381,14 +484,21 @@ class _FirstRows:
 
     def __init__(self) -> None:
         self._db = connect(
-            "", "CREATE TABLE ids (id TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID"
+            "",
+            "CREATE TABLE ids (kind TEXT NOT NULL, id TEXT NOT NULL, row INTEGER NOT NULL, "
+            "PRIMARY KEY (kind, id)) WITHOUT ROWID",
         )
 
-    def see(self, emp_id: str, row: int) -> int | None:
-        """Note that ``emp_id`` is on ``row``; the row it was on before, or None."""
-        if self._db.execute("INSERT OR IGNORE INTO ids VALUES (?, ?)", (emp_id, row)).rowcount:
+    def see(self, emp_id: str, row: int, *, kind: str = "id") -> int | None:
+        """Note that ``emp_id`` (an id, or another ``kind`` of value) is on ``row``; the row
+        it was on before, or None."""
+        if self._db.execute(
+            "INSERT OR IGNORE INTO ids VALUES (?, ?, ?)", (kind, emp_id, row)
+        ).rowcount:
             return None
-        found = self._db.execute("SELECT row FROM ids WHERE id = ?", (emp_id,)).fetchone()
+        found = self._db.execute(
+            "SELECT row FROM ids WHERE kind = ? AND id = ?", (kind, emp_id)
+        ).fetchone()
         return int(found[0])
 
     def close(self) -> None:
@@ -418,3 +528,156 @@ def _language(text: str, where: str, errors: list[str]) -> str | None:
     if lang is None:
         errors.append(f"{where}: unknown language {text!r}; write da or en")
     return lang
+
+
+# --- checks that protect the round ----------------------------------------------------------
+#
+# A roster that reads is not yet a roster to send forms by: two employees with one address
+# would each get the other's form. These checks are shared by musforms roster, generate and
+# send; each finds a line to show for a row, naming the file, row and column.
+
+PLACEHOLDER_ORGANISATION = "Min organisation"  # what musforms init writes without --organisation
+AHEAD_MONTHS = 18
+
+
+def check_address(raw: str | None) -> tuple[str, str]:
+    """``(address, "")`` for one plain e-mail address, else ``("", what is wrong)``.
+
+    Only the address itself passes: no display name, no brackets, no second address, nothing
+    that could make one roster cell reach someone else. A domain in other letters (æøå) is
+    written in its ASCII (IDNA) form; a local part in other letters is refused, since most
+    mail servers cannot take it.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return "", "has no e-mail address in the roster"
+    if any(c in text for c in '<>,;:"()[]\\') or any(c.isspace() or ord(c) < 32 for c in text):
+        return "", (
+            f"{text!r} is not one plain e-mail address (it holds a name, brackets, spaces or "
+            "more than one address)"
+        )
+    try:
+        parsed = Address(addr_spec=text)
+    except (ValueError, IndexError, TypeError, email.errors.MessageError):
+        return "", f"{text!r} is not an e-mail address"
+    user, domain = parsed.username, parsed.domain
+    labels = domain.split(".")
+    if not user or len(labels) < 2 or not all(labels) or domain.replace(".", "").isdigit():
+        return "", f"{text!r} is not an e-mail address (the part after @ must be a domain)"
+    if not user.isascii():
+        return "", f"{text!r} has letters outside A–Z before the @, which mail servers refuse"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "", f"{text!r} is not an e-mail address (its domain cannot be written)"
+    return f"{user}@{ascii_domain}", ""
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What a round checks its roster for, besides what makes it unreadable.
+
+    ``today``: meeting dates before it, or more than 18 months after it, are told (None: not
+    checked, as when leaders are mailed the minutes after the meetings). ``leaders``: the round
+    mails leaders their minutes (send --leaders), so every leader needs an e-mail address.
+    """
+
+    today: dt.date | None = None
+    leaders: bool = False
+
+
+def check_rows(path: Path, rows: Iterable[Row], checks: Checks, warn: Warn) -> Iterator[Row]:
+    """``rows`` as they come, each checked on the way: a line to ``warn`` for each problem."""
+    latest = _months_after(checks.today, AHEAD_MONTHS) if checks.today else None
+    with contextlib.closing(_FirstRows()) as first_row:
+        for row in rows:
+            for line in _row_problems(path, row, checks, latest, first_row):
+                warn(line)
+            yield row
+
+
+def check_roster(path: Path, checks: Checks, warn: Warn = _ignore) -> list[str]:
+    """Every line the roster at ``path`` gives: what was fixed reading it, then the checks'.
+    Raises ``ConfigError`` as :func:`load_roster` does."""
+    lines: list[str] = []
+    for _row in check_rows(path, iter_rows(path, lines.append), checks, lines.append):
+        pass
+    for line in lines:
+        warn(line)
+    return lines
+
+
+def _row_problems(
+    path: Path, row: Row, checks: Checks, latest: dt.date | None, first_row: _FirstRows
+) -> Iterator[str]:
+    e = row.employee
+
+    def where(field: str) -> str:
+        column = row.columns.get(field, "?")
+        return f"{path}, row {row.number}, column {column} ({DANISH_NAMES[field]})"
+
+    if e.email:
+        address, problem = check_address(e.email)
+        if problem:
+            yield f"{where('email')}: {problem}; no form can be mailed to it. Correct the address."
+        else:
+            seen = first_row.see(address.casefold(), row.number, kind="email")
+            if seen is not None:
+                yield (
+                    f"{where('email')}: {e.email} is also the address on row {seen}, so one "
+                    "of them would get the other's form. Give each employee their own address."
+                )
+    if e.manager_email:
+        _address, problem = check_address(e.manager_email)
+        if problem:
+            yield (
+                f"{where('manager_email')}: {problem}; the leader's mail cannot be sent. "
+                "Correct the address."
+            )
+    elif checks.leaders and e.manager:
+        yield (
+            f"{where('manager_email')}: the leader {e.manager} has no e-mail address, so "
+            "their employee's minutes cannot be mailed to them. Add the leader's e-mail."
+        )
+    day = e.meeting_date
+    if day is not None and checks.today is not None and latest is not None:
+        if day < checks.today:
+            yield (
+                f"{where('meeting_date')}: the meeting date {day:%d-%m-%Y} is in the past. "
+                "Correct it, or leave the cell empty if no date is set yet."
+            )
+        elif day > latest:
+            yield (
+                f"{where('meeting_date')}: the meeting date {day:%d-%m-%Y} is more than "
+                f"{AHEAD_MONTHS} months ahead; check the year."
+            )
+
+
+def _months_after(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        with contextlib.suppress(ValueError):
+            return dt.date(year, month, min(day.day, last))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def organisation_problem(name: str, where: str) -> str | None:
+    """A line when the organisation's name is still the one ``musforms init`` wrote."""
+    if name.strip().casefold() != PLACEHOLDER_ORGANISATION.casefold():
+        return None
+    return (
+        f"{where}: the organisation is still called {PLACEHOLDER_ORGANISATION!r}, as musforms "
+        "init wrote it; the forms and mails print it. Write your own name, e.g. organisation "
+        '= "Eksempel Kommune".'
+    )
+
+
+def shared_addresses(addresses: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The keys that share an address (case does not count), for each address more than one
+    has: ``[("a", "x@y.dk"), ("b", "X@y.dk")]`` → ``[["a", "b"]]``. The one rule for
+    "the same address" in roster and send."""
+    groups: dict[str, list[str]] = {}
+    for key, address in addresses:
+        groups.setdefault(address.casefold(), []).append(key)
+    return [keys for keys in groups.values() if len(keys) > 1]

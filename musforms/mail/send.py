@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.errors
 import hashlib
 import ipaddress
 import smtplib
@@ -39,6 +38,7 @@ from musforms.mail.sendlog import Entry, LogWriter, Sent, SentFile, sent
 from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_folder
 from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
 from musforms.models import Employee, Organisation
+from musforms.roster import check_address, shared_addresses
 
 Tls = Literal["starttls", "ssl", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
@@ -74,39 +74,6 @@ class RefusedError(SendError):
 
 
 # --- addresses ------------------------------------------------------------------------------
-
-
-def check_address(raw: str | None) -> tuple[str, str]:
-    """``(address, "")`` for one plain e-mail address, else ``("", what is wrong)``.
-
-    Only the address itself passes: no display name, no brackets, no second address, nothing
-    that could make one roster cell reach someone else. A domain in other letters (æøå) is
-    written in its ASCII (IDNA) form; a local part in other letters is refused, since most
-    mail servers cannot take it.
-    """
-    text = (raw or "").strip()
-    if not text:
-        return "", "has no e-mail address in the roster"
-    if any(c in text for c in '<>,;:"()[]\\') or any(c.isspace() or ord(c) < 32 for c in text):
-        return "", (
-            f"{text!r} is not one plain e-mail address (it holds a name, brackets, spaces or "
-            "more than one address)"
-        )
-    try:
-        parsed = Address(addr_spec=text)
-    except (ValueError, IndexError, TypeError, email.errors.MessageError):
-        return "", f"{text!r} is not an e-mail address"
-    user, domain = parsed.username, parsed.domain
-    labels = domain.split(".")
-    if not user or len(labels) < 2 or not all(labels) or domain.replace(".", "").isdigit():
-        return "", f"{text!r} is not an e-mail address (the part after @ must be a domain)"
-    if not user.isascii():
-        return "", f"{text!r} has letters outside A–Z before the @, which mail servers refuse"
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return "", f"{text!r} is not an e-mail address (its domain cannot be written)"
-    return f"{user}@{ascii_domain}", ""
 
 
 def sender_address(raw: str) -> Address:
@@ -301,13 +268,11 @@ def _addressed(
 ) -> None:
     """Put on ``plan`` the messages whose address is good and no one else's; a line in
     ``plan.problems`` for each of the others."""
-    by_address: dict[str, list[tuple[Outgoing, Employee]]] = {}
-    for out, employee in candidates:
-        by_address.setdefault(out.to.casefold(), []).append((out, employee))
-    for group in by_address.values():
-        if len(group) == 1:
-            plan.messages.append(group[0][0])
-            continue
+    shared = shared_addresses((str(i), out.to) for i, (out, _e) in enumerate(candidates))
+    held = {int(key) for keys in shared for key in keys}
+    plan.messages.extend(out for i, (out, _e) in enumerate(candidates) if i not in held)
+    for keys in shared:
+        group = [candidates[int(key)] for key in keys]
         for _out, employee in group:
             others = ", ".join(_who(e) for _o, e in group if e is not employee)
             plan.problems.append(
