@@ -610,25 +610,52 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
 
 @cli.command("roster")
 @click.argument("file", type=FILE)
+@click.option(
+    "--leaders",
+    is_flag=True,
+    help="The round mails leaders their employees' minutes (send --leaders): every leader "
+    "needs an e-mail address.",
+)
+@click.option(
+    "--config",
+    "settings",
+    type=FILE,
+    help="Organisation settings (musforms.toml) [default: config/musforms.toml beside FILE].",
+)
+@click.option("--today", hidden=True, help="Count from this day instead of today.")
 @friendly
-def roster_command(file: Path) -> None:
+def roster_command(file: Path, leaders: bool, settings: Path | None, today: str | None) -> None:
     """Check a roster (CSV or XLSX) and count the employees per department.
 
-    Every problem is listed at once with its row number, as Excel numbers rows.
+    Every problem is listed at once with its row number, as Excel numbers rows. Warnings
+    name the row and column of what would go wrong in the round: two employees with the
+    same e-mail address, an address that is not one, a meeting date in the past or more
+    than 18 months ahead, a leader without an e-mail address (with --leaders).
 
     \b
     Example:
       musforms roster roster.csv
+      musforms roster roster.csv --leaders
     """
     from collections import Counter
 
-    from musforms.roster import load_roster
+    from musforms.roster import Checks, check_rows, iter_rows, organisation_problem
+    from musforms.settings import find_settings, load_settings
 
-    employees = load_roster(file)
+    lines: list[str] = []
+    checks = Checks(_parse_day(today), leaders=leaders)
+    employees = [r.employee for r in check_rows(file, iter_rows(file, lines.append), checks,
+                                                lines.append)]  # fmt: skip
+    config = settings or find_settings(file.parent / "config") or find_settings(file)
+    if config is not None:
+        placeholder = organisation_problem(load_settings(config).name, str(config))
+        lines += [placeholder] if placeholder else []
+    _warn(lines)
     departments = Counter(e.department or "(no department)" for e in employees)
     click.echo(
         f"OK: {len(employees)} employee{'s' * (len(employees) != 1)} in "
         f"{len(departments)} department{'s' * (len(departments) != 1)}"
+        + (f", {len(lines)} warning{'s' * (len(lines) != 1)}" if lines else "")
     )
     width = max((len(d) for d in departments), default=0)
     for department, count in sorted(departments.items()):
@@ -934,6 +961,7 @@ def send(
             forms_dir, formats=formats, texts=texts, deadline=day, roster=roster, again=again
         )
     what = _SENT_WHAT[plan.kind]
+    _warn(plan.warnings)
     for problem in plan.problems:
         click.echo(f"Not sent: {problem}", err=True)
     if plan.already:

@@ -382,14 +382,19 @@ def generate(
     """Write every employee's form(s) into ``out`` and merge them into its manifest.json."""
     from musforms.previous import iter_open_agreements
     from musforms.questionset import load_question_set
-    from musforms.roster import iter_roster
-    from musforms.settings import load_settings
+    from musforms.roster import Checks, Lines, check_rows, iter_rows, organisation_problem
+    from musforms.settings import find_settings, load_settings
 
     formats = _formats(formats)
     qs = load_question_set(questions)
     organisation = load_settings(settings, near=questions)
+    told = Lines(roster)
+    placeholder = organisation_problem(
+        organisation.name, str(settings or find_settings(questions) or questions)
+    )
     with scratch_space(out, sweep=False), _spool() as spool, contextlib.ExitStack() as held:
-        count = spool.add_roster(iter_roster(roster))
+        checked = check_rows(roster, iter_rows(roster, told), Checks(dt.date.today()), told)
+        count = spool.add_roster(row.employee for row in checked)
         if not count:
             raise ConfigError(f"{roster} lists no employees")
         if previous:
@@ -401,7 +406,7 @@ def generate(
                 f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
             )
         key_created = not key_path.exists()
-        warnings: list[str] = []
+        warnings = [placeholder, *told.all()] if placeholder else told.all()
         key = load_key(key_path, create=True, warn=warnings.append)
 
         digest = question_set_digest(qs)

@@ -596,6 +596,33 @@ def check_rows(path: Path, rows: Iterable[Row], checks: Checks, warn: Warn) -> I
             yield row
 
 
+class Lines:
+    """Lines told about a roster, the first ``limit`` kept: a roster of 5,000 with last year's
+    dates would otherwise bury the rest of a command's output."""
+
+    def __init__(self, path: Path, limit: int = 50) -> None:
+        self.path = path
+        self.limit = limit
+        self.lines: list[str] = []
+        self.more = 0
+
+    def __call__(self, line: str) -> None:
+        if len(self.lines) < self.limit:
+            self.lines.append(line)
+        else:
+            self.more += 1
+
+    def all(self) -> list[str]:
+        """The lines kept, and one saying how many more there were."""
+        if not self.more:
+            return list(self.lines)
+        return [
+            *self.lines,
+            f"{self.path}: {self.more} more line{'s' * (self.more != 1)} like these; "
+            f"'musforms roster {self.path}' lists them all",
+        ]
+
+
 def check_roster(path: Path, checks: Checks, warn: Warn = _ignore) -> list[str]:
     """Every line the roster at ``path`` gives: what was fixed reading it, then the checks'.
     Raises ``ConfigError`` as :func:`load_roster` does."""

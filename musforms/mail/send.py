@@ -135,6 +135,9 @@ class Plan:
     already: int = 0  # had this message before (the send log); --again sends it anyway
     recent: int = 0  # reminded less than --every days ago
     texts: list[str] = field(default_factory=list)  # the text files used
+    # What the roster checks found (musforms.roster.Checks) and an organisation name still
+    # as musforms init wrote it: told before sending, sent or not.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -157,13 +160,27 @@ def _round(forms_dir: Path) -> tuple[str, Organisation]:
     return head.cycle, load_organisation(forms_dir) or Organisation()
 
 
-def _issued(forms_dir: Path, roster: Path | None) -> Iterator[_Issued | NotSent]:
-    """The manifest's forms, with the addresses of ``roster`` when it is given."""
+def _issued(
+    forms_dir: Path, roster: Path | None, plan: Plan, organisation: Organisation
+) -> Iterator[_Issued | NotSent]:
+    """The manifest's forms, with the addresses of ``roster`` when it is given; what the
+    roster checks find in it goes on ``plan.warnings``."""
+    from musforms.roster import Checks, Lines, check_rows, iter_rows, organisation_problem
+
+    placeholder = organisation_problem(
+        organisation.name, f"the settings the forms in {forms_dir} were made with"
+    )
+    if placeholder:
+        plan.warnings.append(placeholder)
     current: dict[str, Employee] | None = None
     if roster is not None:
-        from musforms.roster import load_roster
-
-        current = {e.id: e for e in load_roster(roster)}
+        # Invitations and reminders go before the meetings; the leaders' mail after them.
+        leaders = plan.kind == "leaders"
+        checks = Checks(None if leaders else dt.date.today(), leaders=leaders)
+        told = Lines(roster)
+        rows = check_rows(roster, iter_rows(roster, told), checks, told)
+        current = {r.employee.id: r.employee for r in rows}
+        plan.warnings += told.all()
     for form in iter_manifest_forms(forms_dir):
         employee = form.employee
         if current is not None:
@@ -351,7 +368,7 @@ def _plan_employees(
     log = sent(forms_dir)
     plan = Plan(kind)
     candidates: list[tuple[Outgoing, Employee]] = []
-    for issued in _issued(forms_dir, roster):
+    for issued in _issued(forms_dir, roster, plan, organisation):
         if isinstance(issued, NotSent):
             plan.problems.append(issued)
             continue
@@ -415,7 +432,7 @@ def plan_leaders(
     plan = Plan("leaders")
     employees = {}
     languages = {}  # a leader who is an employee too reads their own language
-    for issued in _issued(forms_dir, roster):
+    for issued in _issued(forms_dir, roster, plan, organisation):
         if isinstance(issued, NotSent):
             plan.problems.append(issued)
         else:
