@@ -56,6 +56,9 @@ class ResponseForm(_Model):
     form_id: str
     cycle: str
     question_set: ResponseQuestionSet
+    # The language the form was issued in, so the minutes are drafted in it from the results
+    # folder alone; absent in responses collected before it was recorded.
+    language: Literal["da", "en"] | None = None
 
 
 class ResponseAgreement(_Model):

@@ -227,6 +227,7 @@ def _respond(
             form_id=form.form_id,
             cycle=cycle,
             question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
+            language=form.language if form.language in ("da", "en") else None,
         ),
         answers=result.answers,
         typed=result.typed,

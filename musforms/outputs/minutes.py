@@ -28,9 +28,9 @@ Variables a minutes template may use
     The preparation answers by section, in the form's order (agreements have their own
     table). Each ``s`` has ``s.title`` and ``s.answers``; each answer ``a`` has ``a.label``
     (the question), ``a.answer`` (the answer as text: a scale as "4 – Enig", a choice as its
-    label, several choices one per line, a checkbox Ja/Nej, a date dd-mm-åååå; empty when
-    unanswered), ``a.items`` (the chosen options of a multiple choice), ``a.answered``
-    (true/false), ``a.type`` and ``a.id``.
+    label, several choices one per line, a checkbox Ja/Nej, a date dd-mm-åååå; "Ikke
+    besvaret"/"Not answered" when unanswered), ``a.items`` (the chosen options of a multiple
+    choice), ``a.answered`` (true/false: test this, not ``a.answer``), ``a.type`` and ``a.id``.
 ``agreements``
     This round's agreements: ``a.number``, ``a.what``, ``a.owner``, ``a.due`` (dd-mm-åååå),
     ``a.status`` ("Åben" for new ones).
@@ -75,7 +75,7 @@ import ijson
 
 from musforms import fastpath
 from musforms.errors import ConfigError
-from musforms.files import atomic_writer, id_slug, inside, slug, write_bytes
+from musforms.files import atomic_writer, earlier_slug, id_slug, inside, slug, write_bytes
 from musforms.identity import form_code
 from musforms.models import Organisation, QuestionSet, localize
 from musforms.outputs.spool import PAGE, spool_db
@@ -143,6 +143,7 @@ LABEL_KEYS = (
     "confidential",
     "yes",
     "no",
+    "not_answered",
 )
 
 
@@ -160,6 +161,14 @@ def minutes_name(response: Response) -> str:
     """``1042-soeren-aeroe.docx``, like the form it was drafted from."""
     e = response.employee
     return f"{id_slug(e.id)}-{slug(e.name, 40)}.docx"
+
+
+def earlier_minutes_names(response: Response) -> list[str]:
+    """The names earlier versions gave this response's minutes draft, where they differ
+    from :func:`minutes_name` (a name in another script was then written ``x``)."""
+    e = response.employee
+    earlier = f"{id_slug(e.id)}-{earlier_slug(e.name, 40)}.docx"
+    return [earlier] if earlier != minutes_name(response) else []
 
 
 def _agreement(row: AgreementRow, lang: str) -> dict[str, Any]:
@@ -199,7 +208,8 @@ def context(
                 {
                     "id": a.question_id,
                     "label": a.label,
-                    "answer": a.text,
+                    # An unanswered question reads so, not as a blank after its label.
+                    "answer": a.text if a.answered else t("not_answered", lang),
                     "items": list(a.items),
                     "answered": a.answered,
                     "type": a.type,

@@ -246,7 +246,7 @@ class QuestionSets:
 
     def language(self, response: Response, default: str) -> str:
         form_id = response.form.form_id
-        found = self.languages.get(form_id)
+        found = self.languages.get(form_id) or response.form.language
         if found is None and self.issued is not None:
             found = self.issued.language(form_id)
         return found if found is not None else default
