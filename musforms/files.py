@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from anyascii import anyascii
+
 from musforms.errors import MusformsError
 
 FILE_MODE = 0o600
@@ -25,9 +27,29 @@ _TRANSLIT = {"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "
 
 
 def slug(text: str, limit: int = 60) -> str:
-    """A readable, safe file-name part: ``Søren Ærø`` → ``soeren-aeroe``; never empty."""
+    """A readable, safe file-name part: ``Søren Ærø`` → ``soeren-aeroe``, ``Мария Иванова``
+    → ``mariya-ivanova``, ``王小明`` → ``wangxiaoming``; never empty.
+
+    Danish letters are written the Danish way; every other script is transliterated by
+    anyascii (``Νίκος`` → ``nikos``), so a name in any script gives a name one can tell apart.
+    Names that come out the same (``Lærke``, ``Laerke``) still get one file each: the file
+    name starts with the employee id."""
+    return _file_part(anyascii(_danish(text)), limit)
+
+
+def earlier_slug(text: str, limit: int = 60) -> str:
+    """:func:`slug` as it was before other scripts were transliterated (``Мария`` → ``x``):
+    the name of files earlier runs wrote, for those that must find them (purge)."""
+    return _file_part(_danish(text), limit)
+
+
+def _danish(text: str) -> str:
     for src, dst in _TRANSLIT.items():
         text = text.replace(src, dst)
+    return text
+
+
+def _file_part(text: str, limit: int) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
     return text[:limit].strip("-") or "x"
@@ -35,9 +57,12 @@ def slug(text: str, limit: int = 60) -> str:
 
 def id_slug(employee_id: str, limit: int = 40) -> str:
     """An employee id as a file-name part, one file per id: ``1042`` stays ``1042``; an id
-    that :func:`slug` would change (``../../x``, ``..``, ``Anne/Marie``) gets a short digest
-    of the id, so two ids never share a file."""
-    part = slug(employee_id, limit)
+    that would be changed (``../../x``, ``..``, ``Anne/Marie``) gets a short digest of the
+    id, so two ids never share a file.
+
+    Ids are not transliterated: the response file of an id (``responses/<id>.json``) keeps
+    the name earlier runs gave it."""
+    part = _file_part(_danish(employee_id), limit)
     if part == employee_id:
         return part
     tag = hashlib.sha256(employee_id.encode("utf-8")).hexdigest()[:8]

@@ -51,11 +51,12 @@ def _dated(response: Response) -> dt.date | None:
 
 def _minutes_for(results: Path, response: Response) -> list[Path]:
     """The minutes drafted from ``response``: its exact file name, never a prefix (which
-    would also match another employee whose id starts the same way)."""
-    from musforms.outputs.minutes import minutes_name
+    would also match another employee whose id starts the same way), and the name earlier
+    versions gave it, if a draft of that name is there too."""
+    from musforms.outputs.minutes import earlier_minutes_names, minutes_name
 
-    path = results / "minutes" / minutes_name(response)
-    return [path] if path.is_file() else []
+    names = [minutes_name(response), *earlier_minutes_names(response)]
+    return [p for p in (results / "minutes" / n for n in names) if p.is_file()]
 
 
 def plan_purge(results: Path, before: dt.date) -> PurgePlan:
