@@ -18,6 +18,7 @@ import click
 from musforms import __version__
 from musforms.errors import MusformsError
 from musforms.limits import DEFAULT_LIMITS, MB, Limits
+from musforms.wording import counted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,46 @@ class _Returned(click.ParamType[Any]):
 
 
 RETURNED = _Returned()
+
+
+class _Date(click.ParamType[Any]):
+    """A date as the roster takes it (musforms.dates): 16-01-2027, 16.01.2027, 2027-01-16 …"""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datetime as dt
+
+        from musforms.dates import parse_date
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = parse_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if day is None:
+            self.fail("no date given; write it as dd-mm-åååå, e.g. 14-01-2027", param, ctx)
+        return day
+
+
+DATE = _Date()
+YES = frozenset({"j", "ja", "y", "yes"})
+NO = frozenset({"", "n", "nej", "no"})
+
+
+def _confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal; Danish (j, ja, n, nej) and English answers are
+    taken, and no answer is no."""
+    while True:
+        answer = click.prompt(f"{question} [y/N]", default="", show_default=False)
+        if answer.strip().lower() in YES:
+            return True
+        if answer.strip().lower() in NO:
+            return False
+        click.echo("Answer j (ja), y (yes) or n (no).", err=True)
+
+
 WORKERS = click.option(
     "--workers", type=click.IntRange(1, 64), default=None, help="Processes to use."
 )
@@ -306,16 +347,18 @@ def generate(
 
     _warn(result.warnings)
     kinds = " and ".join(registry.get(f).title for f in result.formats)
-    click.echo(f"Wrote {result.count} forms ({kinds}) to {out}")
+    click.echo(f"Wrote {counted(result.count, 'form', 'forms')} ({kinds}) to {out}")
     click.echo(f"  manifest: {out / 'manifest.json'}")
     if result.completed:
         click.echo(
-            f"  Completed {result.completed} form files that an interrupted run had left "
+            f"  Completed {counted(result.completed, 'form file', 'form files')} that an "
+            "interrupted run had left "
             f"unfinished: {_names(result.completed_first, result.completed)}"
         )
     if result.removed:
         click.echo(
-            f"  Removed {result.removed} unfinished form files that an interrupted run had "
+            f"  Removed {counted(result.removed, 'unfinished form file', 'unfinished form files')}"
+            " that an interrupted run had "
             "left, never issued and of employees no longer on the roster: "
             f"{_names(result.removed_first, result.removed)}"
         )
@@ -453,8 +496,9 @@ def schema() -> None:
 @click.option(
     "--before",
     required=True,
-    type=click.DateTime(formats=["%Y-%m-%d", "%d-%m-%Y"]),
-    help="Delete answers from meetings before this date (2026-06-01 or 01-06-2026).",
+    type=DATE,
+    help="Delete answers from meetings before this date (01-06-2026, 1.6.2026, 2026-06-01 …: "
+    "as the roster's dates).",
 )
 @click.option("--yes", is_flag=True, help="Do not ask before deleting.")
 @friendly
@@ -471,37 +515,44 @@ def purge(results: Path, before: Any, yes: bool) -> None:
     """
     from musforms.purge import execute, plan_purge
 
-    plan = plan_purge(results, before.date())
+    plan = plan_purge(results, before)
     if not plan.employee_ids:
-        click.echo(f"Nothing in {results} is dated before {before.date():%d-%m-%Y}.")
+        click.echo(f"Nothing in {results} is dated before {before:%d-%m-%Y}.")
         if plan.empty:
             return
     else:
         click.echo(
-            f"This deletes the answers of {len(plan.employee_ids)} employees "
-            f"(meetings before {before.date():%d-%m-%Y}) from {results}:"
+            "This deletes the answers of "
+            f"{counted(len(plan.employee_ids), 'employee', 'employees')} "
+            f"(meetings before {before:%d-%m-%Y}) from {results}:"
         )
         for path in plan.files:
             click.echo(f"  {path}")
         click.echo(
-            f"  and their {plan.report_lines} lines in report.json and rows in the follow-up list."
+            f"  and their {counted(plan.report_lines, 'line', 'lines')} in report.json and rows "
+            "in the follow-up list."
         )
     if plan.leftovers:
         click.echo(
             f"{'It also deletes' if plan.employee_ids else 'This deletes'} "
-            f"{len(plan.leftovers)} temporary files that stopped runs left (they may hold "
+            f"{counted(len(plan.leftovers), 'temporary file', 'temporary files')} that stopped "
+            "runs left (they may hold "
             "answers and names):"
         )
         for path in plan.leftovers:
             click.echo(f"  {path}")
-    if not yes and not click.confirm("Delete them?", default=False):
+    if not yes and not _confirm("Delete them?"):
         click.echo("Nothing was deleted.")
         return
     removed = execute(plan)
     if plan.employee_ids:
-        click.echo(f"Deleted {len(plan.files)} files; {plan.kept} employees' answers remain.")
+        kept = counted(plan.kept, "employee's answers remain", "employees' answers remain")
+        click.echo(f"Deleted {counted(len(plan.files), 'file', 'files')}; {kept}.")
     if removed:
-        click.echo(f"Deleted {removed} temporary files that stopped runs left.")
+        click.echo(
+            f"Deleted {counted(removed, 'temporary file', 'temporary files')} that stopped runs "
+            "left."
+        )
 
 
 @cli.command()
@@ -599,7 +650,7 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
             param_hint="--set",
         )
     written = init_folder(folder, set_name, organisation=organisation, force=force)
-    click.echo(f"Wrote {len(written)} files:")
+    click.echo(f"Wrote {counted(len(written), 'file', 'files')}:")
     for path in written:
         click.echo(f"  {path}")
     click.echo(
@@ -769,7 +820,8 @@ def minutes(
 @click.option(
     "--due-within",
     metavar="PERIOD",
-    help="Only agreements due within this period (and overdue ones), e.g. 30d, 2w, 3m.",
+    help="Only agreements due within this period (and overdue ones): 30d (days), 2w (weeks), "
+    "3m (months of 30 days); a number alone counts days.",
 )
 @click.option("--today", hidden=True, help="Count from this day instead of today.")
 @friendly
@@ -784,21 +836,27 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
       musforms followup results/2026 --due-within 30d
       musforms followup results/2026 --leader "Åse"
     """
+    import datetime as dt
+
     from musforms.outputs.followup import iter_followup_lines, leader_groups, parse_period
     from musforms.outputs.views import iter_agreement_rows
     from musforms.results import iter_responses
 
     day = _parse_day(today)
     days = parse_period(due_within) if due_within else None
+    # Said in days, whatever was typed: "30" alone is 30 days, and this line says so.
+    within = f" due within {counted(days, 'day', 'days')}" if days is not None else ""
     rows = iter_agreement_rows(iter_responses(results))
     with leader_groups(rows, day, leader=leader, due_within=days) as groups:
         lines = iter_followup_lines(groups)
         first = next(lines, None)
         if first is None:
             who = f" for {leader}" if leader else ""
-            within = f" due within {due_within}" if due_within else ""
             click.echo(f"No open agreements{who}{within}.")
             return
+        if days is not None:
+            until = day + dt.timedelta(days=days)
+            click.echo(f"Open agreements{within} (until {until:%d-%m-%Y}), and overdue ones:")
         click.echo(first)
         for line in lines:
             click.echo(line)
@@ -970,7 +1028,9 @@ def send(
             "sends them anyway."
         )
     if plan.recent:
-        click.echo(f"Reminded less than {every} days ago: {plan.recent}, left out.")
+        click.echo(
+            f"Reminded less than {counted(every, 'day', 'days')} ago: {plan.recent}, left out."
+        )
     if not plan.messages:
         click.echo(f"No {what} to send.")
         if plan.problems:
@@ -989,7 +1049,8 @@ def send(
         written = mail.write_drafts(plan, drafts, address)
         _warn(written.warnings)
         click.echo(
-            f"Wrote {len(written.written)} drafts to {drafts}. Open each in Outlook or "
+            f"Wrote {counted(len(written.written), 'draft', 'drafts')} to {drafts}. Open each in "
+            "Outlook or "
             "Thunderbird and send it; drafts are not in the send log."
         )
         if plan.problems:
@@ -1002,7 +1063,7 @@ def send(
                 "Nothing was sent: musforms asks before it sends, and there is no terminal to "
                 "ask on. Add --yes to send without asking."
             )
-        if not click.confirm(f"Send these {len(plan.messages)} {what}?", default=False):
+        if not _confirm(f"Send these {len(plan.messages)} {what}?"):
             click.echo("Nothing was sent.")
             return
     password = None
@@ -1037,7 +1098,8 @@ def send(
             bar.__exit__(None, None, None)
     click.echo(f"Sent {result.sent} of {len(plan.messages)} {what}.")
     if result.skipped:
-        click.echo(f"  {result.skipped} were sent by another run meanwhile, and not again.")
+        were = "was" if result.skipped == 1 else "were"
+        click.echo(f"  {result.skipped} {were} sent by another run meanwhile, and not again.")
     for failure in result.failed:
         click.echo(f"Not sent: {failure}", err=True)
     if result.not_sent:

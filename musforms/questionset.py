@@ -440,8 +440,9 @@ def lint(qs: QuestionSet) -> list[str]:
     warnings: list[str] = []
     questions = qs.questions()
     advice = (
-        "a short, focused form is used better than a long one (the seeds' best advice: "
-        '"lad være med at være overambitiøse" — forms of 140 questions help no one)'
+        "a short, focused form is used better than a long one (the advice HR departments "
+        'give from their own rounds: "lad være med at være overambitiøse" — a form of 140 '
+        "questions helps no one)"
     )
     if len(questions) > MAX_QUESTIONS:
         warnings.append(

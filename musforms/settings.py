@@ -68,10 +68,8 @@ def load_settings(path: Path | None = None, *, near: Path | None = None) -> Orga
         m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         what = re.sub(r"\s*\(at line.*\)$", "", str(exc))
         where = f"{path}, line {m.group(1)}" if m else str(path)
-        raise ConfigError(
-            f"{where}: TOML syntax error: {what} (text values need quotes: "
-            'organisation = "Eksempel Kommune")'
-        ) from None
+        bad = text.splitlines()[int(m.group(1)) - 1] if m else ""
+        raise ConfigError(f"{where}: TOML syntax error: {what} ({_syntax_hint(bad)})") from None
     errors: list[str] = []
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -88,12 +86,36 @@ def load_settings(path: Path | None = None, *, near: Path | None = None) -> Orga
     except ValidationError as exc:
         for err in exc.errors():
             key = _FIELD_KEY.get(str(err["loc"][0]), str(err["loc"][0])) if err["loc"] else ""
-            errors.append(f"{_where(path, text, key)}: {key}: {_message(err['msg'])}")
+            message = _message(err["msg"])
+            if key in _NUMBER_KEYS and err["type"].startswith("int"):
+                message = f"should be a number of months, e.g. {key} = {_NUMBER_KEYS[key]}"
+            errors.append(f"{_where(path, text, key)}: {key}: {message}")
         organisation = None
     if errors or organisation is None:
         errors.sort(key=_line_number)
         raise ConfigError("\n".join(errors))
     return organisation
+
+
+# What each key takes, for the hint on a line TOML cannot read.
+_NUMBER_KEYS = {"followup_months": 3, "retention_months": 36}
+_TEXT_KEYS = {"organisation": "Eksempel Kommune", "logo": "logo.png", "default_language": "da"}
+
+
+def _syntax_hint(line: str) -> str:
+    """How the line TOML could not read should be written: a number of months without
+    quotes, a text in quotes."""
+    m = re.match(r"\s*\"?([A-Za-z_]+)\"?\s*=", line)
+    key = m.group(1) if m else ""
+    if key in _NUMBER_KEYS:
+        return (
+            f"{key} is a number of months, written as digits without quotes: "
+            f"{key} = {_NUMBER_KEYS[key]}"
+        )
+    example = _TEXT_KEYS.get(key)
+    if example is not None:
+        return f'{key} is a text, written in quotes: {key} = "{example}"'
+    return 'text values need quotes: organisation = "Eksempel Kommune"'
 
 
 def _line_number(error: str) -> int:

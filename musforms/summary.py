@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from musforms.collect import CollectResult
 from musforms.report import STATUSES
+from musforms.wording import counted
 
 _STATUS_WORDS = {
     "ok": "read",
@@ -20,7 +21,7 @@ _STATUS_WORDS = {
 def summary_lines(result: CollectResult) -> list[str]:
     """What collect tells the HR officer. Reasons are musforms' own words, not answers."""
     counts = result.counts
-    lines = [f"Round {result.cycle}: {result.files_read} files read this time."]
+    lines = [f"Round {result.cycle}: {counted(result.files_read, 'file', 'files')} read this time."]
     for status in STATUSES:
         if counts.get(status):
             lines.append(f"  {counts[status]:>5}  {_STATUS_WORDS[status]}")
@@ -64,8 +65,8 @@ def summary_lines(result: CollectResult) -> list[str]:
             lines.append(f"  … and {rest} more in report.json (status superseded)")
     if result.flagged:
         lines.append(
-            f"{result.flagged} forms have answers to check (missing or unreadable); "
-            "see report.json."
+            f"{counted(result.flagged, 'form has', 'forms have')} answers to check (missing "
+            "or unreadable); see report.json."
         )
     lines.append(f"Results: {result.out}")
     return lines

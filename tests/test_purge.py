@@ -4,6 +4,7 @@ calendar), keeps the rest, and says what it deleted."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -108,7 +109,7 @@ def test_purge_deletes_every_trace_and_keeps_the_rest(results: Path, how: str) -
     else:
         code, output = _purge(results, answer="y\n")
     assert code == 0, output
-    assert "Deleted 4 files; 1 employees' answers remain." in output
+    assert "Deleted 4 files; 1 employee's answers remain." in output
 
     for name, data in _everything(results).items():
         for eid in OLD:
@@ -136,3 +137,58 @@ def test_nothing_to_purge(results: Path) -> None:
     assert result.exit_code == 0
     assert "Nothing in" in result.output and "is dated before 01-01-2027" in result.output
     assert _everything(results) == before
+
+
+@pytest.mark.parametrize("answer", ["j", "ja", "J", "Ja", "y", "yes", "YES"])
+def test_purge_takes_a_danish_or_english_yes(results: Path, answer: str) -> None:
+    """Answering j or ja (Danish) deletes, as y or yes do; before, "j" was refused."""
+    code, output = _purge(results, answer=f"{answer}\n")
+    assert code == 0, output
+    assert "Deleted 4 files; 1 employee's answers remain." in output
+    assert not (results / "responses" / "1042.json").exists()
+
+
+@pytest.mark.parametrize("answer", ["n\n", "nej\n", "no\n", "måske\nnej\n"])
+def test_purge_takes_a_danish_or_english_no(results: Path, answer: str) -> None:
+    """n, nej and no delete nothing; an answer that is neither is asked again."""
+    before = _everything(results)
+    code, output = _purge(results, answer=answer)
+    assert code == 0, output
+    assert "Nothing was deleted." in output
+    assert ("Answer j (ja), y (yes) or n (no)." in output) == answer.startswith("måske")
+    assert _everything(results) == before
+
+
+@pytest.mark.parametrize("date", ["01.02.2027", "1/2 2027", "1. februar 2027", "2027-02-01",
+                                  "01-02-27"])  # fmt: skip
+def test_purge_takes_every_date_the_roster_takes(results: Path, date: str) -> None:
+    """--before reads dates as the roster does (musforms.dates); before, 16.01.2027 was a
+    usage error."""
+    result = CliRunner().invoke(cli, ["purge", str(results), "--before", date, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "(meetings before 01-02-2027)" in result.output
+
+
+def test_purge_refuses_a_date_that_is_not_one_with_how_to_write_it(results: Path) -> None:
+    result = CliRunner().invoke(cli, ["purge", str(results), "--before", "31-02-2027"])
+    assert result.exit_code == 2
+    assert "'31-02-2027' is not a day that exists" in result.output
+
+
+def test_purge_also_deletes_a_draft_under_the_name_earlier_versions_gave_it(
+    results: Path,
+) -> None:
+    """A minutes draft of a name in another script was once called "<id>-x.docx"; purging
+    its employee deletes it too, so no answers outlive the date under the old name."""
+    import json
+
+    response = results / "responses" / "1042.json"
+    data = json.loads(response.read_text(encoding="utf-8"))
+    data["employee"]["name"] = "Мария Иванова"
+    response.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    old_name = results / "minutes" / "1042-x.docx"
+    shutil.copy(next((results / "minutes").glob("1042-*.docx")), old_name)
+    code, output = _purge(results, "--yes")
+    assert code == 0, output
+    assert str(old_name) in output
+    assert not old_name.exists()

@@ -70,9 +70,38 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert str(info.value).startswith(f"{path}, line 2: TOML syntax error: ")
-    assert 'text values need quotes: organisation = "Eksempel Kommune"' in str(info.value)
+    assert 'organisation is a text, written in quotes: organisation = "Eksempel Kommune"' in str(
+        info.value
+    )
 
 
 def test_given_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"x\.toml: file not found"):
         load_settings(tmp_path / "x.toml")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # A bare word is a TOML syntax error: the hint is about the number, not about quotes.
+        (
+            "followup_months = tre",
+            "TOML syntax error: Invalid value (followup_months is a number of months, written "
+            "as digits without quotes: followup_months = 3)",
+        ),
+        ('followup_months = "tre"', "followup_months: should be a number of months, e.g. "
+         "followup_months = 3"),
+        ("retention_months = 2.5", "retention_months: should be a number of months, e.g. "
+         "retention_months = 36"),
+        ("followup_months = 0", "followup_months: should be greater than or equal to 1"),
+    ],
+)  # fmt: skip
+def test_a_number_of_months_that_is_not_one_gets_the_number_hint(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = tmp_path / "musforms.toml"
+    path.write_text(f'organisation = "Eksempel Kommune"\n{line}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}, line 2: {message}"
+    assert "organisation =" not in str(info.value)

@@ -27,6 +27,7 @@ from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
 from musforms.outputs.views import QuestionSets, iter_agreement_rows
 from musforms.response import Response
+from musforms.wording import counted
 from musforms.written import Written
 
 MINUTES_DIR = "minutes"
@@ -54,8 +55,9 @@ class OutputPaths:
 def output_lines(paths: OutputPaths) -> list[str]:
     """Where the minutes and the follow-up list landed, for the HR officer."""
     lines = [
-        f"Minutes: {paths.minutes} drafts in {paths.minutes_dir}",
-        f"Follow-up list: {paths.agreements} agreements in {paths.xlsx} and {paths.csv}",
+        f"Minutes: {counted(paths.minutes, 'draft', 'drafts')} in {paths.minutes_dir}",
+        f"Follow-up list: {counted(paths.agreements, 'agreement', 'agreements')} in {paths.xlsx} "
+        f"and {paths.csv}",
         f"Calendar: {paths.ics}",
     ]
     return lines + [f"Note: {note}" for note in paths.notes]
@@ -240,7 +242,8 @@ def _write_outputs(
         result.agreements = len(spool)
     if missing.count:
         result.notes.append(
-            f"the question set of {missing.count} response(s) was not found (first: employee "
+            f"the question set of {counted(missing.count, 'response', 'responses')} was not found "
+            f"(first: employee "
             f"{missing.first}); their minutes show answers by question id. Give the forms "
             "folder or the question set file."
         )
