@@ -863,6 +863,7 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
 
 
 _SENT_WHAT = {"invitation": "invitations", "reminder": "reminders", "leaders": "leaders' mails"}
+_SENT_ONE = {"invitation": "invitation", "reminder": "reminder", "leaders": "leader's mail"}
 
 
 @cli.command()
@@ -1019,6 +1020,7 @@ def send(
             forms_dir, formats=formats, texts=texts, deadline=day, roster=roster, again=again
         )
     what = _SENT_WHAT[plan.kind]
+    messages = counted(len(plan.messages), _SENT_ONE[plan.kind], what)
     _warn(plan.warnings)
     for problem in plan.problems:
         click.echo(f"Not sent: {problem}", err=True)
@@ -1039,7 +1041,7 @@ def send(
     first = [m.to for m in plan.messages[:3]]
     files = ", ".join(a.name for a in plan.messages[0].attachments)
     where = f"into {drafts}" if drafts else f"through {server.name if server else ''} ({tls})"
-    click.echo(f"{len(plan.messages)} {what} from {address} {where}:")
+    click.echo(f"{messages} from {address} {where}:")
     click.echo(f"  to: {_names(first, len(plan.messages))}")
     subject, _body = plan.messages[0].text.render(plan.messages[0].values)
     click.echo(f"  subject: {subject}")
@@ -1063,7 +1065,10 @@ def send(
                 "Nothing was sent: musforms asks before it sends, and there is no terminal to "
                 "ask on. Add --yes to send without asking."
             )
-        if not _confirm(f"Send these {len(plan.messages)} {what}?"):
+        question = (
+            f"Send these {messages}?" if len(plan.messages) != 1 else f"Send this {messages}?"
+        )
+        if not _confirm(question):
             click.echo("Nothing was sent.")
             return
     password = None
@@ -1096,7 +1101,7 @@ def send(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(f"Sent {result.sent} of {len(plan.messages)} {what}.")
+    click.echo(f"Sent {result.sent} of {messages}.")
     if result.skipped:
         were = "was" if result.skipped == 1 else "were"
         click.echo(f"  {result.skipped} {were} sent by another run meanwhile, and not again.")

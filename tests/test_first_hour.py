@@ -165,3 +165,17 @@ def test_the_license_is_an_spdx_string_and_anyascii_a_dependency() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["license"] == "MIT"
     assert any(d.startswith("anyascii") for d in project["dependencies"])
+
+
+def test_send_of_one_says_one_invitation_and_one_draft(tmp_path: Path) -> None:
+    from tests.test_send import _round
+
+    forms = _round(tmp_path, 1)
+    result = CliRunner().invoke(cli, [
+        "send", str(forms), "--drafts", str(tmp_path / "outbox"), "--from", "hr@example.dk",
+        "--deadline", "15-12-2026",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 invitation from hr@example.dk into" in result.stdout
+    assert f"Wrote 1 draft to {tmp_path / 'outbox'}." in result.stdout
+    assert "1 invitations" not in result.stdout and "1 drafts" not in result.stdout

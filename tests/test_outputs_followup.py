@@ -320,3 +320,24 @@ def test_rewrite_followup_after_purge(tmp_path: Path, sample: list[Response]) ->
     assert ulla.decoded("DTSTART") == dt.date(2027, 1, 30)  # two months after 30 November
     index = (tmp_path / "minutes" / ".index.json").read_text(encoding="utf-8")
     assert "1042" not in index and "1043-ida-holm.docx" in index
+
+
+@pytest.mark.parametrize(("period", "days"), [("30", "30 days"), ("30d", "30 days"),
+                                              ("1w", "7 days"), ("1d", "1 day")])  # fmt: skip
+def test_due_within_says_the_period_in_days_whatever_was_typed(
+    tmp_path: Path, sample: list[Response], period: str, days: str
+) -> None:
+    """--due-within 30 (no unit) counts days, and the output says so, with the last day;
+    --help says it too."""
+    out = results_folder(tmp_path, sample)
+    runner = CliRunner()
+    args = ["followup", str(out), "--today", "20-01-2027", "--due-within", period]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"Open agreements due within {days} (until ")
+    assert first.endswith("), and overdue ones:")
+    result = runner.invoke(cli, [*args, "--leader", "Ingen Leder"])
+    assert result.output == f"No open agreements for Ingen Leder due within {days}.\n"
+    assert "a number alone counts days" in " ".join(runner.invoke(cli, ["followup", "-h"])
+                                                   .output.split())  # fmt: skip

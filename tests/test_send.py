@@ -389,7 +389,7 @@ def test_a_corrected_roster_given_with_roster_reaches_those_left_out(
     fixed = _roster(tmp_path / "rettet.csv", 2, ["2001;Uden Mail;uden@example.dk;Åse;;;da"])
     second = _send(forms, server, "--yes", "--format", "pdf", "--roster", str(fixed))
     assert second.exit_code == 0, second.output
-    assert "Sent 1 of 1 invitations." in second.output
+    assert "Sent 1 of 1 invitation." in second.output
     assert [r.rcpt_tos[0] for r in server.handler.received][-1] == "uden@example.dk"
 
 
@@ -400,7 +400,7 @@ def test_a_form_generated_again_since_counts_as_not_sent(tmp_path: Path, server:
     (forms / name).write_bytes((forms / name).read_bytes() + b"\n% made again\n")
     result = _send(forms, server, "--yes", "--format", "pdf")
     assert result.exit_code == 0, result.output
-    assert "Sent 1 of 1 invitations." in result.output
+    assert "Sent 1 of 1 invitation." in result.output
     assert server.handler.received[-1].rcpt_tos == ["e1@example.dk"]
 
 
@@ -530,7 +530,7 @@ def test_each_leader_gets_the_minutes_of_their_own_employees_only(
     fill_pdfium(src, tmp_path / "returned" / "sent, later.pdf", {"lykkedes": "Senere svar"})
     collect([tmp_path / "returned"], forms, results, workers=1)
     later = _send(forms, server, "--yes", "--leaders", str(results))
-    assert "Sent 1 of 1 leaders' mails." in later.output, later.output
+    assert "Sent 1 of 1 leader's mail." in later.output, later.output
     last = server.handler.received[-1]
     assert last.rcpt_tos == ["bjoern@example.dk"]
     assert list(_attachments(last.message())) == [f"{Path(src.name).stem}.docx"]
@@ -547,7 +547,7 @@ def test_a_send_log_line_cut_short_by_a_crash_is_dropped_and_the_next_run_goes_o
     log.write_bytes(b"\n".join(lines[:2]) + b"\n" + lines[2][:40])  # the third cut short
     result = _send(forms, server, "--yes", "--format", "pdf")
     assert result.exit_code == 0, result.output
-    assert "Sent 1 of 1 invitations." in result.output
+    assert "Sent 1 of 1 invitation." in result.output
     assert len(list(read_log(forms))) == 3
     log.write_bytes(b"{not json\n" + log.read_bytes())
     broken = _send(forms, server, "--yes", "--format", "pdf")
