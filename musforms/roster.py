@@ -689,14 +689,15 @@ def _months_after(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def organisation_problem(name: str, where: str) -> str | None:
-    """A line when the organisation's name is still the one ``musforms init`` wrote."""
+def organisation_problem(name: str, where: str, then: str = "") -> str | None:
+    """A line when the organisation's name is still the one ``musforms init`` wrote;
+    ``then`` says what to do after correcting it, if anything."""
     if name.strip().casefold() != PLACEHOLDER_ORGANISATION.casefold():
         return None
     return (
         f"{where}: the organisation is still called {PLACEHOLDER_ORGANISATION!r}, as musforms "
         "init wrote it; the forms and mails print it. Write your own name, e.g. organisation "
-        '= "Eksempel Kommune".'
+        f'= "Eksempel Kommune"{then}.'
     )
 
 

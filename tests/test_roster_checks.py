@@ -283,7 +283,8 @@ def test_send_with_a_roster_tells_the_same_lines_before_it_sends(tmp_path: Path)
         "Warning: the settings the forms in "
         f"{forms} were made with: the organisation is still called 'Min organisation', as "
         "musforms init wrote it; the forms and mails print it. Write your own name, e.g. "
-        'organisation = "Eksempel Kommune".',
+        'organisation = "Eksempel Kommune" in config/musforms.toml, then run musforms generate '
+        "again.",
         f"Warning: {roster}, row 2, column F (mødedato): the meeting date 14-01-2026 is in the "
         "past. Correct it, or leave the cell empty if no date is set yet.",
         f"Warning: {roster}, row 3, column C (e-mail): E0@example.dk is also the address on "

@@ -168,7 +168,9 @@ def _issued(
     from musforms.roster import Checks, Lines, check_rows, iter_rows, organisation_problem
 
     placeholder = organisation_problem(
-        organisation.name, f"the settings the forms in {forms_dir} were made with"
+        organisation.name,
+        f"the settings the forms in {forms_dir} were made with",
+        " in config/musforms.toml, then run musforms generate again",
     )
     if placeholder:
         plan.warnings.append(placeholder)
