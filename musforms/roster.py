@@ -258,13 +258,26 @@ def _xlsx_records(path: Path, wb: Any) -> Iterator[list[Any]]:
         left = MAX_ROWS + 2
         while left > 0:
             with _quiet():
-                batch = [list(r) for r in itertools.islice(cells, min(left, 500))]
+                batch = [
+                    [_unescaped(c) for c in r] for r in itertools.islice(cells, min(left, 500))
+                ]
             if not batch:
                 return
             left -= len(batch)
             yield from batch
     except _XLSX_ERRORS as exc:
         raise _unreadable_xlsx(path, exc) from None
+
+
+def _unescaped(value: Any) -> Any:
+    """A workbook's text as typed: Excel writes a control character in a cell as _x0007_
+    (ECMA-376's escape), which openpyxl's read-only mode leaves as it is; unescaped, it is
+    found and removed like one in a CSV file."""
+    if isinstance(value, str) and "_x" in value:
+        from openpyxl.utils.escape import unescape
+
+        return unescape(value)
+    return value
 
 
 def _cell(value: Any) -> str:

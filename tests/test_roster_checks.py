@@ -294,3 +294,30 @@ def test_send_with_a_roster_tells_the_same_lines_before_it_sends(tmp_path: Path)
     assert sum(line.startswith("Not sent: ") for line in result.stderr.splitlines()) == 2
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     assert result.exit_code == 1
+
+
+def test_a_control_character_excel_escaped_in_an_xlsx_is_removed_too(tmp_path: Path) -> None:
+    """Excel writes a bell in a cell as _x0007_ in the workbook's XML: it is read as the
+    character and removed, with the line, not kept as '_x0007_' in the name; a typed
+    '_x0041_' (which Excel escapes as _x005F_x0041_) stays as typed."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "navn", "afdeling"])
+    ws.append(["1", "MariaBELL Ivanova", "Løn UNDERSCORE"])
+    plain = tmp_path / "plain.xlsx"
+    wb.save(plain)
+    path = tmp_path / "roster.xlsx"
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w") as zout:
+        for name in zin.namelist():
+            data = (
+                zin.read(name).replace(b"BELL", b"_x0007_").replace(b"UNDERSCORE", b"_x005F_x0041_")
+            )
+            zout.writestr(name, data)
+    told: list[str] = []
+    (employee,) = load_roster(path, told.append)
+    assert employee.name == "Maria Ivanova"
+    assert employee.department == "Løn _x0041_"
+    assert told == [
+        f"{path}, row 2, column B (navn): removed 1 control character (U+0007) that a form "
+        "cannot hold; check the cell in Excel, it was probably pasted from another system"
+    ]
