@@ -699,7 +699,10 @@ def roster_command(file: Path, leaders: bool, settings: Path | None, today: str 
                                                 lines.append)]  # fmt: skip
     config = settings or find_settings(file.parent / "config") or find_settings(file)
     if config is not None:
-        placeholder = organisation_problem(load_settings(config).name, str(config))
+        try:
+            placeholder = organisation_problem(load_settings(config).name, str(config))
+        except MusformsError as exc:  # told, but the roster is what is checked here
+            placeholder = str(exc)
         lines += [placeholder] if placeholder else []
     _warn(lines)
     departments = Counter(e.department or "(no department)" for e in employees)

@@ -108,13 +108,15 @@ def test_a_killed_generate_leaves_no_form_collect_would_reject(
     completed = sorted(f for f in finals if _employee(f) != dropped)
     removed = sorted(f for f in finals if _employee(f) == dropped)
     said = result.stdout
+    files = {1: "form file"}
     assert (
-        f"  Completed {len(completed)} form files that an interrupted run had left unfinished: "
-        in said
+        f"  Completed {len(completed)} {files.get(len(completed), 'form files')} that an "
+        "interrupted run had left unfinished: " in said
     ), said
     assert all(name in said for name in completed[:20])
     assert (
-        f"  Removed {len(removed)} unfinished form files that an interrupted run had left, "
+        f"  Removed {len(removed)} unfinished {files.get(len(removed), 'form files')} that an "
+        "interrupted run had left, "
         f"never issued and of employees no longer on the roster: {', '.join(removed)}\n"
     ) in said, said
 

@@ -321,3 +321,19 @@ def test_a_control_character_excel_escaped_in_an_xlsx_is_removed_too(tmp_path: P
         f"{path}, row 2, column B (navn): removed 1 control character (U+0007) that a form "
         "cannot hold; check the cell in Excel, it was probably pasted from another system"
     ]
+
+
+def test_the_roster_command_tells_a_broken_musforms_toml_and_still_checks_the_roster(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    settings = tmp_path / "config" / "musforms.toml"
+    settings.write_text("followup_months = tre\n", encoding="utf-8")
+    roster = _csv(tmp_path, ["1;Søren Ærø;soeren@eksempel.dk;;;;14-01-2027;da"])
+    result = CliRunner().invoke(cli, ["roster", str(roster), "--today", "02-12-2026"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK: 1 employee in 1 department, 1 warning")
+    assert result.stderr == (
+        f"Warning: {settings}, line 1: TOML syntax error: Invalid value (followup_months is a "
+        "number of months, written as digits without quotes: followup_months = 3)\n"
+    )
