@@ -179,3 +179,24 @@ def test_send_of_one_says_one_invitation_and_one_draft(tmp_path: Path) -> None:
     assert "1 invitation from hr@example.dk into" in result.stdout
     assert f"Wrote 1 draft to {tmp_path / 'outbox'}." in result.stdout
     assert "1 invitations" not in result.stdout and "1 drafts" not in result.stdout
+
+
+@pytest.mark.parametrize("redrafted", [False, True], ids=["unchanged", "drafted-again"])
+def test_a_draft_under_the_name_earlier_versions_gave_it_is_replaced_not_kept_beside(
+    round_collected: Path, redrafted: bool
+) -> None:
+    """Minutes drafted before names in other scripts were transliterated are called
+    "2-x.docx"; drafting again leaves the employee one draft, under the new name."""
+    minutes = round_collected / "minutes"
+    new = minutes / "2-mariya-ivanova.docx"
+    old = minutes / "2-x.docx"
+    shutil.copy(new, old)
+    if redrafted:
+        new.unlink()
+    result = CliRunner().invoke(cli, ["minutes", str(round_collected)])
+    assert result.exit_code == 0, result.output
+    assert new.is_file() and not old.exists()
+    assert sorted(p.name for p in minutes.glob("*.docx")) == [
+        "1-soeren-aeroe.docx",
+        "2-mariya-ivanova.docx",
+    ]

@@ -431,10 +431,17 @@ def write_minutes(
             under_way.extend((target, identity(target)) for target, _, _ in drafts)
             return drafts
 
+        # A draft under the name an earlier version gave it (a name in another script was
+        # once "x"), by the name it has now: removed once the new one is written, so no
+        # employee has two drafts. Only responses with such a name are here: few.
+        renamed: dict[str, list[Path]] = {}
+
         def done(names: list[tuple[Path, str]]) -> None:
             for target, fingerprint in names:
                 index.set(target.name, fingerprint)
                 under_way.popleft()
+                for earlier in renamed.pop(target.name, []):
+                    earlier.unlink(missing_ok=True)
             if drafted is not None:
                 drafted(len(names))
 
@@ -449,13 +456,19 @@ def write_minutes(
                 qs = question_sets.for_response(response)
                 ctx = context(response, qs, lang, organisation, today)
                 target = inside(folder, minutes_name(response))
+                earlier = [inside(folder, n) for n in earlier_minutes_names(response)]
+                if earlier := [p for p in earlier if p.is_file()]:
+                    renamed[target.name] = earlier
                 # `today` changes every day; it alone is no reason to draft the minutes again.
                 fingerprint = hashlib.sha256(
                     json.dumps(
                         {**ctx, "today": None, "template": template_digest}, sort_keys=True
                     ).encode()
                 ).hexdigest()
-                if not (index.get(target.name) == fingerprint and target.is_file()):
+                if index.get(target.name) == fingerprint and target.is_file():
+                    for path in renamed.pop(target.name, []):
+                        path.unlink(missing_ok=True)
+                else:
                     chunk.append((target, fingerprint, ctx))
                     if len(chunk) >= CHUNK:
                         for names in drafter.put(send(chunk)):
