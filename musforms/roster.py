@@ -377,10 +377,12 @@ def _find_header(
         above = filled[:at]
         first = next(_cell(c) for c in above[0][1] if _cell(c))
         rows = _row_span([n for n, _r in above])
+        one = len(above) == 1
         warn(
             f"{path}: the column names are on row {header_row}; {rows} above them "
-            f"(starting {first[:40]!r}) {'was' if len(above) == 1 else 'were'} passed over "
-            "as a title. If that row holds an employee, put it below the column names."
+            f"(starting {first[:40]!r}) {'was' if one else 'were'} passed over as a title. "
+            f"If {'that row holds' if one else 'one of them holds'} an employee, put it below "
+            "the column names."
         )
     return header_row, header, itertools.chain(filled[at + 1 :], numbered)
 

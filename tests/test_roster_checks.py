@@ -163,8 +163,8 @@ def test_a_title_row_above_the_header_is_passed_over_and_named_csv(tmp_path: Pat
     assert [e.id for e in employees] == ["1042", "1043"]
     assert told == [
         f"{path}: the column names are on row 4; rows 1 and 2 above them (starting "
-        "'MUS 2026 – medarbejdere, Økonomi') were passed over as a title. If that row holds "
-        "an employee, put it below the column names."
+        "'MUS 2026 – medarbejdere, Økonomi') were passed over as a title. If one of them "
+        "holds an employee, put it below the column names."
     ]
 
 
