@@ -337,3 +337,28 @@ def test_the_roster_command_tells_a_broken_musforms_toml_and_still_checks_the_ro
         f"Warning: {settings}, line 1: TOML syntax error: Invalid value (followup_months is a "
         "number of months, written as digits without quotes: followup_months = 3)\n"
     )
+
+
+def test_send_leaders_with_a_roster_names_the_leader_without_an_address(tmp_path: Path) -> None:
+    """With --leaders, a leader's name without an e-mail in the roster given is a line naming
+    the row and column, besides the employee whose minutes went to no one; no meeting date
+    is called past (the leaders' mail goes after the meetings)."""
+    from tests.test_send import _collected, _round
+
+    forms = _round(tmp_path, 2)
+    results = _collected(tmp_path, forms, range(2), blank=[])
+    roster = tmp_path / "mus2026" / "roster.csv"
+    text = roster.read_text(encoding="utf-8").replace(";bjoern@example.dk;", ";;")
+    roster.write_text(text.replace("14-01-2027", "14-01-2026"), encoding="utf-8")
+    result = CliRunner().invoke(cli, [
+        "send", str(forms), "--drafts", str(tmp_path / "outbox"), "--from", "hr@example.dk",
+        "--leaders", str(results), "--roster", str(roster),
+    ])  # fmt: skip
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings[1:] == [
+        f"Warning: {roster}, row 3, column E (leders e-mail): the leader Bjørn Ødegaard has no "
+        "e-mail address, so their employee's minutes cannot be mailed to them. Add the "
+        "leader's e-mail."
+    ]
+    assert "Not sent: employee 1001 (" in result.stderr
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
