@@ -1022,3 +1022,76 @@ def send(
         )
     if result.failed or result.not_sent or plan.problems:
         sys.exit(1)
+
+
+@cli.command("report")
+@click.argument("results", type=FOLDER)
+@click.option(
+    "--out",
+    "-o",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write [default: RESULTS/report.html].",
+)
+@click.option(
+    "--forms",
+    "forms_dir",
+    type=FOLDER,
+    help="The forms folder of this round, for the names, departments and leaders of those "
+    "missing [default: forms/<round> beside the results folder, when it is there].",
+)
+@click.option(
+    "--by",
+    default="department",
+    show_default=True,
+    help="Group the figures by department, leader, language or meeting_date.",
+)
+@click.option(
+    "--previous", type=FOLDER, metavar="RESULTS", help="Last round's results, for the changes."
+)
+@click.option(
+    "--config",
+    "settings",
+    type=FILE,
+    help="Organisation settings (musforms.toml): language and anonymity_min.",
+)
+@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@friendly
+def report_command(
+    results: Path,
+    out_file: Path | None,
+    forms_dir: Path | None,
+    by: str,
+    previous: Path | None,
+    settings: Path | None,
+    today: str | None,
+) -> None:
+    """Write the round's status and wellbeing figures as one HTML file.
+
+    Who has returned, who is missing (per leader), open and overdue agreements (counts), and
+    the scale and choice answers per group. A group with fewer answers than anonymity_min
+    (musforms.toml, default 5) shows no figures. The file needs nothing else: open it in any
+    browser, offline, or print it. It holds names: keep it as you keep the results.
+
+    \b
+    Example:
+      musforms report results/2026
+      musforms report results/2026 --by leader --previous results/2025 --out status.html
+    """
+    from musforms.htmlreport import write_html_report
+    from musforms.settings import load_settings
+
+    organisation = load_settings(settings) if settings else None
+    made = write_html_report(
+        results, out_file, forms_dir=forms_dir, organisation=organisation, by=by,
+        previous=previous, today=_parse_day(today),
+    )  # fmt: skip
+    _warn(made.warnings)
+    click.echo(
+        f"Report: {made.path} ({made.returned} of {made.expected} returned, {made.missing} missing)"
+    )
+    if not made.named:
+        click.echo(
+            "Note: no forms folder found, so those missing are listed by employee id; give "
+            "--forms forms/<round> for their names and departments."
+        )

@@ -29,6 +29,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "click": ("musforms.cli",),
     "yaml": ("musforms.questionset", "musforms.texts"),
     "oxmsg": ("musforms.mail.inbox",),  # python-oxmsg: Outlook .msg files
+    "matplotlib": ("musforms.htmlreport.charts",),  # the report's charts, as SVG
 }
 
 
