@@ -30,6 +30,10 @@ followup_months = 3
 
 # Hvor længe de indsamlede svar gemmes, i måneder, før de skal slettes (musforms purge).
 retention_months = 36
+
+# Statusrapporten (musforms report): en gruppe med færre svar end dette viser ingen tal,
+# kun "færre end 5 svar". Mindst 3.
+anonymity_min = 5
 """
 
 ROSTER_HEADER = ("Medarbejdernr", "Navn", "E-mail", "Afdeling", "Leder", "Leders e-mail",

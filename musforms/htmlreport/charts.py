@@ -61,12 +61,14 @@ def stacked_bars(
         for y, bar in zip(rows, bars, strict=True):
             if bar.shares is None:
                 ax.text(0.01, y, bar.note, va="center", ha="left", fontsize=8, color="#555555")
-                continue
-            left = 0.0
-            for i, share in enumerate(bar.shares):
-                ax.barh(y, share, left=left, color=colours[i], height=0.7,
-                        label=legend[i] if y == rows[0] else None)  # fmt: skip
-                left += share
+        # One call per answer, over every bar at once: a bar per segment costs ten times more.
+        drawn = [(y, bar.shares) for y, bar in zip(rows, bars, strict=True) if bar.shares]
+        if drawn:
+            left = [0.0] * len(drawn)
+            for i in range(k):
+                widths = [shares[i] for _, shares in drawn]
+                ax.barh([y for y, _ in drawn], widths, left=left, color=colours[i], height=0.7)
+                left = [a + b for a, b in zip(left, widths, strict=True)]
         ax.set_yticks(rows, [b.label for b in bars])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.5, len(bars) - 0.5)

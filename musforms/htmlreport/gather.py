@@ -47,7 +47,7 @@ QUESTION_SETS_DIR = "question_sets"
 
 _SCHEMA = """
 CREATE TABLE people (
-  id TEXT PRIMARY KEY COLLATE employee, name TEXT NOT NULL, leader TEXT NOT NULL,
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, leader TEXT NOT NULL,
   department TEXT NOT NULL, grp TEXT NOT NULL, status TEXT, problems INTEGER NOT NULL DEFAULT 0
 );
 """
