@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import os
 import re
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -382,3 +383,28 @@ def test_no_results_is_said_plainly(tmp_path: Path) -> None:
     assert "holds no collected results (no report.json): run 'musforms collect' first" in (
         result.output
     )
+
+
+def _peak(rnd: Round, out: Path) -> int:
+    tracemalloc.start()
+    try:
+        write_html_report(rnd.results, out, organisation=ORG, today=TODAY)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_round(round_: Round, tmp_path: Path) -> None:
+    """Ten times the employees, not ten times the memory: the responses are read one at a
+    time and the people wait on disk (Python's own allocations, after a first run has
+    imported everything)."""
+    _report(round_, tmp_path, "warm.html")
+    small = build(
+        tmp_path / "small", people_of({(f"Afd {i}", f"Leder {i}"): (8, 2) for i in range(10)})
+    )
+    large = build(
+        tmp_path / "large", people_of({(f"Afd {i}", f"Leder {i}"): (80, 20) for i in range(10)})
+    )
+    few, many = _peak(small, tmp_path / "s.html"), _peak(large, tmp_path / "l.html")
+    assert many < 2 * few + 1_000_000, (few, many)
