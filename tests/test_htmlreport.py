@@ -408,3 +408,24 @@ def test_memory_does_not_grow_with_the_round(round_: Round, tmp_path: Path) -> N
     )
     few, many = _peak(small, tmp_path / "s.html"), _peak(large, tmp_path / "l.html")
     assert many < 2 * few + 1_000_000, (few, many)
+
+
+def test_cli_takes_the_threshold_from_config(round_: Round, tmp_path: Path) -> None:
+    """--config with anonymity_min 10 hides IT and HR too; with 2 it is an error naming the
+    file, the line and the key, and no report is written."""
+    settings = tmp_path / "musforms.toml"
+    settings.write_text("anonymity_min = 10\n", encoding="utf-8")
+    out = tmp_path / "ten.html"
+    args = ["report", str(round_.results), "--out", str(out), "--config", str(settings)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    rows = _question(out.read_text(encoding="utf-8"), "arbejdsmaengde")
+    assert rows["IT"] == rows["HR"] == ["færre end 10 svar"]
+    settings.write_text("anonymity_min = 2\n", encoding="utf-8")
+    out.unlink()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert f"Error: {settings}, line 1: anonymity_min: should be greater than or equal to 3" in (
+        result.output
+    )
+    assert not out.exists()
