@@ -108,6 +108,7 @@ TYPE_HINTS = {
     "afkrydsning": "checkbox", "boolean": "checkbox", "ja_nej": "checkbox", "dato": "date",
     "aftaler": "agreements", "aftale": "agreements",
 }  # fmt: skip
+_BOOLEANS = {"=TRUE()": True, "=TRUE": True, "=FALSE()": False, "=FALSE": False}
 _CHOICE_TYPES = {"choice": "choice", "select_one": "choice", "multichoice": "multichoice",
                  "select_multiple": "multichoice"}  # fmt: skip
 _BEGIN = {"begin_section", "begin_group", "start_section", "start_sektion", "begin_sektion"}
@@ -328,7 +329,7 @@ def _sheets(reading: _Reading, wb: Any) -> None:
         if kind is None:
             names = [s for s in SHEET_ALIASES if s != GUIDE]
             close = difflib.get_close_matches(ws.title.lower(), names, n=1, cutoff=0.6)
-            hint = f" — mente du {close[0]!r}?" if close else ""
+            hint = f" — mente du {close[0]!r}?" if close else "."
             reading.error(
                 None,
                 f"arket {ws.title!r} kendes ikke{hint} Arkene er {', '.join(names)} "
@@ -381,7 +382,10 @@ def _read_sheet(reading: _Reading, ws: Any, kind: str) -> _Sheet | None:
                 value = cell.value
                 if value is None or (isinstance(value, str) and not value.strip()):
                     continue
-                if cell.data_type == "f":
+                if cell.data_type == "f" and str(value).upper().replace(" ", "") in _BOOLEANS:
+                    # LibreOffice saves a TRUE typed into a cell as the formula =TRUE().
+                    value = _BOOLEANS[str(value).upper().replace(" ", "")]
+                elif cell.data_type == "f":
                     reading.bad.add(Cell(kind, number, col))
                     reading.error(
                         Cell(kind, number, col),
@@ -431,7 +435,7 @@ def _header(reading: _Reading, sheet: _Sheet, cells: dict[int, Any]) -> dict[int
         name = by_alias.get(_norm(base))
         if name is None:
             close = difflib.get_close_matches(_norm(base), list(by_alias), n=1, cutoff=0.6)
-            hint = f" — mente du {known[by_alias[close[0]]][0]!r}?" if close else ""
+            hint = f" — mente du {known[by_alias[close[0]]][0]!r}?" if close else "."
             reading.error(
                 cell,
                 f"kolonnen {header!r} kendes ikke{hint} Kolonnerne i arket er "
@@ -728,7 +732,7 @@ def _question_row(
             reading.quiet.add((*loc, "options"))
         elif list_name not in lists:
             close = difflib.get_close_matches(list_name, list(lists), n=1, cutoff=0.6)
-            hint = f" — mente du {close[0]!r}?" if close else ""
+            hint = f" — mente du {close[0]!r}?" if close else "."
             reading.error(
                 type_cell,
                 f"listen {list_name!r} findes ikke i arket '{CHOICES}'{hint} Giv den rækker "
@@ -867,6 +871,9 @@ def _validation_problem(reading: _Reading, err: ErrorDetails) -> None:
         return  # found by the reader, with the cell of the second one
     if kind == "value_error" and "needs 'options'" in text and (*loc, "options") in reading.quiet:
         return
+    for key, words in (("rows", "'rows' only belongs"), ("scale", "'scale' only belongs")):
+        if kind == "value_error" and text.startswith(words):
+            loc = (*loc, key)  # the cell that should be empty, not the row's type
     cell = _cell_for(reading, loc)
     if cell in reading.bad:
         return  # the cell is a formula or an error value, and said so
@@ -894,7 +901,8 @@ def _message(err: ErrorDetails, loc: tuple[int | str, ...], text: str) -> str:
         row = "valgmuligheden"
     if kind == "missing":
         if what == "id":
-            return f"{row} mangler et id; skriv et id med a-z, 0-9 og _ (fx 'trivsel')"
+            example = "faglig" if row == "valgmuligheden" else "trivsel"
+            return f"{row} mangler et id; skriv et id med a-z, 0-9 og _ (fx {example!r})"
         if what in ("label", "title") and len(loc) > 1:
             return f"{row} mangler sin tekst; skriv den i label::da (og label::en)"
         if loc == ("title",):
@@ -910,7 +918,7 @@ def _message(err: ErrorDetails, loc: tuple[int | str, ...], text: str) -> str:
             close = difflib.get_close_matches(word, [*QUESTION_TYPES, *TYPE_HINTS], n=1,
                                               cutoff=0.6)  # fmt: skip
             hint = TYPE_HINTS.get(close[0], close[0]) if close else None
-        maybe = f" — mente du {hint!r}?" if hint else ""
+        maybe = f" — mente du {hint!r}?" if hint else "."
         return (
             f"{str(value)!r} er ikke en spørgsmålstype{maybe} Typerne er {types} (og begin "
             "section / end section)"
