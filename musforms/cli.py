@@ -516,23 +516,25 @@ def purge(results: Path, before: Any, yes: bool) -> None:
 def check(questions: str, settings: Path | None) -> None:
     """Check a question set (and the musforms.toml beside it) before you use it.
 
-    Errors name the file, the line and what to do; exit 1. Advice (a form too long to be
-    filled in well, a missing translation, no agreements question) is printed as warnings;
-    exit 0. QUESTIONS is a file or the name of a built-in set.
+    Errors name the file, the line (in a workbook: the sheet and the cell) and what to do;
+    exit 1. Advice (a form too long to be filled in well, a missing translation, no
+    agreements question) is printed as warnings; exit 0. QUESTIONS is a file (YAML or an
+    Excel workbook, .xlsx) or the name of a built-in set.
 
     \b
     Example:
       musforms check config/questions.yaml
+      musforms check config/questions.xlsx
       musforms check kort
     """
-    from musforms.questionset import lint, load_question_set, resolve_question_set, summary
+    from musforms.questionset import lint_file, load_question_set, resolve_question_set, summary
     from musforms.settings import load_settings
 
     path = resolve_question_set(questions)
     qs = load_question_set(path)
     organisation = load_settings(settings, near=path)
-    for warning in lint(qs):
-        click.echo(f"Warning: {path}: {warning}", err=True)
+    for warning in lint_file(path, qs):
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"OK: {summary(qs, organisation.default_language)}")
 
 

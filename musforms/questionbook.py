@@ -226,6 +226,33 @@ def cells_of(path: Path) -> dict[tuple[int | str, ...], str]:
     }
 
 
+def locate_warnings(path: Path, qs: QuestionSet, warnings: Sequence[str]) -> list[str]:
+    """``warnings`` (from ``questionset.lint``) with the sheet and cell each is about:
+    a missing translation at its empty cell, a question's advice at its row."""
+    cells = cells_of(path)
+    where: dict[str, tuple[int | str, ...]] = {}
+    for i, section in enumerate(qs.sections):
+        where[f"section {section.id!r}"] = ("sections", i)
+        for j, q in enumerate(section.questions):
+            where[f"question {q.id!r} (section {section.id!r})"] = ("sections", i, "questions", j)
+    out = []
+    for warning in warnings:
+        subject, sep, rest = warning.partition(": ")
+        loc = where.get(subject) if sep else None
+        if subject == "the question set" and sep:
+            loc = ("title",)
+        if loc is None:
+            out.append(warning)
+            continue
+        m = re.match(r"no \w+ \((\w+)\) text on (label|title|help|intro|description)\b", rest)
+        if m is not None:
+            key = {"title": "title"}.get(m.group(2), m.group(2))
+            loc = (*loc, key, m.group(1)) if (*loc, key, m.group(1)) in cells else loc
+        place = cells.get(loc)
+        out.append(f"{place}: {warning}" if place else warning)
+    return out
+
+
 def _read(reading: _Reading) -> dict[str, Any]:
     path = reading.path
     _check_package(path)

@@ -596,6 +596,21 @@ def lint(qs: QuestionSet) -> list[str]:
     return warnings
 
 
+def lint_file(path: Path, qs: QuestionSet) -> list[str]:
+    """``lint(qs)`` for the set loaded from ``path``, each warning after the file it is
+    about: ``questions.yaml: …``, in a workbook with the sheet and cell
+    (``questions.xlsx, ark 'spørgsmål', celle D5: …``)."""
+    warnings = lint(qs)
+    if not is_workbook(path):
+        return [f"{path}: {w}" for w in warnings]
+    from musforms.questionbook import locate_warnings
+
+    return [
+        f"{path}, {w}" if w.startswith("ark ") else f"{path}: {w}"
+        for w in locate_warnings(path, qs, warnings)
+    ]
+
+
 def _missing_languages(qs: QuestionSet) -> list[str]:
     langs = qs.declared_languages()
     if len(langs) < 2:

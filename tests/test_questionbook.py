@@ -23,6 +23,7 @@ from musforms.questionset import (
     builtin_sets,
     convert_question_set,
     lint,
+    lint_file,
     load_question_set,
 )
 from tests.clients.word import require_libreoffice
@@ -258,7 +259,8 @@ def test_default_language_names_the_plain_columns(tmp_path: Path) -> None:
 
 
 def test_lint_warns_the_same_for_a_workbook(tmp_path: Path) -> None:
-    """A missing English text and no agreements question: the same warnings as the YAML."""
+    """A missing English text and no agreements question: the same warnings as the YAML,
+    each after the cell it is about (the empty label::en cell) or the file."""
     data = {**SMALL, "sections": [SMALL["sections"][0]]}
     section = data["sections"][0]
     section["questions"] = [
@@ -272,8 +274,15 @@ def test_lint_warns_the_same_for_a_workbook(tmp_path: Path) -> None:
     assert warnings == lint(qs)
     assert any("no English (en) text on label" in w for w in warnings)
     assert any(w.startswith("no agreements question") for w in warnings)
+    assert lint_file(path, load_question_set(path)) == [
+        f"{path}, ark 'spørgsmål', celle D3: question 'lykkedes' (section 'status'): no English "
+        "(en) text on label",
+        f"{path}: no agreements question: a MUS should end in a few concrete agreements (what, "
+        "who, by when) that are followed up — add a question of type agreements",
+    ]
     result = CliRunner().invoke(cli, ["check", str(path)])
-    assert result.exit_code == 0 and "Warning:" in result.output
+    assert result.exit_code == 0
+    assert f"Warning: {path}, ark 'spørgsmål', celle D3: question 'lykkedes'" in result.output
 
 
 def test_zip_bomb_is_refused_before_openpyxl(tmp_path: Path) -> None:
