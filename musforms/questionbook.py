@@ -679,6 +679,7 @@ def _survey(
             _section_row(reading, sheet, values, number, current, loc, default)
             continue
         if kind in _END:
+            _others(reading, sheet, values, number, ("type", "id"), "en 'end section'-række")
             if current is None:
                 reading.error(type_cell, "'end section' uden en 'begin section' over sig; slet den")
             current = None
@@ -815,6 +816,8 @@ def _question_row(
     for key in ("min_label", "max_label"):
         text = _texts(sheet, values, number, key, default, reading, ("_", key))
         end = scale.get(key[:3], 1 if key == "min_label" else 5)
+        if not isinstance(end, int) or isinstance(end, bool):
+            end = 1 if key == "min_label" else 5  # the bad min or max is reported itself
         if text is not None:
             labels.setdefault(end, {}).update(text)
             scale_cell = scale_cell or reading.cells[("_", key)]

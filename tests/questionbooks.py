@@ -125,6 +125,8 @@ DEFECTS: dict[str, Callable[[Any], None]] = {
     "required_not_yes_or_no": _set(S, "G3", "måske"),
     "question_outside_section": _question_after_section,
     "rows_on_a_text": _set(S, "H3", 4),
+    "scale_min_not_a_number": _set(S, "I4", "en"),
+    "text_on_end_section": _set(S, "C6", "slut"),
     "misspelt_sheet": _rename("valgmuligheder", "valgmulighder"),
     "no_settings": _drop("indstillinger"),
 }

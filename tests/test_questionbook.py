@@ -90,6 +90,11 @@ BROKEN: dict[str, list[str]] = {
         "ark 'spørgsmål', celle H3: rows hører kun til et agreements-spørgsmål, ikke til "
         "textarea; slet værdien"
     ],
+    "scale_min_not_a_number": ["ark 'spørgsmål', celle I4: min skal være et helt tal, ikke 'en'"],
+    "text_on_end_section": [
+        "ark 'spørgsmål', celle C6: kolonnen 'label::da' hører ikke til en 'end section'-række; "
+        "slet værdien"
+    ],
     "misspelt_sheet": [
         ": arket 'valgmulighder' kendes ikke — mente du 'valgmuligheder'? Arkene er "
         "spørgsmål, valgmuligheder, indstillinger (og vejledning, som ikke læses)",
