@@ -17,6 +17,7 @@ from musforms.cli import cli
 from musforms.errors import ConfigError
 from musforms.formdata import question_set_digest
 from musforms.generate import generate
+from musforms.manifest import issued_question_set
 from musforms.models import QuestionSet
 from musforms.questionbook import write_question_book
 from musforms.questionset import (
@@ -383,6 +384,8 @@ def test_forms_from_the_workbook_and_the_yaml_are_the_same_bytes(
     digest = question_set_digest(load_question_set(source))
     assert question_set_digest(load_question_set(two / "questions.yaml")) == digest
     assert not (one / "questions.xlsx").exists()
+    # collect finds the set the forms were issued with, by its digest, as for a YAML source
+    assert issued_question_set(two, digest) == load_question_set(source)
     # Issued again from the YAML: the workbook beside the manifest would be stale, so it goes.
     generate(source, roster, two, "2026", key_file=key)
     assert not (two / "questions.xlsx").exists()
