@@ -516,23 +516,25 @@ def purge(results: Path, before: Any, yes: bool) -> None:
 def check(questions: str, settings: Path | None) -> None:
     """Check a question set (and the musforms.toml beside it) before you use it.
 
-    Errors name the file, the line and what to do; exit 1. Advice (a form too long to be
-    filled in well, a missing translation, no agreements question) is printed as warnings;
-    exit 0. QUESTIONS is a file or the name of a built-in set.
+    Errors name the file, the line (in a workbook: the sheet and the cell) and what to do;
+    exit 1. Advice (a form too long to be filled in well, a missing translation, no
+    agreements question) is printed as warnings; exit 0. QUESTIONS is a file (YAML or an
+    Excel workbook, .xlsx) or the name of a built-in set.
 
     \b
     Example:
       musforms check config/questions.yaml
+      musforms check config/questions.xlsx
       musforms check kort
     """
-    from musforms.questionset import lint, load_question_set, resolve_question_set, summary
+    from musforms.questionset import lint_file, load_question_set, resolve_question_set, summary
     from musforms.settings import load_settings
 
     path = resolve_question_set(questions)
     qs = load_question_set(path)
     organisation = load_settings(settings, near=path)
-    for warning in lint(qs):
-        click.echo(f"Warning: {path}: {warning}", err=True)
+    for warning in lint_file(path, qs):
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"OK: {summary(qs, organisation.default_language)}")
 
 
@@ -576,12 +578,16 @@ def sets_command(lang: str) -> None:
     help="The built-in question set to start from (see musforms sets).",
 )
 @click.option("--organisation", default="", help="Your organisation's name, for musforms.toml.")
+@click.option(
+    "--xlsx", is_flag=True, help="Write the questions as an Excel workbook (questions.xlsx)."
+)
 @click.option("--force", is_flag=True, help="Overwrite files that are already there.")
 @friendly
-def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
+def init(folder: Path, set_name: str, organisation: str, xlsx: bool, force: bool) -> None:
     """Make a folder ready for a MUS round: questions, settings, roster template, how-to.
 
-    Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit),
+    Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit;
+    with --xlsx FOLDER/config/questions.xlsx, a workbook with a guide sheet instead),
     FOLDER/config/musforms.toml, the mail texts in FOLDER/config/mail/ (for musforms send),
     FOLDER/roster.csv (opens in Excel) and FOLDER/SÅDAN-GØR-DU.md. Existing files are left
     alone unless --force.
@@ -589,6 +595,7 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
     \b
     Example:
       musforms init mus2026 --set standard --organisation "Eksempel Kommune"
+      musforms init mus2026 --xlsx
     """
     from musforms.questionset import builtin_sets
     from musforms.scaffold import init_folder
@@ -598,14 +605,37 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
             f"{set_name!r} is not a built-in set; choose {', '.join(builtin_sets())}",
             param_hint="--set",
         )
-    written = init_folder(folder, set_name, organisation=organisation, force=force)
+    written = init_folder(folder, set_name, organisation=organisation, force=force, xlsx=xlsx)
     click.echo(f"Wrote {len(written)} files:")
     for path in written:
         click.echo(f"  {path}")
     click.echo(
         f"Next: put your employees in {folder / 'roster.csv'} and run\n"
-        f"  musforms check {folder / 'config' / 'questions.yaml'}"
+        f"  musforms check {written[0]}"
     )
+
+
+@cli.command()
+@click.argument("source", type=FILE)
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it is there.")
+@friendly
+def convert(source: Path, target: Path, force: bool) -> None:
+    """Write a question set as an Excel workbook (.xlsx), or a workbook as YAML.
+
+    The new file means the same question set (the same digest: forms made from either are
+    the same); it is read back and checked before this says OK. YAML comments are not
+    carried over.
+
+    \b
+    Example:
+      musforms convert config/questions.yaml config/questions.xlsx
+      musforms convert config/questions.xlsx config/questions.yaml
+    """
+    from musforms.questionset import convert_question_set, summary
+
+    qs = convert_question_set(source, target, force=force)
+    click.echo(f"OK: wrote {target}: {summary(qs)}")
 
 
 @cli.command("roster")
