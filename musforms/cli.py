@@ -567,23 +567,25 @@ def purge(results: Path, before: Any, yes: bool) -> None:
 def check(questions: str, settings: Path | None) -> None:
     """Check a question set (and the musforms.toml beside it) before you use it.
 
-    Errors name the file, the line and what to do; exit 1. Advice (a form too long to be
-    filled in well, a missing translation, no agreements question) is printed as warnings;
-    exit 0. QUESTIONS is a file or the name of a built-in set.
+    Errors name the file, the line (in a workbook: the sheet and the cell) and what to do;
+    exit 1. Advice (a form too long to be filled in well, a missing translation, no
+    agreements question) is printed as warnings; exit 0. QUESTIONS is a file (YAML or an
+    Excel workbook, .xlsx) or the name of a built-in set.
 
     \b
     Example:
       musforms check config/questions.yaml
+      musforms check config/questions.xlsx
       musforms check kort
     """
-    from musforms.questionset import lint, load_question_set, resolve_question_set, summary
+    from musforms.questionset import lint_file, load_question_set, resolve_question_set, summary
     from musforms.settings import load_settings
 
     path = resolve_question_set(questions)
     qs = load_question_set(path)
     organisation = load_settings(settings, near=path)
-    for warning in lint(qs):
-        click.echo(f"Warning: {path}: {warning}", err=True)
+    for warning in lint_file(path, qs):
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"OK: {summary(qs, organisation.default_language)}")
 
 
@@ -627,12 +629,16 @@ def sets_command(lang: str) -> None:
     help="The built-in question set to start from (see musforms sets).",
 )
 @click.option("--organisation", default="", help="Your organisation's name, for musforms.toml.")
+@click.option(
+    "--xlsx", is_flag=True, help="Write the questions as an Excel workbook (questions.xlsx)."
+)
 @click.option("--force", is_flag=True, help="Overwrite files that are already there.")
 @friendly
-def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
+def init(folder: Path, set_name: str, organisation: str, xlsx: bool, force: bool) -> None:
     """Make a folder ready for a MUS round: questions, settings, roster template, how-to.
 
-    Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit),
+    Writes FOLDER/config/questions.yaml (a built-in set with comments, ready to edit;
+    with --xlsx FOLDER/config/questions.xlsx, a workbook with a guide sheet instead),
     FOLDER/config/musforms.toml, the mail texts in FOLDER/config/mail/ (for musforms send),
     FOLDER/roster.csv (opens in Excel) and FOLDER/SÅDAN-GØR-DU.md. Existing files are left
     alone unless --force.
@@ -640,6 +646,7 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
     \b
     Example:
       musforms init mus2026 --set standard --organisation "Eksempel Kommune"
+      musforms init mus2026 --xlsx
     """
     from musforms.questionset import builtin_sets
     from musforms.scaffold import init_folder
@@ -649,14 +656,37 @@ def init(folder: Path, set_name: str, organisation: str, force: bool) -> None:
             f"{set_name!r} is not a built-in set; choose {', '.join(builtin_sets())}",
             param_hint="--set",
         )
-    written = init_folder(folder, set_name, organisation=organisation, force=force)
+    written = init_folder(folder, set_name, organisation=organisation, force=force, xlsx=xlsx)
     click.echo(f"Wrote {counted(len(written), 'file', 'files')}:")
     for path in written:
         click.echo(f"  {path}")
     click.echo(
         f"Next: put your employees in {folder / 'roster.csv'} and run\n"
-        f"  musforms check {folder / 'config' / 'questions.yaml'}"
+        f"  musforms check {written[0]}"
     )
+
+
+@cli.command()
+@click.argument("source", type=FILE)
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it is there.")
+@friendly
+def convert(source: Path, target: Path, force: bool) -> None:
+    """Write a question set as an Excel workbook (.xlsx), or a workbook as YAML.
+
+    The new file means the same question set (the same digest: forms made from either are
+    the same); it is read back and checked before this says OK. YAML comments are not
+    carried over.
+
+    \b
+    Example:
+      musforms convert config/questions.yaml config/questions.xlsx
+      musforms convert config/questions.xlsx config/questions.yaml
+    """
+    from musforms.questionset import convert_question_set, summary
+
+    qs = convert_question_set(source, target, force=force)
+    click.echo(f"OK: wrote {target}: {summary(qs)}")
 
 
 @cli.command("roster")
@@ -1120,3 +1150,76 @@ def send(
         )
     if result.failed or result.not_sent or plan.problems:
         sys.exit(1)
+
+
+@cli.command("report")
+@click.argument("results", type=FOLDER)
+@click.option(
+    "--out",
+    "-o",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write [default: RESULTS/report.html].",
+)
+@click.option(
+    "--forms",
+    "forms_dir",
+    type=FOLDER,
+    help="The forms folder of this round, for the names, departments and leaders of those "
+    "missing [default: forms/<round> beside the results folder, when it is there].",
+)
+@click.option(
+    "--by",
+    default="department",
+    show_default=True,
+    help="Group the figures by department, leader, language or meeting_date.",
+)
+@click.option(
+    "--previous", type=FOLDER, metavar="RESULTS", help="Last round's results, for the changes."
+)
+@click.option(
+    "--config",
+    "settings",
+    type=FILE,
+    help="Organisation settings (musforms.toml): language and anonymity_min.",
+)
+@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@friendly
+def report_command(
+    results: Path,
+    out_file: Path | None,
+    forms_dir: Path | None,
+    by: str,
+    previous: Path | None,
+    settings: Path | None,
+    today: str | None,
+) -> None:
+    """Write the round's status and wellbeing figures as one HTML file.
+
+    Who has returned, who is missing (per leader), open and overdue agreements (counts), and
+    the scale and choice answers per group. A group with fewer answers than anonymity_min
+    (musforms.toml, default 5) shows no figures. The file needs nothing else: open it in any
+    browser, offline, or print it. It holds names: keep it as you keep the results.
+
+    \b
+    Example:
+      musforms report results/2026
+      musforms report results/2026 --by leader --previous results/2025 --out status.html
+    """
+    from musforms.htmlreport import write_html_report
+    from musforms.settings import load_settings
+
+    organisation = load_settings(settings) if settings else None
+    made = write_html_report(
+        results, out_file, forms_dir=forms_dir, organisation=organisation, by=by,
+        previous=previous, today=_parse_day(today),
+    )  # fmt: skip
+    _warn(made.warnings)
+    click.echo(
+        f"Report: {made.path} ({made.returned} of {made.expected} returned, {made.missing} missing)"
+    )
+    if not made.named:
+        click.echo(
+            "Note: no forms folder found, so those missing are listed by employee id; give "
+            "--forms forms/<round> for their names and departments."
+        )

@@ -422,7 +422,7 @@ def generate(
         )
         try:
             _issue(job, spool, count, workers, progress)
-            archive_question_set(out, questions, digest)
+            archive_question_set(out, questions, digest, qs)
             save_organisation(out, organisation)
             issued_with = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
             head = earlier or Manifest(cycle=cycle, question_set=issued_with)

@@ -21,6 +21,7 @@ from musforms.models import Agreement, Employee, Organisation, QuestionSet
 SCHEMA = "musforms/manifest/1"
 MANIFEST = "manifest.json"
 QUESTIONS_FILE = "questions.yaml"
+WORKBOOK_FILE = "questions.xlsx"  # the workbook the forms were issued from, if they were
 ARCHIVE_DIR = "question_sets"
 SETTINGS_FILE = "organisation.json"
 
@@ -71,8 +72,8 @@ class Manifest(_Model):
                 self.forms.append(form)
 
 
-def archive_name(digest: str) -> str:
-    return digest.split(":", 1)[-1][:16] + ".yaml"
+def archive_name(digest: str, suffix: str = ".yaml") -> str:
+    return digest.split(":", 1)[-1][:16] + suffix
 
 
 def load_manifest(folder: Path) -> Manifest:
@@ -187,9 +188,28 @@ def _indented(value: object, level: int) -> str:
     return text.replace("\n", "\n" + "  " * level)
 
 
-def archive_question_set(folder: Path, source: Path, digest: str) -> None:
-    """Copy the question set file (comments and all) beside the manifest and into the archive."""
+def archive_question_set(
+    folder: Path, source: Path, digest: str, qs: QuestionSet | None = None
+) -> None:
+    """Copy the question set file (comments and all) beside the manifest and into the archive.
+
+    A workbook is kept as it was (``questions.xlsx`` and ``question_sets/<digest>.xlsx``)
+    and, beside it, as the YAML it means (``qs``, which must be given), so that whatever
+    reads ``questions.yaml`` reads the set the forms were issued with.
+    """
+    from musforms.questionset import dump_question_set, is_workbook
+
     data = source.read_bytes()
+    beside = folder / WORKBOOK_FILE
+    if is_workbook(source):
+        if qs is None:
+            raise ValueError("a workbook is archived with the question set it holds")
+        text = dump_question_set(qs, f"Spørgsmålssættet fra {source.name} ({WORKBOOK_FILE}).")
+        write_bytes(beside, data)
+        write_bytes(folder / ARCHIVE_DIR / archive_name(digest, ".xlsx"), data)
+        data = text.encode("utf-8")
+    elif beside.exists():
+        beside.unlink()  # an earlier run's workbook; its copy stays in the archive
     write_bytes(folder / QUESTIONS_FILE, data)
     write_bytes(folder / ARCHIVE_DIR / archive_name(digest), data)
 

@@ -287,6 +287,9 @@ class Organisation(Frozen):
     default_language: Literal["da", "en"] = "da"
     followup_months: int = Field(default=3, ge=1, le=24)
     retention_months: int = Field(default=36, ge=1, le=240)
+    # musforms report: a group with fewer answers than this shows no figures. Below 3 a
+    # group's figures come too close to single people's answers, so the floor is 3.
+    anonymity_min: int = Field(default=5, ge=3, le=1000)
 
 
 class FormData(Frozen):

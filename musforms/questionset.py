@@ -69,12 +69,30 @@ class _Error:
     message: str
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether ``path`` names a question set workbook (.xlsx) rather than a YAML file."""
+    return path.suffix.lower() in WORKBOOK_SUFFIXES
+
+
 def load_question_set(path: Path) -> QuestionSet:
-    """Read and validate a question set file.
+    """Read and validate a question set file: YAML, or an Excel workbook (.xlsx).
 
     Raises ``ConfigError`` listing every problem found, one per line, each naming the
-    file, the line and the key or question.
+    file and the line (in a workbook: the sheet and the cell) and what is wrong.
     """
+    if is_workbook(path):
+        from musforms.questionbook import load_question_book
+
+        return load_question_book(path)
+    if path.suffix.lower() in (".xls", ".ods", ".numbers"):
+        raise ConfigError(
+            f"{path}: musforms reads question sets as .yaml or as an Excel workbook (.xlsx); "
+            "save it as Excel workbook (.xlsx)"
+        )
     text = _read_text(path)
     root, data = _parse_yaml(path, text)
     errors = _duplicate_keys(root) + _duplicate_ids(root)
@@ -121,6 +139,11 @@ def _read_text(path: Path) -> str:
         raise ConfigError(f"{path}: is a folder; give the question set file (.yaml)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    if raw.startswith(b"PK\x03\x04"):
+        raise ConfigError(
+            f"{path}: this is a zip file, e.g. an Excel workbook; name it .xlsx to use it as "
+            "a question set workbook"
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -423,6 +446,105 @@ def _message(err: ErrorDetails, rest: tuple[int | str, ...], model: type[BaseMod
 
 
 # ---------------------------------------------------------------------------------------
+# Writing a question set: YAML, a workbook, one into the other.
+
+
+def _yaml_text(text: dict[str, str]) -> str | dict[str, str]:
+    return text[ANY_LANGUAGE] if list(text) == [ANY_LANGUAGE] else dict(text)
+
+
+def _yaml_data(qs: QuestionSet) -> dict[str, Any]:
+    """The set as the YAML file writes it: only what is not a default, texts as da/en."""
+    data: dict[str, Any] = {"musforms": qs.musforms, "id": qs.id, "version": qs.version}
+    if qs.languages is not None:
+        data["languages"] = list(qs.languages)
+    data["title"] = _yaml_text(qs.title)
+    for key in ("description", "intro"):
+        text = getattr(qs, key)
+        if text is not None:
+            data[key] = _yaml_text(text)
+    sections = []
+    for section in qs.sections:
+        s: dict[str, Any] = {"id": section.id, "title": _yaml_text(section.title)}
+        if section.intro is not None:
+            s["intro"] = _yaml_text(section.intro)
+        questions = []
+        for q in section.questions:
+            item: dict[str, Any] = {"id": q.id, "type": q.type}
+            if q.required:
+                item["required"] = True
+            if q.rows is not None:
+                item["rows"] = q.rows
+            item["label"] = _yaml_text(q.label)
+            if q.help is not None:
+                item["help"] = _yaml_text(q.help)
+            if q.scale is not None:
+                scale: dict[str, Any] = {"min": q.scale.min, "max": q.scale.max}
+                if q.scale.labels:
+                    scale["labels"] = {v: _yaml_text(t) for v, t in q.scale.labels.items()}
+                item["scale"] = scale
+            if q.options is not None:
+                item["options"] = [{"id": o.id, "label": _yaml_text(o.label)} for o in q.options]
+            questions.append(item)
+        s["questions"] = questions
+        sections.append(s)
+    data["sections"] = sections
+    return data
+
+
+def dump_question_set(qs: QuestionSet, comment: str = "") -> str:
+    """``qs`` as YAML text that loads back as the same question set (the same digest)."""
+    text = yaml.safe_dump(
+        _yaml_data(qs), allow_unicode=True, sort_keys=False, width=100, default_flow_style=False
+    )
+    head = "".join(f"# {line}\n" if line else "#\n" for line in comment.splitlines())
+    return head + text
+
+
+def write_question_set(qs: QuestionSet, path: Path, comment: str = "") -> None:
+    """Write ``qs`` to ``path``: a workbook for .xlsx, YAML for .yaml/.yml."""
+    from musforms.files import write_text
+
+    if is_workbook(path):
+        from musforms.questionbook import write_question_book
+
+        write_question_book(qs, path)
+    elif path.suffix.lower() in YAML_SUFFIXES:
+        write_text(path, dump_question_set(qs, comment))
+    else:
+        raise ConfigError(
+            f"{path}: give the new file the ending .xlsx (an Excel workbook) or .yaml"
+        )
+
+
+def convert_question_set(source: Path, target: Path, *, force: bool = False) -> QuestionSet:
+    """Write the question set in ``source`` to ``target`` in the other form (YAML ↔ .xlsx).
+
+    The result is read back and must mean the same (the same digest) before this returns;
+    YAML comments are not carried over.
+    """
+    from musforms.formdata import question_set_digest
+
+    if target.suffix.lower() not in (*WORKBOOK_SUFFIXES, *YAML_SUFFIXES):
+        raise ConfigError(
+            f"{target}: give the new file the ending .xlsx (an Excel workbook) or .yaml"
+        )
+    if target.exists() and target.resolve() == source.resolve():
+        raise ConfigError(f"{target}: is the file being converted; give another name")
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists; use --force to overwrite it")
+    qs = load_question_set(source)
+    write_question_set(qs, target, comment=f"Spørgsmålssæt, skrevet fra {source.name}.")
+    again = load_question_set(target)
+    if question_set_digest(again) != question_set_digest(qs):
+        raise ConfigError(
+            f"{target}: reads back as a different question set than {source}; this is a bug "
+            "in musforms: keep using {source} and report it"
+        )
+    return qs
+
+
+# ---------------------------------------------------------------------------------------
 # Lint: valid, but not a good form.
 
 
@@ -473,6 +595,21 @@ def lint(qs: QuestionSet) -> list[str]:
             "(what, who, by when) that are followed up — add a question of type agreements"
         )
     return warnings
+
+
+def lint_file(path: Path, qs: QuestionSet) -> list[str]:
+    """``lint(qs)`` for the set loaded from ``path``, each warning after the file it is
+    about: ``questions.yaml: …``, in a workbook with the sheet and cell
+    (``questions.xlsx, ark 'spørgsmål', celle D5: …``)."""
+    warnings = lint(qs)
+    if not is_workbook(path):
+        return [f"{path}: {w}" for w in warnings]
+    from musforms.questionbook import locate_warnings
+
+    return [
+        f"{path}, {w}" if w.startswith("ark ") else f"{path}: {w}"
+        for w in locate_warnings(path, qs, warnings)
+    ]
 
 
 def _missing_languages(qs: QuestionSet) -> list[str]:

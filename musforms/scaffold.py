@@ -8,7 +8,7 @@ from musforms.errors import ConfigError
 from musforms.files import write_bytes, write_text
 from musforms.mail.texts import FOLDER as MAIL_FOLDER
 from musforms.mail.texts import builtin_files
-from musforms.questionset import builtin_sets
+from musforms.questionset import builtin_sets, load_question_set
 
 SETTINGS_TEMPLATE = """\
 # Indstillinger for musforms (organisationen). Tjek dem med:
@@ -30,6 +30,10 @@ followup_months = 3
 
 # Hvor længe de indsamlede svar gemmes, i måneder, før de skal slettes (musforms purge).
 retention_months = 36
+
+# Statusrapporten (musforms report): en gruppe med færre svar end dette viser ingen tal,
+# kun "færre end 5 svar". Mindst 3.
+anonymity_min = 5
 """
 
 ROSTER_HEADER = ("Medarbejdernr", "Navn", "E-mail", "Afdeling", "Leder", "Leders e-mail",
@@ -105,16 +109,23 @@ opfølgningsliste over aftalerne.
 
 
 def init_folder(
-    folder: Path, set_name: str = "standard", *, organisation: str = "", force: bool = False
+    folder: Path,
+    set_name: str = "standard",
+    *,
+    organisation: str = "",
+    force: bool = False,
+    xlsx: bool = False,
 ) -> list[Path]:
     """Write a question set, settings, a roster template and a how-to into ``folder``.
 
-    Refuses to overwrite existing files unless ``force``; returns the files written.
+    With ``xlsx`` the question set is an Excel workbook (``questions.xlsx``, with a guide
+    sheet) instead of YAML. Refuses to overwrite existing files unless ``force``; returns
+    the files written, the question set first.
     """
     sets = builtin_sets()
     if set_name not in sets:
         raise ConfigError(f"no built-in question set {set_name!r}; choose one of {', '.join(sets)}")
-    questions = folder / "config" / "questions.yaml"
+    questions = folder / "config" / ("questions.xlsx" if xlsx else "questions.yaml")
     settings = folder / "config" / "musforms.toml"
     roster = folder / "roster.csv"
     howto = folder / "SÅDAN-GØR-DU.md"
@@ -126,12 +137,25 @@ def init_folder(
         raise ConfigError(f"{names} already exist; use --force to overwrite them")
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder} is a file, not a folder")
-    write_text(questions, sets[set_name].read_text(encoding="utf-8"))
-    write_text(settings, SETTINGS_TEMPLATE.format(organisation=organisation or "Min organisation"))
+    if xlsx:
+        from musforms.questionbook import write_question_book
+
+        write_question_book(load_question_set(sets[set_name]), questions)
+    else:
+        write_text(questions, sets[set_name].read_text(encoding="utf-8"))
+    settings_text = SETTINGS_TEMPLATE.format(organisation=organisation or "Min organisation")
+    if xlsx:
+        settings_text = settings_text.replace("questions.yaml", "questions.xlsx")
+    write_text(settings, settings_text)
     write_bytes(roster, roster_template())
     for path, text in mail.items():
         write_text(path, text)
-    write_text(howto, HOWTO.format(set_name=set_name))
+    text = HOWTO.format(set_name=set_name)
+    if xlsx:
+        text = text.replace("config/questions.yaml", "config/questions.xlsx").replace(
+            "spørgsmålene (spørgsmålssættet", "spørgsmålene i Excel (spørgsmålssættet"
+        )
+    write_text(howto, text)
     return targets
 
 

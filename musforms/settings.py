@@ -1,4 +1,5 @@
-"""Organisation settings from ``musforms.toml``: name, logo, language, follow-up, retention.
+"""Organisation settings from ``musforms.toml``: name, logo, language, follow-up, retention,
+and the anonymity threshold of ``musforms report``.
 
 The file sits beside the question set (``config/musforms.toml``) or is given with
 ``--config``. Without one, the defaults apply. Unknown keys are errors that name the file
@@ -27,6 +28,7 @@ KEYS = {
     "default_language": "default_language",
     "followup_months": "followup_months",
     "retention_months": "retention_months",
+    "anonymity_min": "anonymity_min",
 }
 _FIELD_KEY = {field: key for key, field in KEYS.items()}
 

@@ -67,6 +67,10 @@ step "Next year's forms carry this year's agreements"
 $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
   --out "$OUT/forms/2027" --cycle 2027 --previous "$OUT/results/2026" "${KEY[@]}"
 
+step "The round's status in one HTML file, for HR and management (musforms report)"
+# Opens in any browser, offline; a group with fewer than 5 answers shows no figures.
+$MUSFORMS report "$OUT/results/2026" --out "$OUT/report.html"
+
 step "Done. Look at:"
 echo "  forms:           $OUT/forms/2026/"
 echo "  mail drafts:     $OUT/outbox/ (employees), $OUT/outbox-leaders/ (leaders)"
@@ -75,3 +79,4 @@ echo "  status report:   $OUT/results/2026/report.json"
 echo "  minutes:         $OUT/results/2026/minutes/"
 echo "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
 echo "  next year:       $OUT/forms/2027/"
+echo "  HTML report:     $OUT/report.html (open it in a browser, or print it)"

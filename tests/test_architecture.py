@@ -24,11 +24,12 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "docx": ("musforms.docx.", "musforms.outputs.minutes"),  # python-docx
     "docxtpl": ("musforms.outputs.minutes",),
     "lxml": ("musforms.docx.", "musforms.odt."),
-    "openpyxl": ("musforms.roster", "musforms.outputs.followup"),
+    "openpyxl": ("musforms.roster", "musforms.questionbook", "musforms.outputs.followup"),
     "icalendar": ("musforms.outputs.calendar",),
     "click": ("musforms.cli",),
     "yaml": ("musforms.questionset", "musforms.texts"),
     "oxmsg": ("musforms.mail.inbox",),  # python-oxmsg: Outlook .msg files
+    "matplotlib": ("musforms.htmlreport.charts",),  # the report's charts, as SVG
 }
 
 

@@ -60,7 +60,7 @@ def test_every_problem_names_file_and_line(tmp_path: Path) -> None:
         f"{path}, line 4: unknown key 'followup_monhts'; did you mean 'followup_months'?",
         f"{path}, line 5: default_language: should be 'da' or 'en'",
         f"{path}, line 6: unknown key 'farver'; the keys are organisation, logo, "
-        "default_language, followup_months, retention_months",
+        "default_language, followup_months, retention_months, anonymity_min",
     ]
 
 
