@@ -526,8 +526,9 @@ def _not_issued(out: Path, spool: _Spool) -> Stopped:
 
 def _not_named(out: Path, count: int) -> Stopped:
     return Stopped(
-        f"musforms generate stopped part way: manifest.json in {out} lists the {count} forms "
-        "of this run, but some of their files still wait under a hidden name.",
+        f"musforms generate stopped part way: manifest.json in {out} lists "
+        f"{'the form' if count == 1 else f'the {count} forms'} of this run, but some of their "
+        "files still wait under a hidden name.",
         changed=True,
         again="run the same generate again: it gives them their names first",
     )

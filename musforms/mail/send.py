@@ -39,6 +39,7 @@ from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_fold
 from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
 from musforms.models import Employee, Organisation
 from musforms.roster import check_address, shared_addresses
+from musforms.wording import counted
 
 Tls = Literal["starttls", "ssl", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
@@ -885,7 +886,9 @@ def send(
             from musforms.written import Stopped, tell
 
             state = (
-                f"{result.sent} of {len(todo)} messages were sent before it stopped and are in "
+                f"{result.sent} of {counted(len(todo), 'message', 'messages')} "
+                f"{'was' if result.sent == 1 else 'were'} sent before it stopped and "
+                f"{'is' if result.sent == 1 else 'are'} in "
                 f"the send log ({writer.path}); nobody gets those again."
                 if result.sent
                 else "No message was sent."
