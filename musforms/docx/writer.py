@@ -76,6 +76,33 @@ _STYLE_NAMES = {
 }
 
 
+# The document's language (w:lang), by the form's language: spell checking, and the voice a
+# screen reader reads it in.
+LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
+
+
+def _set_language(doc: Any, tag: str) -> None:
+    """Every language the template's styles name, their defaults' first, set to ``tag``;
+    the settings' theme font language with them."""
+    styles = doc.styles.element
+    defaults = _child(styles, "docDefaults")
+    _child(_child(_child(defaults, "rPrDefault"), "rPr"), "lang")
+    for lang in styles.iter(sdt.w("lang")):
+        lang.set(sdt.w("val"), tag)
+    theme = doc.settings.element.find(sdt.w("themeFontLang"))
+    if theme is not None:
+        theme.set(sdt.w("val"), tag)
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element:
+    """``parent``'s ``w:name`` child, made as its first when it has none."""
+    child = parent.find(sdt.w(name))
+    if child is None:
+        child = etree.Element(sdt.w(name), nsmap=sdt.NSMAP)
+        parent.insert(0, child)
+    return child
+
+
 def _marker(name: str) -> str:
     return f"@@V:{name}@@"
 
@@ -216,6 +243,8 @@ class DocxFormWriter(FormWriterBase):
         core.created = now
         core.modified = now
         core.revision = 1
+        core.language = LANGUAGE_TAGS[self.lang]
+        _set_language(doc, LANGUAGE_TAGS[self.lang])
         package = doc.part.package
         _name_application(package)
         _set_custom_properties(package, {layout.IDENTITY_PROPERTY: token})
@@ -296,10 +325,12 @@ class DocxFormWriter(FormWriterBase):
             for question in section.questions:
                 number += 1
                 out.extend(self._question(number, question))
+        # The signed identity, for a reader whose document properties were lost: hidden text,
+        # so it is neither seen nor printed (and takes no line), yet Word and LibreOffice keep it.
         ident = sdt.text_control(
-            fn.IDENTITY, "musforms", personal.text(fn.IDENTITY), "", locked=True
+            fn.IDENTITY, "musforms", personal.text(fn.IDENTITY), "", locked=True, hidden=True
         )
-        out.append(self._p("small", [ident]))
+        out.append(sdt.paragraph([ident], style=self._styles.get("small"), hidden=True))
         return out
 
     def _previous_block(self, rows: list[etree._Element]) -> list[etree._Element]:

@@ -51,7 +51,7 @@ from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
 from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
-from musforms.pdf import _fieldfont, _template
+from musforms.pdf import _fieldfont, _template, tagging
 
 __all__ = ["PdfFormWriter", "write_pdf"]
 
@@ -97,6 +97,8 @@ DROPDOWN_MIN_OPTIONS = 7
 FOOTER_Y = 34.0
 MAX_TEMPLATES = 64  # distinct layouts kept per writer (last cycle's agreements vary them)
 _BASE_CHARS = frozenset(_template.PERSONAL_CHARS)
+# The document's language as the catalogue's /Lang says it (BCP 47), by the form's language.
+LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
 
 Draw = Callable[[Canvas, float], None]  # draws part of a block whose top is at y
 
@@ -636,8 +638,9 @@ class PdfFormWriter(FormWriterBase):
                         self._option_label(b, text)
             case "multichoice":
                 for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
-                    b.checkbox(spec.name, FIELD_X, b.y + 2, tip)
-                    self._option_label(b, localize(option.label, self.lang))
+                    text = localize(option.label, self.lang)
+                    b.checkbox(spec.name, FIELD_X, b.y + 2, f"{tip} – {text}")
+                    self._option_label(b, text)
             case "agreements":
                 self._agreements(b, q, tip)
         b.y += GAP
@@ -703,9 +706,11 @@ class PdfFormWriter(FormWriterBase):
         b.text(hint_x, b.y + 9, self._t("date_hint"), SANS, 7.5, MUTED)
         b.y += 14
         for row in range(1, q.rows + 1):
-            for x, w, part in zip(xs, widths, fn.AGREEMENT_PARTS, strict=True):
+            for x, w, part, head in zip(xs, widths, fn.AGREEMENT_PARTS, heads, strict=True):
                 name = fn.agreement_field(q.id, row, part)
-                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} ({row}: {part})")
+                # The question and the cell: "8. Forslag til aftaler – Aftale 1, hvad".
+                cell = f"{self._t('agreement')} {row}, {head.lower()}"
+                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} – {cell}")
             b.y += TEXT_H + 5
 
     # --- per employee ----------------------------------------------------------------
@@ -872,7 +877,16 @@ class PdfFormWriter(FormWriterBase):
         info.update(CreationDate=date, ModDate=date, Trapped=b"/False")
         # In the order reportlab's own writes them, musforms' identity last.
         order = sorted(info, key=lambda key: (key == af.INFO_IDENTITY[1:], key))
-        return template.fill(values, {key: info[key] for key in order}, form.identity.form_id)
+        title = self._info(form)["Title"]
+        metadata = tagging.xmp(title, LANGUAGE_TAGS[self.lang], PDFInfo.producer, "musforms")
+        return template.fill(
+            values, {key: info[key] for key in order}, form.identity.form_id, metadata
+        )
+
+    def _tagged(self, pdf: bytes, form: FormData) -> bytes:
+        """``pdf`` tagged for screen readers and keyboards (see tagging.py)."""
+        title = self._info(form)["Title"]
+        return tagging.tag_pdf(pdf, lang=LANGUAGE_TAGS[self.lang], title=title)
 
     def _date(self) -> str:
         """The files' creation date as PDF writes dates: ``D:20261123130000+00'00'``."""
@@ -922,7 +936,7 @@ class PdfFormWriter(FormWriterBase):
             c.drawString(MARGIN_X, FOOTER_Y, code)
             c.showPage()
         c.save()
-        return buf.getvalue()
+        return self._tagged(buf.getvalue(), form)
 
     def _build_template(
         self, blocks: list[Block], n_slots: int, prefill: list[str], extra: str
@@ -963,7 +977,13 @@ class PdfFormWriter(FormWriterBase):
             for name, (resource, state) in fonts.items()
         }
         c.save()
-        return _template.Template(buf.getvalue(), placed, codes)
+        # Tagged once, with markers for every value: each form is then the template filled.
+        untagged = _template.Template(buf.getvalue(), placed, codes)
+        markers = [_template.marker(i) for i in range(token_slot + 1 + len(prefill))]
+        tagged, marks = tagging.tag_template(
+            untagged.fill(markers, {}, "template"), lang=LANGUAGE_TAGS[self.lang]
+        )
+        return _template.Template(tagged, placed, codes, marks)
 
     @staticmethod
     def _placed(
