@@ -535,3 +535,84 @@ def test_word_identity_survives_libreoffice_unseen(
         assert "MF1." not in text
         assert form.form_code in text  # the visible form code stays
         assert _pages(pdf) == plain_pages, src.name
+
+
+# --- the form's rough edges ---------------------------------------------------------------------
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _word_text(path: Path) -> str:
+    document = _part(path, "word/document.xml")
+    return "\n".join("".join(t.text or "" for t in p.iter(f"{W}t")) for p in document.iter(f"{W}p"))
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_page_one_says_it_once(
+    lang: str, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The standard form says it is a starting point, not an exam, once (it said it twice)."""
+    from musforms.questionset import load_question_set
+
+    standard = load_question_set(Path(fn.__file__).parent / "sets" / "standard.yaml")
+    form = _form(standard, key, lang)
+    phrase = {"da": "ikke en eksamen", "en": "not an exam"}[lang]
+    pdf = _pdf(form, True, monkeypatch, tmp_path / "f.pdf")
+    assert " ".join(_pdf_text(pdf).split()).count(phrase) == 1
+    assert _word_text(_docx(form, tmp_path / "f.docx", monkeypatch, True)).count(phrase) == 1
+
+
+def _appearances(widget: Any) -> list[bytes]:
+    normal = widget.AP.N
+    return [normal[state].read_bytes() for state in normal]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["template", "reportlab"])
+def test_one_choice_looks_round_any_choice_square(
+    fast: bool, every_type: QuestionSet, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single choice has round marks and says "vælg én", a multiple choice square boxes and
+    says "vælg gerne flere"; the circles are drawn round, in the box, at the form's size."""
+    form = _form(every_type, key, "da")
+    path = _pdf(form, fast, monkeypatch, tmp_path / "f.pdf")
+    with pikepdf.open(path) as doc:
+        for page in doc.pages:
+            for widget in page.obj.Annots:
+                name = _name(widget)
+                if not (name == "fokus" or name.startswith("fokus_flere")):
+                    continue
+                rect = [float(v) for v in widget.Rect]
+                size = rect[2] - rect[0]
+                for stream in _appearances(widget):
+                    ops = pikepdf.parse_content_stream(pikepdf.Stream(doc, stream))
+                    curves = [o for o in ops if str(o.operator) == "c"]
+                    boxes = [o for o in ops if str(o.operator) == "re"]
+                    if name == "fokus":
+                        assert len(curves) >= 4 and not boxes  # a circle
+                        centre = next(o for o in ops if str(o.operator) == "cm")
+                        assert [float(v) for v in centre.operands[4:]] == [size / 2, size / 2]
+                    else:
+                        assert boxes  # a square box (with a tick when on)
+    text = " ".join(_pdf_text(path).split())
+    assert "Hvad vil du helst udvikle? vælg én" in text
+    assert "Hvilke områder fylder? vælg gerne flere" in text
+    word = _word_text(_docx(form, tmp_path / "f.docx", monkeypatch, fast))
+    assert "Hvad vil du helst udvikle?  (vælg én)" in word
+    assert "Hvilke områder fylder?  (vælg gerne flere)" in word
+
+
+def test_last_years_agreements_lettered(
+    every_type: QuestionSet, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Last year's agreements are A, B …, so the questions' numbers 1, 2 … never clash."""
+    form = _form(every_type, key, "da")
+    text = _pdf_text(_pdf(form, True, monkeypatch, tmp_path / "f.pdf"))
+    assert re.search(r"^\s*A\.\s+Kursus i Excel", text, re.M)
+    assert re.search(r"^\s*B\.\s+Mentorordning", text, re.M)
+    numbers = re.findall(r"^\s*(\d+)\.\s", text, re.M)
+    questions = sum(len(s.questions) for s in every_type.sections)
+    assert numbers == [str(n) for n in range(1, questions + 1)]

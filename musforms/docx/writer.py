@@ -408,6 +408,9 @@ class DocxFormWriter(FormWriterBase):
             head.append(
                 sdt.run(f"  ({texts.t('required', lang)})", size_half_points=17, color=MUTED)
             )
+        how_many = {"choice": "choose_one", "multichoice": "choose_any"}.get(q.type)
+        if how_many:
+            head.append(sdt.run(f"  ({texts.t(how_many, lang)})", size_half_points=17, color=MUTED))
         out.append(self._p("question", head, keep_next=q.type != "checkbox"))
         if q.help:
             out.append(self._p("help", [sdt.run(localize(q.help, lang))], keep_next=True))

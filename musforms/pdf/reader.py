@@ -1010,7 +1010,14 @@ def _recover_answers(qs: QuestionSet, lines: list[str]) -> dict[str, RawValue]:
     langs = [*qs.declared_languages(), "da", "en"]
     static: set[str] = set()
     for lang in langs:
-        for key in ("required", "date_hint", "confidential", "previous_title"):
+        for key in (
+            "required",
+            "date_hint",
+            "confidential",
+            "previous_title",
+            "choose_one",
+            "choose_any",
+        ):
             static.add(texts.t(key, lang))
         for section in qs.sections:
             static.add(localize(section.title, lang))
