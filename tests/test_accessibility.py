@@ -356,6 +356,23 @@ def test_pdfua_checker(
     assert set(failing) <= KNOWN_FAILING, failing
 
 
+def test_pdfua_checker_with_a_logo(every_type: QuestionSet, key: bytes, tmp_path: Path) -> None:
+    """The organisation's logo is a decoration (an artifact): still no rule fails."""
+    import page
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (240, 80), (31, 95, 107)).save(logo)
+    org = Organisation(name="Kommunen", logo=str(logo))
+    form = _form(every_type, key, "da")
+    path = tmp_path / "f.pdf"
+    path.write_bytes(PdfFormWriter(every_type, "da", org).render(form))
+    with pikepdf.open(path) as doc:
+        assert any("/XObject" in p.Resources for p in doc.pages)  # the logo is there
+    failing = {f.rule_id: f.message for f in page.validate_pdf(path, profile="ua1").failures}
+    assert set(failing) <= KNOWN_FAILING, failing
+
+
 def test_pdfua_checker_sees_an_untagged_form(
     every_type: QuestionSet, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
