@@ -166,6 +166,7 @@ class _Prepared:
     previous_row: str
     footers: dict[str, str]
     custom: str
+    core: str
 
     def fill(self, values: dict[str, str], previous: int, token: str) -> bytes:
         """The .docx bytes with ``values`` and ``previous`` of last cycle's agreements."""
@@ -185,9 +186,11 @@ class _Prepared:
             )
             for name, xml in self.footers.items():
                 zf.writestr(_entry(name), _VALUE.sub(fill, xml).encode())
-            zf.writestr(
-                _entry("docProps/custom.xml"), self.custom.replace(_TOKEN, escape(token)).encode()
-            )
+            for name, xml in (
+                ("docProps/custom.xml", self.custom),
+                ("docProps/core.xml", self.core),
+            ):
+                zf.writestr(_entry(name), xml.replace(_TOKEN, escape(token)).encode())
         return out.getvalue()
 
 
@@ -222,6 +225,7 @@ class DocxFormWriter(FormWriterBase):
             if name.startswith("word/footer") and name.endswith(".xml")
         }
         custom = parts.pop("docProps/custom.xml").decode("utf-8")
+        core = parts.pop("docProps/core.xml").decode("utf-8")
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             # [Content_Types].xml first: some readers expect it there.
@@ -229,7 +233,9 @@ class DocxFormWriter(FormWriterBase):
                 zf.writestr(_entry(name), parts[name])
         block = self._previous_block([etree.Comment(_ROWS[4:-3])])
         row = [self._previous_row(0, _MARKERS)]
-        return _Prepared(out.getvalue(), document, _inner(block), _inner(row), footers, custom)
+        return _Prepared(
+            out.getvalue(), document, _inner(block), _inner(row), footers, custom, core
+        )
 
     def _document(self, personal: _Personal, token: str) -> Any:
         """The form as a python-docx document, showing ``personal`` and carrying ``token``."""
@@ -244,6 +250,9 @@ class DocxFormWriter(FormWriterBase):
         core.modified = now
         core.revision = 1
         core.language = LANGUAGE_TAGS[self.lang]
+        # The identity in the keywords too: LibreOffice's PDF export keeps them (/Keywords),
+        # where the hidden identity control has no field.
+        core.keywords = token
         _set_language(doc, LANGUAGE_TAGS[self.lang])
         package = doc.part.package
         _name_application(package)
