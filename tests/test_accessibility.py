@@ -657,3 +657,25 @@ def test_last_years_agreements_lettered(
     numbers = re.findall(r"^\s*(\d+)\.\s", text, re.M)
     questions = sum(len(s.questions) for s in every_type.sections)
     assert numbers == [str(n) for n in range(1, questions + 1)]
+
+
+def test_a_wrapped_label_is_one_paragraph(
+    key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question whose label wraps is read as one paragraph with its number, its help as
+    one of its own after it, both ways of rendering."""
+    from musforms.questionset import load_question_set
+
+    standard = load_question_set(Path(fn.__file__).parent / "sets" / "standard.yaml")
+    form = _form(standard, key, "da")
+    questions = list(standard.questions())
+    wrapped = next(q for q in questions if q.id == "sidste_aftaler")
+    helped = next(q for q in questions if q.id == "lykkedes")
+    for fast in (True, False):
+        structure = _structure(_pdf(form, fast, monkeypatch, tmp_path / f"{fast}.pdf"))
+        paragraphs = [text for role, text in structure if role == "/P"]
+        number = questions.index(wrapped) + 1
+        assert f"{number}. {localize(wrapped.label, 'da')}" in paragraphs
+        label = f"{questions.index(helped) + 1}. {localize(helped.label, 'da')}"
+        at = paragraphs.index(label)
+        assert localize(helped.help, "da") in paragraphs[at + 1 : at + 3]

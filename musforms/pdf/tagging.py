@@ -294,8 +294,9 @@ def _reading_order(items: list[_Item]) -> list[_Item]:
 
 
 def _group(items: list[_Item], page: Any) -> list[_Element]:
-    """Text objects into elements: a paragraph's lines, a label with what stands below it,
-    the number before a question. A widget closes every open paragraph."""
+    """Text objects into elements: a paragraph's lines, a small label with the value below
+    it, the number before a question. Smaller text below (a question's help) is an element
+    of its own, and a widget closes every open paragraph."""
     elements: list[_Element] = []
     open_: list[_Element] = []
     last: _Item | None = None
@@ -310,14 +311,16 @@ def _group(items: list[_Item], page: Any) -> list[_Element]:
         if last is not None and last.widget is None and item.role == "/P" == last.role:
             same_line = abs(last.top - item.top) < LINE_TOLERANCE
             # a question's number and its label; nothing longer (a name) runs on
-            if same_line and last.chars <= 4 and 0 <= item.x - last.right < 20:
-                target = open_[-1] if open_ else None
+            if same_line and last.chars <= 4 and 0 <= item.x - last.right < 20 and open_:
+                target = open_[-1]
+                target.x = item.x  # the label's further lines stand under it, not the number
         if target is None:
             for element in reversed(open_):
                 below = element.bottom - item.top
                 if (
                     element.role == item.role
                     and abs(element.x - item.x) < 0.5
+                    and item.size >= element.size  # a paragraph's next line, a label's value
                     and -1 < below < float(max(element.size, item.size)) * 0.8
                 ):
                     target = element
