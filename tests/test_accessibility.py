@@ -427,7 +427,17 @@ def test_word_controls_language_headings(
     for section in form.question_set.sections:
         for q in section.questions:
             for spec in fn.fields_for(q):
-                assert localize(q.label, lang) in aliases[spec.name] or q.type == "multichoice"
+                assert localize(q.label, lang) in aliases[spec.name], spec.name
+                if spec.option:
+                    option = next(o for o in q.options or [] if o.id == spec.option)
+                    assert aliases[spec.name].endswith(localize(option.label, lang))
+    agreement = texts.t("agreement", lang).lower()
+    for row in (1, 2):
+        assert (
+            aliases[fn.previous_status_field(row)]
+            == f"{texts.t('status', lang)}, {agreement} {row}"
+        )
+        assert aliases[fn.previous_comment_field(row)].endswith(f", {agreement} {row}")
     tag = {"da": "da-DK", "en": "en-GB"}[lang]
     styles = _part(path, "word/styles.xml")
     default = styles.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}lang")
@@ -454,7 +464,13 @@ def test_word_identity_is_hidden_text(
     """The signed identity is in the form as hidden text: its control, its runs and its
     paragraph mark, so it shows nowhere and takes no line."""
     form = _form(every_type, key, "en")
-    document = _part(_docx(form, tmp_path / "f.docx", monkeypatch, fast), "word/document.xml")
+    path = _docx(form, tmp_path / "f.docx", monkeypatch, fast)
+    document = _part(path, "word/document.xml")
+    # Also in the keywords, which LibreOffice's PDF export keeps where the control has no field.
+    keywords = _part(path, "docProps/core.xml").find(
+        "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}keywords"
+    )
+    assert keywords is not None and keywords.text == form.token
     (control,) = [
         sdt for sdt in document.iter(f"{W}sdt")
         if sdt.find(f"{W}sdtPr/{W}tag").get(f"{W}val") == fn.IDENTITY  # type: ignore[union-attr]

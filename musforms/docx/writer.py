@@ -94,6 +94,19 @@ def _set_language(doc: Any, tag: str) -> None:
         theme.set(sdt.w("val"), tag)
 
 
+_CORE_KEYWORDS = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}keywords"
+
+
+def _set_keywords(core: Any, text: str) -> None:
+    """The core properties' keywords set to ``text``, written into their XML: python-docx
+    refuses more than 255 characters, and a token is longer (Word and LibreOffice take it)."""
+    element = core._element
+    keywords = element.find(_CORE_KEYWORDS)
+    if keywords is None:
+        keywords = etree.SubElement(element, _CORE_KEYWORDS)
+    keywords.text = text
+
+
 def _child(parent: etree._Element, name: str) -> etree._Element:
     """``parent``'s ``w:name`` child, made as its first when it has none."""
     child = parent.find(sdt.w(name))
@@ -252,7 +265,7 @@ class DocxFormWriter(FormWriterBase):
         core.language = LANGUAGE_TAGS[self.lang]
         # The identity in the keywords too: LibreOffice's PDF export keeps them (/Keywords),
         # where the hidden identity control has no field.
-        core.keywords = token
+        _set_keywords(core, token)
         _set_language(doc, LANGUAGE_TAGS[self.lang])
         package = doc.part.package
         _name_application(package)
@@ -361,15 +374,19 @@ class DocxFormWriter(FormWriterBase):
             return field.replace(f"{fn.SEP}0", f"{fn.SEP}{_ROW}") if personal.markers else field
 
         lang = self.lang
+        # Each control's title says which agreement it is of: "Status, aftale 2".
+        number = _ROW if personal.markers else str(row)
+
+        def alias(key: str) -> str:
+            return f"{texts.t(key, lang)}, {texts.t('agreement', lang).lower()} {number}"
+
         cells: list[etree._Element] = []
         for part in layout.PREVIOUS_PARTS:
-            cells.append(
-                self._prefilled(name(fn.previous_field(row, part)), texts.t(part, lang), personal)
-            )
+            cells.append(self._prefilled(name(fn.previous_field(row, part)), alias(part), personal))
         cells.append(
             sdt.dropdown_control(
                 name(fn.previous_status_field(row)),
-                texts.t("status", lang),
+                alias("status"),
                 layout.status_items(lang),
                 None,
                 texts.t("placeholder_choice", lang),
@@ -378,7 +395,7 @@ class DocxFormWriter(FormWriterBase):
         cells.append(
             sdt.text_control(
                 name(fn.previous_comment_field(row)),
-                texts.t("comment", lang),
+                alias("comment"),
                 None,
                 texts.t("placeholder_text", lang),
                 multiline=True,
@@ -447,7 +464,7 @@ class DocxFormWriter(FormWriterBase):
             case "multichoice":
                 for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
                     text = localize(option.label, lang)
-                    box = sdt.checkbox_control(spec.name, text, False)
+                    box = sdt.checkbox_control(spec.name, f"{label} – {text}", False)
                     out.append(self._p("option", [box, sdt.run(" " + text)]))
             case "agreements":
                 widths = [4700, 2500, 2100]
