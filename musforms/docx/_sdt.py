@@ -68,8 +68,10 @@ def run(
     size_half_points: int | None = None,
     color: str | None = None,
     font: str | None = None,
+    hidden: bool = False,
 ) -> etree._Element:
-    """A ``w:r`` with ``text``; ``\\n`` becomes ``w:br`` (a line break inside the paragraph)."""
+    """A ``w:r`` with ``text``; ``\\n`` becomes ``w:br`` (a line break inside the paragraph).
+    ``hidden``: hidden text (``w:vanish``), neither shown nor printed."""
     r = etree.Element(w("r"), nsmap=NSMAP)
     rpr = etree.SubElement(r, w("rPr"))
     if style:
@@ -86,6 +88,8 @@ def run(
         _val(rpr, w("color"), color)
     if size_half_points:
         _val(rpr, w("sz"), str(size_half_points))
+    if hidden:
+        etree.SubElement(rpr, w("vanish"))
     if not len(rpr):
         r.remove(rpr)
     for i, line in enumerate(text.split("\n")):
@@ -98,15 +102,23 @@ def run(
 
 
 def paragraph(
-    runs: Iterable[etree._Element] = (), *, style: str | None = None, keep_next: bool = False
+    runs: Iterable[etree._Element] = (),
+    *,
+    style: str | None = None,
+    keep_next: bool = False,
+    hidden: bool = False,
 ) -> etree._Element:
+    """A ``w:p`` of ``runs``; ``hidden``: its paragraph mark is hidden text too, so a
+    paragraph of hidden runs takes no line."""
     p = etree.Element(w("p"), nsmap=NSMAP)
-    if style or keep_next:
+    if style or keep_next or hidden:
         ppr = etree.SubElement(p, w("pPr"))
         if style:
             _val(ppr, w("pStyle"), style)
         if keep_next:
             etree.SubElement(ppr, w("keepNext"))
+        if hidden:
+            etree.SubElement(etree.SubElement(ppr, w("rPr")), w("vanish"))
     for r in runs:
         p.append(r)
     return p
@@ -142,14 +154,20 @@ def text_control(
     *,
     multiline: bool = False,
     locked: bool = False,
+    hidden: bool = False,
 ) -> etree._Element:
-    """A plain-text control; an empty value shows ``placeholder`` (w:showingPlcHdr)."""
+    """A plain-text control; an empty value shows ``placeholder`` (w:showingPlcHdr).
+    ``hidden``: its text is hidden text (w:vanish), kept in the file, never shown or printed."""
     sdt = _sdt(tag, alias, content_locked=locked, placeholder=not value)
+    if hidden:  # sdtPr's rPr comes first (ECMA-376 CT_SdtPr)
+        rpr = etree.Element(w("rPr"), nsmap=NSMAP)
+        etree.SubElement(rpr, w("vanish"))
+        _pr(sdt).insert(0, rpr)
     text = etree.SubElement(_pr(sdt), w("text"))
     if multiline:
         text.set(w("multiLine"), "1")
     if value:
-        _content(sdt).append(run(value))
+        _content(sdt).append(run(value, hidden=hidden))
     else:
         _content(sdt).append(run(placeholder, style=PLACEHOLDER_STYLE))
     return sdt

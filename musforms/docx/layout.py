@@ -37,19 +37,24 @@ def previous_row_fields(row: int) -> list[str]:
     ]
 
 
-def field_order(qs: QuestionSet, previous_count: int) -> list[str]:
-    """Every control of a Word form, in document order: the writer lays them out this way."""
+def field_order(qs: QuestionSet, previous_count: int, identity: bool = True) -> list[str]:
+    """Every control of a Word form, in document order: the writer lays them out this way.
+
+    ``identity``: with the identity's control, last. Since the identity is hidden text, a PDF
+    exported from the form with its fields (LibreOffice's "Create PDF form") has none for it;
+    forms issued before show it, and have one."""
     names = list(PREFILL_FIELDS)
     for row in range(1, previous_count + 1):
         names.extend(previous_row_fields(row))
     names.extend(spec.name for spec in fn.all_fields(qs))
-    names.append(fn.IDENTITY)
+    if identity:
+        names.append(fn.IDENTITY)
     return names
 
 
-def previous_count_for(qs: QuestionSet, control_count: int) -> int | None:
+def previous_count_for(qs: QuestionSet, control_count: int, identity: bool = True) -> int | None:
     """How many previous agreements a form with ``control_count`` controls carries, if any fit."""
-    rest = control_count - len(field_order(qs, 0))
+    rest = control_count - len(field_order(qs, 0, identity))
     per_row = len(previous_row_fields(1))
     if rest < 0 or rest % per_row:
         return None

@@ -76,6 +76,46 @@ _STYLE_NAMES = {
 }
 
 
+# The document's language (w:lang), by the form's language: spell checking, and the voice a
+# screen reader reads it in.
+LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
+
+
+def _set_language(doc: Any, tag: str) -> None:
+    """Every language the template's styles name, their defaults' first, set to ``tag``;
+    the settings' theme font language with them."""
+    styles = doc.styles.element
+    defaults = _child(styles, "docDefaults")
+    _child(_child(_child(defaults, "rPrDefault"), "rPr"), "lang")
+    for lang in styles.iter(sdt.w("lang")):
+        lang.set(sdt.w("val"), tag)
+    theme = doc.settings.element.find(sdt.w("themeFontLang"))
+    if theme is not None:
+        theme.set(sdt.w("val"), tag)
+
+
+_CORE_KEYWORDS = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}keywords"
+
+
+def _set_keywords(core: Any, text: str) -> None:
+    """The core properties' keywords set to ``text``, written into their XML: python-docx
+    refuses more than 255 characters, and a token is longer (Word and LibreOffice take it)."""
+    element = core._element
+    keywords = element.find(_CORE_KEYWORDS)
+    if keywords is None:
+        keywords = etree.SubElement(element, _CORE_KEYWORDS)
+    keywords.text = text
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element:
+    """``parent``'s ``w:name`` child, made as its first when it has none."""
+    child = parent.find(sdt.w(name))
+    if child is None:
+        child = etree.Element(sdt.w(name), nsmap=sdt.NSMAP)
+        parent.insert(0, child)
+    return child
+
+
 def _marker(name: str) -> str:
     return f"@@V:{name}@@"
 
@@ -139,6 +179,7 @@ class _Prepared:
     previous_row: str
     footers: dict[str, str]
     custom: str
+    core: str
 
     def fill(self, values: dict[str, str], previous: int, token: str) -> bytes:
         """The .docx bytes with ``values`` and ``previous`` of last cycle's agreements."""
@@ -158,9 +199,11 @@ class _Prepared:
             )
             for name, xml in self.footers.items():
                 zf.writestr(_entry(name), _VALUE.sub(fill, xml).encode())
-            zf.writestr(
-                _entry("docProps/custom.xml"), self.custom.replace(_TOKEN, escape(token)).encode()
-            )
+            for name, xml in (
+                ("docProps/custom.xml", self.custom),
+                ("docProps/core.xml", self.core),
+            ):
+                zf.writestr(_entry(name), xml.replace(_TOKEN, escape(token)).encode())
         return out.getvalue()
 
 
@@ -195,6 +238,7 @@ class DocxFormWriter(FormWriterBase):
             if name.startswith("word/footer") and name.endswith(".xml")
         }
         custom = parts.pop("docProps/custom.xml").decode("utf-8")
+        core = parts.pop("docProps/core.xml").decode("utf-8")
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             # [Content_Types].xml first: some readers expect it there.
@@ -202,7 +246,9 @@ class DocxFormWriter(FormWriterBase):
                 zf.writestr(_entry(name), parts[name])
         block = self._previous_block([etree.Comment(_ROWS[4:-3])])
         row = [self._previous_row(0, _MARKERS)]
-        return _Prepared(out.getvalue(), document, _inner(block), _inner(row), footers, custom)
+        return _Prepared(
+            out.getvalue(), document, _inner(block), _inner(row), footers, custom, core
+        )
 
     def _document(self, personal: _Personal, token: str) -> Any:
         """The form as a python-docx document, showing ``personal`` and carrying ``token``."""
@@ -216,6 +262,11 @@ class DocxFormWriter(FormWriterBase):
         core.created = now
         core.modified = now
         core.revision = 1
+        core.language = LANGUAGE_TAGS[self.lang]
+        # The identity in the keywords too: LibreOffice's PDF export keeps them (/Keywords),
+        # where the hidden identity control has no field.
+        _set_keywords(core, token)
+        _set_language(doc, LANGUAGE_TAGS[self.lang])
         package = doc.part.package
         _name_application(package)
         _set_custom_properties(package, {layout.IDENTITY_PROPERTY: token})
@@ -296,10 +347,12 @@ class DocxFormWriter(FormWriterBase):
             for question in section.questions:
                 number += 1
                 out.extend(self._question(number, question))
+        # The signed identity, for a reader whose document properties were lost: hidden text,
+        # so it is neither seen nor printed (and takes no line), yet Word and LibreOffice keep it.
         ident = sdt.text_control(
-            fn.IDENTITY, "musforms", personal.text(fn.IDENTITY), "", locked=True
+            fn.IDENTITY, "musforms", personal.text(fn.IDENTITY), "", locked=True, hidden=True
         )
-        out.append(self._p("small", [ident]))
+        out.append(sdt.paragraph([ident], style=self._styles.get("small"), hidden=True))
         return out
 
     def _previous_block(self, rows: list[etree._Element]) -> list[etree._Element]:
@@ -321,15 +374,19 @@ class DocxFormWriter(FormWriterBase):
             return field.replace(f"{fn.SEP}0", f"{fn.SEP}{_ROW}") if personal.markers else field
 
         lang = self.lang
+        # Each control's title says which agreement it is of: "Status, aftale 2".
+        number = _ROW if personal.markers else str(row)
+
+        def alias(key: str) -> str:
+            return f"{texts.t(key, lang)}, {texts.t('agreement', lang).lower()} {number}"
+
         cells: list[etree._Element] = []
         for part in layout.PREVIOUS_PARTS:
-            cells.append(
-                self._prefilled(name(fn.previous_field(row, part)), texts.t(part, lang), personal)
-            )
+            cells.append(self._prefilled(name(fn.previous_field(row, part)), alias(part), personal))
         cells.append(
             sdt.dropdown_control(
                 name(fn.previous_status_field(row)),
-                texts.t("status", lang),
+                alias("status"),
                 layout.status_items(lang),
                 None,
                 texts.t("placeholder_choice", lang),
@@ -338,7 +395,7 @@ class DocxFormWriter(FormWriterBase):
         cells.append(
             sdt.text_control(
                 name(fn.previous_comment_field(row)),
-                texts.t("comment", lang),
+                alias("comment"),
                 None,
                 texts.t("placeholder_text", lang),
                 multiline=True,
@@ -377,6 +434,9 @@ class DocxFormWriter(FormWriterBase):
             head.append(
                 sdt.run(f"  ({texts.t('required', lang)})", size_half_points=17, color=MUTED)
             )
+        how_many = {"choice": "choose_one", "multichoice": "choose_any"}.get(q.type)
+        if how_many:
+            head.append(sdt.run(f"  ({texts.t(how_many, lang)})", size_half_points=17, color=MUTED))
         out.append(self._p("question", head, keep_next=q.type != "checkbox"))
         if q.help:
             out.append(self._p("help", [sdt.run(localize(q.help, lang))], keep_next=True))
@@ -404,7 +464,7 @@ class DocxFormWriter(FormWriterBase):
             case "multichoice":
                 for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
                     text = localize(option.label, lang)
-                    box = sdt.checkbox_control(spec.name, text, False)
+                    box = sdt.checkbox_control(spec.name, f"{label} – {text}", False)
                     out.append(self._p("option", [box, sdt.run(" " + text)]))
             case "agreements":
                 widths = [4700, 2500, 2100]

@@ -13,6 +13,7 @@ INFO_PRODUCER: Final = "/Producer"
 INFO_MOD_DATE: Final = "/ModDate"
 INFO_CREATION_DATE: Final = "/CreationDate"
 INFO_IDENTITY: Final = "/MusformsIdentity"
+INFO_KEYWORDS: Final = "/Keywords"  # a Word form exported by LibreOffice: its identity
 
 # Document catalog (§7.7.2) and interactive form dictionary (§12.7.2).
 ROOT: Final = "/Root"

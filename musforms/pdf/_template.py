@@ -103,7 +103,11 @@ class Template:
         pdf: bytes,
         texts: list[PlacedText],
         fonts: dict[str, FontCodes],
+        marks: list[list[bytes]] | None = None,
     ) -> None:
+        """``marks``: per page, the marked-content operator that opens each personal line,
+        in the order of ``texts`` (a tagged template, see tagging.py); its XMP metadata
+        stream is then written per form."""
         xref_at = int(pdf[pdf.rindex(b"startxref") + 9 :].split()[0])
         table = pdf[xref_at:].split(b"trailer", 1)
         lines = table[0].split(b"\n")
@@ -121,6 +125,9 @@ class Template:
         page_nums = [int(n) for n in re.findall(rb"(\d+) 0 R", kids)]
         self.root = root
         self.info = info
+        root_obj = chunks[root - 1]
+        meta = re.search(rb"/Metadata (\d+) 0 R", root_obj)
+        self.metadata = int(meta.group(1)) if meta and marks is not None else 0
         self.size = count  # objects 1..count-1 come from reportlab
         self.q_num, self.big_q_num = count, count + 1
         self.page_stream = {num: count + 2 + i for i, num in enumerate(page_nums)}
@@ -149,13 +156,18 @@ class Template:
             pieces.append(chunk[last:])
             self.parts.append(pieces)
         # Per page: (font, operators before the string, font size) for each personal line.
-        self.texts: list[list[tuple[FontCodes, bytes, bytes, int]]] = [[] for _ in page_nums]
+        self.texts: list[list[tuple[FontCodes, bytes, bytes, int, bytes]]] = [[] for _ in page_nums]
         for t in texts:
             head = b"BT %s rg 1 0 0 1 %s Tm" % (fp_str(*t.rgb).encode(), fp_str(t.x, t.y).encode())
-            self.texts[t.page].append((fonts[t.font], head, fp_str(t.size).encode(), t.slot))
+            line = self.texts[t.page]
+            mark = marks[t.page][len(line)] if marks is not None else b""
+            line.append((fonts[t.font], head, fp_str(t.size).encode(), t.slot, mark))
 
-    def fill(self, values: list[str], info: dict[str, bytes], doc_id: str) -> bytes:
-        """The form with ``values`` in its slots, ``info`` as its document information."""
+    def fill(
+        self, values: list[str], info: dict[str, bytes], doc_id: str, metadata: bytes = b""
+    ) -> bytes:
+        """The form with ``values`` in its slots, ``info`` as its document information and
+        ``metadata`` as its XMP packet (a tagged template's)."""
         encoded = [text_string(v) for v in values]
         out = [self.head]
         pos = len(self.head)
@@ -164,6 +176,11 @@ class Template:
             if num == self.info:
                 body = b" ".join(b"/%s %s" % (k.encode("ascii"), v) for k, v in info.items())
                 chunk = b"%d 0 obj\n<< %s >>\nendobj\n" % (num, body)
+            elif num == self.metadata:
+                chunk = (
+                    b"%d 0 obj\n<< /Length %d /Subtype /XML /Type /Metadata >>\nstream\n%s"
+                    b"\nendstream\nendobj\n" % (num, len(metadata), metadata)
+                )
             elif len(pieces) == 1:
                 chunk = pieces[0]  # type: ignore[assignment]
             else:
@@ -196,12 +213,16 @@ class Template:
 
     def _page_text(self, page: int, values: list[str]) -> bytes:
         ops: list[bytes] = []
-        for font, head, size, slot in self.texts[page]:
+        for font, head, size, slot, mark in self.texts[page]:
             runs = font.encode(values[slot])
-            if not runs:
+            if not runs and not mark:
                 continue
+            if mark:
+                ops.append(mark)
             ops.append(head)
             for resource, data in runs:
                 ops.append(b"%s %s Tf %s Tj" % (resource.encode(), size, literal(data)))
             ops.append(b"ET")
+            if mark:
+                ops.append(b"EMC")
         return b"q\n" + b"\n".join(ops) + b"\nQ"

@@ -46,6 +46,7 @@ from musforms.pdf._acroform import (
     FIELDS,
     INFO_CREATION_DATE,
     INFO_IDENTITY,
+    INFO_KEYWORDS,
     INFO_MOD_DATE,
     INFO_PRODUCER,
     OFF,
@@ -57,7 +58,7 @@ from musforms.pdf._acroform import (
 )
 from musforms.pdf._placed import Placed, issued_widgets, placed
 from musforms.pdf.page import read_pages
-from musforms.pdf.renamed import by_order, by_position, find_token
+from musforms.pdf.renamed import TOKEN_RE, by_order, by_position, find_token
 from musforms.pdf.wordpage import WordRead, read_word_pages
 
 __all__ = ["read_pdf"]
@@ -390,7 +391,7 @@ def _read_document(
         # Every field renamed (a Word form exported to PDF with its fields, for one): the
         # values are all there, under names musforms did not give them.
         widgets = placed(pdf, limits.fields)
-        raw.token = raw.token or find_token(widgets)
+        raw.token = raw.token or find_token(widgets) or _keyword_token(info)
         return raw, None if raw.token else _rewritten(pdf), widgets, False
     if answered:
         return raw, None, None, False
@@ -401,6 +402,16 @@ def _read_document(
             "or an image far larger than a page): they were not read by the form's layout"
         )
     return raw, _rewritten(pdf), None, bounded
+
+
+def _keyword_token(info: Any) -> str | None:
+    """The identity in the document's keywords: a Word form exported to PDF with its fields
+    by LibreOffice carries it there (its identity control is hidden text, which has no
+    field). Only for such a form: without fields, the Word form's pages are read by its
+    layout, found by the printed form code."""
+    keywords = _str(info.get(INFO_KEYWORDS))
+    match = TOKEN_RE.fullmatch(keywords.strip()) if keywords else None
+    return match.group(0) if match else None
 
 
 MAX_IMAGE_PIXELS = 50_000_000  # a page scanned at 600 dpi is 35 million
@@ -500,7 +511,7 @@ def _info(pdf: pikepdf.Pdf) -> dict[str, Any]:
         return {}
     return {
         key: info.get(key)
-        for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_CREATION_DATE, INFO_PRODUCER)
+        for key in (INFO_IDENTITY, INFO_MOD_DATE, INFO_CREATION_DATE, INFO_PRODUCER, INFO_KEYWORDS)
     }
 
 
@@ -1010,7 +1021,14 @@ def _recover_answers(qs: QuestionSet, lines: list[str]) -> dict[str, RawValue]:
     langs = [*qs.declared_languages(), "da", "en"]
     static: set[str] = set()
     for lang in langs:
-        for key in ("required", "date_hint", "confidential", "previous_title"):
+        for key in (
+            "required",
+            "date_hint",
+            "confidential",
+            "previous_title",
+            "choose_one",
+            "choose_any",
+        ):
             static.add(texts.t(key, lang))
         for section in qs.sections:
             static.add(localize(section.title, lang))

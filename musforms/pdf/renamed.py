@@ -127,10 +127,16 @@ def by_order(returned: Sequence[Placed], qs: QuestionSet) -> dict[str, RawValue]
     """The raw values of a Word form exported to PDF, matched to the Word form's control
     order and checked kind by kind; None when the widgets do not fit that order."""
     widgets = [w for w in _ordered(returned) if not w.hidden]
-    count = layout.previous_count_for(qs, len(widgets))
-    if count is None:
+    # A form issued with its identity shown exports a field for it; one where it is hidden
+    # text exports none. The previous agreements' rows are more fields than one, so at most
+    # one of the two fits.
+    for identity in (True, False):
+        count = layout.previous_count_for(qs, len(widgets), identity)
+        if count is not None:
+            break
+    else:
         return None
-    names = layout.field_order(qs, count)
+    names = layout.field_order(qs, count, identity)
     specs = fn.spec_by_name(qs)
     questions = {q.id: q for q in qs.questions()}
     placeholders = layout.placeholders()

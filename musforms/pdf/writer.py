@@ -51,7 +51,7 @@ from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
 from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
-from musforms.pdf import _fieldfont, _template
+from musforms.pdf import _fieldfont, _template, tagging
 
 __all__ = ["PdfFormWriter", "write_pdf"]
 
@@ -97,6 +97,8 @@ DROPDOWN_MIN_OPTIONS = 7
 FOOTER_Y = 34.0
 MAX_TEMPLATES = 64  # distinct layouts kept per writer (last cycle's agreements vary them)
 _BASE_CHARS = frozenset(_template.PERSONAL_CHARS)
+# The document's language as the catalogue's /Lang says it (BCP 47), by the form's language.
+LANGUAGE_TAGS = {"da": "da-DK", "en": "en-GB"}
 
 Draw = Callable[[Canvas, float], None]  # draws part of a block whose top is at y
 
@@ -290,17 +292,21 @@ class _Builder:
         )  # fmt: skip
 
     def radio(self, name: str, value: str, x: float, dy: float, tip: str) -> None:
+        """A radio button: round with a dot, where a checkbox is square with a tick."""
         self.sig.append(("radio", name, value, x, dy, tip))
         self._button(
             "radio", x, dy, name=name, tooltip=tip, value=value, selected=False,
-            buttonStyle="circle", fieldFlags=af.RL_RADIO,
+            buttonStyle="circle", fieldFlags=af.RL_RADIO, shape="circle",
         )  # fmt: skip
 
     def _button(self, kind: str, x: float, dy: float, **field: Any) -> None:
         """A checkbox or radio button (reportlab's ``acroForm.checkbox`` / ``.radio``)."""
+        look = {**_BUTTON_LOOK, **({"shape": field.pop("shape")} if "shape" in field else {})}
 
         def op(c: Canvas, top: float) -> None:
-            getattr(c.acroForm, kind)(x=x, y=top - dy - BOX, **field, **_BUTTON_LOOK)
+            form = c.acroForm
+            form.circleArcStream = _circle_arcs  # this form's circles drawn at any size
+            getattr(form, kind)(x=x, y=top - dy - BOX, **field, **look)
 
         self.ops.append(op)
 
@@ -339,6 +345,29 @@ class _Builder:
             _field_setup(c)
 
         self.ops.append(op)
+
+
+def _circle_arcs(
+    size: float, r: float, arcs: Sequence[int] = (0, 1, 2, 3), rotated: bool = False
+) -> str:
+    """The path of a circle of radius ``r`` in the middle of a ``size`` box, as reportlab's
+    ``AcroForm.circleArcStream`` makes it, but right at any size (reportlab's is right at
+    size 20 only, scaling by size / 20 twice)."""
+    cp, rr, half = fp_str(0.55231 * r), fp_str(r), fp_str(size * 0.5)
+    mx = "0.7071 0.7071 -0.7071 0.7071" if rotated else "1 0 0 1"
+    path = [f"{mx} {half} {half} cm"]
+    starts = {0: f"{rr} 0 m", 1: f"0 {rr} m", 2: f"-{rr} 0 m", 3: f"0 -{rr} m"}
+    curves = {
+        0: f"{rr} {cp} {cp} {rr} 0 {rr} c",
+        1: f"-{cp} {rr} -{rr} {cp} -{rr} 0 c",
+        2: f"-{rr} -{cp} -{cp} -{rr} 0 -{rr} c",
+        3: f"{cp} -{rr} {rr} -{cp} {rr} 0 c",
+    }
+    for arc in arcs:
+        if len(path) == 1:
+            path.append(starts[arc])
+        path.append(curves[arc])
+    return "\n".join(path)
 
 
 class _FieldResources(PDFObject):  # type: ignore[misc]  # reportlab ships no type hints
@@ -625,6 +654,7 @@ class PdfFormWriter(FormWriterBase):
                 self._scale(b, q, tip)
             case "choice":
                 assert q.options is not None
+                self._hint(b, "choose_one")
                 options = [(localize(o.label, self.lang), o.id) for o in q.options]
                 if len(options) >= DROPDOWN_MIN_OPTIONS:
                     placeholder = self._t("placeholder_choice")
@@ -635,9 +665,11 @@ class PdfFormWriter(FormWriterBase):
                         b.radio(q.id, value, FIELD_X, b.y + 2, tip)
                         self._option_label(b, text)
             case "multichoice":
+                self._hint(b, "choose_any")
                 for spec, option in zip(fn.fields_for(q), q.options or [], strict=True):
-                    b.checkbox(spec.name, FIELD_X, b.y + 2, tip)
-                    self._option_label(b, localize(option.label, self.lang))
+                    text = localize(option.label, self.lang)
+                    b.checkbox(spec.name, FIELD_X, b.y + 2, f"{tip} – {text}")
+                    self._option_label(b, text)
             case "agreements":
                 self._agreements(b, q, tip)
         b.y += GAP
@@ -650,6 +682,11 @@ class PdfFormWriter(FormWriterBase):
         tag = self._t("required")
         b.text(PAGE_W - MARGIN_X, dy, tag, SANS, HELP, REQUIRED_INK, "right")
         return float(pdfmetrics.stringWidth(tag, SANS, HELP)) + 12
+
+    def _hint(self, b: _Builder, key: str) -> None:
+        """How many to choose ("vælg én", "vælg gerne flere"), above the options."""
+        b.para(self._t(key), FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED)
+        b.y += 1
 
     def _help(self, b: _Builder, q: Question, x: float) -> None:
         if q.help:
@@ -703,9 +740,11 @@ class PdfFormWriter(FormWriterBase):
         b.text(hint_x, b.y + 9, self._t("date_hint"), SANS, 7.5, MUTED)
         b.y += 14
         for row in range(1, q.rows + 1):
-            for x, w, part in zip(xs, widths, fn.AGREEMENT_PARTS, strict=True):
+            for x, w, part, head in zip(xs, widths, fn.AGREEMENT_PARTS, heads, strict=True):
                 name = fn.agreement_field(q.id, row, part)
-                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} ({row}: {part})")
+                # The question and the cell: "8. Forslag til aftaler – Aftale 1, hvad".
+                cell = f"{self._t('agreement')} {row}, {head.lower()}"
+                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} – {cell}")
             b.y += TEXT_H + 5
 
     # --- per employee ----------------------------------------------------------------
@@ -790,7 +829,8 @@ class PdfFormWriter(FormWriterBase):
             what = form.prefill.get(fn.previous_field(row, "what"), "")
             owner = form.prefill.get(fn.previous_field(row, "owner"), "") or "—"
             due = form.prefill.get(fn.previous_field(row, "due"), "") or "—"
-            b.text(MARGIN_X, LABEL + 1, f"{row}.", SANS_BOLD, LABEL, ACCENT)
+            # Lettered (A, B …): the questions below are numbered from 1.
+            b.text(MARGIN_X, LABEL + 1, f"{letter(row)}.", SANS_BOLD, LABEL, ACCENT)
             b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD, personal=True)
             meta = f"{self._t('owner')}: {owner}  ·  {self._t('due')}: {due}"
             b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED, personal=True)
@@ -872,7 +912,16 @@ class PdfFormWriter(FormWriterBase):
         info.update(CreationDate=date, ModDate=date, Trapped=b"/False")
         # In the order reportlab's own writes them, musforms' identity last.
         order = sorted(info, key=lambda key: (key == af.INFO_IDENTITY[1:], key))
-        return template.fill(values, {key: info[key] for key in order}, form.identity.form_id)
+        title = self._info(form)["Title"]
+        metadata = tagging.xmp(title, LANGUAGE_TAGS[self.lang], PDFInfo.producer, "musforms")
+        return template.fill(
+            values, {key: info[key] for key in order}, form.identity.form_id, metadata
+        )
+
+    def _tagged(self, pdf: bytes, form: FormData) -> bytes:
+        """``pdf`` tagged for screen readers and keyboards (see tagging.py)."""
+        title = self._info(form)["Title"]
+        return tagging.tag_pdf(pdf, lang=LANGUAGE_TAGS[self.lang], title=title)
 
     def _date(self) -> str:
         """The files' creation date as PDF writes dates: ``D:20261123130000+00'00'``."""
@@ -922,7 +971,7 @@ class PdfFormWriter(FormWriterBase):
             c.drawString(MARGIN_X, FOOTER_Y, code)
             c.showPage()
         c.save()
-        return buf.getvalue()
+        return self._tagged(buf.getvalue(), form)
 
     def _build_template(
         self, blocks: list[Block], n_slots: int, prefill: list[str], extra: str
@@ -963,7 +1012,13 @@ class PdfFormWriter(FormWriterBase):
             for name, (resource, state) in fonts.items()
         }
         c.save()
-        return _template.Template(buf.getvalue(), placed, codes)
+        # Tagged once, with markers for every value: each form is then the template filled.
+        untagged = _template.Template(buf.getvalue(), placed, codes)
+        markers = [_template.marker(i) for i in range(token_slot + 1 + len(prefill))]
+        tagged, marks = tagging.tag_template(
+            untagged.fill(markers, {}, "template"), lang=LANGUAGE_TAGS[self.lang]
+        )
+        return _template.Template(tagged, placed, codes, marks)
 
     @staticmethod
     def _placed(
@@ -1001,6 +1056,15 @@ class _Info(PDFInfo):  # type: ignore[misc]  # reportlab ships no type hints
             Trapped=PDFName(self.trapped),
         )
         return bytes(PDFDictionary(values).format(document))
+
+
+def letter(row: int) -> str:
+    """Row 1 as A, 26 as Z, 27 as AA: how last cycle's agreements are marked."""
+    out = ""
+    while row > 0:
+        row, rest = divmod(row - 1, 26)
+        out = chr(ord("A") + rest) + out
+    return out
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
