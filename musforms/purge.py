@@ -7,7 +7,8 @@ without them.
 
 Purging also removes what runs that were killed halfway left in the results folder: their
 half-written files and scratch databases (see musforms.files), which hold answers and names
-as much as the rest.
+as much as the rest; and collect's cache of what it read (musforms.collect.cache), which
+holds answers too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musforms.collect.cache import cache_path, remove_cache
 from musforms.errors import ConfigError
 from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
 from musforms.report import Report, write_report_json
@@ -85,6 +87,8 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
     )
     plan.leftovers = find_leftovers(results)
+    if cache_path(results).is_file():  # what collect read, answers among it
+        plan.files.append(cache_path(results))
     pending = _pending(results)
     for eid in pending.get("employee_ids", []):
         if eid not in gone:
@@ -140,6 +144,7 @@ def _execute(plan: PurgePlan) -> int:
     with scratch_space(results, sweep=False):
         if plan.employee_ids:
             _purge(plan)
+    remove_cache(results)  # made again, from what is kept, by the next collect
     return len(removed)
 
 
