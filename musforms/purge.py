@@ -36,6 +36,7 @@ class PurgePlan:
     report_lines: int = 0  # report.json lines that go
     kept: int = 0  # employees whose answers stay
     leftovers: list[Path] = field(default_factory=list)  # of runs killed halfway
+    cache: Path | None = None  # collect's cache of what it read (deleted with any answers)
 
     @property
     def empty(self) -> bool:
@@ -88,7 +89,7 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
     )
     plan.leftovers = find_leftovers(results)
     if cache_path(results).is_file():  # what collect read, answers among it
-        plan.files.append(cache_path(results))
+        plan.cache = cache_path(results)
     pending = _pending(results)
     for eid in pending.get("employee_ids", []):
         if eid not in gone:
@@ -144,7 +145,6 @@ def _execute(plan: PurgePlan) -> int:
     with scratch_space(results, sweep=False):
         if plan.employee_ids:
             _purge(plan)
-    remove_cache(results)  # made again, from what is kept, by the next collect
     return len(removed)
 
 
@@ -156,6 +156,9 @@ def _purge(plan: PurgePlan) -> None:
     report = results / "report.json"
     what = "the collect report"
     gone = set(plan.employee_ids)
+    # What collect read holds the answers that go: deleted first (the next collect reads
+    # the returned files again and makes it anew).
+    remove_cache(results)
     note = results / PENDING
     if not note.exists():
         files = [str(p) for p in plan.files]

@@ -16,10 +16,11 @@ not in what is kept: whatever depends on them (its name in the report, its modif
 time where the form records no save time, a message's place in its mailbox) is worked out
 again on every run.
 
-The cache holds answers: it lives in the results folder's private space
-(``.musforms-tmp/collect-cache.sqlite``, folder 0700, file 0600), is written whole in a
-scratch folder and then put in place in one step, by a run that holds the folder's lock,
-and ``musforms purge`` removes it. One that cannot be opened, is damaged, is someone
+The cache holds answers: it lives in a private folder of the results folder's own
+(``.musforms-cache/collect.sqlite``, folder 0700, file 0600; not in ``.musforms-tmp``, which
+holds only what a run needs while it runs), is written whole in a scratch folder of the
+run's and then put in place in one step, by a run that holds the folder's lock, and
+``musforms purge`` removes it. One that cannot be opened, is damaged, is someone
 else's or open to other users, or was made under another key is ignored, never an error.
 ``collect --full`` reads everything again (and makes the cache anew).
 """
@@ -38,12 +39,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from musforms.files import FILE_MODE, TMP_FOLDER, scratch_folder
+from musforms.files import FILE_MODE, private_folder, scratch_folder
 from musforms.limits import Limits
 from musforms.scratch import connect
 
 SCHEMA = "musforms/collect-cache/1"
-NAME = "collect-cache.sqlite"
+FOLDER = ".musforms-cache"  # in the results folder
+NAME = "collect.sqlite"
 CONTENTS = "contents"  # a returned file's outcome by the SHA-256 of its bytes
 MESSAGES = "messages"  # a mail message's outcome by its Message-ID and size
 TABLES = (CONTENTS, MESSAGES)
@@ -55,7 +57,7 @@ Row = tuple[str, str, str]  # (table, key, the outcome as JSON)
 
 def cache_path(out: Path) -> Path:
     """Where the results folder ``out`` keeps its cache."""
-    return out / TMP_FOLDER / NAME
+    return out / FOLDER / NAME
 
 
 def cache_key(
@@ -235,6 +237,7 @@ class CacheWriter:
         with open(self.file, "rb") as fh:
             os.fsync(fh.fileno())
         target = cache_path(out)
+        private_folder(target.parent)
         os.replace(self.file, target)
         fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -269,4 +272,6 @@ def remove_cache(out: Path) -> bool:
     if stat.S_ISDIR(st.st_mode):
         return False
     path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
     return True
