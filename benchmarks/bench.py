@@ -561,8 +561,13 @@ def report(runs: list[Run], startup: float, naive_limit: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Sections other tools write into RESULTS.md (benchmarks/soak.py, benchmarks/pages.py).
-KEPT = ("## Fault injection", "## Reading flattened and printed forms")
+# Sections other tools write into RESULTS.md (benchmarks/soak.py, benchmarks/pages.py,
+# benchmarks/rerun.py).
+KEPT = (
+    "## Fault injection",
+    "## Reading flattened and printed forms",
+    "## Collecting again: only what is new",
+)
 
 
 def kept_sections(path: Path) -> str:

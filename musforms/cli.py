@@ -406,6 +406,7 @@ def generate(
     help="Longest time to spend on one file, in seconds.",
 )
 @key_file_option("The signing key the forms were generated with [default: ~/.config/musforms/key].")
+@click.option("--full", is_flag=True, help="Read every file again, not only what is new.")
 @WORKERS
 @friendly
 def collect(
@@ -417,6 +418,7 @@ def collect(
     max_size: int,
     time_limit: int,
     key_file: Path | None,
+    full: bool,
     workers: int | None,
 ) -> None:
     """Read the returned forms (PDF and Word, any file names) into results.
@@ -425,7 +427,7 @@ def collect(
     .msg files, mbox files and Maildir folders, and IMAP folders as
     imaps://USER@HOST[:PORT]/FOLDER (password in MUSFORMS_IMAP_PASSWORD; mail is only
     read, never marked as read, moved or deleted). Earlier results in --out are kept and
-    updated, so run it again whenever more forms arrive.
+    updated, so run it again whenever more forms arrive: only what is new is read.
 
     \b
     Exit codes: 0 every file could be used; 1 some could not (the usable ones are still
@@ -462,6 +464,7 @@ def collect(
             workers=workers,
             progress=progress,
             on_total=on_total,
+            full=full,
         )
     finally:
         if bar is not None:

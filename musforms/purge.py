@@ -7,7 +7,8 @@ without them.
 
 Purging also removes what runs that were killed halfway left in the results folder: their
 half-written files and scratch databases (see musforms.files), which hold answers and names
-as much as the rest.
+as much as the rest; and collect's cache of what it read (musforms.collect.cache), which
+holds answers too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musforms.collect.cache import cache_path, remove_cache
 from musforms.errors import ConfigError
 from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
 from musforms.report import Report, write_report_json
@@ -34,6 +36,7 @@ class PurgePlan:
     report_lines: int = 0  # report.json lines that go
     kept: int = 0  # employees whose answers stay
     leftovers: list[Path] = field(default_factory=list)  # of runs killed halfway
+    cache: Path | None = None  # collect's cache of what it read (deleted with any answers)
 
     @property
     def empty(self) -> bool:
@@ -86,6 +89,8 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
     )
     plan.leftovers = find_leftovers(results)
+    if cache_path(results).is_file():  # what collect read, answers among it
+        plan.cache = cache_path(results)
     pending = _pending(results)
     for eid in pending.get("employee_ids", []):
         if eid not in gone:
@@ -152,6 +157,9 @@ def _purge(plan: PurgePlan) -> None:
     report = results / "report.json"
     what = "the collect report"
     gone = set(plan.employee_ids)
+    # What collect read holds the answers that go: deleted first (the next collect reads
+    # the returned files again and makes it anew).
+    remove_cache(results)
     note = results / PENDING
     if not note.exists():
         files = [str(p) for p in plan.files]

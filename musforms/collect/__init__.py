@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musforms.collect.cache import cache_key, cache_writer, open_cache
 from musforms.collect.context import Context, FileResult, open_context
 from musforms.collect.merge import load_earlier, record
 from musforms.collect.read import (
@@ -116,6 +117,9 @@ class CollectResult:
     hint_count: int = 0
     flagged: int = 0  # this run's usable files with answers to check
     strict_failures: int = 0
+    # This run's lines whose file or message was not read again: what it gives was in the
+    # cache of what earlier runs read (musforms.collect.cache).
+    from_cache: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
     warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
 
@@ -145,11 +149,16 @@ def collect(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    full: bool = False,
 ) -> CollectResult:
     """Collect the returned files into ``out``, merged with what earlier runs collected.
 
     ``inputs`` are files and folders (mail files, mbox files and Maildir folders among
     them) and IMAP folders as ``imaps://USER@HOST/FOLDER`` (musforms.mail.imap).
+
+    What earlier runs read is not read again (musforms.collect.cache: files by their
+    SHA-256, mail by its Message-ID), with the same results as reading it; ``full`` reads
+    everything again.
 
     Memory does not grow with the round: the issued forms and the report lines live in
     scratch databases (musforms.workdb), and responses are written one at a time.
@@ -171,7 +180,7 @@ def collect(
     with folder_lock(out, "collect"):
         return _collect(
             inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
-            progress, on_total,
+            progress, on_total, full,
         )  # fmt: skip
 
 
@@ -185,6 +194,7 @@ def _collect(
     workers: int | None,
     progress: Callable[[int], None] | None,
     on_total: Callable[[int], None] | None,
+    full: bool = False,
 ) -> CollectResult:
     cycle, key_path, key, warnings = keyed
     from musforms.purge import finish_pending
@@ -201,10 +211,13 @@ def _collect(
     written.kind("responses", RESPONSES, "the answers of {n} returned form{s} (in responses/)")
     written.files(RESPONSES_JSON, REPORT)
     outputs.watch(written)
+    digest = cache_key(key, forms_dir, roster, limits)
     with (
         scratch_space(out),
         written.told(),
-        open_context(key, forms_dir, roster=roster, limits=limits) as ctx,
+        contextlib.closing(open_cache(out, digest, full=full)) as cache,
+        cache_writer(digest) as kept,
+        open_context(key, forms_dir, roster=roster, limits=limits, cache=cache) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
         if earlier is not None:
@@ -221,6 +234,7 @@ def _collect(
         warnings += private_folders(out, RESPONSES)
         private_dir(out / RESPONSES)
         signed = Counter[bool]()
+        from_cache = 0
         # Closed here however the loop ends: a reading left to the garbage collector would
         # stop its workers from whatever thread collects it, even the pool's own.
         with contextlib.closing(
@@ -229,6 +243,8 @@ def _collect(
             )
         ) as reads:
             for read in reads:
+                kept.add(read.rows)
+                from_cache += read.cached
                 if read.key_ok is not None:
                     signed[read.key_ok] += 1
                 eid = read.entry.employee_id
@@ -239,8 +255,11 @@ def _collect(
                     written.count("responses")
         if signed[False] and not signed[True]:
             raise _wrong_key(key_path, out, count=signed[False])
+        cache.close()
+        kept.save(out)  # what was read, for the next run: whole, whatever happens next
         result = _summarise(out, cycle, ledger)
         result.warnings = warnings
+        result.from_cache = from_cache
         _write_results(out, cycle, ledger)
     # One response at a time from disk, twice: a round's responses are never in memory together.
     result.outputs = outputs.write_outputs(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from musforms.collect.cache import ReadCache, Row
 from musforms.files import scratch_folder
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.manifest import iter_manifest_forms, manifest_head
@@ -28,6 +29,7 @@ class Context:
     index: IssuedIndex
     forms_dir: Path
     limits: Limits = DEFAULT_LIMITS
+    cache: ReadCache | None = None  # what earlier runs read (musforms.collect.cache)
 
     @property
     def cycle(self) -> str:
@@ -41,6 +43,7 @@ def open_context(
     *,
     roster: Path | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    cache: ReadCache | None = None,
 ) -> Iterator[Context]:
     """The context for reading files returned for the forms in ``forms_dir``, with its index
     of issued forms in a private temporary folder that is removed afterwards."""
@@ -56,7 +59,7 @@ def open_context(
         )
         del roster_ids
         try:
-            yield Context(key, index, forms_dir, limits)
+            yield Context(key, index, forms_dir, limits, cache)
         finally:
             index.close()
 
@@ -68,8 +71,11 @@ class FileResult:
     text: str | None = None  # the response as its file holds it, made where it was read
     # Whether the file's signed identity verified with the key in use (None: it has none).
     key_ok: bool | None = None
+    # What the cache this run leaves keeps of it (musforms.collect.cache): (table, key, JSON).
+    rows: list[Row] = field(default_factory=list)
+    cached: bool = False  # what the file gives came from the cache, not from reading it
 
     def shipped(self) -> FileResult:
         """What a worker sends back: the response as text only, cheaper to pass between
         processes than the model, and serialised on the worker's core."""
-        return FileResult(self.entry, None, self.text, self.key_ok)
+        return FileResult(self.entry, None, self.text, self.key_ok, self.rows, self.cached)

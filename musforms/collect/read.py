@@ -6,24 +6,31 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import json
 import os
 import signal
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from musforms import formats
 from musforms.blob import Blob, Source
+from musforms.collect.cache import CONTENTS, MESSAGES, ReadCache
 from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.mail import inbox
-from musforms.models import Problem
+from musforms.models import Problem, RawForm
 from musforms.nospace import FULL, raise_if_full
 from musforms.pool import Task, ordered_map
-from musforms.report import INTERNAL_ERROR, FileEntry
+from musforms.report import INTERNAL_ERROR, FileEntry, Status
 
 POOL_THRESHOLD = 32
 CHUNK = 8  # files per task sent to a worker
@@ -93,23 +100,6 @@ def read_file(path: Path, ctx: Context) -> FileResult:
     return _guarded(entry, lambda: _read_path(path, entry, ctx))
 
 
-def read_blob(blob: Blob, entry: FileEntry, sent: dt.datetime | None, ctx: Context) -> FileResult:
-    """As :func:`read_file`, for a file held in memory (a mail attachment): ``entry`` names
-    it, ``sent`` (the message's date) stands in for the time it was saved."""
-
-    def read() -> FileResult:
-        too_large = ctx.limits.too_large(len(blob.data))
-        if too_large:
-            entry.reason = too_large
-            return FileResult(entry)
-        entry.sha256 = hashlib.sha256(blob.data).hexdigest()
-        when = sent or dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with time_limit(ctx.limits.seconds):
-            return _read_bytes(blob, blob.data, entry, when, ctx)
-
-    return _guarded(entry, read)
-
-
 def _guarded(entry: FileEntry, read: Callable[[], FileResult]) -> FileResult:
     try:
         return read()
@@ -145,10 +135,20 @@ def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
         entry.reason = too_large
         return FileResult(entry)
     data = path.read_bytes()
-    entry.sha256 = hashlib.sha256(data).hexdigest()
+    entry.sha256 = sha = hashlib.sha256(data).hexdigest()
     mtime = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
     with time_limit(ctx.limits.seconds):
-        return _read_bytes(path, data, entry, mtime, ctx)
+        text = ctx.cache.get(CONTENTS, sha) if ctx.cache is not None else None
+        outcome = Outcome.from_json(text) if text is not None else None
+        cached = outcome is not None
+        if outcome is None:
+            outcome = _outcome(path, data, ctx)
+            text = outcome.to_json() if outcome.keep else None
+        result = _finish(outcome, entry, mtime, ctx)
+    if text is not None:
+        result.rows.append((CONTENTS, sha, text))
+    result.cached = cached
+    return result
 
 
 def internal_error(entry: FileEntry, exc: BaseException) -> FileResult:
@@ -185,41 +185,118 @@ def _kinds() -> str:
     return ", ".join(titles[:-1]) + " or " + titles[-1] if len(titles) > 1 else titles[0]
 
 
-def _read_bytes(
-    path: Source, data: bytes, entry: FileEntry, mtime: dt.datetime, ctx: Context
-) -> FileResult:
+@dataclass
+class Outcome:
+    """What a file's bytes give, whatever its name or place: the raw values its reader
+    found, or why it cannot be read. Kept in the cache (musforms.collect.cache) by the
+    file's SHA-256; a file read afresh goes through the same JSON, so that a file read from
+    the cache gives what reading it gives."""
+
+    raw: RawForm | None = None
+    status: Status = "unreadable"
+    reason: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    # May be kept: not so for what depends on the file's name, a time-out (another time it
+    # may be read), a file that could not be opened, a fault in musforms.
+    keep: bool = True
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "raw": self.raw.model_dump(mode="json") if self.raw is not None else None,
+            "status": self.status,
+            "reason": self.reason,
+            "problems": [p.model_dump(mode="json") for p in self.problems],
+        }
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome | None:
+        """The outcome kept as ``text``; None when it is damaged (then the file is read)."""
+        try:
+            return cls._from(json.loads(text))
+        except (ValueError, TypeError, KeyError, AttributeError, ValidationError):
+            return None
+
+    @classmethod
+    def _from(cls, data: dict[str, Any]) -> Outcome:
+        raw = RawForm.model_validate(data["raw"]) if data["raw"] is not None else None
+        status, reason = data["status"], data["reason"]
+        if status not in ("unreadable", "not_musforms") or not (
+            reason is None or isinstance(reason, str)
+        ):
+            raise ValueError("not an outcome")
+        problems = [Problem.model_validate(p) for p in data["problems"]]
+        return cls(raw, status, reason, problems)
+
+
+def _outcome(path: Source, data: bytes, ctx: Context) -> Outcome:
+    """What reading ``data`` by the format its content shows gives (within the time limit
+    the caller set)."""
+    try:
+        outcome = _outcome_of(path, data, ctx)
+    except _TimeUp as exc:
+        return Outcome(reason=str(exc), keep=False)
+    except NotMusformsError as exc:
+        return Outcome(status="not_musforms", reason=str(exc) or "not a musforms form")
+    except FormReadError as exc:
+        return Outcome(reason=str(exc))
+    except OSError as exc:
+        if exc.errno in FULL:
+            raise  # a full disk, no fault of the file: the run stops, and says so
+        reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
+        return Outcome(reason=reason, keep=False)
+    except Exception as exc:  # a bug in musforms, met on one file: said so, never hidden
+        raise_if_full(exc)
+        failed = internal_error(FileEntry(file="", status="unreadable"), exc).entry
+        return Outcome(reason=failed.reason, problems=failed.problems, keep=False)
+    if outcome.raw is not None:  # as it comes back from the cache
+        outcome.raw = RawForm.model_validate_json(outcome.raw.model_dump_json())
+    return outcome
+
+
+def _outcome_of(path: Source, data: bytes, ctx: Context) -> Outcome:
     if not data:
-        entry.reason = "the file is empty"
-        return FileResult(entry)
+        return Outcome(reason="the file is empty")
     probe = formats.Probe(path, data[: formats.HEAD_BYTES])
     fmt = formats.detect(probe)
     if fmt is None:
         if data.startswith(formats.OLE_MAGIC):
-            entry.reason = (
-                "an old Word 97–2003 file (.doc), a password-protected Office file or another "
-                "Office binary: ask for it saved as .docx or PDF, without a password"
+            return Outcome(
+                reason="an old Word 97–2003 file (.doc), a password-protected Office file or "
+                "another Office binary: ask for it saved as .docx or PDF, without a password"
             )
-            return FileResult(entry)
         claimed = formats.by_suffix(path)
         if claimed is not None:
-            entry.reason = (
+            reason = (
                 f"not a real {claimed.title} file ({path.suffix.lower()}): damaged, or a "
                 "different kind of file"
             )
-        else:
-            entry.status = "not_musforms"
-            entry.reason = f"not a {_kinds()} file"
+            # Said by the file's name: a file on disk may be renamed, an attachment not.
+            return Outcome(reason=reason, keep=isinstance(path, Blob))
+        return Outcome(status="not_musforms", reason=f"not a {_kinds()} file")
+    return Outcome(raw=fmt.read(path, resolver(ctx), ctx.limits))
+
+
+def _finish(outcome: Outcome, entry: FileEntry, when: dt.datetime, ctx: Context) -> FileResult:
+    """The file's result from its outcome: identified, verified and interpreted, on this
+    run (``when``: the file's modification time or the message's date, for a form that
+    records no save time)."""
+    if outcome.raw is None:
+        entry.status = outcome.status
+        entry.reason = outcome.reason
+        entry.problems = list(outcome.problems)
         return FileResult(entry)
-    raw = fmt.read(path, resolver(ctx), ctx.limits)
+    raw = outcome.raw.model_copy(deep=True)
     entry.format = raw.format
     entry.read_by = raw.read_by
-    entry.saved_at = raw.saved_at or mtime
+    entry.saved_at = raw.saved_at or when
     return identify(raw, entry, ctx)
 
 
 # --- mail --------------------------------------------------------------------------------------
 
-Item = Path | inbox.Letter | inbox.Broken  # what one read takes: a file, a message, a failed input
+# What one read takes: a file, a message, a message read before, a failed input.
+Item = Path | inbox.Letter | inbox.Known | inbox.Broken
 
 
 def read_input(item: Item, ctx: Context) -> list[FileResult]:
@@ -232,6 +309,8 @@ def read_input(item: Item, ctx: Context) -> list[FileResult]:
         return [FileResult(entry)]
     if isinstance(item, inbox.Letter):
         return read_letter(item, ctx)
+    if isinstance(item, inbox.Known):
+        return _read_known(item, ctx)
     letter = _mail_file(item, ctx)
     if letter is None:
         return [read_file(item, ctx)]
@@ -266,49 +345,214 @@ def _mail_file(path: Path, ctx: Context) -> inbox.Letter | inbox.Broken | None:
 
 def read_letter(letter: inbox.Letter, ctx: Context) -> list[FileResult]:
     """One mail message: each attachment read in memory as a returned file, under the same
-    limits; the message's sender and date on each line."""
-    head = FileEntry(file=letter.where, status="unreadable", message=letter.where)
+    limits; the message's sender and date on each line. A message read before (by its
+    Message-ID, see musforms.collect.cache) is not opened again."""
+    key = inbox.message_key(letter.data)
+    text = ctx.cache.get(MESSAGES, key) if ctx.cache is not None else None
+    opened = MessageOutcome.from_json(text) if text is not None else None
+    cached = opened is not None
+    if opened is None:
+        opened = _open_letter(letter, ctx)
+        text = opened.to_json() if opened.keep else None
+    results = _letter_results(letter.where, opened, ctx)
+    if text is not None:
+        results[0].rows.append((MESSAGES, key, text))
+    for result in results:
+        result.cached = cached
+    return results
+
+
+def _read_known(known: inbox.Known, ctx: Context) -> list[FileResult]:
+    """A message on a server whose outcome is in the cache: its lines, from there."""
+    text = ctx.cache.get(MESSAGES, known.key) if ctx.cache is not None else None
+    opened = MessageOutcome.from_json(text) if text is not None else None
+    if opened is None or text is None:  # checked before it was listed: the cache went bad
+        entry = FileEntry(file=known.where, status="unreadable", message=known.where)
+        entry.reason = "what an earlier run read of it is lost; collect again with --full"
+        return [FileResult(entry)]
+    results = _letter_results(known.where, opened, ctx)
+    results[0].rows.append((MESSAGES, known.key, text))
+    for result in results:
+        result.cached = True
+    return results
+
+
+def is_known(cache: ReadCache, key: str) -> bool:
+    """Whether the cache holds a message's outcome that can be used."""
+    text = cache.get(MESSAGES, key)
+    return text is not None and MessageOutcome.from_json(text) is not None
+
+
+@dataclass
+class Attachment:
+    """One attachment of a message, as kept: its name after the message's, and its outcome
+    (None: the attachment could not be taken out, ``refused`` says why)."""
+
+    tail: str
+    forwarded_from: str | None = None
+    refused: str | None = None
+    sha256: str | None = None
+    outcome: Outcome | None = None
+
+
+@dataclass
+class MessageOutcome:
+    """What a message gives, wherever it is found: its sender, date and Message-ID and each
+    attachment's outcome; or why it cannot be opened (``failed``). Kept in the cache by the
+    message's key (inbox.message_key)."""
+
+    failed: Outcome | None = None
+    sender: str | None = None
+    sent_at: dt.datetime | None = None
+    message_id: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def keep(self) -> bool:
+        if self.failed is not None:
+            return self.failed.keep
+        return all(a.outcome is None or a.outcome.keep for a in self.attachments)
+
+    def to_json(self) -> str:
+        def outcome(o: Outcome | None) -> Any:
+            return json.loads(o.to_json()) if o is not None else None
+
+        data = {
+            "failed": outcome(self.failed),
+            "sender": self.sender,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "message_id": self.message_id,
+            "attachments": [
+                {
+                    "tail": a.tail,
+                    "forwarded_from": a.forwarded_from,
+                    "refused": a.refused,
+                    "sha256": a.sha256,
+                    "outcome": outcome(a.outcome),
+                }
+                for a in self.attachments
+            ],
+        }
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> MessageOutcome | None:
+        """The message kept as ``text``; None when it is damaged (then it is read)."""
+        try:
+            data = json.loads(text)
+            sent = data["sent_at"]
+            opened = cls(
+                Outcome._from(data["failed"]) if data["failed"] is not None else None,
+                _optional_text(data["sender"]),
+                dt.datetime.fromisoformat(sent) if sent is not None else None,
+                _optional_text(data["message_id"]),
+            )
+            for a in data["attachments"]:
+                outcome = a["outcome"]
+                opened.attachments.append(
+                    Attachment(
+                        str(a["tail"]),
+                        _optional_text(a["forwarded_from"]),
+                        _optional_text(a["refused"]),
+                        _optional_text(a["sha256"]),
+                        Outcome._from(outcome) if outcome is not None else None,
+                    )
+                )
+        except (ValueError, TypeError, KeyError, AttributeError, ValidationError):
+            return None
+        return opened
+
+
+def _optional_text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("not a text")
+    return value
+
+
+def _open_letter(letter: inbox.Letter, ctx: Context) -> MessageOutcome:
+    """A message opened, and each attachment read."""
     try:
         with time_limit(ctx.limits.seconds):
             opened = inbox.open_letter(letter, ctx.limits)
+    except _TimeUp as exc:
+        return MessageOutcome(failed=Outcome(reason=str(exc), keep=False))
     except (inbox.MailReadError, FormReadError) as exc:
-        head.reason = str(exc)
-        return [FileResult(head)]
+        return MessageOutcome(failed=Outcome(reason=str(exc)))
     except RecursionError:
-        head.reason = "the message is nested too deeply to read; it is damaged or hostile"
-        return [FileResult(head)]
+        reason = "the message is nested too deeply to read; it is damaged or hostile"
+        return MessageOutcome(failed=Outcome(reason=reason))
     except Exception as exc:  # a bug in musforms, met on one message
         raise_if_full(exc)
-        return [internal_error(head, exc)]
+        failed = internal_error(FileEntry(file="", status="unreadable"), exc).entry
+        said = Outcome(reason=failed.reason, problems=failed.problems, keep=False)
+        return MessageOutcome(failed=said)
+    found = MessageOutcome(None, opened.sender, opened.sent_at, opened.message_id)
+    for att in opened.attachments:
+        kept = Attachment(
+            att.label[len(letter.where) + len(inbox.SEP) :], att.forwarded_from, att.refused
+        )
+        if att.blob is not None:
+            kept.refused = None
+            data = att.blob.data
+            too_large = ctx.limits.too_large(len(data))
+            if too_large:
+                kept.outcome = Outcome(reason=too_large)
+            else:
+                kept.sha256 = hashlib.sha256(data).hexdigest()
+                with time_limit(ctx.limits.seconds):
+                    kept.outcome = _outcome(att.blob, data, ctx)
+        found.attachments.append(kept)
+    return found
+
+
+def _letter_results(where: str, opened: MessageOutcome, ctx: Context) -> list[FileResult]:
+    """The lines of a message found at ``where``."""
+    head = FileEntry(file=where, status="unreadable", message=where)
+    if opened.failed is not None:
+        return [_finish(opened.failed, head, _now(), ctx)]
     mail = {
-        "message": letter.where,
+        "message": where,
         "sender": opened.sender,
         "sent_at": opened.sent_at,
         "message_id": opened.message_id,
     }
     if not opened.attachments:
-        entry = FileEntry(file=letter.where, status="not_musforms", **mail)
+        entry = FileEntry(file=where, status="not_musforms", **mail)
         entry.reason = inbox.NO_FILE
         return [FileResult(entry)]
     results = []
     for att in opened.attachments:
         entry = FileEntry(
-            file=att.label,
+            file=f"{where}{inbox.SEP}{att.tail}",
             status="unreadable",
-            attachment=att.label[len(letter.where) + len(inbox.SEP) :],
+            attachment=att.tail,
             forwarded_from=att.forwarded_from,
             **mail,
         )
-        if att.blob is None:
+        outcome = att.outcome
+        if outcome is None:
             entry.reason = att.refused
             if att.refused == inbox.NO_FILE_FORWARDED:
                 entry.status = "not_musforms"
             results.append(FileResult(entry))
             continue
-        result = read_blob(att.blob, entry, opened.sent_at, ctx)
+        entry.sha256 = att.sha256
+        when = opened.sent_at or _now()
+        result = _guarded(entry, functools.partial(_finish_in_time, outcome, entry, when, ctx))
         result.entry.hint = _sender_hint(result.entry, ctx)
         results.append(result)
     return results
+
+
+def _finish_in_time(
+    outcome: Outcome, entry: FileEntry, when: dt.datetime, ctx: Context
+) -> FileResult:
+    with time_limit(ctx.limits.seconds):
+        return _finish(outcome, entry, when, ctx)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _sender_hint(entry: FileEntry, ctx: Context) -> str | None:
@@ -345,8 +589,10 @@ def expand(paths: Iterable[Path], mailboxes: Sequence[str], ctx: Context) -> Ite
             yield from inbox.iter_mbox(path, display_name(path), ctx.limits)
         else:
             yield path
+    cache = ctx.cache
+    known = functools.partial(is_known, cache) if cache is not None and cache.path else None
     for url in mailboxes:
-        for item in iter_folder(url, ctx.limits):
+        for item in iter_folder(url, ctx.limits, known=known):
             yield dataclasses.replace(item, tick=False)
 
 
@@ -376,7 +622,7 @@ def _read_chunk(items: list[Item]) -> list[tuple[bool, list[FileResult]]]:
 
 
 def _ticks(item: Item) -> bool:
-    return item.tick if isinstance(item, inbox.Letter | inbox.Broken) else True
+    return item.tick if isinstance(item, inbox.Letter | inbox.Known | inbox.Broken) else True
 
 
 _READING: Task[Item, tuple[bool, list[FileResult]], Context] = Task(

@@ -17,13 +17,13 @@ import os
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from musforms.errors import ConfigError
 from musforms.limits import Limits
-from musforms.mail.inbox import Broken, Letter, message_bound
+from musforms.mail.inbox import Broken, Known, Letter, header_key, message_bound
 
 PASSWORD_ENV = "MUSFORMS_IMAP_PASSWORD"  # noqa: S105 - the variable's name
 TIMEOUT = 30  # seconds any one exchange with the server may take
@@ -107,11 +107,17 @@ class _Refused(Exception):
 
 
 def iter_folder(
-    text: str, limits: Limits, *, timeout: float = TIMEOUT, batch: int = BATCH
-) -> Iterator[Letter | Broken]:
+    text: str,
+    limits: Limits,
+    *,
+    timeout: float = TIMEOUT,
+    batch: int = BATCH,
+    known: Callable[[str], bool] | None = None,
+) -> Iterator[Letter | Known | Broken]:
     """Every message of the folder, a batch at a time, in UID order; a folder that cannot
     be read (a wrong password, no such folder, the server gone) is one :class:`Broken` with
-    the reason, never an exception."""
+    the reason, never an exception. A message whose key (inbox.header_key: its Message-ID
+    and size) ``known`` knows is not fetched: it is a :class:`Known`."""
     box = parse_url(text)
     where = box.url
     password = os.environ.get(PASSWORD_ENV)
@@ -134,9 +140,11 @@ def iter_folder(
             bound = message_bound(limits)
             for start in range(0, len(uids), batch):
                 chunk = uids[start : start + batch]
-                for uid, data in _fetch(conn, chunk, bound):
+                for uid, data in _fetch(conn, chunk, bound, known):
                     got += 1
-                    if data is None:
+                    if isinstance(data, str):
+                        yield Known(f"{where}/{uid}", data, tick=False)
+                    elif data is None:
                         yield Broken(
                             f"{where}/{uid}",
                             f"the mail message is larger than {bound // 1_000_000} MB, more "
@@ -238,20 +246,31 @@ _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
-def _fetch(conn: imaplib.IMAP4, uids: list[int], bound: int) -> Iterator[tuple[int, bytes | None]]:
-    """The messages of ``uids`` (None for one too large to fetch), never marked as read."""
+def _fetch(
+    conn: imaplib.IMAP4, uids: list[int], bound: int, known: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, bytes | str | None]]:
+    """The messages of ``uids`` (None for one too large to fetch, its key for one ``known``
+    knows), never marked as read."""
     ids = ",".join(str(u) for u in uids)
-    typ, data = conn.uid("FETCH", ids, "(RFC822.SIZE)")
+    what = "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])" if known else "(RFC822.SIZE)"
+    typ, data = conn.uid("FETCH", ids, what)
     if typ != "OK":
         raise _Refused("the server would not give the messages' sizes")
     sizes: dict[int, int] = {}
+    keys: dict[int, str] = {}
     for item in data:
         line = item[0] if isinstance(item, tuple) else item
         if isinstance(line, bytes):
             found, size = _UID.search(line), _SIZE.search(line)
             if found and size:
-                sizes[int(found.group(1))] = int(size.group(1))
-    wanted = [u for u in uids if sizes.get(u, 0) <= bound]
+                uid, n = int(found.group(1)), int(size.group(1))
+                sizes[uid] = n
+                header = item[1] if isinstance(item, tuple) else None
+                if known and isinstance(header, bytes):
+                    key = header_key(header, n)
+                    if key is not None and known(key):
+                        keys[uid] = key
+    wanted = [u for u in uids if sizes.get(u, 0) <= bound and u not in keys]
     bodies: dict[int, bytes] = {}
     if wanted:
         typ, data = conn.uid("FETCH", ",".join(map(str, wanted)), "(BODY.PEEK[])")
@@ -262,8 +281,10 @@ def _fetch(conn: imaplib.IMAP4, uids: list[int], bound: int) -> Iterator[tuple[i
                 found = _UID.search(item[0])
                 if found and isinstance(item[1], bytes):
                     bodies[int(found.group(1))] = item[1]
-    for uid in uids:
-        if uid in bodies:
+    for uid in uids:  # in UID order, known or not: a run reads them as one without the cache
+        if uid in keys:
+            yield uid, keys[uid]
+        elif uid in bodies:
             yield uid, bodies[uid]
         elif uid in sizes and sizes[uid] > bound:
             yield uid, None

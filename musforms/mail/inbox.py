@@ -132,6 +132,40 @@ class Letter:
 
 
 @dataclass(frozen=True)
+class Known:
+    """A message an earlier run of collect read (by its :func:`message_key`), left on the
+    server: what it gave is in collect's cache, so its bytes are not fetched again."""
+
+    where: str
+    key: str
+    tick: bool = True
+
+
+def message_key(data: bytes) -> str:
+    """What a message is known by to collect's cache: its Message-ID with its size, or, for
+    a message without one (and an Outlook .msg), the SHA-256 of its bytes."""
+    if not data.startswith(OLE_MAGIC):
+        key = header_key(data, len(data))
+        if key is not None:
+            return key
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def header_key(header: bytes, size: int) -> str | None:
+    """:func:`message_key` from a message's header alone (as an IMAP server gives it) and
+    its size in bytes; None when the header has no Message-ID."""
+    try:
+        parsed = email.parser.BytesHeaderParser().parsebytes(header)
+        mid = parsed.get("Message-ID")
+        text = _text(mid).strip() if mid else ""
+    except Exception:  # a header that cannot be parsed: known by its bytes instead
+        return None
+    return f"id:{text}:{size}" if text else None
+
+
+@dataclass(frozen=True)
 class Broken:
     """A mail input that cannot be read (or read on), with the reason, for its own line."""
 
