@@ -314,6 +314,14 @@ class Ledger:
                 shown.append((winner.file, older))
         return total, shown
 
+    def forms_in_conflict(self) -> list[str]:
+        """The forms with a superseded return or a line naming one (a few, not thousands)."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT form_id FROM files WHERE form_id IS NOT NULL AND "
+            "(status = 'superseded' OR entry LIKE '%\"conflicting_returns\"%') ORDER BY form_id"
+        )
+        return [str(form_id) for (form_id,) in rows]
+
     def form_won_by(self, file: str) -> str | None:
         """The form whose answers on record were read from ``file``, if any."""
         row = self._conn.execute("SELECT form_id FROM winners WHERE file = ?", (file,)).fetchone()

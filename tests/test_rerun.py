@@ -221,12 +221,6 @@ def test_three_mornings_with_the_cache_give_what_reading_everything_gives(
     assert _tree(once) == _tree(twice)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the merge, with or without the cache: three returns of one form with different "
-    "answers met over three runs name each other otherwise than met in one run, and a blank "
-    "copy keeps its required_missing problems (collect/merge.py)",
-)
 def test_three_mornings_give_what_one_run_gives(
     round_: Round, files: dict[str, Path], tmp_path: Path
 ) -> None:

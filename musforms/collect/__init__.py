@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from musforms.collect.cache import cache_key, cache_writer, open_cache
 from musforms.collect.context import Context, FileResult, open_context
-from musforms.collect.merge import load_earlier, record
+from musforms.collect.merge import load_earlier, record, settle_conflicts
 from musforms.collect.read import (
     POOL_THRESHOLD,
     display_name,
@@ -255,6 +255,7 @@ def _collect(
                     written.count("responses")
         if signed[False] and not signed[True]:
             raise _wrong_key(key_path, out, count=signed[False])
+        settle_conflicts(ledger)
         cache.close()
         kept.save(out)  # what was read, for the next run: whole, whatever happens next
         result = _summarise(out, cycle, ledger)

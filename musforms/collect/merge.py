@@ -6,12 +6,15 @@ The rules, so that nothing collected is ever lost by a later run:
 - Of two different returns of one form, the one saved last wins; a return read from its
   fields beats one recovered from the page saved at the same moment. When their answers
   differ, the older is ``superseded`` and both carry the problem ``conflicting_returns``
-  naming the other; when they are the same, the older is a ``duplicate``.
+  naming the other (of more than two, each superseded one names the return that counts, and
+  that one names them all); when they are the same, the older is a ``duplicate``.
 - A return with no answer at all never replaces one with answers: it is a ``duplicate`` of
   the file whose answers are on record, or, when none are, ``blank`` (it does not count as
   returned: the employee stays missing).
 - An identical copy of the return on record (or of a file read earlier in this run) is a
   duplicate, whichever of the two sorts first, and however often the folder is read.
+- A return with no answer at all carries no "required, but not answered" problems, however
+  it was met.
 - An older return found to hold the same answers as another return stays its duplicate
   when that one is outdated too: a file's line does not depend on how many runs read it.
 - Answers are compared with those of the file the report names as counting: when a run
@@ -154,7 +157,30 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         ledger.set_winner(entry.form_id, entry.file)
         _write_response(response_path(out, entry.employee_id), result.text)
         _behind(ledger, entry)
+    if not answered and entry.status in ("blank", "duplicate"):
+        _no_required_missing(entry)
     ledger.put(entry)
+
+
+def settle_conflicts(ledger: Ledger) -> None:
+    """Once every file is merged: of each form with returns whose answers differ, every
+    superseded return names the one that counts, and that one names them all, in the order
+    of their names. Each merge step names the returns it compared, which, met over several
+    runs, are not those a run over every file compares; this makes the lines the same
+    however many runs met the returns, and in whichever order."""
+    for form_id in ledger.forms_in_conflict():
+        winner = ledger.winner(form_id)
+        if winner is None:
+            continue
+        older = sorted(ledger.of_form(form_id, ("superseded",)), key=lambda e: e.file)
+        lines = [*ledger.of_form(form_id, ("duplicate", "blank")), *older, winner]
+        for entry in lines:
+            entry.problems = [p for p in entry.problems if p.code != CONFLICTING]
+        for entry in older:
+            _name_other(entry, winner.file, "newer, and counts")
+            _name_other(winner, entry.file, "older, and does not count")
+        for entry in lines:
+            ledger.update(entry)
 
 
 def _write_response(path: Path, text: str) -> None:
@@ -182,7 +208,12 @@ def _blank(entry: FileEntry) -> None:
         "returned with no answer at all (the form as issued, or every answer emptied): it "
         "does not count as returned; ask the employee for the filled-in form"
     )
-    # Every required answer is missing from a blank form: saying so per question adds nothing.
+    _no_required_missing(entry)
+
+
+def _no_required_missing(entry: FileEntry) -> None:
+    """Every required answer is missing from a form with no answer at all (blank, or a copy
+    of the form kept beside the answers on record): saying so per question adds nothing."""
     entry.problems = [p for p in entry.problems if p.code != "required_missing"]
 
 
