@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from musforms.collect import CollectResult
-from musforms.report import STATUSES
+from musforms.report import CONFLICTING, STATUSES, FileEntry
 from musforms.wording import counted
 
 _STATUS_WORDS = {
@@ -16,6 +16,38 @@ _STATUS_WORDS = {
     "unreadable": "unreadable",
     "rejected": "rejected",
 }
+
+
+# What each problem code means, in words of the tool's own: a problem's message may quote
+# what was typed, so the summary never shows it.
+_PROBLEM_WORDS = {
+    "required_missing": "required, not answered",
+    "bad_date": "a date that could not be read (kept as typed)",
+    "bad_value": "a value that is not one of the choices",
+    "agreement_without_what": "an agreement with a who or a date but no 'what'",
+    "unknown_field": "a field the form does not have",
+    "missing_fields": "answer fields gone from the file",
+    "reader_note": "not read exactly from the page (see report.json)",
+    "table_as_text": "a table in the answer, kept as text",
+    "answers_kept": "the earlier answers kept",
+    "internal_error": "not read: a fault in musforms",
+}
+# Said by the file's own line in the summary already.
+_SAID_ELSEWHERE = {"recovered", CONFLICTING}
+
+
+def _problems_in_words(entry: FileEntry) -> str:
+    """A file's problems as '<question>: <what>' (a question's own, else the file's), in
+    the order found, each said once."""
+    said: list[str] = []
+    for problem in entry.problems:
+        if problem.code in _SAID_ELSEWHERE:
+            continue
+        words = _PROBLEM_WORDS.get(problem.code, problem.code.replace("_", " "))
+        text = f"{problem.question}: {words}" if problem.question else words
+        if text not in said:
+            said.append(text)
+    return "; ".join(said)
 
 
 def summary_lines(result: CollectResult) -> list[str]:
@@ -66,7 +98,12 @@ def summary_lines(result: CollectResult) -> list[str]:
     if result.flagged:
         lines.append(
             f"{counted(result.flagged, 'form has', 'forms have')} answers to check (missing "
-            "or unreadable); see report.json."
+            "or unreadable); each problem in full in report.json:"
         )
+        for entry, name in result.to_check:
+            who = f"{entry.employee_id} {name}" if name else f"{entry.employee_id}"
+            lines.append(f"  {who} ({entry.file}): {_problems_in_words(entry)}")
+        if result.flagged > len(result.to_check):
+            lines.append(f"  … and {result.flagged - len(result.to_check)} more in report.json")
     lines.append(f"Results: {result.out}")
     return lines

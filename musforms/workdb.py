@@ -388,6 +388,19 @@ class Ledger:
         query = "SELECT count(*) FROM files WHERE this_run AND flagged"
         return int(self._conn.execute(query).fetchone()[0])
 
+    def flagged_first(self, limit: int) -> list[tuple[FileEntry, str | None]]:
+        """The first ``limit`` of this run's usable files with answers to check, by employee
+        id, each with the employee's name as issued."""
+        from musforms.report import FileEntry
+
+        rows = self._conn.execute(
+            "SELECT f.entry, i.name FROM files f LEFT JOIN issued.issued i "
+            "ON i.form_id = f.form_id WHERE f.this_run AND f.flagged "
+            "ORDER BY f.employee_id COLLATE employee, f.file LIMIT ?",
+            (limit,),
+        )
+        return [(FileEntry.model_validate_json(text), name) for text, name in rows]
+
     def hints(self, limit: int) -> tuple[int, list[FileEntry]]:
         """How many of this run's lines carry a hint for HR (a mail attachment's sender who
         is not the employee), and the first ``limit`` of them, in reading order."""

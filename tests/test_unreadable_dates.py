@@ -177,3 +177,33 @@ def test_followup_listing_shows_the_typed_due_date(collected: tuple[Round, Path]
     lines = followup_lines(open_agreements(rows, dt.date(2027, 1, 1)))
     (mentor,) = [line for line in lines if "Mentorordning" in line]
     assert f"no date    (typed: {WEEK})" in mentor
+
+
+@pytest.mark.realclient
+@pytest.mark.slow
+def test_collect_names_who_needs_attention_without_quoting_answers(
+    collected: tuple[Round, Path], tmp_path: Path
+) -> None:
+    """The collect summary names the employee (id and name), the file and each question
+    with its problem in words, and never shows what was typed (a problem's message quotes
+    an unreadable date as typed; the summary does not)."""
+    from click.testing import CliRunner
+
+    from musforms.cli import cli
+
+    r, out = collected
+    inbox = out.parent / "returned"
+    result = CliRunner().invoke(
+        cli,
+        ["collect", str(inbox), "--forms", str(r.forms), "--out", str(tmp_path / "again")],
+        env={"MUSFORMS_KEY_FILE": str(r.key_file)},
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [s for s in result.output.splitlines() if s.startswith("  1042 ")]
+    assert line.startswith("  1042 Søren Ærø (")
+    assert "søren.pdf" in line
+    assert "startdato: a date that could not be read (kept as typed)" in line
+    assert "aftaler: a date that could not be read (kept as typed)" in line
+    typed = {SPRING, WEEK, "=1+1", *(v for v in FILLED.values() if isinstance(v, str))}
+    for text in typed - {"Søren Ærø"}:  # an agreement's who is the employee's own name here
+        assert text not in result.output

@@ -116,6 +116,8 @@ class CollectResult:
     hints: list[FileEntry] = field(default_factory=list)  # the first SHOWN
     hint_count: int = 0
     flagged: int = 0  # this run's usable files with answers to check
+    # The first SHOWN of them, by employee, each with the employee's name.
+    to_check: list[tuple[FileEntry, str | None]] = field(default_factory=list)
     strict_failures: int = 0
     # This run's lines whose file or message was not read again: what it gives was in the
     # cache of what earlier runs read (musforms.collect.cache).
@@ -296,6 +298,7 @@ def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:
         hints=hints,
         hint_count=hint_count,
         flagged=ledger.run_flagged(),
+        to_check=ledger.flagged_first(SHOWN),
         strict_failures=ledger.strict_failures(),
     )
 
