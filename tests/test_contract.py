@@ -376,6 +376,7 @@ def test_every_answer_round_trips(
         "form_id": form.identity.form_id,
         "cycle": CYCLE,
         "question_set": {"id": EVERY_TYPE["id"], "version": EVERY_TYPE["version"]},
+        "language": form.lang,
     }
     expected = EXPECTED[eid]
     assert response["answers"] == expected["answers"]
