@@ -6,7 +6,9 @@ read) depends only on its bytes and on the round's set-up; so it is kept, by the
 SHA-256, and a mail message's by its Message-ID (with its size; by the SHA-256 of its bytes
 when it has none). A later run hashes each file, reads only those it has not seen, and
 still does everything else (identifying, merging, the report, the outputs) as a run
-without the cache does: the results are the same byte for byte.
+without the cache does: the results are the same byte for byte. What a rejected file
+holds (altered, another's, another round's) is kept nowhere, here neither: it is read
+again each run.
 
 What a result depends on besides the bytes is in the cache's key, and a cache made under
 another key is not used (everything is read again): the signing key (a digest of it), the

@@ -145,10 +145,17 @@ def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
             outcome = _outcome(path, data, ctx)
             text = outcome.to_json() if outcome.keep else None
         result = _finish(outcome, entry, mtime, ctx)
-    if text is not None:
+    if text is not None and _keepable([result]):
         result.rows.append((CONTENTS, sha, text))
     result.cached = cached
     return result
+
+
+def _keepable(results: list[FileResult]) -> bool:
+    """Whether what was read may be kept for the next run: not when a file was rejected
+    (altered, another's, another round's): its values are kept nowhere, and it is read
+    again each run."""
+    return all(r.entry.status != "rejected" for r in results)
 
 
 def internal_error(entry: FileEntry, exc: BaseException) -> FileResult:
@@ -355,7 +362,7 @@ def read_letter(letter: inbox.Letter, ctx: Context) -> list[FileResult]:
         opened = _open_letter(letter, ctx)
         text = opened.to_json() if opened.keep else None
     results = _letter_results(letter.where, opened, ctx)
-    if text is not None:
+    if text is not None and _keepable(results):
         results[0].rows.append((MESSAGES, key, text))
     for result in results:
         result.cached = cached
