@@ -151,7 +151,9 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(key: bytes, identity: FormIdentity, prefill: Mapping[str, str | None]) -> str:
-    payload = identity.model_dump()
+    # A preparation form's payload is as it was before forms had kinds, so its token is too.
+    payload = identity.model_dump(exclude_defaults=True, include={"kind", "of_form"})
+    payload.update(identity.model_dump(exclude={"kind", "of_form"}))
     payload["prefill"] = prefill_digest(prefill)
     body = f"{TOKEN_PREFIX}.{_b64(canonical_json(payload))}"
     mac = hmac.new(key, body.encode("ascii"), "sha256").digest()[:16]

@@ -268,6 +268,9 @@ def form_id_from_code(text: str) -> str | None:
     return "".join(m.groups()) if m else None
 
 
+FormKind = Literal["preparation", "conclusion", "checkin"]
+
+
 class FormIdentity(Frozen):
     """What every issued form carries, signed: which form, whose, which round, which questions."""
 
@@ -277,6 +280,11 @@ class FormIdentity(Frozen):
     question_set_id: str
     question_set_version: str
     question_set_digest: str
+    # What the form is: the employee's preparation (every form issued before these two
+    # fields), the conclusion written after the conversation, or the check-in some months
+    # later. A conclusion and a check-in name the preparation form they belong to.
+    kind: FormKind = "preparation"
+    of_form: str | None = None
 
 
 class Organisation(Frozen):
