@@ -17,6 +17,7 @@ import click
 
 from musforms import __version__
 from musforms.errors import MusformsError
+from musforms.i18n import _
 from musforms.limits import DEFAULT_LIMITS, MB, Limits
 from musforms.wording import counted
 
@@ -63,7 +64,7 @@ class _Date(click.ParamType[Any]):
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
         if day is None:
-            self.fail("no date given; write it as dd-mm-åååå, e.g. 14-01-2027", param, ctx)
+            self.fail(_("no date given; write it as dd-mm-åååå, e.g. 14-01-2027"), param, ctx)
         return day
 
 
@@ -81,11 +82,11 @@ def _confirm(question: str) -> bool:
             return True
         if answer.strip().lower() in NO:
             return False
-        click.echo("Answer j (ja), y (yes) or n (no).", err=True)
+        click.echo(_("Answer j (ja), y (yes) or n (no)."), err=True)
 
 
 WORKERS = click.option(
-    "--workers", type=click.IntRange(1, 64), default=None, help="Processes to use."
+    "--workers", type=click.IntRange(1, 64), default=None, help=_("Processes to use.")
 )
 
 
@@ -188,7 +189,7 @@ def _warn(warnings: list[str]) -> None:
     """What a command's result says HR should know and act on (a key or folder open to
     other users), one ``Warning: …`` line each on stderr."""
     for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(_("Warning: {warning}").format(warning=warning), err=True)
 
 
 def _debugging() -> bool:
@@ -201,8 +202,10 @@ def _debugging() -> bool:
 @click.option(
     "--debug",
     is_flag=True,
-    help="Show log messages on stderr. They may quote returned files, answers included: "
-    "use it only to investigate a problem, and do not share the output.",
+    help=_(
+        "Show log messages on stderr. They may quote returned files, answers included: "
+        "use it only to investigate a problem, and do not share the output."
+    ),
 )
 def cli(debug: bool) -> None:
     """Prepare, collect and follow up MUS (medarbejderudviklingssamtale) forms.
@@ -242,7 +245,7 @@ def main() -> None:
     try:
         cli.main(prog_name="musforms")
     except KeyboardInterrupt:
-        click.echo("Stopped.", err=True)
+        click.echo(_("Stopped."), err=True)
         sys.exit(130)
 
 
@@ -258,51 +261,51 @@ def _progress_bar(total: int, label: str) -> Any:
     "-q",
     required=True,
     type=FILE,
-    help="The question set (YAML).",
+    help=_("The question set (YAML)."),
 )
 @click.option(
     "--roster",
     "-r",
     required=True,
     type=FILE,
-    help="The employees: CSV (as Excel saves it) or XLSX.",
+    help=_("The employees: CSV (as Excel saves it) or XLSX."),
 )
 @click.option(
     "--out",
     "-o",
     required=True,
     type=NEW_FOLDER,
-    help="Folder for the forms, e.g. forms/2026.",
+    help=_("Folder for the forms, e.g. forms/2026."),
 )
-@click.option("--cycle", required=True, help="The round, e.g. 2026.")
+@click.option("--cycle", required=True, help=_("The round, e.g. 2026."))
 @click.option(
     "--format",
     "formats",
     default="pdf,docx",
     show_default=True,
-    help="Which forms to write: pdf, docx or pdf,docx.",
+    help=_("Which forms to write: pdf, docx or pdf,docx."),
 )
 @click.option(
     "--lang",
     type=click.Choice(["da", "en"]),
     default=None,
-    help="Form language where the roster has no 'language' [default: musforms.toml, else da].",
+    help=_("Form language where the roster has no 'language' [default: musforms.toml, else da]."),
 )
 @click.option(
     "--config",
     "settings",
     type=FILE,
-    help="Organisation settings (musforms.toml) [default: beside the question set].",
+    help=_("Organisation settings (musforms.toml) [default: beside the question set]."),
 )
 @click.option(
     "--previous",
     type=FOLDER,
-    help="Last round's results folder: its open agreements are printed in the new forms.",
+    help=_("Last round's results folder: its open agreements are printed in the new forms."),
 )
 @click.option(
     "--template",
     type=FILE,
-    help="Word template for the .docx forms [default: form_templates/form.docx].",
+    help=_("Word template for the .docx forms [default: form_templates/form.docx]."),
 )
 @key_file_option("The signing key [default: ~/.config/musforms/key, made on first use].")
 @WORKERS
@@ -347,25 +350,37 @@ def generate(
 
     _warn(result.warnings)
     kinds = " and ".join(registry.get(f).title for f in result.formats)
-    click.echo(f"Wrote {counted(result.count, 'form', 'forms')} ({kinds}) to {out}")
-    click.echo(f"  manifest: {out / 'manifest.json'}")
+    click.echo(
+        _("Wrote {count} ({kinds}) to {out}").format(
+            count=counted(result.count, "form", "forms"), kinds=kinds, out=out
+        )
+    )
+    click.echo(_("  manifest: {value}").format(value=out / "manifest.json"))
     if result.completed:
         click.echo(
-            f"  Completed {counted(result.completed, 'form file', 'form files')} that an "
-            "interrupted run had left "
-            f"unfinished: {_names(result.completed_first, result.completed)}"
+            _(
+                "  Completed {completed} that an interrupted run had left unfinished: {names}"
+            ).format(
+                completed=counted(result.completed, "form file", "form files"),
+                names=_names(result.completed_first, result.completed),
+            )
         )
     if result.removed:
         click.echo(
-            f"  Removed {counted(result.removed, 'unfinished form file', 'unfinished form files')}"
-            " that an interrupted run had "
-            "left, never issued and of employees no longer on the roster: "
-            f"{_names(result.removed_first, result.removed)}"
+            _(
+                "  Removed {removed} that an interrupted run had left, never "
+                "issued and of employees no longer on the roster: {names}"
+            ).format(
+                removed=counted(result.removed, "unfinished form file", "unfinished form files"),
+                names=_names(result.removed_first, result.removed),
+            )
         )
     if result.key_created:
         click.echo(
-            f"  A new signing key was made at {result.key_path}.\n"
-            "  Back it up: collecting these forms later, or on another computer, needs it."
+            _(
+                "  A new signing key was made at {key_path}.\n  Back it up: "
+                "collecting these forms later, or on another computer, needs it."
+            ).format(key_path=result.key_path)
         )
 
 
@@ -376,37 +391,37 @@ def generate(
     "forms_dir",
     required=True,
     type=FOLDER,
-    help="The folder generate wrote the forms and manifest.json to, e.g. forms/2026.",
+    help=_("The folder generate wrote the forms and manifest.json to, e.g. forms/2026."),
 )
 @click.option(
     "--out",
     "-o",
     required=True,
     type=NEW_FOLDER,
-    help="Folder for the results, e.g. results/2026.",
+    help=_("Folder for the results, e.g. results/2026."),
 )
 @click.option(
     "--roster",
     type=FILE,
-    help="Who should have returned a form [default: everyone in the manifest].",
+    help=_("Who should have returned a form [default: everyone in the manifest]."),
 )
-@click.option("--strict", is_flag=True, help="Also fail when required answers are missing.")
+@click.option("--strict", is_flag=True, help=_("Also fail when required answers are missing."))
 @click.option(
     "--max-size",
     type=click.IntRange(1, 2000),
     default=DEFAULT_LIMITS.max_bytes // MB,
     show_default=True,
-    help="Largest file to read, in MB (1 MB = 1,000,000 bytes).",
+    help=_("Largest file to read, in MB (1 MB = 1,000,000 bytes)."),
 )
 @click.option(
     "--time-limit",
     type=click.IntRange(1, 3600),
     default=DEFAULT_LIMITS.seconds,
     show_default=True,
-    help="Longest time to spend on one file, in seconds.",
+    help=_("Longest time to spend on one file, in seconds."),
 )
 @key_file_option("The signing key the forms were generated with [default: ~/.config/musforms/key].")
-@click.option("--full", is_flag=True, help="Read every file again, not only what is new.")
+@click.option("--full", is_flag=True, help=_("Read every file again, not only what is new."))
 @WORKERS
 @friendly
 def collect(
@@ -500,10 +515,12 @@ def schema() -> None:
     "--before",
     required=True,
     type=DATE,
-    help="Delete answers from meetings before this date (01-06-2026, 1.6.2026, 2026-06-01 …: "
-    "as the roster's dates).",
+    help=_(
+        "Delete answers from meetings before this date (01-06-2026, 1.6.2026, 2026-06-01 …: "
+        "as the roster's dates)."
+    ),
 )
-@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+@click.option("--yes", is_flag=True, help=_("Do not ask before deleting."))
 @friendly
 def purge(results: Path, before: Any, yes: bool) -> None:
     """Delete collected answers older than a date (retention), and every trace of them.
@@ -520,41 +537,58 @@ def purge(results: Path, before: Any, yes: bool) -> None:
 
     plan = plan_purge(results, before)
     if not plan.employee_ids:
-        click.echo(f"Nothing in {results} is dated before {before:%d-%m-%Y}.")
+        click.echo(
+            _("Nothing in {results} is dated before {before:%d-%m-%Y}.").format(
+                results=results, before=before
+            )
+        )
         if plan.empty:
             return
     else:
         click.echo(
-            "This deletes the answers of "
-            f"{counted(len(plan.employee_ids), 'employee', 'employees')} "
-            f"(meetings before {before:%d-%m-%Y}) from {results}:"
+            _(
+                "This deletes the answers of {employee_ids} (meetings before "
+                "{before:%d-%m-%Y}) from {results}:"
+            ).format(
+                employee_ids=counted(len(plan.employee_ids), "employee", "employees"),
+                before=before,
+                results=results,
+            )
         )
         for path in plan.files:
             click.echo(f"  {path}")
         click.echo(
-            f"  and their {counted(plan.report_lines, 'line', 'lines')} in report.json and rows "
-            "in the follow-up list."
+            _("  and their {report_lines} in report.json and rows in the follow-up list.").format(
+                report_lines=counted(plan.report_lines, "line", "lines")
+            )
         )
     if plan.leftovers:
         click.echo(
-            f"{'It also deletes' if plan.employee_ids else 'This deletes'} "
-            f"{counted(len(plan.leftovers), 'temporary file', 'temporary files')} that stopped "
-            "runs left (they may hold "
-            "answers and names):"
+            _(
+                "{value} {leftovers} that stopped runs left (they may hold answers and names):"
+            ).format(
+                value="It also deletes" if plan.employee_ids else "This deletes",
+                leftovers=counted(len(plan.leftovers), "temporary file", "temporary files"),
+            )
         )
         for path in plan.leftovers:
             click.echo(f"  {path}")
     if not yes and not _confirm("Delete them?"):
-        click.echo("Nothing was deleted.")
+        click.echo(_("Nothing was deleted."))
         return
     removed = execute(plan)
     if plan.employee_ids:
         kept = counted(plan.kept, "employee's answers remain", "employees' answers remain")
-        click.echo(f"Deleted {counted(len(plan.files), 'file', 'files')}; {kept}.")
+        click.echo(
+            _("Deleted {files}; {kept}.").format(
+                files=counted(len(plan.files), "file", "files"), kept=kept
+            )
+        )
     if removed:
         click.echo(
-            f"Deleted {counted(removed, 'temporary file', 'temporary files')} that stopped runs "
-            "left."
+            _("Deleted {removed} that stopped runs left.").format(
+                removed=counted(removed, "temporary file", "temporary files")
+            )
         )
 
 
@@ -564,7 +598,7 @@ def purge(results: Path, before: Any, yes: bool) -> None:
     "--config",
     "settings",
     type=FILE,
-    help="Organisation settings (musforms.toml) [default: beside the question set].",
+    help=_("Organisation settings (musforms.toml) [default: beside the question set]."),
 )
 @friendly
 def check(questions: str, settings: Path | None) -> None:
@@ -588,8 +622,8 @@ def check(questions: str, settings: Path | None) -> None:
     qs = load_question_set(path)
     organisation = load_settings(settings, near=path)
     for warning in lint_file(path, qs):
-        click.echo(f"Warning: {warning}", err=True)
-    click.echo(f"OK: {summary(qs, organisation.default_language)}")
+        click.echo(_("Warning: {warning}").format(warning=warning), err=True)
+    click.echo(_("OK: {summary}").format(summary=summary(qs, organisation.default_language)))
 
 
 @cli.command("sets")
@@ -598,7 +632,7 @@ def check(questions: str, settings: Path | None) -> None:
     type=click.Choice(["da", "en"]),
     default="da",
     show_default=True,
-    help="Language of the descriptions.",
+    help=_("Language of the descriptions."),
 )
 @friendly
 def sets_command(lang: str) -> None:
@@ -629,13 +663,13 @@ def sets_command(lang: str) -> None:
     "set_name",
     default="standard",
     show_default=True,
-    help="The built-in question set to start from (see musforms sets).",
+    help=_("The built-in question set to start from (see musforms sets)."),
 )
-@click.option("--organisation", default="", help="Your organisation's name, for musforms.toml.")
+@click.option("--organisation", default="", help=_("Your organisation's name, for musforms.toml."))
 @click.option(
-    "--xlsx", is_flag=True, help="Write the questions as an Excel workbook (questions.xlsx)."
+    "--xlsx", is_flag=True, help=_("Write the questions as an Excel workbook (questions.xlsx).")
 )
-@click.option("--force", is_flag=True, help="Overwrite files that are already there.")
+@click.option("--force", is_flag=True, help=_("Overwrite files that are already there."))
 @friendly
 def init(folder: Path, set_name: str, organisation: str, xlsx: bool, force: bool) -> None:
     """Make a folder ready for a MUS round: questions, settings, roster template, how-to.
@@ -656,23 +690,26 @@ def init(folder: Path, set_name: str, organisation: str, xlsx: bool, force: bool
 
     if set_name not in builtin_sets():
         raise click.BadParameter(
-            f"{set_name!r} is not a built-in set; choose {', '.join(builtin_sets())}",
+            _("{set_name!r} is not a built-in set; choose {builtin_sets}").format(
+                set_name=set_name, builtin_sets=", ".join(builtin_sets())
+            ),
             param_hint="--set",
         )
     written = init_folder(folder, set_name, organisation=organisation, force=force, xlsx=xlsx)
-    click.echo(f"Wrote {counted(len(written), 'file', 'files')}:")
+    click.echo(_("Wrote {written}:").format(written=counted(len(written), "file", "files")))
     for path in written:
         click.echo(f"  {path}")
     click.echo(
-        f"Next: put your employees in {folder / 'roster.csv'} and run\n"
-        f"  musforms check {written[0]}"
+        _("Next: put your employees in {value} and run\n  musforms check {written}").format(
+            value=folder / "roster.csv", written=written[0]
+        )
     )
 
 
 @cli.command()
 @click.argument("source", type=FILE)
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite TARGET if it is there.")
+@click.option("--force", is_flag=True, help=_("Overwrite TARGET if it is there."))
 @friendly
 def convert(source: Path, target: Path, force: bool) -> None:
     """Write a question set as an Excel workbook (.xlsx), or a workbook as YAML.
@@ -689,7 +726,7 @@ def convert(source: Path, target: Path, force: bool) -> None:
     from musforms.questionset import convert_question_set, summary
 
     qs = convert_question_set(source, target, force=force)
-    click.echo(f"OK: wrote {target}: {summary(qs)}")
+    click.echo(_("OK: wrote {target}: {summary}").format(target=target, summary=summary(qs)))
 
 
 @cli.command("roster")
@@ -697,16 +734,18 @@ def convert(source: Path, target: Path, force: bool) -> None:
 @click.option(
     "--leaders",
     is_flag=True,
-    help="The round mails leaders their employees' minutes (send --leaders): every leader "
-    "needs an e-mail address.",
+    help=_(
+        "The round mails leaders their employees' minutes (send --leaders): every leader "
+        "needs an e-mail address."
+    ),
 )
 @click.option(
     "--config",
     "settings",
     type=FILE,
-    help="Organisation settings (musforms.toml) [default: config/musforms.toml beside FILE].",
+    help=_("Organisation settings (musforms.toml) [default: config/musforms.toml beside FILE]."),
 )
-@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@click.option("--today", hidden=True, help=_("Count from this day instead of today."))
 @friendly
 def roster_command(file: Path, leaders: bool, settings: Path | None, today: str | None) -> None:
     """Check a roster (CSV or XLSX) and count the employees per department.
@@ -752,7 +791,7 @@ def roster_command(file: Path, leaders: bool, settings: Path | None, today: str 
         ("meeting date", sum(1 for e in employees if not e.meeting_date)),
     ):
         if missing:
-            click.echo(f"  {missing} without {label}")
+            click.echo(_("  {missing} without {label}").format(missing=missing, label=label))
 
 
 def _parse_day(text: str | None) -> Any:
@@ -775,32 +814,36 @@ def _parse_day(text: str | None) -> Any:
     "--forms",
     "forms_dir",
     type=FOLDER,
-    help="The forms folder of this round, for the question sets [default: the copies kept "
-    "in RESULTS].",
+    help=_(
+        "The forms folder of this round, for the question sets [default: the copies kept "
+        "in RESULTS]."
+    ),
 )
 @click.option(
     "--questions",
     "-q",
     multiple=True,
     type=FILE,
-    help="A question set (YAML) the forms were issued with; may be given more than once.",
+    help=_("A question set (YAML) the forms were issued with; may be given more than once."),
 )
 @click.option(
     "--template",
     type=FILE,
-    help="Your own minutes template (.docx) [default: form_templates/minutes.docx beside "
-    "--config or --questions, else as last time, else the built-in one].",
+    help=_(
+        "Your own minutes template (.docx) [default: form_templates/minutes.docx beside "
+        "--config or --questions, else as last time, else the built-in one]."
+    ),
 )
 @click.option(
     "--config",
     "settings",
     type=FILE,
-    help="Organisation settings (musforms.toml): name, follow-up interval, language.",
+    help=_("Organisation settings (musforms.toml): name, follow-up interval, language."),
 )
 @click.option(
     "--by-department/--one-sheet",
     default=None,
-    help="One sheet per department in agreements.xlsx, or all on one [default: as last time].",
+    help=_("One sheet per department in agreements.xlsx, or all on one [default: as last time]."),
 )
 @friendly
 def minutes(
@@ -852,14 +895,16 @@ def minutes(
 
 @cli.command()
 @click.argument("results", type=FOLDER)
-@click.option("--leader", help="Only this leader's agreements (a part of the name will do).")
+@click.option("--leader", help=_("Only this leader's agreements (a part of the name will do)."))
 @click.option(
     "--due-within",
     metavar="PERIOD",
-    help="Only agreements due within this period (and overdue ones): 30d (days), 2w (weeks), "
-    "3m (months of 30 days); a number alone counts days.",
+    help=_(
+        "Only agreements due within this period (and overdue ones): 30d (days), 2w (weeks), "
+        "3m (months of 30 days); a number alone counts days."
+    ),
 )
-@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@click.option("--today", hidden=True, help=_("Count from this day instead of today."))
 @friendly
 def followup(results: Path, leader: str | None, due_within: str | None, today: str | None) -> None:
     """List open and overdue agreements, grouped by leader.
@@ -888,11 +933,15 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
         first = next(lines, None)
         if first is None:
             who = f" for {leader}" if leader else ""
-            click.echo(f"No open agreements{who}{within}.")
+            click.echo(_("No open agreements{who}{within}.").format(who=who, within=within))
             return
         if days is not None:
             until = day + dt.timedelta(days=days)
-            click.echo(f"Open agreements{within} (until {until:%d-%m-%Y}), and overdue ones:")
+            click.echo(
+                _("Open agreements{within} (until {until:%d-%m-%Y}), and overdue ones:").format(
+                    within=within, until=until
+                )
+            )
         click.echo(first)
         for line in lines:
             click.echo(line)
@@ -904,29 +953,31 @@ _SENT_ONE = {"invitation": "invitation", "reminder": "reminder", "leaders": "lea
 
 @cli.command()
 @click.argument("forms_dir", metavar="FORMS", type=FOLDER)
-@click.option("--smtp", metavar="HOST[:PORT]", help="The mail server to send through.")
+@click.option("--smtp", metavar="HOST[:PORT]", help=_("The mail server to send through."))
 @click.option(
     "--drafts",
     type=NEW_FOLDER,
-    help="Write one .eml draft per message into this folder instead of sending (Outlook and "
-    "Thunderbird open each ready to send).",
+    help=_(
+        "Write one .eml draft per message into this folder instead of sending (Outlook and "
+        "Thunderbird open each ready to send)."
+    ),
 )
 @click.option(
     "--from",
     "sender",
     required=True,
     metavar="ADDRESS",
-    help='The sender: hr@example.dk or "HR <hr@example.dk>".',
+    help=_('The sender: hr@example.dk or "HR <hr@example.dk>".'),
 )
 @click.option(
-    "--user", help="Log in to the mail server as this user (password: MUSFORMS_SMTP_PASSWORD)."
+    "--user", help=_("Log in to the mail server as this user (password: MUSFORMS_SMTP_PASSWORD).")
 )
 @click.option(
     "--tls",
     type=click.Choice(["starttls", "ssl", "none"]),
     default="starttls",
     show_default=True,
-    help="Encryption: starttls (port 587), ssl (port 465); none only to this machine.",
+    help=_("Encryption: starttls (port 587), ssl (port 465); none only to this machine."),
 )
 @click.option(
     "--format",
@@ -934,62 +985,64 @@ _SENT_ONE = {"invitation": "invitation", "reminder": "reminder", "leaders": "lea
     type=click.Choice(["pdf", "docx", "both"]),
     default="both",
     show_default=True,
-    help="Which of each employee's forms to attach.",
+    help=_("Which of each employee's forms to attach."),
 )
 @click.option(
     "--remind",
     type=FOLDER,
     metavar="RESULTS",
-    help="Send the reminder to those RESULTS/report.json lists as missing.",
+    help=_("Send the reminder to those RESULTS/report.json lists as missing."),
 )
 @click.option(
     "--leaders",
     type=FOLDER,
     metavar="RESULTS",
-    help="Send each leader the minutes drafts (RESULTS/minutes/) of their own employees.",
+    help=_("Send each leader the minutes drafts (RESULTS/minutes/) of their own employees."),
 )
 @click.option(
     "--every",
     type=click.IntRange(0, 365),
     default=7,
     show_default=True,
-    help="With --remind: at most one reminder per employee this many days.",
+    help=_("With --remind: at most one reminder per employee this many days."),
 )
 @click.option(
-    "--deadline", metavar="DATE", help="The return deadline the texts mention, e.g. 15-01-2027."
+    "--deadline", metavar="DATE", help=_("The return deadline the texts mention, e.g. 15-01-2027.")
 )
 @click.option(
     "--texts",
     type=FOLDER,
-    help="The folder of the mail texts [default: config/mail/ in or above FORMS, else the "
-    "built-in texts].",
+    help=_(
+        "The folder of the mail texts [default: config/mail/ in or above FORMS, else the "
+        "built-in texts]."
+    ),
 )
 @click.option(
     "--roster",
     type=FILE,
-    help="Take the e-mail addresses from this roster instead of from when the forms were made.",
+    help=_("Take the e-mail addresses from this roster instead of from when the forms were made."),
 )
 @click.option(
     "--rate",
     type=click.FloatRange(0),
     default=30,
     show_default=True,
-    help="Messages per minute at most (0: no limit).",
+    help=_("Messages per minute at most (0: no limit)."),
 )
 @click.option(
     "--timeout",
     type=click.FloatRange(1, 600),
     default=30,
     show_default=True,
-    help="Seconds to wait for the mail server at each step.",
+    help=_("Seconds to wait for the mail server at each step."),
 )
 @click.option(
     "--cafile",
     type=FILE,
-    help="Also trust this certificate authority (PEM), for a mail server with your own.",
+    help=_("Also trust this certificate authority (PEM), for a mail server with your own."),
 )
-@click.option("--again", is_flag=True, help="Send also what the send log says was sent.")
-@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+@click.option("--again", is_flag=True, help=_("Send also what the send log says was sent."))
+@click.option("--yes", is_flag=True, help=_("Do not ask before sending."))
 @friendly
 def send(
     forms_dir: Path,
@@ -1030,10 +1083,10 @@ def send(
 
     if (smtp is None) == (drafts is None):
         raise click.UsageError(
-            "give either --smtp HOST (to send) or --drafts FOLDER (to write .eml)"
+            _("give either --smtp HOST (to send) or --drafts FOLDER (to write .eml)")
         )
     if remind is not None and leaders is not None:
-        raise click.UsageError("--remind and --leaders are two different mails: give one")
+        raise click.UsageError(_("--remind and --leaders are two different mails: give one"))
     server = None
     if smtp is not None:
         host, port = mail.parse_server(smtp, tls)  # type: ignore[arg-type]
@@ -1059,37 +1112,45 @@ def send(
     messages = counted(len(plan.messages), _SENT_ONE[plan.kind], what)
     _warn(plan.warnings)
     for problem in plan.problems:
-        click.echo(f"Not sent: {problem}", err=True)
+        click.echo(_("Not sent: {problem}").format(problem=problem), err=True)
     if plan.already:
         click.echo(
-            f"Already sent before (in {forms_dir / 'sent.jsonl'}): {plan.already}; --again "
-            "sends them anyway."
+            _("Already sent before (in {value}): {already}; --again sends them anyway.").format(
+                value=forms_dir / "sent.jsonl", already=plan.already
+            )
         )
     if plan.recent:
         click.echo(
-            f"Reminded less than {counted(every, 'day', 'days')} ago: {plan.recent}, left out."
+            _("Reminded less than {every} ago: {recent}, left out.").format(
+                every=counted(every, "day", "days"), recent=plan.recent
+            )
         )
     if not plan.messages:
-        click.echo(f"No {what} to send.")
+        click.echo(_("No {what} to send.").format(what=what))
         if plan.problems:
             sys.exit(1)
         return
     first = [m.to for m in plan.messages[:3]]
     files = ", ".join(a.name for a in plan.messages[0].attachments)
     where = f"into {drafts}" if drafts else f"through {server.name if server else ''} ({tls})"
-    click.echo(f"{messages} from {address} {where}:")
-    click.echo(f"  to: {_names(first, len(plan.messages))}")
+    click.echo(
+        _("{messages} from {address} {where}:").format(
+            messages=messages, address=address, where=where
+        )
+    )
+    click.echo(_("  to: {names}").format(names=_names(first, len(plan.messages))))
     subject, _body = plan.messages[0].text.render(plan.messages[0].values)
-    click.echo(f"  subject: {subject}")
-    click.echo(f"  attached: each their own files, e.g. {files}")
-    click.echo(f"  text: {', '.join(plan.texts)}")
+    click.echo(_("  subject: {subject}").format(subject=subject))
+    click.echo(_("  attached: each their own files, e.g. {files}").format(files=files))
+    click.echo(_("  text: {texts}").format(texts=", ".join(plan.texts)))
     if drafts is not None:
         written = mail.write_drafts(plan, drafts, address)
         _warn(written.warnings)
         click.echo(
-            f"Wrote {counted(len(written.written), 'draft', 'drafts')} to {drafts}. Open each in "
-            "Outlook or "
-            "Thunderbird and send it; drafts are not in the send log."
+            _(
+                "Wrote {written} to {drafts}. Open each in Outlook or Thunderbird "
+                "and send it; drafts are not in the send log."
+            ).format(written=counted(len(written.written), "draft", "drafts"), drafts=drafts)
         )
         if plan.problems:
             sys.exit(1)
@@ -1098,14 +1159,16 @@ def send(
     if not yes:
         if not sys.stdin.isatty():
             raise click.ClickException(
-                "Nothing was sent: musforms asks before it sends, and there is no terminal to "
-                "ask on. Add --yes to send without asking."
+                _(
+                    "Nothing was sent: musforms asks before it sends, and there is no terminal to "
+                    "ask on. Add --yes to send without asking."
+                )
             )
         question = (
             f"Send these {messages}?" if len(plan.messages) != 1 else f"Send this {messages}?"
         )
         if not _confirm(question):
-            click.echo("Nothing was sent.")
+            click.echo(_("Nothing was sent."))
             return
     password = None
     if user:
@@ -1113,10 +1176,16 @@ def send(
         if password is None:
             if not sys.stdin.isatty():
                 raise click.ClickException(
-                    f"Nothing was sent: no password for {user}. Put it in the environment "
-                    "variable MUSFORMS_SMTP_PASSWORD, or run musforms on a terminal to be asked."
+                    _(
+                        "Nothing was sent: no password for {user}. Put it in the "
+                        "environment variable MUSFORMS_SMTP_PASSWORD, or run musforms on a "
+                        "terminal to be asked."
+                    ).format(user=user)
                 )
-            password = click.prompt(f"Password for {user} at {server.name}", hide_input=True)
+            password = click.prompt(
+                _("Password for {user} at {name}").format(user=user, name=server.name),
+                hide_input=True,
+            )
     import dataclasses
 
     server = dataclasses.replace(server, password=password)
@@ -1137,18 +1206,28 @@ def send(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(f"Sent {result.sent} of {messages}.")
+    click.echo(_("Sent {sent} of {messages}.").format(sent=result.sent, messages=messages))
     if result.skipped:
         were = "was" if result.skipped == 1 else "were"
-        click.echo(f"  {result.skipped} {were} sent by another run meanwhile, and not again.")
+        click.echo(
+            _("  {skipped} {were} sent by another run meanwhile, and not again.").format(
+                skipped=result.skipped, were=were
+            )
+        )
     for failure in result.failed:
-        click.echo(f"Not sent: {failure}", err=True)
+        click.echo(_("Not sent: {failure}").format(failure=failure), err=True)
     if result.not_sent:
         click.echo(
-            f"Stopped: {result.stopped}. {result.not_sent} more "
-            f"{'was' if result.not_sent == 1 else 'were'} not sent. Run the same "
-            "command again to send them: what was sent is in the send log "
-            f"({forms_dir / 'sent.jsonl'}) and is not sent twice.",
+            _(
+                "Stopped: {stopped}. {not_sent} more {value} not sent. Run the "
+                "same command again to send them: what was sent is in the send log "
+                "({value2}) and is not sent twice."
+            ).format(
+                stopped=result.stopped,
+                not_sent=result.not_sent,
+                value="was" if result.not_sent == 1 else "were",
+                value2=forms_dir / "sent.jsonl",
+            ),
             err=True,
         )
     if result.failed or result.not_sent or plan.problems:
@@ -1162,31 +1241,33 @@ def send(
     "-o",
     "out_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The HTML file to write [default: RESULTS/report.html].",
+    help=_("The HTML file to write [default: RESULTS/report.html]."),
 )
 @click.option(
     "--forms",
     "forms_dir",
     type=FOLDER,
-    help="The forms folder of this round, for the names, departments and leaders of those "
-    "missing [default: forms/<round> beside the results folder, when it is there].",
+    help=_(
+        "The forms folder of this round, for the names, departments and leaders of those "
+        "missing [default: forms/<round> beside the results folder, when it is there]."
+    ),
 )
 @click.option(
     "--by",
     default="department",
     show_default=True,
-    help="Group the figures by department, leader, language or meeting_date.",
+    help=_("Group the figures by department, leader, language or meeting_date."),
 )
 @click.option(
-    "--previous", type=FOLDER, metavar="RESULTS", help="Last round's results, for the changes."
+    "--previous", type=FOLDER, metavar="RESULTS", help=_("Last round's results, for the changes.")
 )
 @click.option(
     "--config",
     "settings",
     type=FILE,
-    help="Organisation settings (musforms.toml): language and anonymity_min.",
+    help=_("Organisation settings (musforms.toml): language and anonymity_min."),
 )
-@click.option("--today", hidden=True, help="Count from this day instead of today.")
+@click.option("--today", hidden=True, help=_("Count from this day instead of today."))
 @friendly
 def report_command(
     results: Path,
@@ -1219,10 +1300,14 @@ def report_command(
     )  # fmt: skip
     _warn(made.warnings)
     click.echo(
-        f"Report: {made.path} ({made.returned} of {made.expected} returned, {made.missing} missing)"
+        _("Report: {path} ({returned} of {expected} returned, {missing} missing)").format(
+            path=made.path, returned=made.returned, expected=made.expected, missing=made.missing
+        )
     )
     if not made.named:
         click.echo(
-            "Note: no forms folder found, so those missing are listed by employee id; give "
-            "--forms forms/<round> for their names and departments."
+            _(
+                "Note: no forms folder found, so those missing are listed by employee id; give "
+                "--forms forms/<round> for their names and departments."
+            )
         )

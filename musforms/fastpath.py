@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 
 ENV = "MUSFORMS_FAST_PATHS"
 _ON = frozenset({"", "1", "true", "yes", "on"})
@@ -40,4 +41,6 @@ def enabled() -> bool:
         return True
     if value in _OFF:
         return False
-    raise ConfigError(f"{ENV} must be 0 (fast paths off) or 1 (on), not {value!r}")
+    raise ConfigError(
+        _("{env} must be 0 (fast paths off) or 1 (on), not {value!r}").format(env=ENV, value=value)
+    )

@@ -19,6 +19,7 @@ from pathlib import Path
 from anyascii import anyascii
 
 from musforms.errors import MusformsError
+from musforms.i18n import _
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -120,12 +121,12 @@ def private_folders(folder: Path, *subfolders: str) -> list[str]:
 def inside(folder: Path, name: str) -> Path:
     """``folder/name``, refusing any name that would land outside ``folder``."""
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-        raise MusformsError(f"unsafe file name {name!r}")
+        raise MusformsError(_("unsafe file name {name!r}").format(name=name))
     target = folder / name
     # A plain name in a folder stays in it unless it is a link: only then is it followed
     # (one lstat per name instead of resolving every part of both paths).
     if target.is_symlink() and target.resolve().parent != folder.resolve():
-        raise MusformsError(f"unsafe file name {name!r}")
+        raise MusformsError(_("unsafe file name {name!r}").format(name=name))
     return target
 
 
@@ -234,17 +235,17 @@ def _names(path: Path, fd: int) -> bool:
 
 def _held_file(folder: Path, prefix: str) -> tuple[Path, int]:
     """A new empty file (mode 0600) in ``folder``, and the descriptor that holds it."""
-    for _ in range(_TRIES):
+    for _i in range(_TRIES):
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL_SUFFIX, dir=folder)
         if _hold(fd, Path(name)):
             return Path(name), fd
         os.close(fd)
-    raise MusformsError(f"could not make a temporary file in {folder}")
+    raise MusformsError(_("could not make a temporary file in {folder}").format(folder=folder))
 
 
 def _held_folder(root: Path, *, private: bool) -> tuple[Path, int]:
     """A new private folder in ``root``, and the descriptor that holds it."""
-    for _ in range(_TRIES):
+    for _i in range(_TRIES):
         try:
             if private:
                 _private_space(root)
@@ -255,7 +256,7 @@ def _held_folder(root: Path, *, private: bool) -> tuple[Path, int]:
         if _hold(fd, Path(name)):
             return Path(name), fd
         os.close(fd)
-    raise MusformsError(f"could not make a temporary folder in {root}")
+    raise MusformsError(_("could not make a temporary folder in {root}").format(root=root))
 
 
 def _private_space(space: Path) -> None:
@@ -263,7 +264,9 @@ def _private_space(space: Path) -> None:
     private_dir(space)
     st = os.stat(space, follow_symlinks=False)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise MusformsError(f"{space} is not a folder of musforms': move it away")
+        raise MusformsError(
+            _("{space} is not a folder of musforms': move it away").format(space=space)
+        )
     if stat.S_IMODE(st.st_mode) != DIR_MODE:
         os.chmod(space, DIR_MODE)
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from musforms.blob import Source, as_stream
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.limits import Limits
 from musforms.models import FormData, Organisation, QuestionSet, RawForm
 
@@ -186,7 +187,9 @@ class Format:
     ) -> FormWriter:
         """A writer for this format that refuses a form of another question set."""
         if self.writer is None:
-            raise ConfigError(f"musforms reads {self.title} forms but does not write them")
+            raise ConfigError(
+                _("musforms reads {title} forms but does not write them").format(title=self.title)
+            )
         factory: WriterFactory = _load(self.writer)
         inner = factory(question_set, lang, organisation, template=template, created=created)
         return _Checked(inner, question_set, self.title)
@@ -204,14 +207,22 @@ class _Checked:
         qs, mine = form.question_set, self.question_set
         if (qs.id, qs.version) != (mine.id, mine.version):
             raise ConfigError(
-                f"this {self.title} writer was prepared for question set {mine.id} "
-                f"{mine.version}, not {qs.id} {qs.version}"
+                _(
+                    "this {title} writer was prepared for question set {id} {version}, "
+                    "not {id2} {version2}"
+                ).format(
+                    title=self.title,
+                    id=mine.id,
+                    version=mine.version,
+                    id2=qs.id,
+                    version2=qs.version,
+                )
             )
         return self.inner.render(form)
 
 
 def _load(spec: str) -> Any:
-    module, _, name = spec.partition(":")
+    module, _sep, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -239,7 +250,9 @@ def get(name: str) -> Format:
     for fmt in all_formats():
         if fmt.name == name:
             return fmt
-    raise ConfigError(f"unknown format {name!r}: use {', '.join(names())}")
+    raise ConfigError(
+        _("unknown format {name!r}: use {names}").format(name=name, names=", ".join(names()))
+    )
 
 
 def detect(probe: Probe) -> Format | None:

@@ -47,6 +47,7 @@ from musforms.files import (
 )
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
+from musforms.i18n import _
 from musforms.identity import default_key_path, load_key
 from musforms.lock import folder_lock
 from musforms.manifest import (
@@ -291,7 +292,7 @@ class _Spool:
 
     def issued_entries(self) -> Iterator[str]:
         """Every entry issued this run, in roster order."""
-        for _, entry in pages(
+        for _seq, entry in pages(
             self._db, "SELECT seq, entry FROM issued WHERE seq > ? ORDER BY seq LIMIT ?"
         ):
             yield str(entry)
@@ -396,14 +397,17 @@ def generate(
         checked = check_rows(roster, iter_rows(roster, told), Checks(dt.date.today()), told)
         count = spool.add_roster(row.employee for row in checked)
         if not count:
-            raise ConfigError(f"{roster} lists no employees")
+            raise ConfigError(_("{roster} lists no employees").format(roster=roster))
         if previous:
             spool.add_carried(iter_open_agreements(previous))
 
         key_path = key_file or default_key_path()
         if key_path.resolve().is_relative_to(out.resolve()):
             raise ConfigError(
-                f"the signing key {key_path} would sit among the forms in {out}: keep it elsewhere"
+                _(
+                    "the signing key {key_path} would sit among the forms in {out}: "
+                    "keep it elsewhere"
+                ).format(key_path=key_path, out=out)
             )
         key_created = not key_path.exists()
         warnings = [placeholder, *told.all()] if placeholder else told.all()
@@ -576,7 +580,9 @@ def _formats(wanted: Sequence[str] | None) -> tuple[str, ...]:
     bad = [f for f in wanted if f not in can]
     if bad or not wanted:
         raise ConfigError(
-            f"unknown format {', '.join(bad) or '(none)'}: use {', '.join(can)} or {','.join(can)}"
+            _("unknown format {value}: use {can} or {can2}").format(
+                value=", ".join(bad) or "(none)", can=", ".join(can), can2=",".join(can)
+            )
         )
     return tuple(dict.fromkeys(wanted))
 

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from musforms.errors import IdentityError, KeyFileError, SignatureError
 from musforms.files import FILE_MODE, private_dir
+from musforms.i18n import _
 from musforms.models import FORM_CODE_RE as FORM_CODE_RE
 from musforms.models import FormIdentity
 from musforms.models import form_code as form_code
@@ -62,8 +63,11 @@ def load_key(
     if not path.exists():
         if not create:
             raise KeyFileError(
-                f"no signing key at {path}. Forms are signed with the key made when they were "
-                f"generated: copy that key here, or point --key-file (or {KEY_ENV}) at it."
+                _(
+                    "no signing key at {path}. Forms are signed with the key made when "
+                    "they were generated: copy that key here, or point --key-file (or "
+                    "{key_env}) at it."
+                ).format(path=path, key_env=KEY_ENV)
             )
         private_dir(path.parent)
         key = secrets.token_bytes(KEY_BYTES)
@@ -72,7 +76,11 @@ def load_key(
         except FileExistsError:
             return load_key(path, warn=warn)
         except OSError as exc:
-            raise KeyFileError(f"cannot create the signing key {path}: {exc.strerror}") from exc
+            raise KeyFileError(
+                _("cannot create the signing key {path}: {strerror}").format(
+                    path=path, strerror=exc.strerror
+                )
+            ) from exc
         with os.fdopen(fd, "w") as fh:
             fh.write(base64.b64encode(key).decode("ascii") + "\n")
         return key
@@ -81,9 +89,13 @@ def load_key(
         text = path.read_text(encoding="ascii").strip()
         key = base64.b64decode(text, validate=True)
     except (OSError, UnicodeDecodeError, binascii.Error) as exc:
-        raise KeyFileError(f"the signing key {path} cannot be read: {exc}") from exc
+        raise KeyFileError(
+            _("the signing key {path} cannot be read: {exc}").format(path=path, exc=exc)
+        ) from exc
     if len(key) < 16:
-        raise KeyFileError(f"the signing key {path} is too short; restore it from your backup")
+        raise KeyFileError(
+            _("the signing key {path} is too short; restore it from your backup").format(path=path)
+        )
     return key
 
 
@@ -101,15 +113,21 @@ def check_key_mode(path: Path, warn: Callable[[str], None] | None = None) -> Non
     fix = f"chmod 600 {shlex.quote(str(path))}"
     if mode & 0o022:
         raise KeyFileError(
-            f"the signing key {path} can be changed by other users (mode {mode:04o}): "
-            "whoever replaces it can sign forms that collect accepts, so musforms does not "
-            f"use it. Make it yours alone with: {fix} (and check it is still the key you "
-            "backed up), then run the command again."
+            _(
+                "the signing key {path} can be changed by other users (mode "
+                "{mode:04o}): whoever replaces it can sign forms that collect "
+                "accepts, so musforms does not use it. Make it yours alone with: "
+                "{fix} (and check it is still the key you backed up), then run the "
+                "command again."
+            ).format(path=path, mode=mode, fix=fix)
         )
     if mode & 0o044 and warn is not None:
         warn(
-            f"the signing key {path} can be read by other users (mode {mode:04o}): whoever "
-            f"copies it can sign forms that collect accepts. Make it yours alone with: {fix}"
+            _(
+                "the signing key {path} can be read by other users (mode "
+                "{mode:04o}): whoever copies it can sign forms that collect "
+                "accepts. Make it yours alone with: {fix}"
+            ).format(path=path, mode=mode, fix=fix)
         )
 
 
@@ -167,19 +185,19 @@ def peek(token: str) -> FormIdentity:
     try:
         return FormIdentity.model_validate(payload)
     except ValidationError as exc:
-        raise IdentityError("the form's identity is damaged") from exc
+        raise IdentityError(_("the form's identity is damaged")) from exc
 
 
 def _decode(token: str) -> dict[str, object]:
     parts = token.strip().split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise IdentityError("the form's identity is damaged")
+        raise IdentityError(_("the form's identity is damaged"))
     try:
         payload = json.loads(_unb64(parts[1]))
     except (ValueError, binascii.Error) as exc:
-        raise IdentityError("the form's identity is damaged") from exc
+        raise IdentityError(_("the form's identity is damaged")) from exc
     if not isinstance(payload, dict):
-        raise IdentityError("the form's identity is damaged")
+        raise IdentityError(_("the form's identity is damaged"))
     return payload
 
 
@@ -195,14 +213,16 @@ def verify(key: bytes, token: str, prefill: Mapping[str, str | None]) -> FormIde
     try:
         given = _unb64(parts[2])
     except (ValueError, binascii.Error) as exc:
-        raise IdentityError("the form's identity is damaged") from exc
+        raise IdentityError(_("the form's identity is damaged")) from exc
     if not hmac.compare_digest(expected, given):
         raise SignatureError(
-            "the form's identity does not verify: it was altered, or signed with another key"
+            _("the form's identity does not verify: it was altered, or signed with another key")
         )
     if _decode(token).get("prefill") != prefill_digest(prefill):
         raise IdentityError(
-            "the prefilled part of the form (name, department, leader, date or last "
-            "year's agreements) was altered"
+            _(
+                "the prefilled part of the form (name, department, leader, date or last "
+                "year's agreements) was altered"
+            )
         )
     return identity

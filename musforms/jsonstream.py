@@ -16,6 +16,7 @@ import ijson
 from pydantic import BaseModel, ValidationError
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 
 _SCALARS = ("string", "number", "boolean", "null")
 
@@ -75,7 +76,11 @@ def _open(path: Path, what: str) -> Any:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise ConfigError(f"{path} ({what}) cannot be opened: {exc.strerror}") from exc
+        raise ConfigError(
+            _("{path} ({what}) cannot be opened: {strerror}").format(
+                path=path, what=what, strerror=exc.strerror
+            )
+        ) from exc
 
 
 def _damaged(path: Path, what: str, exc: Exception) -> ConfigError:
@@ -86,4 +91,8 @@ def _damaged(path: Path, what: str, exc: Exception) -> ConfigError:
         if "premature EOF" in str(exc)
         else ("it is not valid JSON")
     )
-    return ConfigError(f"{path} ({what}) is damaged and cannot be read: {reason}")
+    return ConfigError(
+        _("{path} ({what}) is damaged and cannot be read: {reason}").format(
+            path=path, what=what, reason=reason
+        )
+    )

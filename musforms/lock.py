@@ -19,6 +19,7 @@ from pathlib import Path
 
 from musforms.errors import MusformsError
 from musforms.files import FILE_MODE, private_dir
+from musforms.i18n import _
 
 LOCK_FILE = ".musforms.lock"
 
@@ -38,9 +39,12 @@ def folder_lock(folder: Path, command: str) -> Iterator[None]:
         if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         raise MusformsError(
-            f"cannot write into {folder}: {exc.strerror}. musforms {command} stopped before it "
-            "changed anything there. Fix the cause (the folder's permissions, a disk read-only "
-            f"or not there), then run {command} again"
+            _(
+                "cannot write into {folder}: {strerror}. musforms {command} "
+                "stopped before it changed anything there. Fix the cause (the "
+                "folder's permissions, a disk read-only or not there), then run "
+                "{command} again"
+            ).format(folder=folder, strerror=exc.strerror, command=command)
         ) from exc
     try:
         try:
@@ -48,8 +52,10 @@ def folder_lock(folder: Path, command: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
             raise FolderBusyError(
-                f"{folder} is in use by another musforms command ({holder}); wait until it "
-                f"has finished, then run {command} again"
+                _(
+                    "{folder} is in use by another musforms command ({holder}); wait "
+                    "until it has finished, then run {command} again"
+                ).format(folder=folder, holder=holder, command=command)
             ) from None
         now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
         note = f"'musforms {command}', process {os.getpid()}, started {now}".encode()

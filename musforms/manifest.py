@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer, write_bytes, write_text
+from musforms.i18n import _
 from musforms.models import Agreement, Employee, Organisation, QuestionSet
 
 SCHEMA = "musforms/manifest/1"
@@ -88,8 +89,10 @@ def load_manifest(folder: Path) -> Manifest:
 
 def _damaged(path: Path, detail: str = "") -> ConfigError:
     return ConfigError(
-        f"{path} is damaged and cannot be read{detail}: restore it from a backup of the forms "
-        "folder"
+        _(
+            "{path} is damaged and cannot be read{detail}: restore it from a "
+            "backup of the forms folder"
+        ).format(path=path, detail=detail)
     )
 
 
@@ -97,8 +100,10 @@ def _manifest_path(folder: Path) -> Path:
     path = folder / MANIFEST
     if not path.is_file():
         raise ConfigError(
-            f"{folder} has no {MANIFEST}: give --forms the folder that "
-            "'musforms generate' wrote the forms to"
+            _(
+                "{folder} has no {manifest}: give --forms the folder that "
+                "'musforms generate' wrote the forms to"
+            ).format(folder=folder, manifest=MANIFEST)
         )
     return path
 
@@ -112,7 +117,9 @@ def manifest_head(folder: Path) -> Manifest:
     try:
         return Manifest.model_validate(head(path, "the list of issued forms", skip=("forms",)))
     except ConfigError as exc:  # not JSON, or cut off
-        raise ConfigError(f"{exc}; restore it from a backup of the forms folder") from exc
+        raise ConfigError(
+            _("{exc}; restore it from a backup of the forms folder").format(exc=exc)
+        ) from exc
     except ValidationError as exc:
         raise _damaged(path, f" (the round or the question set: {exc.errors()[0]['msg']})") from exc
 
@@ -129,13 +136,17 @@ def iter_manifest_forms(folder: Path) -> Iterator[ManifestForm]:
         except StopIteration:
             return
         except ConfigError as exc:  # not JSON, or cut off
-            raise ConfigError(f"{exc}; restore it from a backup of the forms folder") from exc
+            raise ConfigError(
+                _("{exc}; restore it from a backup of the forms folder").format(exc=exc)
+            ) from exc
         try:
             yield ManifestForm.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(
-                f"{path} is damaged: form {i} cannot be read ({exc.errors()[0]['msg']}); "
-                "restore it from a backup of the forms folder"
+                _(
+                    "{path} is damaged: form {i} cannot be read ({msg}); restore it "
+                    "from a backup of the forms folder"
+                ).format(path=path, i=i, msg=exc.errors()[0]["msg"])
             ) from exc
 
 
@@ -238,4 +249,6 @@ def load_organisation(folder: Path) -> Organisation | None:
     from musforms.jsonstream import load_model
 
     path = folder / SETTINGS_FILE
-    return load_model(path, Organisation, ConfigError(f"{path} is damaged and cannot be read"))
+    return load_model(
+        path, Organisation, ConfigError(_("{path} is damaged and cannot be read").format(path=path))
+    )

@@ -22,6 +22,7 @@ from pathlib import Path
 from musforms.collect.cache import cache_path, remove_cache
 from musforms.errors import ConfigError
 from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
+from musforms.i18n import _
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
@@ -74,7 +75,9 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
     try:
         responses = iter_responses(results)
     except ConfigError:
-        raise ConfigError(f"{results} holds no collected results (no report.json)") from None
+        raise ConfigError(
+            _("{results} holds no collected results (no report.json)").format(results=results)
+        ) from None
     for response in responses:
         date = _dated(response)
         if date is not None and date < before:
@@ -112,8 +115,10 @@ def _pending(results: Path) -> dict[str, list[str]]:
         return {}
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"{path}, the note of an unfinished purge, is damaged: run 'musforms purge' again "
-            "with the same date"
+            _(
+                "{path}, the note of an unfinished purge, is damaged: run "
+                "'musforms purge' again with the same date"
+            ).format(path=path)
         ) from exc
     return {k: [str(v) for v in data.get(k, [])] for k in ("employee_ids", "files")}
 

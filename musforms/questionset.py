@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.models import (
     ANY_LANGUAGE,
     QUESTION_TYPES,
@@ -90,8 +91,10 @@ def load_question_set(path: Path) -> QuestionSet:
         return load_question_book(path)
     if path.suffix.lower() in (".xls", ".ods", ".numbers"):
         raise ConfigError(
-            f"{path}: musforms reads question sets as .yaml or as an Excel workbook (.xlsx); "
-            "save it as Excel workbook (.xlsx)"
+            _(
+                "{path}: musforms reads question sets as .yaml or as an Excel "
+                "workbook (.xlsx); save it as Excel workbook (.xlsx)"
+            ).format(path=path)
         )
     text = _read_text(path)
     root, data = _parse_yaml(path, text)
@@ -134,23 +137,31 @@ def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        raise ConfigError(_("{path}: file not found").format(path=path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder; give the question set file (.yaml)") from None
+        raise ConfigError(
+            _("{path}: is a folder; give the question set file (.yaml)").format(path=path)
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
     if raw.startswith(b"PK\x03\x04"):
         raise ConfigError(
-            f"{path}: this is a zip file, e.g. an Excel workbook; name it .xlsx to use it as "
-            "a question set workbook"
+            _(
+                "{path}: this is a zip file, e.g. an Excel workbook; name it .xlsx "
+                "to use it as a question set workbook"
+            ).format(path=path)
         )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}, line {line}: the file is not UTF-8 text; save it as UTF-8 "
-            "(in Notepad: Save as → Encoding: UTF-8)"
+            _(
+                "{path}, line {line}: the file is not UTF-8 text; save it as UTF-8 "
+                "(in Notepad: Save as → Encoding: UTF-8)"
+            ).format(path=path, line=line)
         ) from None
 
 
@@ -160,16 +171,20 @@ def _parse_yaml(path: Path, text: str) -> tuple[yaml.Node, Any]:
         root = loader.get_single_node()
         if root is None:
             raise ConfigError(
-                f"{path}, line 1: the file is empty; start from a built-in set "
-                "(musforms init) or copy one with musforms sets"
+                _(
+                    "{path}, line 1: the file is empty; start from a built-in set "
+                    "(musforms init) or copy one with musforms sets"
+                ).format(path=path)
             )
         data = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         line, problem = _yaml_problem(exc)
         where = f"{path}, line {line}" if line else str(path)
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+        raise ConfigError(
+            _("{where}: YAML syntax error: {problem}").format(where=where, problem=problem)
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(_("{path}: not valid YAML ({exc})").format(path=path, exc=exc)) from None
     finally:
         loader.dispose()
     return root, data
@@ -224,7 +239,7 @@ def _duplicate_keys(root: yaml.Node) -> list[_Error]:
         if not isinstance(node, yaml.MappingNode):
             continue
         seen: dict[str, int] = {}
-        for key, _ in node.value:
+        for key, _value in node.value:
             if not isinstance(key, yaml.ScalarNode):
                 continue
             if key.value in seen:
@@ -291,7 +306,7 @@ def _duplicate_ids(root: yaml.Node) -> list[_Error]:
                     )
                 )
             options: dict[str, str] = {}
-            for _, opt_node, oid, again in _ids(_items(_get(question, "options")), options, qid):
+            for _n, opt_node, oid, again in _ids(_items(_get(question, "options")), options, qid):
                 if again is not None:
                     errors.append(
                         _Error(
@@ -513,7 +528,9 @@ def write_question_set(qs: QuestionSet, path: Path, comment: str = "") -> None:
         write_text(path, dump_question_set(qs, comment))
     else:
         raise ConfigError(
-            f"{path}: give the new file the ending .xlsx (an Excel workbook) or .yaml"
+            _("{path}: give the new file the ending .xlsx (an Excel workbook) or .yaml").format(
+                path=path
+            )
         )
 
 
@@ -527,19 +544,27 @@ def convert_question_set(source: Path, target: Path, *, force: bool = False) -> 
 
     if target.suffix.lower() not in (*WORKBOOK_SUFFIXES, *YAML_SUFFIXES):
         raise ConfigError(
-            f"{target}: give the new file the ending .xlsx (an Excel workbook) or .yaml"
+            _("{target}: give the new file the ending .xlsx (an Excel workbook) or .yaml").format(
+                target=target
+            )
         )
     if target.exists() and target.resolve() == source.resolve():
-        raise ConfigError(f"{target}: is the file being converted; give another name")
+        raise ConfigError(
+            _("{target}: is the file being converted; give another name").format(target=target)
+        )
     if target.exists() and not force:
-        raise ConfigError(f"{target} already exists; use --force to overwrite it")
+        raise ConfigError(
+            _("{target} already exists; use --force to overwrite it").format(target=target)
+        )
     qs = load_question_set(source)
     write_question_set(qs, target, comment=f"Spørgsmålssæt, skrevet fra {source.name}.")
     again = load_question_set(target)
     if question_set_digest(again) != question_set_digest(qs):
         raise ConfigError(
-            f"{target}: reads back as a different question set than {source}; this is a bug "
-            "in musforms: keep using {source} and report it"
+            _(
+                "{target}: reads back as a different question set than {source}; "
+                "this is a bug in musforms: keep using {{source}} and report it"
+            ).format(target=target, source=source)
         )
     return qs
 
@@ -568,14 +593,23 @@ def lint(qs: QuestionSet) -> list[str]:
     )
     if len(questions) > MAX_QUESTIONS:
         warnings.append(
-            f"{len(questions)} questions is above {MAX_QUESTIONS}: {advice}; "
-            "keep the questions that lead to agreements"
+            _(
+                "{questions} questions is above {max_questions}: {advice}; keep "
+                "the questions that lead to agreements"
+            ).format(questions=len(questions), max_questions=MAX_QUESTIONS, advice=advice)
         )
     minutes = estimate_minutes(qs)
     if minutes > MAX_MINUTES:
         warnings.append(
-            f"about {minutes} minutes to fill in is above {MAX_MINUTES} "
-            f"(minutes per question: {_estimate_rule()}): {advice}"
+            _(
+                "about {minutes} minutes to fill in is above {max_minutes} "
+                "(minutes per question: {estimate_rule}): {advice}"
+            ).format(
+                minutes=minutes,
+                max_minutes=MAX_MINUTES,
+                estimate_rule=_estimate_rule(),
+                advice=advice,
+            )
         )
     warnings.extend(_missing_languages(qs))
     for section in qs.sections:
@@ -585,14 +619,19 @@ def lint(qs: QuestionSet) -> list[str]:
             for value in q.scale.labels:
                 if value not in q.scale.values():
                     warnings.append(
-                        f"question {q.id!r} (section {section.id!r}): the scale label for "
-                        f"{value} is outside the scale {q.scale.min}–{q.scale.max} and "
-                        "will not be shown"
+                        _(
+                            "question {id!r} (section {id2!r}): the scale label for {value} is "
+                            "outside the scale {min}–{max} and will not be shown"
+                        ).format(
+                            id=q.id, id2=section.id, value=value, min=q.scale.min, max=q.scale.max
+                        )
                     )
     if not any(q.type == "agreements" for q in questions):
         warnings.append(
-            "no agreements question: a MUS should end in a few concrete agreements "
-            "(what, who, by when) that are followed up — add a question of type agreements"
+            _(
+                "no agreements question: a MUS should end in a few concrete agreements "
+                "(what, who, by when) that are followed up — add a question of type agreements"
+            )
         )
     return warnings
 
@@ -629,15 +668,22 @@ def _missing_languages(qs: QuestionSet) -> list[str]:
                 by_lang.setdefault(lang, []).append(name)
         for lang, names in by_lang.items():
             language = LANGUAGE_NAMES.get(lang, lang)
-            warnings.append(f"{where}: no {language} ({lang}) text on {', '.join(names)}")
+            warnings.append(
+                _("{where}: no {language} ({lang}) text on {names}").format(
+                    where=where, language=language, lang=lang, names=", ".join(names)
+                )
+            )
 
     warnings: list[str] = []
     warn(
-        "the question set",
+        _("the question set"),
         [("title", qs.title), ("description", qs.description), ("intro", qs.intro)],
     )
     for section in qs.sections:
-        warn(f"section {section.id!r}", [("title", section.title), ("intro", section.intro)])
+        warn(
+            _("section {id!r}").format(id=section.id),
+            [("title", section.title), ("intro", section.intro)],
+        )
         for q in section.questions:
             parts: list[tuple[str, dict[str, str] | None]] = [
                 ("label", q.label),
@@ -646,7 +692,7 @@ def _missing_languages(qs: QuestionSet) -> list[str]:
             parts += [(f"option {o.id!r}", o.label) for o in q.options or []]
             if q.scale:
                 parts += [(f"scale label {v}", t) for v, t in q.scale.labels.items()]
-            warn(f"question {q.id!r} (section {section.id!r})", parts)
+            warn(_("question {id!r} (section {id2!r})").format(id=q.id, id2=section.id), parts)
     return warnings
 
 
@@ -674,7 +720,11 @@ def builtin_description(name: str, lang: str = "da") -> str:
     """The one-line description of a built-in set, in ``lang``."""
     sets = builtin_sets()
     if name not in sets:
-        raise ConfigError(f"no built-in question set {name!r}; choose one of {', '.join(sets)}")
+        raise ConfigError(
+            _("no built-in question set {name!r}; choose one of {sets}").format(
+                name=name, sets=", ".join(sets)
+            )
+        )
     qs = load_question_set(sets[name])
     return localize(qs.description or qs.title, lang)
 
@@ -688,5 +738,9 @@ def resolve_question_set(arg: str) -> Path:
     if arg in sets:
         return sets[arg]
     if path.suffix or "/" in arg or "\\" in arg:
-        raise ConfigError(f"{arg}: file not found")
-    raise ConfigError(f"{arg!r} is neither a file nor a built-in question set ({', '.join(sets)})")
+        raise ConfigError(_("{arg}: file not found").format(arg=arg))
+    raise ConfigError(
+        _("{arg!r} is neither a file nor a built-in question set ({sets})").format(
+            arg=arg, sets=", ".join(sets)
+        )
+    )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer
+from musforms.i18n import _
 from musforms.models import Problem
 
 REPORT = "report.json"
@@ -98,13 +99,17 @@ _MAPS = ("missing_notes",)
 
 def no_results(out: Path) -> ConfigError:
     return ConfigError(
-        f"{out} holds no collected results (no {REPORT}): run 'musforms collect' first"
+        _("{out} holds no collected results (no {report}): run 'musforms collect' first").format(
+            out=out, report=REPORT
+        )
     )
 
 
 def damaged(path: Path) -> ConfigError:
     return ConfigError(
-        f"{path} from an earlier run is damaged; move it away and collect all files again"
+        _("{path} from an earlier run is damaged; move it away and collect all files again").format(
+            path=path
+        )
     )
 
 
@@ -131,8 +136,11 @@ def earlier_cycle(out: Path) -> str | None:
         raise damaged(path)
     if schema not in READABLE_SCHEMAS:
         raise ConfigError(
-            f"{path} was written by another version of musforms ({schema}), which this one "
-            f"cannot merge with: collect into a new results folder, or update musforms"
+            _(
+                "{path} was written by another version of musforms ({schema}), "
+                "which this one cannot merge with: collect into a new results "
+                "folder, or update musforms"
+            ).format(path=path, schema=schema)
         )
     return cycle
 

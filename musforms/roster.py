@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from musforms.dates import parse_date
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.models import Employee
 from musforms.scratch import connect
 
@@ -108,14 +109,18 @@ def iter_roster(path: Path, warn: Warn = _ignore) -> Iterator[Employee]:
 def iter_rows(path: Path, warn: Warn = _ignore) -> Iterator[Row]:
     """As :func:`iter_roster`, each employee with their row and the columns' letters."""
     if not path.exists():
-        raise ConfigError(f"{path}: file not found")
+        raise ConfigError(_("{path}: file not found").format(path=path))
     if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; give the roster file (.csv or .xlsx)")
+        raise ConfigError(
+            _("{path}: is a folder; give the roster file (.csv or .xlsx)").format(path=path)
+        )
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ConfigError(
-            f"{path}: old Excel format (.xls); in Excel choose Save as → Excel workbook "
-            "(.xlsx) or CSV"
+            _(
+                "{path}: old Excel format (.xls); in Excel choose Save as → Excel "
+                "workbook (.xlsx) or CSV"
+            ).format(path=path)
         )
     with _open(path) as fh:
         head = fh.read(4)
@@ -128,7 +133,9 @@ def _open(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
 
 
 def _encoding(path: Path) -> tuple[str, str]:
@@ -146,7 +153,9 @@ def _encoding(path: Path) -> tuple[str, str]:
             # Danish Excel's plain "CSV (semikolonsepareret)" is Windows-1252.
             return "cp1252", "replace"
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+            raise ConfigError(
+                _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+            ) from None
     return "utf-8-sig", "strict"
 
 
@@ -157,7 +166,9 @@ def _first_lines(path: Path, encoding: str, errors: str) -> list[str]:
     try:
         fh = path.open(encoding=encoding, errors=errors, newline="")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
     with fh:
         while True:
             chunk = _read_text(path, fh, encoding)
@@ -178,8 +189,10 @@ def _read_text(path: Path, fh: Any, encoding: str) -> str:
 
 def _not_text(path: Path, encoding: str) -> ConfigError:
     return ConfigError(
-        f"{path}: cannot be read as {encoding.upper()} text (damaged, or cut off): save it "
-        "again from Excel as 'CSV UTF-8' or as an Excel workbook"
+        _(
+            "{path}: cannot be read as {upper} text (damaged, or cut off): "
+            "save it again from Excel as 'CSV UTF-8' or as an Excel workbook"
+        ).format(path=path, upper=encoding.upper())
     )
 
 
@@ -200,21 +213,29 @@ def _csv_rows(path: Path) -> Iterator[Iterator[list[str]]]:
     try:
         fh = path.open(encoding=encoding, errors=errors, newline="")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
     with fh:
         yield _csv_records(path, csv.reader(fh, delimiter=delimiter), encoding)
 
 
 def _csv_records(path: Path, reader: Any, encoding: str) -> Iterator[list[str]]:
     try:
-        for _, row in zip(range(MAX_ROWS + 2), reader, strict=False):
+        for _n, row in zip(range(MAX_ROWS + 2), reader, strict=False):
             yield row
     except UnicodeDecodeError:
         raise _not_text(path, encoding) from None
     except csv.Error as exc:
-        raise ConfigError(f"{path}, row {reader.line_num}: cannot be read as CSV ({exc})") from None
+        raise ConfigError(
+            _("{path}, row {line_num}: cannot be read as CSV ({exc})").format(
+                path=path, line_num=reader.line_num, exc=exc
+            )
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
 
 
 _XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError)
@@ -230,8 +251,10 @@ def _quiet() -> Iterator[None]:
 
 def _unreadable_xlsx(path: Path, exc: Exception) -> ConfigError:
     return ConfigError(
-        f"{path}: not a readable Excel workbook ({exc.__class__.__name__}); open it in "
-        "Excel and save it again as .xlsx, or as CSV"
+        _(
+            "{path}: not a readable Excel workbook ({name}); open it in Excel "
+            "and save it again as .xlsx, or as CSV"
+        ).format(path=path, name=exc.__class__.__name__)
     )
 
 
@@ -306,13 +329,25 @@ def _header(
         if field is None:
             known = ", ".join(f"{f} ({DANISH_NAMES[f]})" for f in FIELDS)
             errors.append(
-                f"{path}, row {row}: unknown column {name!r} (column {_column_letter(index)}); "
-                f"the columns are {known}"
+                _(
+                    "{path}, row {row}: unknown column {name!r} (column "
+                    "{column_letter}); the columns are {known}"
+                ).format(
+                    path=path, row=row, name=name, column_letter=_column_letter(index), known=known
+                )
             )
         elif field in seen:
             errors.append(
-                f"{path}, row {row}: columns {_column_letter(seen[field])} and "
-                f"{_column_letter(index)} both give {field!r}; keep one"
+                _(
+                    "{path}, row {row}: columns {column_letter} and {column_letter2} "
+                    "both give {field!r}; keep one"
+                ).format(
+                    path=path,
+                    row=row,
+                    column_letter=_column_letter(seen[field]),
+                    column_letter2=_column_letter(index),
+                    field=field,
+                )
             )
         else:
             seen[field] = index
@@ -320,7 +355,9 @@ def _header(
     for field in REQUIRED:
         if field not in seen:
             errors.append(
-                f"{path}, row {row}: the column {field!r} ({DANISH_NAMES[field]}) is missing"
+                _("{path}, row {row}: the column {field!r} ({danish_names}) is missing").format(
+                    path=path, row=row, field=field, danish_names=DANISH_NAMES[field]
+                )
             )
     return columns
 
@@ -338,7 +375,11 @@ def _numbered(path: Path, rows: Iterator[Sequence[Any]]) -> Iterator[tuple[int, 
     """Each row with its number as Excel shows it (the first row is 1)."""
     for index, row in enumerate(rows):
         if index > MAX_ROWS:
-            raise ConfigError(f"{path}: more than {MAX_ROWS} rows; split the roster")
+            raise ConfigError(
+                _("{path}: more than {max_rows} rows; split the roster").format(
+                    path=path, max_rows=MAX_ROWS
+                )
+            )
         yield index + 1, row
 
 
@@ -379,10 +420,18 @@ def _find_header(
         rows = _row_span([n for n, _r in above])
         one = len(above) == 1
         warn(
-            f"{path}: the column names are on row {header_row}; {rows} above them "
-            f"(starting {first[:40]!r}) {'was' if one else 'were'} passed over as a title. "
-            f"If {'that row holds' if one else 'one of them holds'} an employee, put it below "
-            "the column names."
+            _(
+                "{path}: the column names are on row {header_row}; {rows} above "
+                "them (starting {first!r}) {value} passed over as a title. If "
+                "{value2} an employee, put it below the column names."
+            ).format(
+                path=path,
+                header_row=header_row,
+                rows=rows,
+                first=first[:40],
+                value="was" if one else "were",
+                value2="that row holds" if one else "one of them holds",
+            )
         )
     return header_row, header, itertools.chain(filled[at + 1 :], numbered)
 
@@ -407,8 +456,11 @@ def _employees(path: Path, rows: Iterator[Sequence[Any]], warn: Warn) -> Iterato
     header_row, header, numbered = _find_header(path, numbered, warn)
     if header is None:
         raise ConfigError(
-            f"{path}: the file is empty; the first row names the columns "
-            "(medarbejdernr;navn;e-mail;afdeling;leder;leders e-mail;mødedato;sprog)"
+            _(
+                "{path}: the file is empty; the first row names the columns "
+                "(medarbejdernr;navn;e-mail;afdeling;leder;leders "
+                "e-mail;mødedato;sprog)"
+            ).format(path=path)
         )
     errors: list[str] = []
     columns = _header(path, header, header_row, errors)
@@ -422,15 +474,21 @@ def _employees(path: Path, rows: Iterator[Sequence[Any]], warn: Warn) -> Iterato
             row_ok = True
             for field in REQUIRED:
                 if field in columns.values() and not values.get(field):
-                    errors.append(f"{where}: no {field} ({DANISH_NAMES[field]})")
+                    errors.append(
+                        _("{where}: no {field} ({danish_names})").format(
+                            where=where, field=field, danish_names=DANISH_NAMES[field]
+                        )
+                    )
                     row_ok = False
             emp_id = values.get("id")
             if emp_id:
                 seen = first_row.see(emp_id, row_number)
                 if seen is not None:
                     errors.append(
-                        f"{where}: employee id {emp_id!r} is also on row {seen}; "
-                        "every employee needs their own id"
+                        _(
+                            "{where}: employee id {emp_id!r} is also on row {seen}; every "
+                            "employee needs their own id"
+                        ).format(where=where, emp_id=emp_id, seen=seen)
                     )
                     row_ok = False
             if row_ok and not errors:
@@ -452,8 +510,10 @@ def _values(
             # is not.
             if _cell(cell) and not _cell_header(header, col):
                 errors.append(
-                    f"{where}: a value in column {_column_letter(col)}, which has no name in "
-                    f"row {header_row}"
+                    _(
+                        "{where}: a value in column {column_letter}, which has no name in "
+                        "row {header_row}"
+                    ).format(where=where, column_letter=_column_letter(col), header_row=header_row)
                 )
             continue
         if isinstance(cell, str):
@@ -481,9 +541,17 @@ def _without_controls(text: str, where: str, field: str, warn: Warn) -> str:
     if found:
         codes = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in found))
         warn(
-            f"{where} ({DANISH_NAMES[field]}): removed {len(found)} control "
-            f"character{'s' * (len(found) != 1)} ({codes}) that a form cannot hold; check "
-            "the cell in Excel, it was probably pasted from another system"
+            _(
+                "{where} ({danish_names}): removed {found} control "
+                "character{value} ({codes}) that a form cannot hold; check the "
+                "cell in Excel, it was probably pasted from another system"
+            ).format(
+                where=where,
+                danish_names=DANISH_NAMES[field],
+                found=len(found),
+                value="s" * (len(found) != 1),
+                codes=codes,
+            )
         )
         text = _CONTROLS.sub("", text)
     return _BREAKS.sub(" ", text) if field != "meeting_date" else text
@@ -532,7 +600,7 @@ def _date(cell: Any, where: str, errors: list[str]) -> dt.date | None:
     try:
         return parse_date(_cell(cell))
     except ValueError as exc:
-        errors.append(f"{where}: meeting date {exc}")
+        errors.append(_("{where}: meeting date {exc}").format(where=where, exc=exc))
         return None
 
 
@@ -541,7 +609,9 @@ def _language(text: str, where: str, errors: list[str]) -> str | None:
         return None
     lang = LANGUAGE_WORDS.get(text.lower())
     if lang is None:
-        errors.append(f"{where}: unknown language {text!r}; write da or en")
+        errors.append(
+            _("{where}: unknown language {text!r}; write da or en").format(where=where, text=text)
+        )
     return lang
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from musforms.errors import ConfigError
 from musforms.files import write_bytes, write_text
+from musforms.i18n import _
 from musforms.mail.texts import FOLDER as MAIL_FOLDER
 from musforms.mail.texts import builtin_files
 from musforms.questionset import builtin_sets, load_question_set
@@ -124,7 +125,11 @@ def init_folder(
     """
     sets = builtin_sets()
     if set_name not in sets:
-        raise ConfigError(f"no built-in question set {set_name!r}; choose one of {', '.join(sets)}")
+        raise ConfigError(
+            _("no built-in question set {set_name!r}; choose one of {sets}").format(
+                set_name=set_name, sets=", ".join(sets)
+            )
+        )
     questions = folder / "config" / ("questions.xlsx" if xlsx else "questions.yaml")
     settings = folder / "config" / "musforms.toml"
     roster = folder / "roster.csv"
@@ -134,9 +139,11 @@ def init_folder(
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         names = ", ".join(str(p) for p in existing)
-        raise ConfigError(f"{names} already exist; use --force to overwrite them")
+        raise ConfigError(
+            _("{names} already exist; use --force to overwrite them").format(names=names)
+        )
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder")
+        raise ConfigError(_("{folder} is a file, not a folder").format(folder=folder))
     if xlsx:
         from musforms.questionbook import write_question_book
 

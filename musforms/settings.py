@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.models import Organisation
 
 FILE_NAME = "musforms.toml"
@@ -54,15 +55,19 @@ def load_settings(path: Path | None = None, *, near: Path | None = None) -> Orga
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        raise ConfigError(_("{path}: file not found").format(path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}, line {line}: the file is not UTF-8 text; save it as UTF-8"
+            _("{path}, line {line}: the file is not UTF-8 text; save it as UTF-8").format(
+                path=path, line=line
+            )
         ) from None
     try:
         data = tomllib.loads(text)
@@ -71,14 +76,22 @@ def load_settings(path: Path | None = None, *, near: Path | None = None) -> Orga
         what = re.sub(r"\s*\(at line.*\)$", "", str(exc))
         where = f"{path}, line {m.group(1)}" if m else str(path)
         bad = text.splitlines()[int(m.group(1)) - 1] if m else ""
-        raise ConfigError(f"{where}: TOML syntax error: {what} ({_syntax_hint(bad)})") from None
+        raise ConfigError(
+            _("{where}: TOML syntax error: {what} ({syntax_hint})").format(
+                where=where, what=what, syntax_hint=_syntax_hint(bad)
+            )
+        ) from None
     errors: list[str] = []
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in KEYS:
             close = difflib.get_close_matches(key, list(KEYS), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"the keys are {', '.join(KEYS)}"
-            errors.append(f"{_where(path, text, key)}: unknown key {key!r}; {hint}")
+            errors.append(
+                _("{where}: unknown key {key!r}; {hint}").format(
+                    where=_where(path, text, key), key=key, hint=hint
+                )
+            )
         else:
             values[KEYS[key]] = value
     if isinstance(values.get("logo"), str) and values["logo"]:
@@ -136,12 +149,15 @@ def _logo(path: Path, text: str, logo: str, errors: list[str]) -> str:
         logo_path = path.parent / logo_path
     if logo_path.suffix.lower() not in LOGO_TYPES:
         errors.append(
-            f"{_where(path, text, 'logo')}: logo {logo!r} should be a PNG or JPEG picture"
+            _("{where}: logo {logo!r} should be a PNG or JPEG picture").format(
+                where=_where(path, text, "logo"), logo=logo
+            )
         )
     elif not logo_path.is_file():
         errors.append(
-            f"{_where(path, text, 'logo')}: logo {logo!r} not found (looked for "
-            f"{logo_path.resolve()})"
+            _("{where}: logo {logo!r} not found (looked for {resolve})").format(
+                where=_where(path, text, "logo"), logo=logo, resolve=logo_path.resolve()
+            )
         )
     return str(logo_path.resolve())
 

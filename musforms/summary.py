@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from musforms.collect import CollectResult
+from musforms.i18n import _
 from musforms.report import CONFLICTING, STATUSES, FileEntry
 from musforms.wording import counted
 
@@ -58,52 +59,86 @@ def summary_lines(result: CollectResult) -> list[str]:
         if counts.get(status):
             lines.append(f"  {counts[status]:>5}  {_STATUS_WORDS[status]}")
     total = result.returned + result.missing
-    lines.append(f"Returned: {result.returned} of {total}. Missing: {result.missing}.")
+    lines.append(
+        _("Returned: {returned} of {total}. Missing: {missing}.").format(
+            returned=result.returned, total=total, missing=result.missing
+        )
+    )
     if result.missing:
         shown = ", ".join(
             f"{eid} ({result.missing_notes[eid]})" if eid in result.missing_notes else eid
             for eid in result.missing_first[:20]
         )
         more = f" and {result.missing - 20} more" if result.missing > 20 else ""
-        lines.append(f"  missing: {shown}{more}")
+        lines.append(_("  missing: {shown}{more}").format(shown=shown, more=more))
     if result.need_a_look_count:
-        lines.append("Files that need a look:")
+        lines.append(_("Files that need a look:"))
         for e in result.need_a_look:
             who = f" (employee {e.employee_id})" if e.employee_id else ""
             if e.status == "recovered":
-                lines.append(f"  {e.file}{who}: read from the page layout — check it by hand")
+                lines.append(
+                    _("  {file}{who}: read from the page layout — check it by hand").format(
+                        file=e.file, who=who
+                    )
+                )
             elif e.status == "blank":
-                lines.append(f"  {e.file}{who}: blank — {e.reason}")
+                lines.append(
+                    _("  {file}{who}: blank — {reason}").format(
+                        file=e.file, who=who, reason=e.reason
+                    )
+                )
             else:
                 lines.append(f"  {e.file}{who}: {e.status} — {e.reason}")
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
-            lines.append(f"  … and {rest} more in report.json")
+            lines.append(_("  … and {rest} more in report.json").format(rest=rest))
     if result.hint_count:
-        lines.append("Forms sent by someone other than the employee (check with the employee):")
+        lines.append(_("Forms sent by someone other than the employee (check with the employee):"))
         for e in result.hints:
-            lines.append(f"  {e.file} (employee {e.employee_id}): {e.hint}")
+            lines.append(
+                _("  {file} (employee {employee_id}): {hint}").format(
+                    file=e.file, employee_id=e.employee_id, hint=e.hint
+                )
+            )
         if result.hint_count > len(result.hints):
-            lines.append(f"  … and {result.hint_count - len(result.hints)} more in report.json")
+            lines.append(
+                _("  … and {value} more in report.json").format(
+                    value=result.hint_count - len(result.hints)
+                )
+            )
     if result.conflict_count:
         lines.append(
-            "Returns of one form with different answers (the newest counts; check with the "
-            "employee that it is the one they meant):"
+            _(
+                "Returns of one form with different answers (the newest counts; check with the "
+                "employee that it is the one they meant):"
+            )
         )
         for counts_file, older in result.conflicts:
-            lines.append(f"  {counts_file} counts; not {', '.join(older)}")
+            lines.append(
+                _("  {counts_file} counts; not {older}").format(
+                    counts_file=counts_file, older=", ".join(older)
+                )
+            )
         if result.conflict_count > len(result.conflicts):
             rest = result.conflict_count - len(result.conflicts)
-            lines.append(f"  … and {rest} more in report.json (status superseded)")
+            lines.append(
+                _("  … and {rest} more in report.json (status superseded)").format(rest=rest)
+            )
     if result.flagged:
         lines.append(
-            f"{counted(result.flagged, 'form has', 'forms have')} answers to check (missing "
-            "or unreadable); each problem in full in report.json:"
+            _(
+                "{flagged} answers to check (missing or unreadable); each problem "
+                "in full in report.json:"
+            ).format(flagged=counted(result.flagged, "form has", "forms have"))
         )
         for entry, name in result.to_check:
             who = f"{entry.employee_id} {name}" if name else f"{entry.employee_id}"
             lines.append(f"  {who} ({entry.file}): {_problems_in_words(entry)}")
         if result.flagged > len(result.to_check):
-            lines.append(f"  … and {result.flagged - len(result.to_check)} more in report.json")
-    lines.append(f"Results: {result.out}")
+            lines.append(
+                _("  … and {value} more in report.json").format(
+                    value=result.flagged - len(result.to_check)
+                )
+            )
+    lines.append(_("Results: {out}").format(out=result.out))
     return lines

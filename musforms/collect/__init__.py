@@ -36,6 +36,7 @@ from musforms.collect.read import (
 )
 from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir, private_folders, scratch_space
+from musforms.i18n import _
 from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
@@ -205,7 +206,10 @@ def _collect(
     earlier = earlier_cycle(out)
     if earlier is not None and earlier != cycle:
         raise ConfigError(
-            f"{out} holds results for round {earlier}, not {cycle}: use a results folder per round"
+            _(
+                "{out} holds results for round {earlier}, not {cycle}: use a "
+                "results folder per round"
+            ).format(out=out, earlier=earlier, cycle=cycle)
         )
     from musforms import outputs
 
@@ -330,8 +334,11 @@ def _wrong_key(
         forms = "the signed form read was" if count == 1 else f"all {count} signed forms read were"
         which = f"not one signed form verifies with it: {forms} made with another key (or altered)"
     return KeyFileError(
-        f"wrong signing key {key_path}: {which}. Nothing in {out} was changed. Collect again "
-        f"with the key the forms were generated with: --key-file FILE (or {KEY_ENV}=FILE)"
+        _(
+            "wrong signing key {key_path}: {which}. Nothing in {out} was "
+            "changed. Collect again with the key the forms were generated "
+            "with: --key-file FILE (or {key_env}=FILE)"
+        ).format(key_path=key_path, which=which, out=out, key_env=KEY_ENV)
     )
 
 

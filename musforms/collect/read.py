@@ -26,6 +26,7 @@ from musforms.collect.cache import CONTENTS, MESSAGES, ReadCache
 from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
+from musforms.i18n import _
 from musforms.mail import inbox
 from musforms.models import Problem, RawForm
 from musforms.nospace import FULL, raise_if_full
@@ -76,7 +77,11 @@ def time_limit(seconds: int) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: object) -> None:
-        raise _TimeUp(f"took longer than {seconds} s to read; it is damaged or hostile")
+        raise _TimeUp(
+            _("took longer than {seconds} s to read; it is damaged or hostile").format(
+                seconds=seconds
+            )
+        )
 
     previous = signal.signal(signal.SIGALRM, expire)
     # Then again every second: an exception raised where Python cannot pass it on (a garbage
@@ -657,7 +662,7 @@ def read_files(
 
 
 def _take(it: Iterator[Item], n: int) -> Iterator[Item]:
-    for _ in range(n):
+    for _i in range(n):
         try:
             yield next(it)
         except StopIteration:

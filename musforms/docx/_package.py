@@ -19,6 +19,7 @@ from lxml import etree
 from musforms.blob import Source, as_stream
 from musforms.errors import FormReadError
 from musforms.formats import OLE_MAGIC
+from musforms.i18n import _
 from musforms.limits import Limits
 
 
@@ -49,14 +50,20 @@ def parse_xml(data: bytes, part: str) -> etree._Element:
     """Parse one package part, refusing DTDs and entity declarations outright."""
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in head:
-        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
+        raise UnsafeXmlError(
+            _("{part} declares a DTD or entities, which forms never do").format(part=part)
+        )
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise FormReadError(f"{part} is not well-formed XML ({exc.msg})") from exc
+        raise FormReadError(
+            _("{part} is not well-formed XML ({msg})").format(part=part, msg=exc.msg)
+        ) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeXmlError(f"{part} declares a DTD or entities, which forms never do")
+        raise UnsafeXmlError(
+            _("{part} declares a DTD or entities, which forms never do").format(part=part)
+        )
     return root
 
 
@@ -93,11 +100,15 @@ def open_package(path: Source, limits: Limits, kind: str) -> Iterator[ZipPackage
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise FormReadError(f"{name} cannot be opened: {exc.strerror}") from exc
+        raise FormReadError(
+            _("{name} cannot be opened: {strerror}").format(name=name, strerror=exc.strerror)
+        ) from exc
     if head == OLE_MAGIC:
         raise FormReadError(
-            f"{name} is an old Word 97–2003 (.doc) file or an encrypted document; "
-            f"ask for it to be saved as {kind} without a password"
+            _(
+                "{name} is an old Word 97–2003 (.doc) file or an encrypted "
+                "document; ask for it to be saved as {kind} without a password"
+            ).format(name=name, kind=kind)
         )
     too_large = limits.too_large(size)
     if too_large:
@@ -106,20 +117,30 @@ def open_package(path: Source, limits: Limits, kind: str) -> Iterator[ZipPackage
         zf = zipfile.ZipFile(as_stream(path))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         # NotImplementedError: a damaged header asking for a zip version nobody writes.
-        raise FormReadError(f"{name} is not {kind}: the file is damaged") from exc
+        raise FormReadError(
+            _("{name} is not {kind}: the file is damaged").format(name=name, kind=kind)
+        ) from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.zip_entries:
-            raise FormReadError(f"{name} holds too many parts ({len(infos)}) to be a form")
+            raise FormReadError(
+                _("{name} holds too many parts ({infos}) to be a form").format(
+                    name=name, infos=len(infos)
+                )
+            )
         total = 0
         for info in infos:
             total += info.file_size
             if info.file_size > limits.zip_part_bytes or total > limits.zip_total_bytes:
-                raise FormReadError(f"{name} unpacks to more than a form could ever hold")
+                raise FormReadError(
+                    _("{name} unpacks to more than a form could ever hold").format(name=name)
+                )
             if info.file_size > _RATIO_FLOOR and info.file_size > limits.zip_ratio * max(
                 info.compress_size, 1
             ):
-                raise FormReadError(f"{name} is compressed suspiciously well (a zip bomb?)")
+                raise FormReadError(
+                    _("{name} is compressed suspiciously well (a zip bomb?)").format(name=name)
+                )
         yield ZipPackage(zf, frozenset(i.filename for i in infos), limits, kind, name)
 
 
@@ -127,7 +148,7 @@ def read_part(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:
     """One part of an open zip, read with a bound (its header may lie about its size)."""
     info = zf.getinfo(member)
     if info.flag_bits & 0x1:
-        raise FormReadError("the document is password protected; ask for an unprotected copy")
+        raise FormReadError(_("the document is password protected; ask for an unprotected copy"))
     try:
         with zf.open(info) as fh:
             data = fh.read(limits.zip_part_bytes + 1)
@@ -139,7 +160,11 @@ def read_part(zf: zipfile.ZipFile, member: str, limits: Limits) -> bytes:
         ValueError,
         NotImplementedError,
     ) as exc:
-        raise FormReadError(f"the part {member} is damaged ({exc})") from exc
+        raise FormReadError(
+            _("the part {member} is damaged ({exc})").format(member=member, exc=exc)
+        ) from exc
     if len(data) > limits.zip_part_bytes:
-        raise FormReadError(f"the part {member} is larger than a form could ever be")
+        raise FormReadError(
+            _("the part {member} is larger than a form could ever be").format(member=member)
+        )
     return data

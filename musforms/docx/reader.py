@@ -36,6 +36,7 @@ from musforms.docx._package import open_package, parse_xml
 from musforms.docx._sdt import Control
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Resolver
+from musforms.i18n import _
 from musforms.identity import FORM_CODE_RE, form_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import (
@@ -89,10 +90,12 @@ def _open(path: Source, limits: Limits) -> _Package:
         parts = {n: package.read(n) for n in wanted}
         main = _main_part(parts.get("_rels/.rels"), names)
         if main is None:
-            raise FormReadError(f"{name} is not a Word document (.docx): it has no text part")
+            raise FormReadError(
+                _("{name} is not a Word document (.docx): it has no text part").format(name=name)
+            )
         document = parse_xml(package.read(main), f"{name}: {main}")
     if document.tag != sdt.w("document"):
-        raise FormReadError(f"{name} is not a Word document (.docx)")
+        raise FormReadError(_("{name} is not a Word document (.docx)").format(name=name))
     return _Package(document, parts)
 
 
@@ -120,7 +123,9 @@ def _controls(root: etree._Element, limits: Limits, name: str) -> list[Control]:
     found = root.iter(sdt.w("sdt"), sdt.w("ffData"))  # content controls, legacy form fields
     count = sum(1 for _ in itertools.islice(found, limits.fields + 1))
     if count > limits.fields:
-        raise FormReadError(f"{name} has more form fields than any form musforms makes")
+        raise FormReadError(
+            _("{name} has more form fields than any form musforms makes").format(name=name)
+        )
     return sdt.parse_controls(root)
 
 
@@ -187,7 +192,9 @@ def read_docx(
     package = _open(path, limits)
     body = package.document.find(sdt.w("body"))
     if body is None:
-        raise FormReadError(f"{path.name} is not a Word document (.docx): it has no body")
+        raise FormReadError(
+            _("{name} is not a Word document (.docx): it has no body").format(name=path.name)
+        )
     page_texts = [
         sdt.text_of(parse_xml(data, name))
         for name, data in sorted(package.parts.items())
@@ -246,8 +253,10 @@ def form_from_controls(found: Found, resolve: Resolver | None) -> RawForm:
     code = _form_code([*found.page_texts, found.body_text])
     if not token and not code:
         raise NotMusformsError(
-            f"{found.name} is {found.what} but not a musforms form "
-            "(it carries no form identity and no form code)"
+            _(
+                "{name} is {what} but not a musforms form (it carries no form "
+                "identity and no form code)"
+            ).format(name=found.name, what=found.what)
         )
     raw = RawForm(
         format=found.format,

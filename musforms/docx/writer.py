@@ -43,6 +43,7 @@ from musforms.docx._package import parse_xml
 from musforms.errors import MusformsError
 from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
+from musforms.i18n import _
 from musforms.models import FormData, Question, localize
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "form.docx"
@@ -217,8 +218,10 @@ class DocxFormWriter(FormWriterBase):
             doc: Any = Document(io.BytesIO(self._template_data))
         except Exception as exc:  # python-docx raises several types for a bad package
             raise MusformsError(
-                f"the Word template {path} cannot be opened ({exc}); "
-                "use a .docx saved by Word or LibreOffice"
+                _(
+                    "the Word template {path} cannot be opened ({exc}); use a .docx "
+                    "saved by Word or LibreOffice"
+                ).format(path=path, exc=exc)
             ) from exc
         self._styles = self._style_ids(doc)
         self._prepared: _Prepared | None = None  # the fast path's, made on its first form

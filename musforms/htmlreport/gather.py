@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.models import Employee, Question, QuestionSet
 from musforms.report import (
     NEEDS_A_LOOK,
@@ -61,7 +62,9 @@ def grouping(by: str) -> str:
     field_name = GROUPINGS.get(by.strip().lower())
     if field_name is None:
         raise ConfigError(
-            f"--by {by!r} is no column the report can group by; use one of {', '.join(GROUPINGS)}"
+            _("--by {by!r} is no column the report can group by; use one of {groupings}").format(
+                by=by, groupings=", ".join(GROUPINGS)
+            )
         )
     return field_name
 

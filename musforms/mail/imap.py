@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 from musforms.limits import Limits
 from musforms.mail.inbox import Broken, Known, Letter, header_key, message_bound
 
@@ -72,18 +73,36 @@ def parse_url(text: str) -> Mailbox:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"{text}: not an IMAP address ({exc}); write it as {example}") from exc
+        raise ConfigError(
+            _("{text}: not an IMAP address ({exc}); write it as {example}").format(
+                text=text, exc=exc, example=example
+            )
+        ) from exc
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or not parts.hostname:
-        raise ConfigError(f"{text}: not an IMAP address; write it as {example}")
+        raise ConfigError(
+            _("{text}: not an IMAP address; write it as {example}").format(
+                text=text, example=example
+            )
+        )
     if parts.password is not None:  # shown as "***": never echoed
         raise ConfigError(
-            f"{text}: the address holds a password; remove it and set {PASSWORD_ENV} instead"
+            _(
+                "{text}: the address holds a password; remove it and set {password_env} instead"
+            ).format(text=text, password_env=PASSWORD_ENV)
         )
     if not parts.username:
-        raise ConfigError(f"{text}: the address names no user; write it as {example}")
+        raise ConfigError(
+            _("{text}: the address names no user; write it as {example}").format(
+                text=text, example=example
+            )
+        )
     if parts.query or parts.fragment:
-        raise ConfigError(f"{text}: an IMAP address has no '?' or '#' part; write it as {example}")
+        raise ConfigError(
+            _("{text}: an IMAP address has no '?' or '#' part; write it as {example}").format(
+                text=text, example=example
+            )
+        )
     folder = unquote(parts.path.lstrip("/")).rstrip("/") or "INBOX"
     default = 993 if scheme == "imaps" else 143
     return Mailbox(scheme, unquote(parts.username), parts.hostname, port or default, folder)

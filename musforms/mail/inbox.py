@@ -31,6 +31,7 @@ from typing import Literal
 
 from musforms import fastpath
 from musforms.blob import Blob
+from musforms.i18n import _
 from musforms.limits import Limits, mb
 
 SEP = " › "  # between a message and its attachment in the report: "inbox.mbox #3 › svar.pdf"
@@ -490,7 +491,7 @@ def _split(data: bytes) -> tuple[email.message.Message, list[bytes]] | None:
     if not marks or not marks[-1][2] or any(closing for _, _, closing in marks[:-1]):
         return None  # cut short, or an odd shape: the library says what it makes of it
     parts = []
-    for (_, after, _), (before, _, _) in itertools.pairwise(marks):
+    for (_s1, after, _k1), (before, _e2, _k2) in itertools.pairwise(marks):
         after += (
             2
             if body[after : after + 2] == b"\r\n"
@@ -554,8 +555,10 @@ def _open_msg(
         attachments = list(message.attachments)
     except Exception as exc:
         raise MailReadError(
-            "a damaged Outlook message (.msg) that cannot be opened; ask for the form to be "
-            "sent again"
+            _(
+                "a damaged Outlook message (.msg) that cannot be opened; ask for the form to be "
+                "sent again"
+            )
         ) from exc
     if top:
         opened.sender = sender
@@ -627,7 +630,7 @@ def _forwarded_name(inner: object) -> str:
 def _address(value: object) -> str | None:
     if value is None:
         return None
-    _, address = email.utils.parseaddr(_text(value))
+    _name, address = email.utils.parseaddr(_text(value))
     return address.lower() or None
 
 

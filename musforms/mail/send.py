@@ -34,6 +34,7 @@ from typing import Literal
 from musforms.dates import danish_date
 from musforms.errors import ConfigError, MusformsError
 from musforms.files import id_slug, private_folder, slug, write_bytes
+from musforms.i18n import _
 from musforms.mail.sendlog import Entry, LogWriter, Sent, SentFile, sent
 from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_folder
 from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
@@ -82,7 +83,11 @@ def sender_address(raw: str) -> Address:
     name, spec = parseaddr(raw)
     address, problem = check_address(spec)
     if problem or not spec:
-        raise ConfigError(f"--from {raw!r}: {problem or 'is not an e-mail address'}")
+        raise ConfigError(
+            _("--from {raw!r}: {value}").format(
+                raw=raw, value=problem or "is not an e-mail address"
+            )
+        )
     user, domain = address.split("@")
     return Address(display_name=name, username=user, domain=domain)
 
@@ -238,8 +243,10 @@ class _Texts:
         for text in self._loaded.values():
             if "deadline" in text.uses and deadline is None:
                 raise ConfigError(
-                    f"{text.source} uses the return deadline ({{frist}} or {{deadline}}): "
-                    "give it with --deadline, e.g. --deadline 15-01-2027"
+                    _(
+                        "{source} uses the return deadline ({{frist}} or {{deadline}}): "
+                        "give it with --deadline, e.g. --deadline 15-01-2027"
+                    ).format(source=text.source)
                 )
         return sorted({t.source for t in self._loaded.values()})
 
@@ -350,8 +357,10 @@ def _missing(forms_dir: Path, results: Path) -> Iterator[str]:
     issued = manifest_head(forms_dir).cycle
     if cycle != issued:
         raise ConfigError(
-            f"{results} holds round {cycle}, but {forms_dir} round {issued}: give --remind "
-            "the results folder of the same round"
+            _(
+                "{results} holds round {cycle}, but {forms_dir} round {issued}: "
+                "give --remind the results folder of the same round"
+            ).format(results=results, cycle=cycle, forms_dir=forms_dir, issued=issued)
         )
     return (str(eid) for eid in items(results / REPORT, "missing.item", "the collect report"))
 
@@ -584,12 +593,14 @@ def parse_server(text: str, tls: Tls) -> tuple[str, int]:
     text = text.strip()
     host, port = text, ""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, _sep, rest = text[1:].partition("]")
         port = rest[1:] if rest.startswith(":") else ""
     elif text.count(":") == 1:
         host, port = text.split(":")
     if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise ConfigError(f"--smtp {text!r}: write the mail server as HOST or HOST:PORT")
+        raise ConfigError(
+            _("--smtp {text!r}: write the mail server as HOST or HOST:PORT").format(text=text)
+        )
     return host, int(port) if port else DEFAULT_PORTS[tls]
 
 
@@ -609,9 +620,11 @@ def is_loopback(host: str) -> bool:
 def check_server(server: Server) -> None:
     if server.tls == "none" and not is_loopback(server.host):
         raise ConfigError(
-            f"--tls none sends the forms (and any password) unencrypted, so it is only allowed "
-            f"to a mail server on this machine (localhost), not {server.host}: use --tls "
-            "starttls (the default) or --tls ssl"
+            _(
+                "--tls none sends the forms (and any password) unencrypted, so it "
+                "is only allowed to a mail server on this machine (localhost), not "
+                "{host}: use --tls starttls (the default) or --tls ssl"
+            ).format(host=server.host)
         )
 
 
@@ -645,16 +658,20 @@ def connect(server: Server) -> smtplib.SMTP:
             raise
     except smtplib.SMTPAuthenticationError as exc:
         raise RefusedError(
-            f"the mail server {server.name} refused the user name or password for "
-            f"{server.user} ({_reply(exc)}): check --user and the password "
-            "(MUSFORMS_SMTP_PASSWORD)"
+            _(
+                "the mail server {name} refused the user name or password for "
+                "{user} ({reply}): check --user and the password "
+                "(MUSFORMS_SMTP_PASSWORD)"
+            ).format(name=server.name, user=server.user, reply=_reply(exc))
         ) from None
     except smtplib.SMTPNotSupportedError as exc:
         if "AUTH PLAIN" in str(exc):
             raise SendError(
-                f"the mail server {server.name} takes no user name or password with letters "
-                "outside A–Z (it does not offer AUTH PLAIN): ask IT for a password of plain "
-                "letters and digits"
+                _(
+                    "the mail server {name} takes no user name or password with "
+                    "letters outside A–Z (it does not offer AUTH PLAIN): ask IT for a "
+                    "password of plain letters and digits"
+                ).format(name=server.name)
             ) from None
         what = "STARTTLS" if "STARTTLS" in str(exc) else "logging in (AUTH)"
         hint = (
@@ -662,33 +679,47 @@ def connect(server: Server) -> smtplib.SMTP:
             if what == "STARTTLS"
             else "leave out --user if it needs no login, or ask IT which server to use"
         )
-        raise SendError(f"the mail server {server.name} does not offer {what}: {hint}") from None
+        raise SendError(
+            _("the mail server {name} does not offer {what}: {hint}").format(
+                name=server.name, what=what, hint=hint
+            )
+        ) from None
     except ssl.SSLCertVerificationError as exc:
         raise RefusedError(
-            f"the certificate of the mail server {server.name} could not be verified "
-            f"({exc.verify_message}): check the server's name; if it uses your own "
-            "certificate authority, give its certificate with --cafile"
+            _(
+                "the certificate of the mail server {name} could not be verified "
+                "({verify_message}): check the server's name; if it uses your own "
+                "certificate authority, give its certificate with --cafile"
+            ).format(name=server.name, verify_message=exc.verify_message)
         ) from None
     except ssl.SSLError as exc:
         raise SendError(
-            f"no encrypted connection to the mail server {server.name} ({exc.reason}): check "
-            "--tls (starttls for port 587, ssl for port 465)"
+            _(
+                "no encrypted connection to the mail server {name} ({reason}): "
+                "check --tls (starttls for port 587, ssl for port 465)"
+            ).format(name=server.name, reason=exc.reason)
         ) from None
     except TimeoutError:
         raise SendError(_silent(server)) from None
     except smtplib.SMTPResponseException as exc:
-        raise SendError(f"the mail server {server.name} said {_reply(exc)}") from None
+        raise SendError(
+            _("the mail server {name} said {reply}").format(name=server.name, reply=_reply(exc))
+        ) from None
     except smtplib.SMTPServerDisconnected as exc:
         if _timed_out(exc):
             raise SendError(_silent(server)) from None
         raise SendError(
-            f"the mail server {server.name} closed the connection before it was ready: check "
-            "--smtp and --tls"
+            _(
+                "the mail server {name} closed the connection before it was ready: "
+                "check --smtp and --tls"
+            ).format(name=server.name)
         ) from None
     except OSError as exc:
         raise SendError(
-            f"cannot connect to the mail server {server.name}: {exc.strerror or exc}. Check "
-            "the server's name and port (--smtp)"
+            _(
+                "cannot connect to the mail server {name}: {value}. Check the "
+                "server's name and port (--smtp)"
+            ).format(name=server.name, value=exc.strerror or exc)
         ) from None
     return conn
 
@@ -832,9 +863,12 @@ def send(
                             lost = f"the server said {_reply(exc)}"
                             continue
                         raise RefusedError(
-                            f"the mail server {server.name} refused the sender "
-                            f"{sender.addr_spec} ({_reply(exc)}): check --from, and that "
-                            "--user may send as that address"
+                            _(
+                                "the mail server {name} refused the sender {addr_spec} ({reply}): "
+                                "check --from, and that --user may send as that address"
+                            ).format(
+                                name=server.name, addr_spec=sender.addr_spec, reply=_reply(exc)
+                            )
                         ) from None
                     except smtplib.SMTPResponseException as exc:
                         if 400 <= exc.smtp_code < 500:  # try again later: on a fresh connection

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from musforms.errors import ConfigError
 from musforms.files import FILE_MODE
+from musforms.i18n import _
 
 LOG_FILE = "sent.jsonl"
 _TAIL = 1 << 20  # no line is near this long
@@ -71,8 +72,11 @@ def read_log(folder: Path) -> Iterator[Entry]:
             if number == len(lines):  # the last line, cut short by a crash: never accepted
                 return
             raise ConfigError(
-                f"{path}, line {number}, cannot be read. It records who was already sent "
-                "what; restore it from a backup, or move it away to send everything again"
+                _(
+                    "{path}, line {number}, cannot be read. It records who was already "
+                    "sent what; restore it from a backup, or move it away to send "
+                    "everything again"
+                ).format(path=path, number=number)
             ) from None
 
 

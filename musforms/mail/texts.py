@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from musforms.errors import ConfigError
+from musforms.i18n import _
 
 Kind = Literal["invitation", "reminder", "leaders"]
 KINDS: tuple[Kind, ...] = ("invitation", "reminder", "leaders")
@@ -88,10 +89,16 @@ def parse_text(text: str, kind: Kind, lang: str, source: str) -> MailText:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
     problems = []
     if not lines[0].strip():
-        problems.append(f"{source}, line 1: the first line is the subject, and it is empty")
+        problems.append(
+            _("{source}, line 1: the first line is the subject, and it is empty").format(
+                source=source
+            )
+        )
     elif len(lines) > 1 and lines[1].strip():
         problems.append(
-            f"{source}, line 2: put a blank line between the subject (line 1) and the text"
+            _(
+                "{source}, line 2: put a blank line between the subject (line 1) and the text"
+            ).format(source=source)
         )
     names = PLACEHOLDERS[kind]
     uses = set()
@@ -102,16 +109,20 @@ def parse_text(text: str, kind: Kind, lang: str, source: str) -> MailText:
                 continue
             if token in ("{", "}"):
                 problems.append(
-                    f"{source}, line {number}: a lone '{token}'; write {{{{ or }}}} for a "
-                    "brace itself"
+                    _(
+                        "{source}, line {number}: a lone '{token}'; write {{{{ or }}}} for "
+                        "a brace itself"
+                    ).format(source=source, number=number, token=token)
                 )
                 continue
             name = m.group(1).strip()
             if name not in names:
                 known = ", ".join("{" + n + "}" for n in names)
                 problems.append(
-                    f"{source}, line {number}: {token} is not a placeholder musforms knows; "
-                    f"use one of {known}"
+                    _(
+                        "{source}, line {number}: {token} is not a placeholder musforms "
+                        "knows; use one of {known}"
+                    ).format(source=source, number=number, token=token, known=known)
                 )
             else:
                 uses.add(names[name])
@@ -138,7 +149,11 @@ def texts_folder(forms_dir: Path, texts: Path | None) -> Path | None:
     folder above it, else None (the built-in texts)."""
     if texts is not None:
         if not texts.is_dir():
-            raise ConfigError(f"{texts} is not a folder: give --texts the folder of the mail texts")
+            raise ConfigError(
+                _("{texts} is not a folder: give --texts the folder of the mail texts").format(
+                    texts=texts
+                )
+            )
         return texts
     start = forms_dir.resolve()
     for folder in (start, *start.parents):
@@ -158,9 +173,13 @@ def load_text(folder: Path | None, kind: Kind, lang: str, fallback: str) -> Mail
                     text = path.read_bytes().decode("utf-8-sig")
                 except UnicodeDecodeError:
                     raise ConfigError(
-                        f"{path}: the file is not UTF-8 text; save it as UTF-8"
+                        _("{path}: the file is not UTF-8 text; save it as UTF-8").format(path=path)
                     ) from None
                 except OSError as exc:
-                    raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+                    raise ConfigError(
+                        _("{path}: cannot be read ({strerror})").format(
+                            path=path, strerror=exc.strerror
+                        )
+                    ) from None
                 return parse_text(text, kind, want, str(path))
     return parse_text(builtin_text(kind, lang), kind, lang, f"the built-in {kind}.{lang}.txt")

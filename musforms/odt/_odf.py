@@ -18,6 +18,7 @@ from musforms.docx import _sdt as sdt
 from musforms.docx._package import qualified
 from musforms.docx._sdt import Control, ControlKind
 from musforms.errors import FormReadError
+from musforms.i18n import _
 from musforms.odt import TEXT_MEDIA_TYPE
 
 __all__ = ["TEXT_MEDIA_TYPE", "control_from_element", "parse_controls", "text_of"]
@@ -96,7 +97,7 @@ class _Reader:
 
     def room(self, count: int) -> None:
         if self.size + count > self.max_chars:
-            raise FormReadError("the document holds more text than a form could ever hold")
+            raise FormReadError(_("the document holds more text than a form could ever hold"))
 
     def emit(self, chars: str) -> None:
         if not chars:

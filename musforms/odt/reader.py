@@ -29,6 +29,7 @@ from musforms.docx._package import ZipPackage, open_package
 from musforms.docx.reader import Block, Found, form_from_controls
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Resolver
+from musforms.i18n import _
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import RawForm
 from musforms.odt import _odf as odf
@@ -62,17 +63,21 @@ def _open(path: Source, limits: Limits) -> _Package:
         media = _media_type(package, manifest)
         if media is not None and media != odf.TEXT_MEDIA_TYPE:
             raise NotMusformsError(
-                f"{name} is an OpenDocument file ({media}) but no text document, so no "
-                "musforms form"
+                _(
+                    "{name} is an OpenDocument file ({media}) but no text document, so "
+                    "no musforms form"
+                ).format(name=name, media=media)
             )
         if "content.xml" not in names:
-            raise FormReadError(f"{name} is not {KIND}: it has no content")
+            raise FormReadError(
+                _("{name} is not {kind}: it has no content").format(name=name, kind=KIND)
+            )
         content = package.xml("content.xml")
         styles = package.xml("styles.xml") if "styles.xml" in names else None
         meta = package.xml("meta.xml") if "meta.xml" in names else None
     body = content.find(f"{odf.office('body')}/{odf.office('text')}")
     if content.tag != odf.office("document-content") or body is None:
-        raise FormReadError(f"{name} is not {KIND}: it has no text")
+        raise FormReadError(_("{name} is not {kind}: it has no text").format(name=name, kind=KIND))
     return _Package(body, styles, meta)
 
 
@@ -145,7 +150,9 @@ def read_odt(
     # Counted before any is read: a hostile file's controls cost no more than the limit.
     found = package.body.iter(odf.CONTENT_CONTROL)
     if sum(1 for _ in itertools.islice(found, limits.fields + 1)) > limits.fields:
-        raise FormReadError(f"{path.name} has more form fields than any form musforms makes")
+        raise FormReadError(
+            _("{name} has more form fields than any form musforms makes").format(name=path.name)
+        )
     max_chars = limits.zip_part_bytes
     controls, body_text = odf.parse_controls(package.body, max_chars)
     page_texts = []

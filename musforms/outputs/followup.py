@@ -19,6 +19,7 @@ from typing import IO
 
 from musforms.errors import MusformsError
 from musforms.files import atomic_writer, library_temp_files
+from musforms.i18n import _
 from musforms.outputs.spool import AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, danish_date
 from musforms.texts import t
@@ -137,7 +138,7 @@ def _fill_sheet(ws: object, rows: Iterable[AgreementRow], count: int, lang: str)
 
     assert isinstance(ws, WriteOnlyWorksheet)
     # Column widths, the frozen header and the filter go before the first row.
-    for i, (_, width) in enumerate(COLUMNS, 1):
+    for i, (_name, width) in enumerate(COLUMNS, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
@@ -200,7 +201,9 @@ def parse_period(text: str) -> int:
     """``30d`` → 30, ``2w`` → 14, ``30`` → 30 days; ``3m`` counts a month as 30 days."""
     m = re.fullmatch(r"\s*(\d{1,4})\s*([dwm]?)\s*", text.lower())
     if not m:
-        raise MusformsError(f"{text!r} is not a period: write it as e.g. 30d, 2w or 3m")
+        raise MusformsError(
+            _("{text!r} is not a period: write it as e.g. 30d, 2w or 3m").format(text=text)
+        )
     n = int(m.group(1))
     return n * {"": 1, "d": 1, "w": 7, "m": 30}[m.group(2)]
 

@@ -76,6 +76,7 @@ import ijson
 from musforms import fastpath
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer, earlier_slug, id_slug, inside, slug, write_bytes
+from musforms.i18n import _
 from musforms.identity import form_code
 from musforms.models import Organisation, QuestionSet, localize
 from musforms.outputs.spool import PAGE, spool_db
@@ -278,25 +279,30 @@ def check_template(path: Path) -> None:
     from jinja2 import TemplateSyntaxError
 
     if not path.is_file():
-        raise ConfigError(f"the minutes template {path} does not exist")
+        raise ConfigError(_("the minutes template {path} does not exist").format(path=path))
     try:
         unknown = DocxTemplate(path).get_undeclared_template_variables(_environment())
     except TemplateSyntaxError as exc:
         raise ConfigError(
-            f"the minutes template {path} has a broken tag: {exc.message}. "
-            "Open it in Word and check the {{ … }} and {% … %} tags."
+            _(
+                "the minutes template {path} has a broken tag: {message}. Open it "
+                "in Word and check the {{{{ … }}}} and {{% … %}} tags."
+            ).format(path=path, message=exc.message)
         ) from exc
     except Exception as exc:  # a damaged or non-Word file; docx/zip raise many kinds
         raise ConfigError(
-            f"the minutes template {path} cannot be opened as a Word .docx file "
-            f"({exc.__class__.__name__})"
+            _("the minutes template {path} cannot be opened as a Word .docx file ({name})").format(
+                path=path, name=exc.__class__.__name__
+            )
         ) from exc
     unknown = set(unknown) - VARIABLES
     if unknown:
         names = ", ".join(sorted(unknown))
         raise ConfigError(
-            f"the minutes template {path} uses {names}, which musforms does not provide. "
-            f"Use only: {', '.join(sorted(VARIABLES))} (see README, 'Minutes template')."
+            _(
+                "the minutes template {path} uses {names}, which musforms does not "
+                "provide. Use only: {sorted} (see README, 'Minutes template')."
+            ).format(path=path, names=names, sorted=", ".join(sorted(VARIABLES)))
         )
 
 
@@ -318,11 +324,17 @@ def _rendering_errors(name: str) -> Iterator[None]:
         yield
     except UndefinedError as exc:
         raise ConfigError(
-            f"the minutes template{name} asks for something musforms does not provide "
-            f"({exc.message}); see README, 'Minutes template'"
+            _(
+                "the minutes template{name} asks for something musforms does not "
+                "provide ({message}); see README, 'Minutes template'"
+            ).format(name=name, message=exc.message)
         ) from exc
     except TemplateError as exc:
-        raise ConfigError(f"the minutes template{name} cannot be filled in: {exc.message}") from exc
+        raise ConfigError(
+            _("the minutes template{name} cannot be filled in: {message}").format(
+                name=name, message=exc.message
+            )
+        ) from exc
 
 
 def _render_docxtpl(template: bytes, ctx: dict[str, Any]) -> bytes:

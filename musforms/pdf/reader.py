@@ -38,6 +38,7 @@ from musforms import texts
 from musforms.blob import Source
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Issued, Resolver
+from musforms.i18n import _
 from musforms.identity import form_code, form_id_from_code
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.models import QuestionSet, RawForm, RawValue, localize
@@ -86,7 +87,9 @@ def read_pdf(
     except OSError as exc:
         raise _cannot_open(path, exc) from exc
     if size == 0:
-        raise FormReadError(f"{path.name}: the file is empty; ask for the form to be sent again")
+        raise FormReadError(
+            _("{name}: the file is empty; ask for the form to be sent again").format(name=path.name)
+        )
     too_large = limits.too_large(size)
     if too_large:
         raise FormReadError(f"{path.name}: {too_large}")
@@ -108,28 +111,36 @@ def read_pdf(
 
 def _cannot_open(path: Source, exc: OSError) -> FormReadError:
     return FormReadError(
-        f"{path.name}: the file cannot be opened ({exc.strerror or exc.__class__.__name__})"
+        _("{name}: the file cannot be opened ({value})").format(
+            name=path.name, value=exc.strerror or exc.__class__.__name__
+        )
     )
 
 
 def _unreadable(path: Source) -> FormReadError:
     return FormReadError(
-        f"{path.name}: the file is damaged or not a PDF; ask for the form to be saved "
-        "and sent again"
+        _(
+            "{name}: the file is damaged or not a PDF; ask for the form to be saved and sent again"
+        ).format(name=path.name)
     )
 
 
 def _encrypted(path: Source) -> FormReadError:
     return FormReadError(
-        f"{path.name}: the file is protected with a password; ask for it to be saved "
-        "again without one"
+        _(
+            "{name}: the file is protected with a password; ask for it to be "
+            "saved again without one"
+        ).format(name=path.name)
     )
 
 
 def _too_much_memory(path: Source) -> FormReadError:
     return FormReadError(
-        f"{path.name}: reading it takes more memory than any form could; the file is "
-        "damaged or made to harm; ask for the form to be saved and sent again"
+        _(
+            "{name}: reading it takes more memory than any form could; the "
+            "file is damaged or made to harm; ask for the form to be saved and "
+            "sent again"
+        ).format(name=path.name)
     )
 
 
@@ -292,8 +303,9 @@ def _read(path: Source, resolve: Resolver | None, limits: Limits) -> RawForm:
         _from_layout(printed, raw, resolve, budget, limits, bounded)
     if raw.token is None and raw.form_code is None:
         raise NotMusformsError(
-            f"{path.name}: this PDF is not a musforms form (it has no form identity and no "
-            "form code)"
+            _(
+                "{name}: this PDF is not a musforms form (it has no form identity and no form code)"
+            ).format(name=path.name)
         )
     return raw
 
@@ -335,8 +347,9 @@ _TAIL = 1024  # the end searched for "%%EOF", past blanks a mail client may add
 
 def _cut_short(path: Source) -> FormReadError:
     return FormReadError(
-        f"{path.name}: the file is cut short (its end is missing); ask for the form to be "
-        "sent again"
+        _(
+            "{name}: the file is cut short (its end is missing); ask for the form to be sent again"
+        ).format(name=path.name)
     )
 
 
@@ -361,7 +374,9 @@ def _read_document(
     pages = len(pdf.pages)
     if pages > limits.pages:
         raise FormReadError(
-            f"{path.name}: the file has {pages} pages, far more than a form; ask for the form alone"
+            _(
+                "{name}: the file has {pages} pages, far more than a form; ask for the form alone"
+            ).format(name=path.name, pages=pages)
         )
     fields = _fields(pdf, budget, limits)
     info = _info(pdf)
@@ -383,8 +398,11 @@ def _read_document(
     )
     if xfa:
         raise FormReadError(
-            f"{path.name}: the form was saved as an XFA form (Adobe LiveCycle), which "
-            "musforms cannot read; ask for it to be saved as an ordinary PDF"
+            _(
+                "{name}: the form was saved as an XFA form (Adobe LiveCycle), "
+                "which musforms cannot read; ask for it to be saved as an ordinary "
+                "PDF"
+            ).format(name=path.name)
         )
     answered = any(not fn.is_reserved(name) for name in fields)
     if answered and not any(fn.is_reserved(name) for name in fields):
@@ -624,7 +642,7 @@ class _Widget:
         # The widget and its field's /Parent chain, nearest first.
         self.chain = [widget]
         node = widget
-        for _ in range(MAX_PARENT_DEPTH):
+        for _i in range(MAX_PARENT_DEPTH):
             parent = node.get(Annot.PARENT)
             if not _is_dict(parent):
                 break
@@ -686,7 +704,7 @@ def _widgets(pdf: pikepdf.Pdf, nodes: _Nodes, budget: _Budget, limits: Limits) -
             if count % 64 == 0:
                 budget.check()
             if count > limits.fields:
-                raise FormReadError("the file has more form fields than any form musforms makes")
+                raise FormReadError(_("the file has more form fields than any form musforms makes"))
             yield node
     # Fields the form lists but no page shows (rare; keep their values too).
     acro = _acroform(pdf)

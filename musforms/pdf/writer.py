@@ -49,6 +49,7 @@ from musforms import fieldnames as fn
 from musforms.errors import ConfigError
 from musforms.files import write_bytes
 from musforms.formats import FormWriterBase
+from musforms.i18n import _
 from musforms.models import FormData, Question, localize
 from musforms.pdf import _acroform as af
 from musforms.pdf import _fieldfont, _template, tagging
@@ -576,7 +577,7 @@ class PdfFormWriter(FormWriterBase):
 
     def _setup(self) -> None:
         if self.template is not None:
-            raise ConfigError("a PDF form has no template of its own; the template is for Word")
+            raise ConfigError(_("a PDF form has no template of its own; the template is for Word"))
         self._templates: dict[tuple[Any, ...], _template.Template] = {}
         self._header_block: Block | None = None
         _fonts()
@@ -593,8 +594,10 @@ class PdfFormWriter(FormWriterBase):
             return ImageReader(logo)
         except Exception as exc:  # reportlab/PIL raise many kinds for a bad image
             raise ConfigError(
-                f"the logo {logo} cannot be read as an image ({exc}); "
-                "use a PNG or JPEG file, or remove 'logo' from the settings"
+                _(
+                    "the logo {logo} cannot be read as an image ({exc}); use a PNG or "
+                    "JPEG file, or remove 'logo' from the settings"
+                ).format(logo=logo, exc=exc)
             ) from exc
 
     def _t(self, key: str, **values: object) -> str:
