@@ -7,7 +7,7 @@ SIZES ?= 1000,10000
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck clients bench fuzz soak clean
+.PHONY: demo test lint typecheck clients bench fuzz soak clean translations
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP)
 
 clients:
 	bash scripts/install-clients.sh
+
+# The message catalogues: extract every message into musforms/locale/musforms.pot, update the
+# Danish and English musforms.po, compile the .mo files. Lists each Danish text still missing.
+translations: $(TESTSTAMP)
+	$(BIN)/python scripts/translations.py
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check musforms tests scripts benchmarks

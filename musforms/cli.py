@@ -17,11 +17,113 @@ import click
 
 from musforms import __version__
 from musforms.errors import MusformsError
-from musforms.i18n import _
+from musforms.i18n import N_, _, command_language, ngettext, set_language
 from musforms.limits import DEFAULT_LIMITS, MB, Limits
 from musforms.wording import counted
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _musforms_command_line() -> list[str]:
+    """The arguments of ``musforms ...`` when this process is musforms (not, say, a test
+    runner that imports it)."""
+    program = Path(sys.argv[0]).name if sys.argv else ""
+    is_musforms = program == "musforms" or sys.argv[0].endswith(("musforms/__main__.py", "-c"))
+    return sys.argv[1:] if is_musforms else []
+
+
+# Every message, the help of each command and option included, in the HR officer's language,
+# chosen before any is made: from the locale and the settings the command line points at
+# (musforms.i18n.command_language). Click's own words (Usage:, Options, Error: …) come from
+# the same catalogues.
+set_language(command_language(_musforms_command_line()))
+
+
+def _click_in_our_words() -> None:
+    """click's messages go through musforms' catalogues (the ones an HR officer meets are in
+    them, see _click_words; any other stays click's English)."""
+    import gettext
+
+    for name, module in list(sys.modules.items()):
+        if name == "click" or name.startswith("click."):
+            if getattr(module, "_", None) is gettext.gettext:
+                module._ = _  # type: ignore[attr-defined]
+            if getattr(module, "ngettext", None) is gettext.ngettext:
+                module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+_click_in_our_words()
+
+
+def _click_words() -> None:  # pragma: no cover - never called: marks click's texts
+    """click's own texts an HR officer meets, so that the catalogues hold them (their ids
+    are click's, word for word)."""
+    N_("Usage:")
+    N_("Options")
+    N_("Commands")
+    N_("Positional arguments")
+    N_("Show this message and exit.")
+    N_("Show the version and exit.")
+    N_("%(prog)s, version %(version)s")
+    N_("Error: {message}")
+    N_("Aborted!")
+    N_("Try '{command} {option}' for help.")
+    N_("Invalid value: {message}")
+    N_("Invalid value for {param_hint}: {message}")
+    N_("Missing argument")
+    N_("Missing option")
+    N_("Missing parameter")
+    N_("Missing command.")
+    N_("No such option {name!r}.")
+    N_("No such command {name!r}.")
+    N_("default: {default}")
+    N_("env var: {var}")
+    N_("required")
+    N_("file")
+    N_("directory")
+    N_("path")
+    N_("{name} {filename!r} does not exist.")
+    N_("{name} {filename!r} is a file.")
+    N_("{name} {filename!r} is a directory.")
+    N_("{name} {filename!r} is not readable.")
+    N_("{name} {filename!r} is not writable.")
+    N_("{value!r} is not a valid {number_type}.")
+    N_("{value} is not in the range {range}.")
+    N_("Could not open file {filename!r}: {message}")
+    ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", 2)
+    ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", 2)
+    ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", 2)
+    ngettext(
+        "Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments.", 2
+    )
+
+
+class _Command(click.Command):
+    """A command whose help (its docstring) is in the HR officer's language."""
+
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
+        import inspect
+
+        kwargs["help"] = _(inspect.cleandoc(help)) if help else help
+        super().__init__(*args, **kwargs)
+
+
+class _Group(click.Group):
+    """musforms itself: its commands' help translated, and the language chosen anew for each
+    run (as a test runner's invoke does it, with its own environment)."""
+
+    command_class = _Command
+
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
+        import inspect
+
+        kwargs["help"] = _(inspect.cleandoc(help)) if help else help
+        super().__init__(*args, **kwargs)
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        words = sys.argv[1:] if args is None else list(args)
+        set_language(command_language(words))
+        return super().main(args, *rest, **kwargs)
 
 
 # The kinds of paths the commands take, and the options several commands share.
@@ -114,7 +216,7 @@ def friendly(func: F) -> F:
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage mistakes and exits keep click's own wording and exit code
         except KeyboardInterrupt as exc:
-            click.echo(_stopped("Stopped.", exc), err=True)
+            click.echo(_stopped(_("Stopped."), exc), err=True)
             sys.exit(130)
         except Exception as exc:
             from musforms.nospace import no_space
@@ -124,14 +226,23 @@ def friendly(func: F) -> F:
                 what, fix = _no_space(full)
                 raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if isinstance(exc, OSError):
-                where = f" {exc.filename}" if exc.filename else ""
-                what = f"cannot read or write{where}: {exc.strerror or exc}"
-                fix = "Fix the cause (the folder's permissions, a disk read-only or not there)"
+                reason = exc.strerror or str(exc)
+                if exc.filename:
+                    what = _("cannot read or write {file}: {reason}").format(
+                        file=exc.filename, reason=reason
+                    )
+                else:
+                    what = _("cannot read or write: {reason}").format(reason=reason)
+                fix = _("Fix the cause (the folder's permissions, a disk read-only or not there)")
                 raise click.ClickException(_stopped(what, exc, fix=fix)) from None
             if _debugging():
                 raise
-            what = f"musforms stopped on an unexpected problem ({exc.__class__.__name__})"
-            advice = "Run it again with --debug (musforms --debug ...) to see where, and report it."
+            what = _("musforms stopped on an unexpected problem ({kind})").format(
+                kind=exc.__class__.__name__
+            )
+            advice = _(
+                "Run it again with --debug (musforms --debug ...) to see where, and report it."
+            )
             raise click.ClickException(_stopped(what, exc, advice=advice)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -143,17 +254,21 @@ def _no_space(full: OSError) -> tuple[str, str]:
 
     if is_temporary(full.filename):
         return (
-            f"no space left in the temporary folder (TMPDIR={temporary_folder()}), where "
-            "musforms keeps its working files while it runs",
-            "Free space there, or point TMPDIR at a folder on a disk with room "
-            "(TMPDIR=/path/to/folder musforms ...)",
+            _(
+                "no space left in the temporary folder (TMPDIR={folder}), where "
+                "musforms keeps its working files while it runs"
+            ).format(folder=temporary_folder()),
+            _(
+                "Free space there, or point TMPDIR at a folder on a disk with room "
+                "(TMPDIR=/path/to/folder musforms ...)"
+            ),
         )
     if full.filename:
         return (
-            f"no space left on the disk of {full.filename}",
-            "Free space on that disk (or write to a folder on another disk)",
+            _("no space left on the disk of {file}").format(file=full.filename),
+            _("Free space on that disk (or write to a folder on another disk)"),
         )
-    return "no space left on the disk", "Free space on the disk"
+    return _("no space left on the disk"), _("Free space on the disk")
 
 
 def _stopped(
@@ -170,19 +285,20 @@ def _stopped(
         parts.append(done.state)
     if advice:
         parts.append(advice)
-    again = done.again if done is not None else "run it again"
+    again = done.again if done is not None else _("run it again")
     if fix:
-        parts.append(f"{fix}, then {again}.")
+        parts.append(_("{fix}, then {again}.").format(fix=fix, again=again))
     elif done is not None and done.changed:
-        parts.append(f"To finish the job, {again}.")
+        parts.append(_("To finish the job, {again}.").format(again=again))
     if not parts:
         return what
     return " ".join([what if what.endswith((".", "?", "!")) else what + ".", *parts])
 
 
 def _names(first: list[str], count: int) -> str:
-    more = f" and {count - len(first)} more" if count > len(first) else ""
-    return ", ".join(first) + more
+    if count > len(first):
+        return _("{names} and {more} more").format(names=", ".join(first), more=count - len(first))
+    return ", ".join(first)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -197,7 +313,10 @@ def _debugging() -> bool:
     return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="musforms")
 @click.option(
     "--debug",
@@ -307,7 +426,7 @@ def _progress_bar(total: int, label: str) -> Any:
     type=FILE,
     help=_("Word template for the .docx forms [default: form_templates/form.docx]."),
 )
-@key_file_option("The signing key [default: ~/.config/musforms/key, made on first use].")
+@key_file_option(_("The signing key [default: ~/.config/musforms/key, made on first use]."))
 @WORKERS
 @friendly
 def generate(
@@ -349,7 +468,7 @@ def generate(
     from musforms import formats as registry
 
     _warn(result.warnings)
-    kinds = " and ".join(registry.get(f).title for f in result.formats)
+    kinds = _(" and ").join(registry.get(f).title for f in result.formats)
     click.echo(
         _("Wrote {count} ({kinds}) to {out}").format(
             count=counted(result.count, "form", "forms"), kinds=kinds, out=out
@@ -420,7 +539,9 @@ def generate(
     show_default=True,
     help=_("Longest time to spend on one file, in seconds."),
 )
-@key_file_option("The signing key the forms were generated with [default: ~/.config/musforms/key].")
+@key_file_option(
+    _("The signing key the forms were generated with [default: ~/.config/musforms/key].")
+)
 @click.option("--full", is_flag=True, help=_("Read every file again, not only what is new."))
 @WORKERS
 @friendly
@@ -460,7 +581,7 @@ def collect(
 
     def on_total(total: int) -> None:
         nonlocal bar
-        bar = _progress_bar(total, "Reading returned forms")
+        bar = _progress_bar(total, _("Reading returned forms"))
         if bar is not None:
             bar.__enter__()
 
@@ -564,16 +685,23 @@ def purge(results: Path, before: Any, yes: bool) -> None:
         )
     if plan.leftovers:
         click.echo(
-            _(
-                "{value} {leftovers} that stopped runs left (they may hold answers and names):"
+            (
+                _(
+                    "It also deletes {leftovers} that stopped runs left (they may hold answers "
+                    "and names):"
+                )
+                if plan.employee_ids
+                else _(
+                    "This deletes {leftovers} that stopped runs left (they may hold answers "
+                    "and names):"
+                )
             ).format(
-                value="It also deletes" if plan.employee_ids else "This deletes",
                 leftovers=counted(len(plan.leftovers), "temporary file", "temporary files"),
             )
         )
         for path in plan.leftovers:
             click.echo(f"  {path}")
-    if not yes and not _confirm("Delete them?"):
+    if not yes and not _confirm(_("Delete them?")):
         click.echo(_("Nothing was deleted."))
         return
     removed = execute(plan)
@@ -777,21 +905,25 @@ def roster_command(file: Path, leaders: bool, settings: Path | None, today: str 
             placeholder = str(exc)
         lines += [placeholder] if placeholder else []
     _warn(lines)
-    departments = Counter(e.department or "(no department)" for e in employees)
-    click.echo(
-        f"OK: {len(employees)} employee{'s' * (len(employees) != 1)} in "
-        f"{len(departments)} department{'s' * (len(departments) != 1)}"
-        + (f", {len(lines)} warning{'s' * (len(lines) != 1)}" if lines else "")
+    departments = Counter(e.department or _("(no department)") for e in employees)
+    counts = _("OK: {employees} in {departments}").format(
+        employees=counted(len(employees), "employee", "employees"),
+        departments=counted(len(departments), "department", "departments"),
     )
+    if lines:
+        counts = _("{counts}, {warnings}").format(
+            counts=counts, warnings=counted(len(lines), "warning", "warnings")
+        )
+    click.echo(counts)
     width = max((len(d) for d in departments), default=0)
     for department, count in sorted(departments.items()):
         click.echo(f"  {department:<{width}}  {count}")
     for label, missing in (
-        ("e-mail", sum(1 for e in employees if not e.email)),
-        ("meeting date", sum(1 for e in employees if not e.meeting_date)),
+        (_("  {missing} without e-mail"), sum(1 for e in employees if not e.email)),
+        (_("  {missing} without meeting date"), sum(1 for e in employees if not e.meeting_date)),
     ):
         if missing:
-            click.echo(_("  {missing} without {label}").format(missing=missing, label=label))
+            click.echo(label.format(missing=missing))
 
 
 def _parse_day(text: str | None) -> Any:
@@ -926,13 +1058,17 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
     day = _parse_day(today)
     days = parse_period(due_within) if due_within else None
     # Said in days, whatever was typed: "30" alone is 30 days, and this line says so.
-    within = f" due within {counted(days, 'day', 'days')}" if days is not None else ""
+    within = (
+        _(" due within {days}").format(days=counted(days, "day", "days"))
+        if days is not None
+        else ""
+    )
     rows = iter_agreement_rows(iter_responses(results))
     with leader_groups(rows, day, leader=leader, due_within=days) as groups:
         lines = iter_followup_lines(groups)
         first = next(lines, None)
         if first is None:
-            who = f" for {leader}" if leader else ""
+            who = _(" for {leader}").format(leader=leader) if leader else ""
             click.echo(_("No open agreements{who}{within}.").format(who=who, within=within))
             return
         if days is not None:
@@ -947,8 +1083,16 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
             click.echo(line)
 
 
-_SENT_WHAT = {"invitation": "invitations", "reminder": "reminders", "leaders": "leaders' mails"}
-_SENT_ONE = {"invitation": "invitation", "reminder": "reminder", "leaders": "leader's mail"}
+_SENT_WHAT = {
+    "invitation": N_("invitations"),
+    "reminder": N_("reminders"),
+    "leaders": N_("leaders' mails"),
+}
+_SENT_ONE = {
+    "invitation": N_("invitation"),
+    "reminder": N_("reminder"),
+    "leaders": N_("leader's mail"),
+}
 
 
 @cli.command()
@@ -1108,8 +1252,8 @@ def send(
         plan = mail.plan_invitations(
             forms_dir, formats=formats, texts=texts, deadline=day, roster=roster, again=again
         )
-    what = _SENT_WHAT[plan.kind]
-    messages = counted(len(plan.messages), _SENT_ONE[plan.kind], what)
+    what = _(_SENT_WHAT[plan.kind])
+    messages = counted(len(plan.messages), _SENT_ONE[plan.kind], _SENT_WHAT[plan.kind])
     _warn(plan.warnings)
     for problem in plan.problems:
         click.echo(_("Not sent: {problem}").format(problem=problem), err=True)
@@ -1132,12 +1276,18 @@ def send(
         return
     first = [m.to for m in plan.messages[:3]]
     files = ", ".join(a.name for a in plan.messages[0].attachments)
-    where = f"into {drafts}" if drafts else f"through {server.name if server else ''} ({tls})"
-    click.echo(
-        _("{messages} from {address} {where}:").format(
-            messages=messages, address=address, where=where
+    if drafts:
+        click.echo(
+            _("{messages} from {address} into {drafts}:").format(
+                messages=messages, address=address, drafts=drafts
+            )
         )
-    )
+    else:
+        click.echo(
+            _("{messages} from {address} through {server} ({tls}):").format(
+                messages=messages, address=address, server=server.name if server else "", tls=tls
+            )
+        )
     click.echo(_("  to: {names}").format(names=_names(first, len(plan.messages))))
     subject, _body = plan.messages[0].text.render(plan.messages[0].values)
     click.echo(_("  subject: {subject}").format(subject=subject))
@@ -1164,9 +1314,8 @@ def send(
                     "ask on. Add --yes to send without asking."
                 )
             )
-        question = (
-            f"Send these {messages}?" if len(plan.messages) != 1 else f"Send this {messages}?"
-        )
+        question = ngettext("Send this {messages}?", "Send these {messages}?", len(plan.messages))
+        question = question.format(messages=messages)
         if not _confirm(question):
             click.echo(_("Nothing was sent."))
             return
@@ -1189,7 +1338,7 @@ def send(
     import dataclasses
 
     server = dataclasses.replace(server, password=password)
-    bar = _progress_bar(len(plan.messages), f"Sending {what}")
+    bar = _progress_bar(len(plan.messages), _("Sending {what}").format(what=what))
     if bar is not None:
         bar.__enter__()
     try:
@@ -1208,25 +1357,25 @@ def send(
             bar.__exit__(None, None, None)
     click.echo(_("Sent {sent} of {messages}.").format(sent=result.sent, messages=messages))
     if result.skipped:
-        were = "was" if result.skipped == 1 else "were"
         click.echo(
-            _("  {skipped} {were} sent by another run meanwhile, and not again.").format(
-                skipped=result.skipped, were=were
-            )
+            ngettext(
+                "  {skipped} was sent by another run meanwhile, and not again.",
+                "  {skipped} were sent by another run meanwhile, and not again.",
+                result.skipped,
+            ).format(skipped=result.skipped)
         )
     for failure in result.failed:
         click.echo(_("Not sent: {failure}").format(failure=failure), err=True)
     if result.not_sent:
         click.echo(
-            _(
-                "Stopped: {stopped}. {not_sent} more {value} not sent. Run the "
-                "same command again to send them: what was sent is in the send log "
-                "({value2}) and is not sent twice."
+            ngettext(
+                "Stopped: {stopped}. {not_sent} more was not sent. Run the same command again "
+                "to send it: what was sent is in the send log ({log}) and is not sent twice.",
+                "Stopped: {stopped}. {not_sent} more were not sent. Run the same command again "
+                "to send them: what was sent is in the send log ({log}) and is not sent twice.",
+                result.not_sent,
             ).format(
-                stopped=result.stopped,
-                not_sent=result.not_sent,
-                value="was" if result.not_sent == 1 else "were",
-                value2=forms_dir / "sent.jsonl",
+                stopped=result.stopped, not_sent=result.not_sent, log=forms_dir / "sent.jsonl"
             ),
             err=True,
         )

@@ -547,8 +547,10 @@ def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:
     earlier = manifest_head(out)
     if earlier.cycle != cycle:
         raise ConfigError(
-            f"{out} holds forms for round {earlier.cycle}, not {cycle}: "
-            "use a folder per round, e.g. forms/" + cycle
+            _(
+                "{out} holds forms for round {earlier}, not {cycle}: use a folder per round, "
+                "e.g. forms/{cycle}"
+            ).format(out=out, earlier=earlier.cycle, cycle=cycle)
         )
     spool.add_earlier(iter_manifest_forms(out))
     return earlier

@@ -33,7 +33,6 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from musforms.errors import ConfigError
-from musforms.i18n import _
 from musforms.limits import DEFAULT_LIMITS, MB, mb
 from musforms.models import ANY_LANGUAGE, LANGUAGES, QUESTION_TYPES, QuestionSet, localize
 
@@ -293,10 +292,8 @@ _XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, T
 
 def _unreadable(path: Path, exc: Exception) -> ConfigError:
     return ConfigError(
-        _(
-            "{path}: kan ikke læses som en Excel-projektmappe ({name}); åbn "
-            "den i Excel og gem den igen som Excel-projektmappe (.xlsx)"
-        ).format(path=path, name=exc.__class__.__name__)
+        f"{path}: kan ikke læses som en Excel-projektmappe ({exc.__class__.__name__}); åbn "
+        "den i Excel og gem den igen som Excel-projektmappe (.xlsx)"
     )
 
 
@@ -315,29 +312,20 @@ def _check_package(path: Path) -> None:
         with path.open("rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:
-        raise ConfigError(_("{path}: filen findes ikke").format(path=path)) from None
+        raise ConfigError(f"{path}: filen findes ikke") from None
     except IsADirectoryError:
-        raise ConfigError(
-            _("{path}: er en mappe; angiv spørgsmålsfilen (.xlsx)").format(path=path)
-        ) from None
+        raise ConfigError(f"{path}: er en mappe; angiv spørgsmålsfilen (.xlsx)") from None
     except OSError as exc:
-        raise ConfigError(
-            _("{path}: kan ikke læses ({strerror})").format(path=path, strerror=exc.strerror)
-        ) from None
+        raise ConfigError(f"{path}: kan ikke læses ({exc.strerror})") from None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ConfigError(
-            _(
-                "{path}: det gamle Excel-format (.xls) eller en projektmappe med "
-                "adgangskode; gem den i Excel som Excel-projektmappe (.xlsx) uden "
-                "adgangskode"
-            ).format(path=path)
+            f"{path}: det gamle Excel-format (.xls) eller en projektmappe med adgangskode; "
+            "gem den i Excel som Excel-projektmappe (.xlsx) uden adgangskode"
         )
     if size > MAX_BYTES:
         raise ConfigError(
-            _(
-                "{path}: filen fylder {mb}, mere end de {mb2} et spørgsmålssæt kan "
-                "fylde; fjern billeder og andre ark"
-            ).format(path=path, mb=mb(size), mb2=mb(MAX_BYTES))
+            f"{path}: filen fylder {mb(size)}, mere end de {mb(MAX_BYTES)} et spørgsmålssæt "
+            "kan fylde; fjern billeder og andre ark"
         )
     limits = DEFAULT_LIMITS
     try:
@@ -355,11 +343,8 @@ def _check_package(path: Path) -> None:
         )
     if too_much:
         raise ConfigError(
-            _(
-                "{path}: pakker sig ud til langt mere, end et spørgsmålssæt kan "
-                "fylde (beskadiget, eller en 'zip-bombe'); gem spørgsmålene i en "
-                "ny projektmappe"
-            ).format(path=path)
+            f"{path}: pakker sig ud til langt mere, end et spørgsmålssæt kan fylde (beskadiget, "
+            "eller en 'zip-bombe'); gem spørgsmålene i en ny projektmappe"
         )
 
 
@@ -597,7 +582,7 @@ def _settings(reading: _Reading, sheet: _Sheet, data: dict[str, Any]) -> str | N
         )
         return None
     number, values = sheet.rows[0]
-    for extra, _values in sheet.rows[1:]:
+    for extra, _ in sheet.rows[1:]:
         reading.error(
             Cell(SETTINGS, extra, 1),
             f"arket '{SETTINGS}' har kun én række værdier (række {number}); flyt eller slet denne",
@@ -760,7 +745,7 @@ def _question_row(
     reading.cells[loc] = type_cell
     reading.cells[(*loc, "type")] = type_cell
     raw_type = _plain(_value(sheet, values, number, "type")[0]).strip()
-    word, _sep, list_name = raw_type.partition(" ")
+    word, _, list_name = raw_type.partition(" ")
     kind = _CHOICE_TYPES.get(_norm(word))
     if kind is not None:
         question["type"] = kind

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from musforms.errors import ConfigError
-from musforms.i18n import _
+from musforms.i18n import N_, _
 from musforms.models import (
     ANY_LANGUAGE,
     QUESTION_TYPES,
@@ -128,7 +128,7 @@ def load_question_set(path: Path) -> QuestionSet:
 def _format(path: Path, errors: Sequence[_Error]) -> str:
     lines = []
     for err in sorted(set(errors), key=lambda e: (e.line or 0, e.message)):
-        where = f"{path}, line {err.line}" if err.line else str(path)
+        where = _("{path}, line {line}").format(path=path, line=err.line) if err.line else str(path)
         lines.append(f"{where}: {err.message}")
     return "\n".join(lines)
 
@@ -246,8 +246,10 @@ def _duplicate_keys(root: yaml.Node) -> list[_Error]:
                 errors.append(
                     _Error(
                         _line(key),
-                        f"key {key.value!r} appears twice here (first on line "
-                        f"{seen[key.value]}); only one can count — remove or rename one",
+                        _(
+                            "key {value!r} appears twice here (first on line {seen}); only one "
+                            "can count — remove or rename one"
+                        ).format(value=key.value, seen=seen[key.value]),
                     )
                 )
             else:
@@ -301,8 +303,11 @@ def _duplicate_ids(root: yaml.Node) -> list[_Error]:
                 errors.append(
                     _Error(
                         _line(id_node),
-                        f"question {qid!r} (section {sid!r}): the id {qid!r} is already "
-                        f"used in section {section_before!r}; every question needs its own id",
+                        _(
+                            "question {qid!r} (section {sid!r}): the id {qid!r} is already "
+                            "used in section {section_before!r}; every question needs its own "
+                            "id"
+                        ).format(qid=qid, sid=sid, section_before=section_before),
                     )
                 )
             options: dict[str, str] = {}
@@ -311,7 +316,10 @@ def _duplicate_ids(root: yaml.Node) -> list[_Error]:
                     errors.append(
                         _Error(
                             _line(opt_node),
-                            f"question {qid!r} (section {sid!r}): option id {oid!r} is used twice",
+                            _(
+                                "question {qid!r} (section {sid!r}): option id {oid!r} is "
+                                "used twice"
+                            ).format(qid=qid, sid=sid, oid=oid),
                         )
                     )
     return errors
@@ -347,19 +355,19 @@ def _context(
         try:
             item = items[index]
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                return f"{kind} {item['id']!r}"
+                return f"{_(kind)} {item['id']!r}"
         except (IndexError, KeyError, TypeError):
             pass
-        return f"{kind} number {index + 1}"
+        return _("{kind} number {value}").format(kind=_(kind), value=index + 1)
 
     names: list[str] = []
     model: type[BaseModel] = QuestionSet
     rest = loc
     node = data
     for key, kind, sub in (
-        ("sections", "section", Section),
-        ("questions", "question", Question),
-        ("options", "option", Option),
+        ("sections", N_("section"), Section),
+        ("questions", N_("question"), Question),
+        ("options", N_("option"), Option),
     ):
         if len(rest) >= 2 and rest[0] == key and isinstance(rest[1], int):
             items = node.get(key) if isinstance(node, dict) else None
@@ -373,7 +381,9 @@ def _context(
             break
     # "question 'fokus' (section 'status')", "option 'ja' of question 'x' (section 's')"
     if len(names) == 3:
-        where = f"{names[2]} of {names[1]} ({names[0]})"
+        where = _("{names} of {names2} ({names3})").format(
+            names=names[2], names2=names[1], names3=names[0]
+        )
     elif len(names) == 2:
         where = f"{names[1]} ({names[0]})"
     else:
@@ -407,22 +417,28 @@ def _message(err: ErrorDetails, rest: tuple[int | str, ...], model: type[BaseMod
         valid = list(model.model_fields)
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
         if close:
-            return f"unknown key {key!r}; did you mean {close[0]!r}?"
-        return f"unknown key {key!r}; the keys allowed here are {', '.join(valid)}"
+            return _("unknown key {key!r}; did you mean {close!r}?").format(key=key, close=close[0])
+        return _("unknown key {key!r}; the keys allowed here are {valid}").format(
+            key=key, valid=", ".join(valid)
+        )
     if kind == "missing":
         key = str(rest[-1]) if rest else "?"
         if key == "musforms":
-            return "'musforms: 1' is missing (the file-format version, on the first line)"
-        return f"{key!r} is missing"
+            return _("'musforms: 1' is missing (the file-format version, on the first line)")
+        return _("{key!r} is missing").format(key=key)
     if kind == "literal_error" and rest[-1:] == ("type",):
         types = ", ".join(QUESTION_TYPES)
         close = difflib.get_close_matches(str(value), QUESTION_TYPES, n=1, cutoff=0.6)
-        maybe = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown type {value!r}{maybe}; the types are {types}"
+        maybe = _(" (did you mean {close!r}?)").format(close=close[0]) if close else ""
+        return _("unknown type {value!r}{maybe}; the types are {types}").format(
+            value=value, maybe=maybe, types=types
+        )
     if kind == "literal_error" and rest[:1] == ("musforms",):
-        return f"'musforms' must be 1 (the file-format version), not {value!r}"
+        return _("'musforms' must be 1 (the file-format version), not {value!r}").format(
+            value=value
+        )
     if kind == "literal_error" and rest[:1] == ("languages",):
-        return f"unknown language {value!r} in 'languages'; use da or en"
+        return _("unknown language {value!r} in 'languages'; use da or en").format(value=value)
     if kind == "value_error":
         text = err["msg"].removeprefix("Value error, ")
         if not rest or rest[-1] in ("id", "scale"):
@@ -430,33 +446,45 @@ def _message(err: ErrorDetails, rest: tuple[int | str, ...], model: type[BaseMod
         return prefix + text
     if kind == "string_type":
         if isinstance(value, bool):
-            return (
-                f"{prefix}should be text, but YAML read it as {str(value).lower()} "
-                "(yes/no/on/off mean true/false in YAML) — put it in quotes, e.g. 'no'"
-            )
+            return _(
+                "{prefix}should be text, but YAML read it as {lower} "
+                "(yes/no/on/off mean true/false in YAML) — put it in quotes, e.g. "
+                "'no'"
+            ).format(prefix=prefix, lower=str(value).lower())
         if value is None:
-            return f"{prefix}is empty"
-        return f"{prefix}should be text; put it in quotes"
+            return _("{prefix}is empty").format(prefix=prefix)
+        return _("{prefix}should be text; put it in quotes").format(prefix=prefix)
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{prefix}should be a whole number, not {value!r}"
+        return _("{prefix}should be a whole number, not {value!r}").format(
+            prefix=prefix, value=value
+        )
     if kind in ("bool_type", "bool_parsing"):
-        return f"{prefix}should be true or false, not {value!r}"
+        return _("{prefix}should be true or false, not {value!r}").format(
+            prefix=prefix, value=value
+        )
     if kind == "dict_type":
         if value is None:
-            return f"{prefix}is empty"
-        return f"{prefix}give the text as a string or as {{da: …, en: …}}"
+            return _("{prefix}is empty").format(prefix=prefix)
+        return _("{prefix}give the text as a string or as {{da: …, en: …}}").format(prefix=prefix)
     if kind == "list_type":
-        return f"{prefix}should be a list, each item on its own line starting with '- '"
+        return _("{prefix}should be a list, each item on its own line starting with '- '").format(
+            prefix=prefix
+        )
     if kind == "too_short":
-        what = {"sections": "section", "questions": "question"}.get(field, "item")
-        return f"{prefix}needs at least one {what}"
+        needs = {
+            "sections": N_("{prefix}needs at least one section"),
+            "questions": N_("{prefix}needs at least one question"),
+        }.get(field, N_("{prefix}needs at least one item"))
+        return _(needs).format(prefix=prefix)
     if kind == "model_type":
         if not rest and model is QuestionSet:
-            return (
+            return _(
                 "the file should start with keys like 'musforms: 1', 'id:', 'version:', "
                 "'title:' and 'sections:'"
             )
-        return f"{prefix}should be keys and values (like 'id: …'), not {value!r}"
+        return _("{prefix}should be keys and values (like 'id: …'), not {value!r}").format(
+            prefix=prefix, value=value
+        )
     return prefix + err["msg"].replace("Input should be", "should be")
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer
-from musforms.i18n import _
+from musforms.i18n import N_, _
 from musforms.models import Problem
 
 REPORT = "report.json"
@@ -44,7 +44,7 @@ NEEDS_A_LOOK = (*UNUSABLE, "recovered", "blank")  # files HR should look at by h
 # superseded): HR checks with the employee that the newer one is the one meant.
 CONFLICTING = "conflicting_returns"
 # missing_notes: why an employee is still missing although a file of theirs came back.
-RETURNED_BLANK = "returned blank"
+RETURNED_BLANK = N_("returned blank")  # report.json keeps it in English; shown translated
 # Problem code of a file whose reading failed inside musforms (a bug, not a bad file).
 INTERNAL_ERROR = "internal_error"
 

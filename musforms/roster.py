@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from musforms.dates import parse_date
 from musforms.errors import ConfigError
-from musforms.i18n import _
+from musforms.i18n import _, ngettext
 from musforms.models import Employee
 from musforms.scratch import connect
 
@@ -418,20 +418,16 @@ def _find_header(
         above = filled[:at]
         first = next(_cell(c) for c in above[0][1] if _cell(c))
         rows = _row_span([n for n, _r in above])
-        one = len(above) == 1
         warn(
-            _(
-                "{path}: the column names are on row {header_row}; {rows} above "
-                "them (starting {first!r}) {value} passed over as a title. If "
-                "{value2} an employee, put it below the column names."
-            ).format(
-                path=path,
-                header_row=header_row,
-                rows=rows,
-                first=first[:40],
-                value="was" if one else "were",
-                value2="that row holds" if one else "one of them holds",
-            )
+            ngettext(
+                "{path}: the column names are on row {header_row}; {rows} above them "
+                "(starting {first!r}) was passed over as a title. If that row holds an "
+                "employee, put it below the column names.",
+                "{path}: the column names are on row {header_row}; {rows} above them "
+                "(starting {first!r}) were passed over as a title. If one of them holds an "
+                "employee, put it below the column names.",
+                len(above),
+            ).format(path=path, header_row=header_row, rows=rows, first=first[:40])
         )
     return header_row, header, itertools.chain(filled[at + 1 :], numbered)
 
@@ -541,17 +537,15 @@ def _without_controls(text: str, where: str, field: str, warn: Warn) -> str:
     if found:
         codes = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in found))
         warn(
-            _(
-                "{where} ({danish_names}): removed {found} control "
-                "character{value} ({codes}) that a form cannot hold; check the "
-                "cell in Excel, it was probably pasted from another system"
-            ).format(
-                where=where,
-                danish_names=DANISH_NAMES[field],
-                found=len(found),
-                value="s" * (len(found) != 1),
-                codes=codes,
-            )
+            ngettext(
+                "{where} ({danish_names}): removed {found} control character ({codes}) that "
+                "a form cannot hold; check the cell in Excel, it was probably pasted from "
+                "another system",
+                "{where} ({danish_names}): removed {found} control characters ({codes}) that "
+                "a form cannot hold; check the cell in Excel, it was probably pasted from "
+                "another system",
+                len(found),
+            ).format(where=where, danish_names=DANISH_NAMES[field], found=len(found), codes=codes)
         )
         text = _CONTROLS.sub("", text)
     return _BREAKS.sub(" ", text) if field != "meeting_date" else text

@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 from musforms.collect import CollectResult
-from musforms.i18n import _
+from musforms.i18n import N_, _
 from musforms.report import CONFLICTING, STATUSES, FileEntry
 from musforms.wording import counted
 
 _STATUS_WORDS = {
-    "ok": "read",
-    "recovered": "recovered from the layout — check by hand",
-    "duplicate": "duplicates (an identical copy, or the same answers; one is used)",
-    "superseded": "superseded (an older return with other answers; the newest counts)",
-    "blank": "returned blank (no answer at all; not counted as returned)",
-    "not_musforms": "not musforms forms",
-    "unreadable": "unreadable",
-    "rejected": "rejected",
+    "ok": N_("read"),
+    "recovered": N_("recovered from the layout — check by hand"),
+    "duplicate": N_("duplicates (an identical copy, or the same answers; one is used)"),
+    "superseded": N_("superseded (an older return with other answers; the newest counts)"),
+    "blank": N_("returned blank (no answer at all; not counted as returned)"),
+    "not_musforms": N_("not musforms forms"),
+    "unreadable": N_("unreadable"),
+    "rejected": N_("rejected"),
 }
 
 
 # What each problem code means, in words of the tool's own: a problem's message may quote
 # what was typed, so the summary never shows it.
 _PROBLEM_WORDS = {
-    "required_missing": "required, not answered",
-    "bad_date": "a date that could not be read (kept as typed)",
-    "bad_value": "a value that is not one of the choices",
-    "agreement_without_what": "an agreement with a who or a date but no 'what'",
-    "unknown_field": "a field the form does not have",
-    "missing_fields": "answer fields gone from the file",
-    "reader_note": "not read exactly from the page (see report.json)",
-    "table_as_text": "a table in the answer, kept as text",
-    "answers_kept": "the earlier answers kept",
-    "internal_error": "not read: a fault in musforms",
+    "required_missing": N_("required, not answered"),
+    "bad_date": N_("a date that could not be read (kept as typed)"),
+    "bad_value": N_("a value that is not one of the choices"),
+    "agreement_without_what": N_("an agreement with a who or a date but no 'what'"),
+    "unknown_field": N_("a field the form does not have"),
+    "missing_fields": N_("answer fields gone from the file"),
+    "reader_note": N_("not read exactly from the page (see report.json)"),
+    "table_as_text": N_("a table in the answer, kept as text"),
+    "answers_kept": N_("the earlier answers kept"),
+    "internal_error": N_("not read: a fault in musforms"),
 }
 # Said by the file's own line in the summary already.
 _SAID_ELSEWHERE = {"recovered", CONFLICTING}
@@ -44,7 +44,8 @@ def _problems_in_words(entry: FileEntry) -> str:
     for problem in entry.problems:
         if problem.code in _SAID_ELSEWHERE:
             continue
-        words = _PROBLEM_WORDS.get(problem.code, problem.code.replace("_", " "))
+        words = _PROBLEM_WORDS.get(problem.code)
+        words = _(words) if words else problem.code.replace("_", " ")
         text = f"{problem.question}: {words}" if problem.question else words
         if text not in said:
             said.append(text)
@@ -54,10 +55,14 @@ def _problems_in_words(entry: FileEntry) -> str:
 def summary_lines(result: CollectResult) -> list[str]:
     """What collect tells the HR officer. Reasons are musforms' own words, not answers."""
     counts = result.counts
-    lines = [f"Round {result.cycle}: {counted(result.files_read, 'file', 'files')} read this time."]
+    lines = [
+        _("Round {cycle}: {files} read this time.").format(
+            cycle=result.cycle, files=counted(result.files_read, "file", "files")
+        )
+    ]
     for status in STATUSES:
         if counts.get(status):
-            lines.append(f"  {counts[status]:>5}  {_STATUS_WORDS[status]}")
+            lines.append(f"  {counts[status]:>5}  {_(_STATUS_WORDS[status])}")
     total = result.returned + result.missing
     lines.append(
         _("Returned: {returned} of {total}. Missing: {missing}.").format(
@@ -66,15 +71,15 @@ def summary_lines(result: CollectResult) -> list[str]:
     )
     if result.missing:
         shown = ", ".join(
-            f"{eid} ({result.missing_notes[eid]})" if eid in result.missing_notes else eid
+            f"{eid} ({_(result.missing_notes[eid])})" if eid in result.missing_notes else eid
             for eid in result.missing_first[:20]
         )
-        more = f" and {result.missing - 20} more" if result.missing > 20 else ""
+        more = _(" and {more} more").format(more=result.missing - 20) if result.missing > 20 else ""
         lines.append(_("  missing: {shown}{more}").format(shown=shown, more=more))
     if result.need_a_look_count:
         lines.append(_("Files that need a look:"))
         for e in result.need_a_look:
-            who = f" (employee {e.employee_id})" if e.employee_id else ""
+            who = _(" (employee {id})").format(id=e.employee_id) if e.employee_id else ""
             if e.status == "recovered":
                 lines.append(
                     _("  {file}{who}: read from the page layout — check it by hand").format(

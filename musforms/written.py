@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from musforms.i18n import _
+
 Identity = tuple[int, int, int, int] | None
 
 _ATTRIBUTE = "musforms_stopped"
@@ -142,13 +144,19 @@ class Written:
                 (kept if item.had else absent).append(rest)
         where = self.folder
         if not updated:
-            said = f"{self.job} stopped before it changed anything in {where}."
+            said = _("{job} stopped before it changed anything in {where}.").format(
+                job=self.job, where=where
+            )
             return Stopped(said, False, self.again)
-        parts = [f"{self.job} stopped part way. Already updated in {where}: {_and(updated)}."]
+        parts = [
+            _("{job} stopped part way. Already updated in {where}: {updated}.").format(
+                job=self.job, where=where, updated=_and(updated)
+            )
+        ]
         if kept:
-            parts.append(f"Still as they were before this run: {_and(kept)}.")
+            parts.append(_("Still as they were before this run: {kept}.").format(kept=_and(kept)))
         if absent:
-            parts.append(f"Not written yet: {_and(absent)}.")
+            parts.append(_("Not written yet: {absent}.").format(absent=_and(absent)))
         return Stopped(" ".join(parts), True, self.again)
 
     @contextlib.contextmanager
@@ -162,4 +170,6 @@ class Written:
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from musforms.formdata import make_form_data
+from musforms.i18n import LOCALE_VARIABLES, set_language
 from musforms.identity import load_key
 from musforms.models import Agreement, Employee, FormData, QuestionSet
 
@@ -103,6 +104,20 @@ def pytest_configure(config: pytest.Config) -> None:
     home = tempfile.mkdtemp(prefix="musforms-test-config-")
     os.environ["XDG_CONFIG_HOME"] = home
     atexit.register(shutil.rmtree, home, ignore_errors=True)
+    # The tests read musforms' messages in English (the ids of the catalogues), in this
+    # process and in every one it starts; tests/test_i18n.py and the Danish assertions set
+    # the locale they test.
+    for name in LOCALE_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ["LANG"] = "en_GB.UTF-8"
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Generator[None, None, None]:
+    """Each test starts with English messages, whatever a test before it chose."""
+    set_language("en")
+    yield
+    set_language("en")
 
 
 def on_ci() -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from musforms.files import private_folders, scratch_space, write_bytes, write_text
+from musforms.i18n import _
 from musforms.models import Organisation
 from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
@@ -55,12 +56,17 @@ class OutputPaths:
 def output_lines(paths: OutputPaths) -> list[str]:
     """Where the minutes and the follow-up list landed, for the HR officer."""
     lines = [
-        f"Minutes: {counted(paths.minutes, 'draft', 'drafts')} in {paths.minutes_dir}",
-        f"Follow-up list: {counted(paths.agreements, 'agreement', 'agreements')} in {paths.xlsx} "
-        f"and {paths.csv}",
-        f"Calendar: {paths.ics}",
+        _("Minutes: {drafts} in {folder}").format(
+            drafts=counted(paths.minutes, "draft", "drafts"), folder=paths.minutes_dir
+        ),
+        _("Follow-up list: {agreements} in {xlsx} and {csv}").format(
+            agreements=counted(paths.agreements, "agreement", "agreements"),
+            xlsx=paths.xlsx,
+            csv=paths.csv,
+        ),
+        _("Calendar: {ics}").format(ics=paths.ics),
     ]
-    return lines + [f"Note: {note}" for note in paths.notes]
+    return lines + [_("Note: {note}").format(note=note) for note in paths.notes]
 
 
 def load_organisation(forms_dir: Path | None) -> Organisation:
