@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -171,3 +172,28 @@ def _settings_language(path: Path | None) -> str | None:
         return None
     value = data.get("default_language")
     return value if isinstance(value, str) else None
+
+
+_FIELD = re.compile(r"\{\{|\}\}|\{(\w+)(![rsa])?(?::[^{}]*)?\}")
+
+
+def parse(msgid: str, text: str) -> dict[str, str] | None:
+    """The values in ``text`` of the placeholders of ``msgid``, when ``text`` is that message
+    as made in the current language (its translation, formatted), else None. A ``{x!r}``
+    gives what stood in the quotes. For code that goes on from another's message (a model's
+    validation error) without matching the words of one language."""
+    template = _(msgid)
+    pattern, position, named = "", 0, set()
+    for m in _FIELD.finditer(template):
+        pattern += re.escape(template[position : m.start()])
+        position = m.end()
+        token, name, conversion = m.group(0), m.group(1), m.group(2)
+        if token in ("{{", "}}"):
+            pattern += re.escape(token[0])
+            continue
+        group = f"(?P={name})" if name in named else f"(?P<{name}>.*?)"
+        named.add(name)
+        pattern += f"'{group}'" if conversion == "!r" else group
+    pattern += re.escape(template[position:])
+    found = re.fullmatch(pattern, text, re.DOTALL)
+    return found.groupdict() if found else None

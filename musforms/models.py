@@ -21,10 +21,25 @@ from pydantic import (
     model_validator,
 )
 
+from musforms.i18n import N_, _
+
 LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
 # A label written as a plain string applies to every language; it is stored under this key.
 ANY_LANGUAGE = "*"
+
+# The models' messages that the question set readers go on from (musforms.questionset,
+# musforms.questionbook word them for a YAML file or a workbook): ids for musforms.i18n.
+ID_CHARACTERS = N_("id {value!r} may only use a-z, 0-9 and _ (try {suggestion!r})")
+SET_ID_CHARACTERS = N_("id {value!r} may only use a-z, 0-9, - and _")
+SCALE_REVERSED = N_("scale min ({min}) is above max ({max})")
+SCALE_TOO_LONG = N_("scale {min}–{max} has more than 11 steps")
+SCALE_MISPLACED = N_("'scale' only belongs on a scale question, not on {type}")
+OPTIONS_NEEDED = N_("a {type} question needs 'options'")
+OPTION_TWICE = N_("option id {id!r} is used twice")
+ROWS_MISPLACED = N_("'rows' only belongs on an agreements question, not on {type}")
+QUESTION_TWICE = N_("question id {id!r} is used twice (sections {first!r} and {second!r})")
+UNKNOWN_LANGUAGE = N_("unknown language {lang!r}; use {languages}")
 
 ID_PATTERN = r"^[a-z0-9_]+$"
 _ID_RE = re.compile(ID_PATTERN)
@@ -49,11 +64,13 @@ def _as_text(value: Any) -> Any:
 def _check_languages(value: dict[str, str]) -> dict[str, str]:
     for lang, text in value.items():
         if lang != ANY_LANGUAGE and lang not in LANGUAGES:
-            raise ValueError(f"unknown language {lang!r}; use {' or '.join(LANGUAGES)}")
+            raise ValueError(
+                _(UNKNOWN_LANGUAGE).format(lang=lang, languages=_(" or ").join(LANGUAGES))
+            )
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"the {lang} text is empty")
+            raise ValueError(_("the {lang} text is empty").format(lang=lang))
     if not value:
-        raise ValueError("give the text as a string or as {da: …, en: …}")
+        raise ValueError(_("give the text as a string or as {da: …, en: …}"))
     return value
 
 
@@ -78,7 +95,7 @@ def suggest_id(raw: str) -> str:
 
 def _check_id(value: str) -> str:
     if not _ID_RE.match(value):
-        raise ValueError(f"id {value!r} may only use a-z, 0-9 and _ (try {suggest_id(value)!r})")
+        raise ValueError(_(ID_CHARACTERS).format(value=value, suggestion=suggest_id(value)))
     return value
 
 
@@ -103,9 +120,9 @@ class Scale(Frozen):
     @model_validator(mode="after")
     def _range(self) -> Scale:
         if self.min > self.max:
-            raise ValueError(f"scale min ({self.min}) is above max ({self.max})")
+            raise ValueError(_(SCALE_REVERSED).format(min=self.min, max=self.max))
         if self.max - self.min > 10:
-            raise ValueError(f"scale {self.min}–{self.max} has more than 11 steps")
+            raise ValueError(_(SCALE_TOO_LONG).format(min=self.min, max=self.max))
         return self
 
     def values(self) -> list[int]:
@@ -128,22 +145,24 @@ class Question(Frozen):
         if t == "scale" and self.scale is None:
             object.__setattr__(self, "scale", Scale())
         if t != "scale" and self.scale is not None:
-            raise ValueError(f"'scale' only belongs on a scale question, not on {t}")
+            raise ValueError(_(SCALE_MISPLACED).format(type=t))
         if t in ("choice", "multichoice"):
             if not self.options:
-                raise ValueError(f"a {t} question needs 'options'")
+                raise ValueError(_(OPTIONS_NEEDED).format(type=t))
             seen: set[str] = set()
             for opt in self.options:
                 if opt.id in seen:
-                    raise ValueError(f"option id {opt.id!r} is used twice")
+                    raise ValueError(_(OPTION_TWICE).format(id=opt.id))
                 seen.add(opt.id)
         elif self.options is not None:
-            raise ValueError(f"'options' only belong on choice or multichoice, not on {t}")
+            raise ValueError(
+                _("'options' only belong on choice or multichoice, not on {type}").format(type=t)
+            )
         if t == "agreements":
             if self.rows is None:
                 object.__setattr__(self, "rows", 5)
         elif self.rows is not None:
-            raise ValueError(f"'rows' only belongs on an agreements question, not on {t}")
+            raise ValueError(_(ROWS_MISPLACED).format(type=t))
         return self
 
     def option_ids(self) -> list[str]:
@@ -171,7 +190,7 @@ class QuestionSet(Frozen):
     @classmethod
     def _setid(cls, value: str) -> str:
         if not re.match(r"^[a-z0-9][a-z0-9_-]*$", value):
-            raise ValueError(f"id {value!r} may only use a-z, 0-9, - and _")
+            raise ValueError(_(SET_ID_CHARACTERS).format(value=value))
         return value
 
     @field_validator("version", mode="before")
@@ -187,8 +206,7 @@ class QuestionSet(Frozen):
             for q in section.questions:
                 if q.id in seen:
                     raise ValueError(
-                        f"question id {q.id!r} is used twice "
-                        f"(sections {seen[q.id]!r} and {section.id!r})"
+                        _(QUESTION_TWICE).format(id=q.id, first=seen[q.id], second=section.id)
                     )
                 seen[q.id] = section.id
         return self

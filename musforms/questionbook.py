@@ -33,8 +33,25 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from musforms.errors import ConfigError
+from musforms.i18n import N_, _, parse
 from musforms.limits import DEFAULT_LIMITS, MB, mb
-from musforms.models import ANY_LANGUAGE, LANGUAGES, QUESTION_TYPES, QuestionSet, localize
+from musforms.models import (
+    ANY_LANGUAGE,
+    ID_CHARACTERS,
+    LANGUAGES,
+    OPTION_TWICE,
+    OPTIONS_NEEDED,
+    QUESTION_TWICE,
+    QUESTION_TYPES,
+    ROWS_MISPLACED,
+    SCALE_MISPLACED,
+    SCALE_REVERSED,
+    SCALE_TOO_LONG,
+    SET_ID_CHARACTERS,
+    UNKNOWN_LANGUAGE,
+    QuestionSet,
+    localize,
+)
 
 SUFFIXES = (".xlsx", ".xlsm")
 
@@ -138,6 +155,7 @@ def column_letter(column: int) -> str:
 class _Problem:
     cell: Cell | None
     message: str
+    about_survey: bool = False  # the survey sheet as a whole is wrong (said once)
 
     def key(self) -> tuple[int, int, int, str]:
         if self.cell is None:
@@ -175,14 +193,18 @@ class _Reading:
     bad: set[Cell] = field(default_factory=set)  # cells refused already (formulas)
     structural: bool = False  # a sheet or column is wrong: the rows cannot be read
 
-    def error(self, cell: Cell | None, message: str, *, structural: bool = False) -> None:
-        self.problems.append(_Problem(cell, message))
+    def error(
+        self, cell: Cell | None, message: str, *, structural: bool = False, survey: bool = False
+    ) -> None:
+        self.problems.append(_Problem(cell, message, survey))
         self.structural |= structural
 
     def where(self, cell: Cell | None) -> str:
         if cell is None:
             return str(self.path)
-        return f"{self.path}, ark {self.titles[cell.sheet]!r}, celle {cell.ref}"
+        return _("{path}, sheet {sheet!r}, cell {cell}").format(
+            path=self.path, sheet=self.titles[cell.sheet], cell=cell.ref
+        )
 
     def raise_problems(self) -> None:
         if self.problems:
@@ -222,7 +244,8 @@ def cells_of(path: Path) -> dict[tuple[int | str, ...], str]:
     reading = _Reading(path)
     _read(reading)
     return {
-        loc: f"ark {reading.titles[c.sheet]!r}, celle {c.ref}" for loc, c in reading.cells.items()
+        loc: _("sheet {sheet!r}, cell {cell}").format(sheet=reading.titles[c.sheet], cell=c.ref)
+        for loc, c in reading.cells.items()
     }
 
 
@@ -230,27 +253,31 @@ def locate_warnings(path: Path, qs: QuestionSet, warnings: Sequence[str]) -> lis
     """``warnings`` (from ``questionset.lint``) with the sheet and cell each is about:
     a missing translation at its empty cell, a question's advice at its row."""
     cells = cells_of(path)
-    where: dict[str, tuple[int | str, ...]] = {}
+    where: dict[str, tuple[int | str, ...]] = {_("the question set"): ("title",)}
     for i, section in enumerate(qs.sections):
-        where[f"section {section.id!r}"] = ("sections", i)
+        where[_("section {id!r}").format(id=section.id)] = ("sections", i)
         for j, q in enumerate(section.questions):
-            where[f"question {q.id!r} (section {section.id!r})"] = ("sections", i, "questions", j)
+            subject = _("question {id!r} (section {id2!r})").format(id=q.id, id2=section.id)
+            where[subject] = ("sections", i, "questions", j)
     out = []
     for warning in warnings:
-        subject, sep, rest = warning.partition(": ")
-        loc = where.get(subject) if sep else None
-        if subject == "the question set" and sep:
-            loc = ("title",)
+        missing = parse(_MISSING_TEXT, warning)
+        subject = missing["where"] if missing else warning.partition(": ")[0]
+        loc = where.get(subject) if subject != warning else None
         if loc is None:
             out.append(warning)
             continue
-        m = re.match(r"no \w+ \((\w+)\) text on (label|title|help|intro|description)\b", rest)
-        if m is not None:
-            key = {"title": "title"}.get(m.group(2), m.group(2))
-            loc = (*loc, key, m.group(1)) if (*loc, key, m.group(1)) in cells else loc
+        if missing is not None:
+            key, lang = missing["names"].split(", ")[0], missing["lang"]
+            if key in ("label", "title", "help", "intro", "description"):
+                loc = (*loc, key, lang) if (*loc, key, lang) in cells else loc
         place = cells.get(loc)
         out.append(f"{place}: {warning}" if place else warning)
     return out
+
+
+# The warning of questionset.lint about a text without one of the set's languages.
+_MISSING_TEXT = N_("{where}: no {language} ({lang}) text on {names}")
 
 
 def _read(reading: _Reading) -> dict[str, Any]:
@@ -277,8 +304,10 @@ def _read(reading: _Reading) -> dict[str, Any]:
     if settings is None:
         reading.error(
             None,
-            f"arket '{SETTINGS}' mangler: det skal have kolonnerne id, version og title::da "
-            "i første række og værdierne i rækken under",
+            _(
+                "the sheet '{settings}' is missing: it should have the columns id, version "
+                "and title::da in the first row and the values in the row below"
+            ).format(settings=SETTINGS),
         )
         reading.quiet.update({("id",), ("version",), ("title",)})
     lists = _choice_lists(reading, reading.sheets.get(CHOICES), default_lang)
@@ -292,8 +321,10 @@ _XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, T
 
 def _unreadable(path: Path, exc: Exception) -> ConfigError:
     return ConfigError(
-        f"{path}: kan ikke læses som en Excel-projektmappe ({exc.__class__.__name__}); åbn "
-        "den i Excel og gem den igen som Excel-projektmappe (.xlsx)"
+        _(
+            "{path}: cannot be read as an Excel workbook ({name}); open it in Excel and save "
+            "it again as an Excel workbook (.xlsx)"
+        ).format(path=path, name=exc.__class__.__name__)
     )
 
 
@@ -312,20 +343,28 @@ def _check_package(path: Path) -> None:
         with path.open("rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: filen findes ikke") from None
+        raise ConfigError(_("{path}: the file does not exist").format(path=path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: er en mappe; angiv spørgsmålsfilen (.xlsx)") from None
+        raise ConfigError(
+            _("{path}: is a folder; give the question set file (.xlsx)").format(path=path)
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: kan ikke læses ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot be read ({strerror})").format(path=path, strerror=exc.strerror)
+        ) from None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ConfigError(
-            f"{path}: det gamle Excel-format (.xls) eller en projektmappe med adgangskode; "
-            "gem den i Excel som Excel-projektmappe (.xlsx) uden adgangskode"
+            _(
+                "{path}: the old Excel format (.xls) or a workbook with a password; in "
+                "Excel, save it as an Excel workbook (.xlsx) without a password"
+            ).format(path=path)
         )
     if size > MAX_BYTES:
         raise ConfigError(
-            f"{path}: filen fylder {mb(size)}, mere end de {mb(MAX_BYTES)} et spørgsmålssæt "
-            "kan fylde; fjern billeder og andre ark"
+            _(
+                "{path}: the file takes up {mb}, more than the {mb2} a question set can "
+                "take; remove pictures and other sheets"
+            ).format(path=path, mb=mb(size), mb2=mb(MAX_BYTES))
         )
     limits = DEFAULT_LIMITS
     try:
@@ -343,8 +382,10 @@ def _check_package(path: Path) -> None:
         )
     if too_much:
         raise ConfigError(
-            f"{path}: pakker sig ud til langt mere, end et spørgsmålssæt kan fylde (beskadiget, "
-            "eller en 'zip-bombe'); gem spørgsmålene i en ny projektmappe"
+            _(
+                "{path}: unpacks to far more than a question set can take (damaged, or a "
+                "'zip bomb'); save the questions in a new workbook"
+            ).format(path=path)
         )
 
 
@@ -356,30 +397,33 @@ def _sheets(reading: _Reading, wb: Any) -> None:
         if kind is None:
             names = [s for s in SHEET_ALIASES if s != GUIDE]
             close = difflib.get_close_matches(ws.title.lower(), names, n=1, cutoff=0.6)
-            hint = f" — mente du {close[0]!r}?" if close else "."
+            hint = _(" — did you mean {close!r}?").format(close=close[0]) if close else "."
             reading.error(
                 None,
-                f"arket {ws.title!r} kendes ikke{hint} Arkene er {', '.join(names)} "
-                f"(og {GUIDE}, som ikke læses)",
+                _(
+                    "the sheet {title!r} is not known{hint} The sheets are {names} (and "
+                    "{guide}, which is not read)"
+                ).format(title=ws.title, hint=hint, names=", ".join(names), guide=GUIDE),
             )
             continue
         if kind in reading.sheets:
             reading.error(
                 None,
-                f"to ark er begge '{kind}' ({reading.sheets[kind].title!r} og {ws.title!r}); "
-                "behold ét",
+                _("two sheets are both '{kind}' ({title!r} and {title2!r}); keep one").format(
+                    kind=kind, title=reading.sheets[kind].title, title2=ws.title
+                ),
             )
             continue
         sheet = _read_sheet(reading, ws, kind)
         if sheet is not None:
             reading.sheets[kind] = sheet
-    if SURVEY not in reading.sheets and not any(
-        p.message.startswith(f"arket '{SURVEY}'") for p in reading.problems
-    ):
+    if SURVEY not in reading.sheets and not any(p.about_survey for p in reading.problems):
         reading.error(
             None,
-            f"arket '{SURVEY}' mangler eller er tomt: det har ét spørgsmål pr. række "
-            "(lav en ny fil med musforms init --xlsx)",
+            _(
+                "the sheet '{survey}' is missing or empty: it has one question per row (make "
+                "a new file with musforms init --xlsx)"
+            ).format(survey=SURVEY),
             structural=True,
         )
 
@@ -399,9 +443,12 @@ def _read_sheet(reading: _Reading, ws: Any, kind: str) -> _Sheet | None:
             if number > MAX_ROWS:
                 reading.error(
                     None,
-                    f"arket {ws.title!r} har mere end {MAX_ROWS} rækker; et spørgsmålssæt har "
-                    "nogle få hundrede",
+                    _(
+                        "the sheet {title!r} has more than {max_rows} rows; a question set "
+                        "has a few hundred"
+                    ).format(title=ws.title, max_rows=MAX_ROWS),
                     structural=True,
+                    survey=kind == SURVEY,
                 )
                 return None
             values: dict[int, Any] = {}
@@ -416,14 +463,19 @@ def _read_sheet(reading: _Reading, ws: Any, kind: str) -> _Sheet | None:
                     reading.bad.add(Cell(kind, number, col))
                     reading.error(
                         Cell(kind, number, col),
-                        f"cellen er en formel ({str(value)[:40]}); skriv selve teksten eller "
-                        "værdien (kopiér cellen, og indsæt som værdi)",
+                        _(
+                            "the cell is a formula ({value}); write the text or value itself "
+                            "(copy the cell, and paste it as a value)"
+                        ).format(value=str(value)[:40]),
                     )
                     continue
                 if cell.data_type == "e":
                     reading.bad.add(Cell(kind, number, col))
                     reading.error(
-                        Cell(kind, number, col), f"cellen er en fejlværdi ({value}); ret den"
+                        Cell(kind, number, col),
+                        _("the cell holds an error value ({value}); correct it").format(
+                            value=value
+                        ),
                     )
                     continue
                 values[col] = value
@@ -444,8 +496,10 @@ def _read_sheet(reading: _Reading, ws: Any, kind: str) -> _Sheet | None:
             if col not in sheet.columns and col not in header[1]:
                 reading.error(
                     Cell(kind, number, col),
-                    f"en værdi i en kolonne uden navn i række {header[0]}; giv kolonnen et "
-                    "navn, eller flyt værdien",
+                    _(
+                        "a value in a column without a name in row {header}; give the column "
+                        "a name, or move the value"
+                    ).format(header=header[0]),
                 )
     return sheet
 
@@ -462,11 +516,19 @@ def _header(reading: _Reading, sheet: _Sheet, cells: dict[int, Any]) -> dict[int
         name = by_alias.get(_norm(base))
         if name is None:
             close = difflib.get_close_matches(_norm(base), list(by_alias), n=1, cutoff=0.6)
-            hint = f" — mente du {known[by_alias[close[0]]][0]!r}?" if close else "."
+            hint = (
+                _(" — did you mean {known!r}?").format(known=known[by_alias[close[0]]][0])
+                if close
+                else "."
+            )
             reading.error(
                 cell,
-                f"kolonnen {header!r} kendes ikke{hint} Kolonnerne i arket er "
-                f"{', '.join(_column_names(sheet.kind))}",
+                _(
+                    "the column {header!r} is not known{hint} The sheet's columns are "
+                    "{column_names}"
+                ).format(
+                    header=header, hint=hint, column_names=", ".join(_column_names(sheet.kind))
+                ),
             )
             continue
         lang: str | None = None
@@ -477,22 +539,29 @@ def _header(reading: _Reading, sheet: _Sheet, cells: dict[int, Any]) -> dict[int
                 if found is None:
                     reading.error(
                         cell,
-                        f"ukendt sprog {lang_part.strip()!r} i kolonnen {header!r}; skriv "
-                        f"{base.strip()}::da (dansk) eller {base.strip()}::en (engelsk)",
+                        _(
+                            "unknown language {strip!r} in the column {header!r}; write "
+                            "{strip2}::da (Danish) or {strip2}::en (English)"
+                        ).format(strip=lang_part.strip(), header=header, strip2=base.strip()),
                     )
                     continue
                 lang = found
         elif sep:
             reading.error(
                 cell,
-                f"kolonnen {base.strip()!r} har ikke et sprog; kald den {base.strip()!r}",
+                _("the column {strip!r} has no language; call it {strip!r}").format(
+                    strip=base.strip()
+                ),
             )
             continue
         if (name, lang) in seen:
             reading.error(
                 cell,
-                f"kolonnen {header!r} er der også i {column_letter(seen[(name, lang)])}"
-                f"{sheet.header_row}; behold én",
+                _("the column {header!r} is also in {column_letter}{header_row}; keep one").format(
+                    header=header,
+                    column_letter=column_letter(seen[(name, lang)]),
+                    header_row=sheet.header_row,
+                ),
             )
             continue
         seen[(name, lang)] = col
@@ -501,8 +570,9 @@ def _header(reading: _Reading, sheet: _Sheet, cells: dict[int, Any]) -> dict[int
         if not any(c.name == name for c in columns.values()):
             reading.error(
                 Cell(sheet.kind, sheet.header_row, 1),
-                f"kolonnen {_column_names(sheet.kind, name)[0]!r} mangler i række "
-                f"{sheet.header_row}",
+                _("the column {column_names!r} is missing in row {header_row}").format(
+                    column_names=_column_names(sheet.kind, name)[0], header_row=sheet.header_row
+                ),
                 structural=True,
             )
     return columns
@@ -558,7 +628,9 @@ def _texts(
         if lang in text:
             reading.error(
                 cell,
-                f"teksten på {lang} står også i en anden kolonne i rækken; behold én",
+                _("the {lang} text is also in another column of the row; keep one").format(
+                    lang=lang
+                ),
             )
         text[lang] = _plain(value)
     if first is not None:
@@ -578,21 +650,26 @@ def _settings(reading: _Reading, sheet: _Sheet, data: dict[str, Any]) -> str | N
     if not sheet.rows:
         reading.error(
             Cell(SETTINGS, sheet.header_row + 1, 1),
-            "rækken med id, version og titel er tom; skriv værdierne under overskrifterne",
+            _("the row with id, version and title is empty; write the values under the headings"),
         )
         return None
     number, values = sheet.rows[0]
-    for extra, _ in sheet.rows[1:]:
+    for extra, _values in sheet.rows[1:]:
         reading.error(
             Cell(SETTINGS, extra, 1),
-            f"arket '{SETTINGS}' har kun én række værdier (række {number}); flyt eller slet denne",
+            _(
+                "the sheet '{settings}' has only one row of values (row {number}); move or "
+                "delete this one"
+            ).format(settings=SETTINGS, number=number),
         )
     default_lang: str | None = None
     raw, cell = _value(sheet, values, number, "default_language")
     if raw is not None:
         default_lang = _language(_plain(raw))
         if default_lang is None:
-            reading.error(cell, f"ukendt sprog {_plain(raw)!r}; skriv da eller en")
+            reading.error(
+                cell, _("unknown language {plain!r}; write da or en").format(plain=_plain(raw))
+            )
     for key in ("id", "version"):
         raw, cell = _value(sheet, values, number, key)
         reading.cells[(key,)] = cell
@@ -631,7 +708,7 @@ def _choice_lists(
         if raw is None:
             reading.error(
                 list_cell,
-                "list_name er tom; skriv navnet på listen, som spørgsmålet bruger (choice LISTE)",
+                _("list_name is empty; write the name of the list the question uses (choice LIST)"),
             )
             continue
         name = _plain(raw).strip()
@@ -646,8 +723,10 @@ def _choice_lists(
         if earlier is not None:
             reading.error(
                 id_cell,
-                f"valgmuligheden {option.id!r} står to gange i listen {name!r} (også i række "
-                f"{earlier.row}); hver valgmulighed skal have sit eget navn",
+                _(
+                    "the option {id!r} is twice in the list {name!r} (also in row {row}); "
+                    "every option needs its own name"
+                ).format(id=option.id, name=name, row=earlier.row),
             )
             continue
         lists.setdefault(name, []).append(option)
@@ -665,8 +744,10 @@ def _survey(
         if raw_type is None:
             reading.error(
                 type_cell,
-                "type er tom; skriv spørgsmålets type (fx textarea), eller 'begin section' "
-                "for en ny sektion",
+                _(
+                    "type is empty; write the question's type (e.g. textarea), or 'begin "
+                    "section' for a new section"
+                ),
             )
             continue
         kind = _norm(_plain(raw_type))
@@ -679,16 +760,20 @@ def _survey(
             _section_row(reading, sheet, values, number, current, loc, default)
             continue
         if kind in _END:
-            _others(reading, sheet, values, number, ("type", "id"), "en 'end section'-række")
+            _others(reading, sheet, values, number, ("type", "id"), _("an 'end section' row"))
             if current is None:
-                reading.error(type_cell, "'end section' uden en 'begin section' over sig; slet den")
+                reading.error(
+                    type_cell, _("'end section' without a 'begin section' above it; delete it")
+                )
             current = None
             continue
         if current is None:
             reading.error(
                 type_cell,
-                "spørgsmålet står uden for en sektion; sæt en 'begin section'-række (med id og "
-                "label) over det",
+                _(
+                    "the question stands outside a section; put a 'begin section' row (with "
+                    "id and label) above it"
+                ),
             )
             continue
         loc = ("sections", len(sections) - 1, "questions", len(current["questions"]))
@@ -699,8 +784,10 @@ def _survey(
             if qid in seen_ids:
                 reading.error(
                     id_cell,
-                    f"id'et {qid!r} er allerede brugt i række {seen_ids[qid]}; hvert spørgsmål "
-                    "skal have sit eget id",
+                    _(
+                        "the id {qid!r} is already used in row {seen_ids}; every question "
+                        "needs its own id"
+                    ).format(qid=qid, seen_ids=seen_ids[qid]),
                 )
             seen_ids.setdefault(qid, number)
     return sections
@@ -715,7 +802,9 @@ def _others(
         if column is not None and column.name not in allowed:
             reading.error(
                 Cell(sheet.kind, number, col),
-                f"kolonnen {column.header!r} hører ikke til {what}; slet værdien",
+                _("the column {header!r} does not belong on {what}; delete the value").format(
+                    header=column.header, what=what
+                ),
             )
 
 
@@ -723,7 +812,7 @@ def _section_row(
     reading: _Reading, sheet: _Sheet, values: dict[int, Any], number: int,
     section: dict[str, Any], loc: tuple[int | str, ...], default: str | None,
 ) -> None:  # fmt: skip
-    _others(reading, sheet, values, number, SECTION_COLUMNS, "en sektionsrække")
+    _others(reading, sheet, values, number, SECTION_COLUMNS, _("a section row"))
     raw, cell = _value(sheet, values, number, "id")
     reading.cells[(*loc, "id")] = cell
     if raw is not None:
@@ -745,7 +834,7 @@ def _question_row(
     reading.cells[loc] = type_cell
     reading.cells[(*loc, "type")] = type_cell
     raw_type = _plain(_value(sheet, values, number, "type")[0]).strip()
-    word, _, list_name = raw_type.partition(" ")
+    word, _sep, list_name = raw_type.partition(" ")
     kind = _CHOICE_TYPES.get(_norm(word))
     if kind is not None:
         question["type"] = kind
@@ -754,17 +843,25 @@ def _question_row(
         if not list_name:
             reading.error(
                 type_cell,
-                f"{word!r} skal have navnet på en liste i arket '{CHOICES}' efter sig, fx "
-                f"'{word} {_plain(_value(sheet, values, number, 'id')[0] or 'fokus')}'",
+                _(
+                    "{word!r} should be followed by the name of a list in the sheet "
+                    "'{choices}', e.g. '{word} {plain}'"
+                ).format(
+                    word=word,
+                    choices=CHOICES,
+                    plain=_plain(_value(sheet, values, number, "id")[0] or "fokus"),
+                ),
             )
             reading.quiet.add((*loc, "options"))
         elif list_name not in lists:
             close = difflib.get_close_matches(list_name, list(lists), n=1, cutoff=0.6)
-            hint = f" — mente du {close[0]!r}?" if close else "."
+            hint = _(" — did you mean {close!r}?").format(close=close[0]) if close else "."
             reading.error(
                 type_cell,
-                f"listen {list_name!r} findes ikke i arket '{CHOICES}'{hint} Giv den rækker "
-                f"dér med list_name {list_name!r}",
+                _(
+                    "the list {list_name!r} is not in the sheet '{choices}'{hint} Give it "
+                    "rows there with list_name {list_name!r}"
+                ).format(list_name=list_name, choices=CHOICES, hint=hint),
             )
             reading.quiet.add((*loc, "options"))
         else:
@@ -799,7 +896,12 @@ def _question_row(
         elif word in NO:
             question["required"] = False
         else:
-            reading.error(cell, f"required skal være ja eller nej, ikke {_plain(raw)!r}")
+            reading.error(
+                cell,
+                _("required should be ja or nej (yes or no), not {plain!r}").format(
+                    plain=_plain(raw)
+                ),
+            )
     raw, cell = _value(sheet, values, number, "rows")
     reading.cells[(*loc, "rows")] = cell
     if raw is not None:
@@ -858,8 +960,10 @@ def _scale_labels(
             if m is None or not m.group(2).strip():
                 reading.error(
                     cell,
-                    f"linjen {line.strip()!r} skal være et trin og en tekst, fx '3: Hverken "
-                    "eller' (én pr. linje)",
+                    _(
+                        "the line {strip!r} should be a step and a text, e.g. '3: Neither' "
+                        "(one per line)"
+                    ).format(strip=line.strip()),
                 )
                 continue
             step = int(m.group(1))
@@ -897,12 +1001,16 @@ def _validation_problem(reading: _Reading, err: ErrorDetails) -> None:
     if any(loc[: len(q)] == q for q in reading.quiet):
         return
     text = err["msg"].removeprefix("Value error, ")
-    if kind == "value_error" and "used twice" in text:
+    if kind == "value_error" and (parse(QUESTION_TWICE, text) or parse(OPTION_TWICE, text)):
         return  # found by the reader, with the cell of the second one
-    if kind == "value_error" and "needs 'options'" in text and (*loc, "options") in reading.quiet:
+    if (
+        kind == "value_error"
+        and parse(OPTIONS_NEEDED, text) is not None
+        and (*loc, "options") in reading.quiet
+    ):
         return
-    for key, words in (("rows", "'rows' only belongs"), ("scale", "'scale' only belongs")):
-        if kind == "value_error" and text.startswith(words):
+    for key, message in (("rows", ROWS_MISPLACED), ("scale", SCALE_MISPLACED)):
+        if kind == "value_error" and parse(message, text) is not None:
             loc = (*loc, key)  # the cell that should be empty, not the row's type
     cell = _cell_for(reading, loc)
     if cell in reading.bad:
@@ -926,20 +1034,22 @@ def _message(err: ErrorDetails, loc: tuple[int | str, ...], text: str) -> str:
     value = err.get("input")
     what = _what(loc)
     in_section = len(loc) == 3 and loc[0] == "sections"
-    row = "sektionen" if in_section else "spørgsmålet"
+    row = _("the section") if in_section else _("the question")
     if "options" in loc:
-        row = "valgmuligheden"
+        row = _("the option")
     if kind == "missing":
         if what == "id":
             example = "faglig" if row == "valgmuligheden" else "trivsel"
-            return f"{row} mangler et id; skriv et id med a-z, 0-9 og _ (fx {example!r})"
+            return _("{row} has no id; write an id with a-z, 0-9 and _ (e.g. {example!r})").format(
+                row=row, example=example
+            )
         if what in ("label", "title") and len(loc) > 1:
-            return f"{row} mangler sin tekst; skriv den i label::da (og label::en)"
+            return _("{row} has no text; write it in label::da (and label::en)").format(row=row)
         if loc == ("title",):
-            return "titlen mangler; skriv spørgsmålssættets titel i title::da"
+            return _("the title is missing; write the question set's title in title::da")
         if what == "questions":
-            return "sektionen har ingen spørgsmål; sæt spørgsmålsrækker under den"
-        return f"{what} mangler; udfyld cellen"
+            return _("the section has no questions; put question rows under it")
+        return _("{what} is missing; fill in the cell").format(what=what)
     if kind == "literal_error" and what == "type":
         types = ", ".join(QUESTION_TYPES)
         word = _norm(str(value))
@@ -948,54 +1058,54 @@ def _message(err: ErrorDetails, loc: tuple[int | str, ...], text: str) -> str:
             close = difflib.get_close_matches(word, [*QUESTION_TYPES, *TYPE_HINTS], n=1,
                                               cutoff=0.6)  # fmt: skip
             hint = TYPE_HINTS.get(close[0], close[0]) if close else None
-        maybe = f" — mente du {hint!r}?" if hint else "."
-        return (
-            f"{str(value)!r} er ikke en spørgsmålstype{maybe} Typerne er {types} (og begin "
+        maybe = _(" — did you mean {hint!r}?").format(hint=hint) if hint else "."
+        return _(
+            "{value!r} is not a question type{maybe} The types are {types} (and begin "
             "section / end section)"
-        )
+        ).format(value=str(value), maybe=maybe, types=types)
     if kind == "literal_error" and loc[:1] == ("languages",):
-        return f"ukendt sprog {value!r} i languages; skriv da, en eller 'da, en'"
+        return _("unknown language {value!r} in languages; write da, en or 'da, en'").format(
+            value=value
+        )
     if kind == "too_short":
         if loc == ("sections",):
-            return (
-                f"der er ingen sektioner i arket '{SURVEY}'; start med en 'begin section'-række "
-                "(med id og label) og sæt spørgsmålene under den"
-            )
-        return "sektionen har ingen spørgsmål; sæt spørgsmålsrækker under den"
+            return _(
+                "there are no sections in the sheet '{survey}'; start with a 'begin section' "
+                "row (with id and label) and put the questions under it"
+            ).format(survey=SURVEY)
+        return _("the section has no questions; put question rows under it")
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{what} skal være et helt tal, ikke {_plain(value)!r}"
+        return _("{what} should be a whole number, not {plain!r}").format(
+            what=what, plain=_plain(value)
+        )
     if kind in ("greater_than_equal", "less_than_equal") and what == "rows":
-        return f"rows skal være mellem 1 og 20, ikke {value!r}"
+        return _("rows should be between 1 and 20, not {value!r}").format(value=value)
     if kind == "value_error":
-        return _danish(text, loc)
+        return _in_the_book(text)
     return f"{what}: {err['msg']}"
 
 
-# The models' own messages (musforms.models), in Danish.
-_DANISH: tuple[tuple[str, str], ...] = (
-    (r"id '(.*)' may only use a-z, 0-9 and _ \(try '(.*)'\)",
-     r"id'et '\1' må kun bruge a-z, 0-9 og _ — skriv fx '\2'"),
-    (r"id '(.*)' may only use a-z, 0-9, - and _",
-     r"id'et '\1' må kun bruge a-z, 0-9, - og _"),
-    (r"scale min \((-?\d+)\) is above max \((-?\d+)\)",
-     r"skalaens min (\1) er større end dens max (\2); byt om på min og max"),
-    (r"scale (-?\d+)–(-?\d+) has more than 11 steps",
-     r"skalaen \1–\2 har mere end 11 trin; gør den kortere"),
-    (r"'scale' only belongs on a scale question, not on (\w+)",
-     r"min, max og skalatekster hører kun til et scale-spørgsmål, ikke til \1; slet dem"),
-    (r"'rows' only belongs on an agreements question, not on (\w+)",
-     r"rows hører kun til et agreements-spørgsmål, ikke til \1; slet værdien"),
-    (r"a (\w+) question needs 'options'",
-     r"et \1-spørgsmål skal have valgmuligheder: skriv '\1 LISTE' og giv listen rækker i "
-     f"arket '{CHOICES}'"),
-    (r"unknown language '(.*)'; use da or en", r"ukendt sprog '\1'; brug da eller en"),
+# The models' own messages (musforms.models), as a workbook says them: of its columns.
+_IN_THE_BOOK: tuple[tuple[str, str], ...] = (
+    (ID_CHARACTERS, N_("the id '{value}' may only use a-z, 0-9 and _ — write e.g. '{suggestion}'")),
+    (SET_ID_CHARACTERS, N_("the id '{value}' may only use a-z, 0-9, - and _")),
+    (SCALE_REVERSED, N_("the scale's min ({min}) is above its max ({max}); swap min and max")),
+    (SCALE_TOO_LONG, N_("the scale {min}–{max} has more than 11 steps; make it shorter")),
+    (SCALE_MISPLACED, N_("min, max and scale labels only belong on a scale question, not on "
+                         "{type}; delete them")),
+    (ROWS_MISPLACED, N_("rows only belongs on an agreements question, not on {type}; delete "
+                        "the value")),
+    (OPTIONS_NEEDED, N_("a {type} question needs options: write '{type} LIST' and give the list "
+                        "rows in the sheet '{choices}'")),
+    (UNKNOWN_LANGUAGE, N_("unknown language '{lang}'; use {languages}")),
 )  # fmt: skip
 
 
-def _danish(text: str, loc: tuple[int | str, ...]) -> str:
-    for pattern, danish in _DANISH:
-        if re.fullmatch(pattern, text):
-            return re.sub(pattern, danish, text)
+def _in_the_book(text: str) -> str:
+    for model, book in _IN_THE_BOOK:
+        values = parse(model, text)
+        if values is not None:
+            return _(book).format(**values, choices=CHOICES)
     return text
 
 

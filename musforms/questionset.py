@@ -24,9 +24,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from musforms.errors import ConfigError
-from musforms.i18n import N_, _
+from musforms.i18n import N_, _, parse
 from musforms.models import (
     ANY_LANGUAGE,
+    OPTION_TWICE,
+    QUESTION_TWICE,
     QUESTION_TYPES,
     Option,
     Question,
@@ -35,6 +37,7 @@ from musforms.models import (
     Section,
     localize,
 )
+from musforms.wording import counted
 
 SETS_DIR = Path(__file__).parent / "sets"
 BUILTIN_ORDER = ("standard", "kort", "leder")
@@ -53,7 +56,7 @@ MINUTES_PER_TYPE: dict[str, float] = {
     "date": 0.5,
     "checkbox": 0.25,
 }
-LANGUAGE_NAMES = {"da": "Danish", "en": "English"}
+LANGUAGE_NAMES = {"da": N_("Danish"), "en": N_("English")}
 
 # Which model a key path leads to, for naming the valid keys of an unknown one.
 _NESTED: dict[str, type[BaseModel]] = {
@@ -110,7 +113,7 @@ def load_question_set(path: Path) -> QuestionSet:
             if e["type"] == "extra_forbidden"
         ]
         for err in details:
-            if err["type"] == "value_error" and "used twice" in err["msg"]:
+            if err["type"] == "value_error" and _used_twice(err["msg"]):
                 continue  # reported by _duplicate_ids with the line of the second one
             if err["type"] == "missing" and any(
                 parent == tuple(err["loc"][:-1])
@@ -123,6 +126,12 @@ def load_question_set(path: Path) -> QuestionSet:
     if errors or qs is None:
         raise ConfigError(_format(path, errors))
     return qs
+
+
+def _used_twice(message: str) -> bool:
+    """Whether a model's message says an id is used twice (reported with its line here)."""
+    text = message.removeprefix("Value error, ")
+    return parse(QUESTION_TWICE, text) is not None or parse(OPTION_TWICE, text) is not None
 
 
 def _format(path: Path, errors: Sequence[_Error]) -> str:
@@ -351,27 +360,27 @@ def _context(
 ) -> tuple[str, tuple[int | str, ...], type[BaseModel]]:
     """Name what ``loc`` points into (section, question, option) and what is left of it."""
 
-    def ident(items: Any, index: int, kind: str) -> str:
+    def ident(items: Any, index: int, named: str, numbered: str) -> str:
         try:
             item = items[index]
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                return f"{_(kind)} {item['id']!r}"
+                return _(named).format(id=item["id"])
         except (IndexError, KeyError, TypeError):
             pass
-        return _("{kind} number {value}").format(kind=_(kind), value=index + 1)
+        return _(numbered).format(number=index + 1)
 
     names: list[str] = []
     model: type[BaseModel] = QuestionSet
     rest = loc
     node = data
-    for key, kind, sub in (
-        ("sections", N_("section"), Section),
-        ("questions", N_("question"), Question),
-        ("options", N_("option"), Option),
+    for key, named, numbered, sub in (
+        ("sections", N_("section {id!r}"), N_("section number {number}"), Section),
+        ("questions", N_("question {id!r}"), N_("question number {number}"), Question),
+        ("options", N_("option {id!r}"), N_("option number {number}"), Option),
     ):
         if len(rest) >= 2 and rest[0] == key and isinstance(rest[1], int):
             items = node.get(key) if isinstance(node, dict) else None
-            names.append(ident(items, rest[1], kind))
+            names.append(ident(items, rest[1], named, numbered))
             try:
                 node = items[rest[1]]  # type: ignore[index]
             except (IndexError, KeyError, TypeError):
@@ -674,8 +683,8 @@ def lint_file(path: Path, qs: QuestionSet) -> list[str]:
     from musforms.questionbook import locate_warnings
 
     return [
-        f"{path}, {w}" if w.startswith("ark ") else f"{path}: {w}"
-        for w in locate_warnings(path, qs, warnings)
+        f"{path}, {located}" if located != warning else f"{path}: {warning}"
+        for located, warning in zip(locate_warnings(path, qs, warnings), warnings, strict=True)
     ]
 
 
@@ -695,7 +704,7 @@ def _missing_languages(qs: QuestionSet) -> list[str]:
             for lang in missing(text):
                 by_lang.setdefault(lang, []).append(name)
         for lang, names in by_lang.items():
-            language = LANGUAGE_NAMES.get(lang, lang)
+            language = _(LANGUAGE_NAMES[lang]) if lang in LANGUAGE_NAMES else lang
             warnings.append(
                 _("{where}: no {language} ({lang}) text on {names}").format(
                     where=where, language=language, lang=lang, names=", ".join(names)
@@ -717,9 +726,11 @@ def _missing_languages(qs: QuestionSet) -> list[str]:
                 ("label", q.label),
                 ("help", q.help),
             ]
-            parts += [(f"option {o.id!r}", o.label) for o in q.options or []]
+            parts += [(_("option {id!r}").format(id=o.id), o.label) for o in q.options or []]
             if q.scale:
-                parts += [(f"scale label {v}", t) for v, t in q.scale.labels.items()]
+                parts += [
+                    (_("scale label {value}").format(value=v), t) for v, t in q.scale.labels.items()
+                ]
             warn(_("question {id!r} (section {id2!r})").format(id=q.id, id2=section.id), parts)
     return warnings
 
@@ -727,9 +738,11 @@ def _missing_languages(qs: QuestionSet) -> list[str]:
 def summary(qs: QuestionSet, lang: str = "da") -> str:
     """``<title> — N sections, M questions, about K minutes``."""
     n_sections, n_questions = len(qs.sections), len(qs.questions())
-    return (
-        f"{localize(qs.title, lang)} — {n_sections} section{'s' * (n_sections != 1)}, "
-        f"{n_questions} question{'s' * (n_questions != 1)}, about {estimate_minutes(qs)} minutes"
+    return _("{title} — {sections}, {questions}, about {minutes} minutes").format(
+        title=localize(qs.title, lang),
+        sections=counted(n_sections, "section", "sections"),
+        questions=counted(n_questions, "question", "questions"),
+        minutes=estimate_minutes(qs),
     )
 
 

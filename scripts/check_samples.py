@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from musforms.i18n import ngettext
 from musforms.report import STATUSES, UNUSABLE
 
 STATUS_COLUMN = "status"
@@ -126,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in found:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(f"{len(promises)} files, each with the status {args.returned_md} promises")
+    print(
+        ngettext(
+            "{n} file, with the status {table} promises",
+            "{n} files, each with the status {table} promises",
+            len(promises),
+        ).format(n=len(promises), table=args.returned_md)
+    )
     return 0
 
 

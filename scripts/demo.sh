@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: a whole MUS round on the samples, step by step. Stops at the first failure.
+# In Danish; LANG=en_GB.UTF-8 make demo gives it in English.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MUSFORMS=.venv/bin/musforms
@@ -10,73 +11,87 @@ OUT=demo-out
 chmod 600 samples/demo.key
 KEY=(--key-file samples/demo.key)
 
-step() { printf '\n== %s\n' "$*"; }
+# The demo speaks as musforms does (musforms.i18n): Danish, or English when the locale or
+# config/musforms.toml says so. step DANISH ENGLISH prints the header in that language.
+DEMO_LANG=$(.venv/bin/python -c 'from musforms.i18n import command_language; print(command_language([]))')
+step() { if [ "$DEMO_LANG" = en ]; then printf '\n== %s\n' "$2"; else printf '\n== %s\n' "$1"; fi; }
+say() { if [ "$DEMO_LANG" = en ]; then echo "$2"; else echo "$1"; fi; }
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-step "The built-in question sets"
+step "De indbyggede spørgsmålssæt" "The built-in question sets"
 $MUSFORMS sets
 
-step "Each built-in set passes check"
+step "Hvert indbygget sæt består check" "Each built-in set passes check"
 for name in standard kort leder; do
   $MUSFORMS check "$name"
 done
 
-step "The question set and settings in config/"
+step "Spørgsmålssættet og indstillingerne i config/" "The question set and settings in config/"
 $MUSFORMS check config/questions.yaml
 
-step "The sample roster (samples/roster.csv, saved as Danish Excel does)"
+step "Eksempel-medarbejderlisten (samples/roster.csv, gemt som dansk Excel gør)" \
+  "The sample roster (samples/roster.csv, saved as Danish Excel does)"
 $MUSFORMS roster samples/roster.csv
 
-step "A new round folder with musforms init"
+step "En ny rundemappe med musforms init" "A new round folder with musforms init"
 $MUSFORMS init "$OUT/mus2026" --set kort --organisation "Eksempel Kommune"
 $MUSFORMS check "$OUT/mus2026/config/questions.yaml"
 
-step "Generate a PDF and a Word form for every employee"
+step "Et PDF- og et Word-skema til hver medarbejder" "Generate a PDF and a Word form for every employee"
 $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
   --out "$OUT/forms/2026" --cycle 2026 "${KEY[@]}"
 ls "$OUT/forms/2026" | head -6
 
-step "Mail each employee their own forms: here as drafts to open in Outlook (send --drafts)"
+step "Mail hver medarbejder deres egne skemaer: her som kladder at åbne i Outlook (send --drafts)" \
+  "Mail each employee their own forms: here as drafts to open in Outlook (send --drafts)"
 # With --smtp HOST instead of --drafts the same command sends them (and asks first).
 $MUSFORMS send "$OUT/forms/2026" --drafts "$OUT/outbox" --from "HR <hr@eksempel-kommune.example>" \
   --texts "$OUT/mus2026/config/mail" --deadline 10-01-2027
 ls "$OUT/outbox" | head -3
 head -4 "$OUT/outbox/1042-soeren-aeroe.eml"
 
-step "Collect the returned forms in samples/returned/ (filled in pdf.js, PDFium, poppler, LibreOffice)"
+step "Indsaml de returnerede skemaer i samples/returned/ (udfyldt i pdf.js, PDFium, poppler, LibreOffice)" \
+  "Collect the returned forms in samples/returned/ (filled in pdf.js, PDFium, poppler, LibreOffice)"
 # Exit code 1 says some files could not be used (the samples include broken ones on purpose).
 status=0
 $MUSFORMS collect samples/returned --forms "$OUT/forms/2026" --out "$OUT/results/2026" \
   --roster samples/roster.csv "${KEY[@]}" || status=$?
 
-step "Each returned file got the status samples/RETURNED.md promises"
+step "Hver returneret fil fik den status, samples/RETURNED.md lover" \
+  "Each returned file got the status samples/RETURNED.md promises"
 .venv/bin/python scripts/check_samples.py samples/RETURNED.md "$OUT/results/2026/report.json" \
   --folder samples/returned --exit-code "$status"
 
-step "Each leader's minutes drafts of their own employees, as drafts (send --leaders)"
+step "Hver leders referatudkast for egne medarbejdere, som kladder (send --leaders)" \
+  "Each leader's minutes drafts of their own employees, as drafts (send --leaders)"
 $MUSFORMS send "$OUT/forms/2026" --leaders "$OUT/results/2026" --drafts "$OUT/outbox-leaders" \
   --from "HR <hr@eksempel-kommune.example>" --texts "$OUT/mus2026/config/mail"
 ls "$OUT/outbox-leaders"
 
-step "Open and overdue agreements by leader"
+step "Åbne og overskredne aftaler pr. leder" "Open and overdue agreements by leader"
 $MUSFORMS followup "$OUT/results/2026"
 
-step "Next year's forms carry this year's agreements"
+step "Næste års skemaer har årets aftaler med" "Next year's forms carry this year's agreements"
 $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
   --out "$OUT/forms/2027" --cycle 2027 --previous "$OUT/results/2026" "${KEY[@]}"
 
-step "The round's status in one HTML file, for HR and management (musforms report)"
+step "Rundens status i én HTML-fil, til HR og ledelsen (musforms report)" \
+  "The round's status in one HTML file, for HR and management (musforms report)"
 # Opens in any browser, offline; a group with fewer than 5 answers shows no figures.
 $MUSFORMS report "$OUT/results/2026" --out "$OUT/report.html"
 
-step "Done. Look at:"
-echo "  forms:           $OUT/forms/2026/"
-echo "  mail drafts:     $OUT/outbox/ (employees), $OUT/outbox-leaders/ (leaders)"
-echo "  answers:         $OUT/results/2026/responses/ and responses.json"
-echo "  status report:   $OUT/results/2026/report.json"
-echo "  minutes:         $OUT/results/2026/minutes/"
-echo "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
-echo "  next year:       $OUT/forms/2027/"
-echo "  HTML report:     $OUT/report.html (open it in a browser, or print it)"
+step "Færdig. Se:" "Done. Look at:"
+say "  skemaer:         $OUT/forms/2026/" "  forms:           $OUT/forms/2026/"
+say "  mailkladder:     $OUT/outbox/ (medarbejdere), $OUT/outbox-leaders/ (ledere)" \
+  "  mail drafts:     $OUT/outbox/ (employees), $OUT/outbox-leaders/ (leaders)"
+say "  svar:            $OUT/results/2026/responses/ og responses.json" \
+  "  answers:         $OUT/results/2026/responses/ and responses.json"
+say "  statusrapport:   $OUT/results/2026/report.json" "  status report:   $OUT/results/2026/report.json"
+say "  referater:       $OUT/results/2026/minutes/" "  minutes:         $OUT/results/2026/minutes/"
+say "  opfølgning:      $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics" \
+  "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
+say "  næste år:        $OUT/forms/2027/" "  next year:       $OUT/forms/2027/"
+say "  HTML-rapport:    $OUT/report.html (åbn den i en browser, eller udskriv den)" \
+  "  HTML report:     $OUT/report.html (open it in a browser, or print it)"

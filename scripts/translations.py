@@ -18,8 +18,8 @@ runs the same check).
 from __future__ import annotations
 
 import argparse
-import datetime
 import ast
+import datetime
 import io
 import sys
 from collections.abc import Iterator
@@ -77,7 +77,7 @@ def template() -> Catalog:
     )
     with (ROOT / "babel.cfg").open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
-    for filename, lineno, message, comments, context in extract_from_dir(
+    for filename, _lineno, message, comments, context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS, comment_tags=("Translators:",)
     ):
         catalog.add(message, locations=[(filename, None)], auto_comments=comments, context=context)

@@ -17,6 +17,7 @@ from musforms.cli import cli
 from musforms.errors import ConfigError
 from musforms.formdata import question_set_digest
 from musforms.generate import generate
+from musforms.i18n import set_language
 from musforms.manifest import issued_question_set
 from musforms.models import QuestionSet
 from musforms.questionbook import write_question_book
@@ -31,6 +32,15 @@ from tests.clients.word import require_libreoffice
 from tests.questionbooks import FOLDER, SMALL, small_set, write_small
 
 CALC_FILTER = "xlsx:Calc MS Excel 2007 XML"  # "Save as" Excel 2007–365 in LibreOffice Calc
+
+
+@pytest.fixture(autouse=True)
+def danish_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workbook's problems are asserted as the HR officer reads them by default: in
+    Danish (the catalogue's translations of their English ids)."""
+    monkeypatch.setenv("LANG", "da_DK.UTF-8")
+    set_language("da")
+
 
 # file → the message after "<file>, " (or after "<file>: " for the whole file)
 BROKEN: dict[str, list[str]] = {
@@ -144,7 +154,7 @@ def test_check_lists_every_problem_at_once_and_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert [
-        re.sub(r":.*", "", line.removeprefix("Error: ").split("celle ")[1]) for line in lines
+        re.sub(r":.*", "", line.removeprefix("Fejl: ").split("celle ")[1]) for line in lines
     ] == [
         "A3",
         "C5",
@@ -152,7 +162,7 @@ def test_check_lists_every_problem_at_once_and_exits_1(tmp_path: Path) -> None:
     ]
     assert "Traceback" not in result.output
     assert lines[0] == (
-        f"Error: {path}, ark 'spørgsmål', celle A3: 'tekst_lang' er ikke en spørgsmålstype — "
+        f"Fejl: {path}, ark 'spørgsmål', celle A3: 'tekst_lang' er ikke en spørgsmålstype — "
         "mente du 'textarea'? Typerne er text, textarea, scale, choice, multichoice, checkbox, "
         "date, agreements (og begin section / end section)"
     )
@@ -278,17 +288,23 @@ def test_lint_warns_the_same_for_a_workbook(tmp_path: Path) -> None:
     write_question_book(qs, path)
     warnings = lint(load_question_set(path))
     assert warnings == lint(qs)
-    assert any("no English (en) text on label" in w for w in warnings)
-    assert any(w.startswith("no agreements question") for w in warnings)
+    assert any("ingen engelsk (en) tekst på label" in w for w in warnings)
+    assert any(w.startswith("intet aftalespørgsmål") for w in warnings)
     assert lint_file(path, load_question_set(path)) == [
-        f"{path}, ark 'spørgsmål', celle D3: question 'lykkedes' (section 'status'): no English "
-        "(en) text on label",
-        f"{path}: no agreements question: a MUS should end in a few concrete agreements (what, "
-        "who, by when) that are followed up — add a question of type agreements",
+        f"{path}, ark 'spørgsmål', celle D3: spørgsmålet 'lykkedes' (sektionen 'status'): ingen "
+        "engelsk (en) tekst på label",
+        f"{path}: intet aftalespørgsmål: en MUS bør slutte med nogle få konkrete aftaler (hvad, "
+        "hvem, hvornår), som der følges op på — tilføj et spørgsmål af typen agreements",
     ]
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 0
-    assert f"Warning: {path}, ark 'spørgsmål', celle D3: question 'lykkedes'" in result.output
+    assert f"Advarsel: {path}, ark 'spørgsmål', celle D3: spørgsmålet 'lykkedes'" in result.output
+    # In English, the same place in the workbook, in the English words.
+    english = CliRunner().invoke(cli, ["check", str(path)], env={"LANG": "en_GB.UTF-8"})
+    assert (
+        f"Warning: {path}, sheet 'spørgsmål', cell D3: question 'lykkedes' (section 'status'): "
+        "no English (en) text on label"
+    ) in english.output
 
 
 def test_zip_bomb_is_refused_before_openpyxl(tmp_path: Path) -> None:
@@ -308,11 +324,11 @@ def test_convert_command_both_ways(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["convert", str(source), str(book)])
     assert first.exit_code == 0, first.output
-    assert first.output.startswith(f"OK: wrote {book}: ")
+    assert first.output.startswith(f"OK: skrev {book}: ")
     assert runner.invoke(cli, ["convert", str(book), str(back)]).exit_code == 0
     again = runner.invoke(cli, ["convert", str(source), str(book)])
     assert again.exit_code == 1
-    assert f"{book} already exists; use --force" in again.output
+    assert f"{book} findes allerede; brug --force" in again.output
     assert runner.invoke(cli, ["convert", str(source), str(book), "--force"]).exit_code == 0
     digest = question_set_digest(load_question_set(source))
     assert question_set_digest(load_question_set(back)) == digest
