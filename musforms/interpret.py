@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from musforms import fieldnames as fn
 from musforms.dates import parse_date
+from musforms.i18n import _
 from musforms.models import AgreementStatus, Problem, Question, QuestionSet, RawValue, localize
 from musforms.response import (
     AnswerValue,
@@ -107,7 +108,9 @@ def _date(raw: RawValue, q: Question, lang: str, problems: list[Problem], where:
             problems,
             "bad_date",
             q.id,
-            f"{where}: the date {text!r} cannot be read ({exc}); kept as typed",
+            _("{where}: the date {text!r} cannot be read ({exc}); kept as typed").format(
+                where=where, text=text, exc=exc
+            ),
         )
         return _Date(typed=text.strip())
 
@@ -141,7 +144,9 @@ def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") ->
                             problems,
                             "bad_value",
                             q.id,
-                            f"{where}: {text!r} is not one of the choices",
+                            _("{where}: {text!r} is not one of the choices").format(
+                                where=where, text=text
+                            ),
                         )
             case "agreements":
                 out.agreements.extend(_agreements(q, raw, lang, problems))
@@ -159,7 +164,9 @@ def interpret(qs: QuestionSet, raw: Mapping[str, RawValue], lang: str = "da") ->
 
 def _missing(q: Question, where: str) -> Problem:
     return Problem(
-        code="required_missing", question=q.id, message=f"{where}: required, but not answered"
+        code="required_missing",
+        question=q.id,
+        message=_("{where}: required, but not answered").format(where=where),
     )
 
 
@@ -180,7 +187,7 @@ def _agreements(
                 problems,
                 "agreement_without_what",
                 q.id,
-                f"{where} has a who or a date but no 'what'",
+                _("{where} has a who or a date but no 'what'").format(where=where),
             )
         rows.append(
             ResponseAgreement(what=what or "", owner=owner, due=due.value, due_typed=due.typed)
@@ -226,7 +233,9 @@ def _previous(
                 problems,
                 "bad_value",
                 None,
-                f"last year's agreement {row}: status {status_raw!r} is unknown",
+                _("last year's agreement {row}: status {status_raw!r} is unknown").format(
+                    row=row, status_raw=status_raw
+                ),
             )
         result.append(
             ResponsePreviousAgreement(

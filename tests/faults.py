@@ -701,6 +701,9 @@ class Round:
             HOME=str(home),
             SOURCE_DATE_EPOCH=str(EPOCH),
             LC_ALL="C.UTF-8",
+            # musforms' messages in English, which the checks read ("Error:", "space"), though
+            # LC_ALL=C would give the default, Danish: LANGUAGE comes first (musforms.i18n).
+            LANGUAGE="en",
         )
         return env
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from musforms.files import FILE_MODE, private_folder, scratch_folder
+from musforms.i18n import LOCALE_DIR, language
 from musforms.limits import Limits
 from musforms.scratch import connect
 
@@ -79,6 +80,9 @@ def cache_key(
         "question_sets": _folder_digest(forms_dir / "question_sets"),
         "roster": _file_digest(roster) if roster is not None else None,
         "limits": dataclasses.asdict(limits),
+        # The reasons and problems a file's outcome holds are in the HR officer's language.
+        "language": language(),
+        "catalogue": _file_digest(LOCALE_DIR / language() / "LC_MESSAGES" / "musforms.mo"),
     }
     text = json.dumps(parts, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()

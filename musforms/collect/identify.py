@@ -10,6 +10,7 @@ from musforms import fieldnames as fn
 from musforms.collect.context import Context, FileResult
 from musforms.errors import IdentityError, SignatureError
 from musforms.formats import Issued, Resolver
+from musforms.i18n import _
 from musforms.identity import form_id_from_code, peek, verify
 from musforms.interpret import interpret, unknown_fields
 from musforms.manifest import issued_question_set
@@ -183,7 +184,11 @@ def _respond(
     problems = list(result.problems)
     for name in unknown_fields(qs, raw.fields):
         problems.append(
-            Problem(code="unknown_field", question=None, message=f"unexpected field {name!r}")
+            Problem(
+                code="unknown_field",
+                question=None,
+                message=_("unexpected field {name!r}").format(name=name),
+            )
         )
     if raw.read_by in ("fields", "tags"):
         missing = [
@@ -194,8 +199,10 @@ def _respond(
                 Problem(
                     code="missing_fields",
                     question=None,
-                    message=f"{len(missing)} answer fields are gone from the file "
-                    f"(first: {missing[0]}); those answers could not be read",
+                    message=_(
+                        "{missing} answer fields are gone from the file (first: "
+                        "{missing2}); those answers could not be read"
+                    ).format(missing=len(missing), missing2=missing[0]),
                 )
             )
     if recovered:
@@ -204,8 +211,10 @@ def _respond(
             Problem(
                 code="recovered",
                 question=None,
-                message="the form's fields were gone (printed or converted); answers were "
-                "read from the page layout — check them by hand",
+                message=_(
+                    "the form's fields were gone (printed or converted); answers were "
+                    "read from the page layout — check them by hand"
+                ),
             ),
         )
     problems.extend(raw.problems)

@@ -176,7 +176,7 @@ def internal_error(entry: FileEntry, exc: BaseException) -> FileResult:
         Problem(
             code=INTERNAL_ERROR,
             question=None,
-            message=f"{exc.__class__.__name__} in {_where(exc)}",
+            message=_("{name} in {where}").format(name=exc.__class__.__name__, where=_where(exc)),
         )
     ]
     return FileResult(entry)

@@ -293,8 +293,11 @@ def _tables_as_text(names: list[str], qs: QuestionSet | None) -> list[Problem]:
             Problem(
                 code=TABLE_AS_TEXT,
                 question=question,
-                message=f"{where}: the answer holds {tables}, read as text (a line per row, "
-                "cells separated by tabs); check the answer in the minutes against the file",
+                message=_(
+                    "{where}: the answer holds {tables}, read as text (a line per row, "
+                    "cells separated by tabs); check the answer in the minutes against "
+                    "the file"
+                ).format(where=where, tables=tables),
             )
         )
     return problems
@@ -331,9 +334,13 @@ def _fields(
         by_order = _by_order(answers, qs)
         if by_order is not None:
             if duplicated:
-                notes.append(f"fields named twice ({', '.join(duplicated)}); read by position")
+                notes.append(
+                    _("fields named twice ({duplicated}); read by position").format(
+                        duplicated=", ".join(duplicated)
+                    )
+                )
             else:
-                notes.append("the fields had lost their names; read by position")
+                notes.append(_("the fields had lost their names; read by position"))
             names = layout.field_order(qs, _previous_count(answers, qs))
             return by_order, "order", notes, _tabled(list(zip(names, answers, strict=False)))
     if tagged:
@@ -343,15 +350,21 @@ def _fields(
             if fields.get(str(c.tag)) is None:
                 fields[str(c.tag)] = value
         if duplicated:
-            notes.append(f"fields named twice ({', '.join(duplicated)}); the filled one was used")
+            notes.append(
+                _("fields named twice ({duplicated}); the filled one was used").format(
+                    duplicated=", ".join(duplicated)
+                )
+            )
         missing = sorted(expected - set(counts))
         if missing:
-            notes.append(f"fields missing from the file: {', '.join(missing)}")
+            notes.append(
+                _("fields missing from the file: {missing}").format(missing=", ".join(missing))
+            )
         return fields, "tags", notes, _tabled([(str(c.tag), c) for c in tagged])
     if qs is None:
-        notes.append("the form has no fields left and its question set is unknown")
+        notes.append(_("the form has no fields left and its question set is unknown"))
         return {}, "layout", notes, []
-    notes.append("the form had no fields left; answers were read from the page layout")
+    notes.append(_("the form had no fields left; answers were read from the page layout"))
     page = _Layout(blocks(), qs)
     return page.fields(), "layout", notes, page.tabled
 

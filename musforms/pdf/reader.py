@@ -370,7 +370,7 @@ def _read_document(
     and whether the pages may be read by PDFium (see _bounded_pages)."""
     notes: list[str] = []
     if pdf.is_encrypted:
-        notes.append("the file was encrypted without a password to open it")
+        notes.append(_("the file was encrypted without a password to open it"))
     pages = len(pdf.pages)
     if pages > limits.pages:
         raise FormReadError(
@@ -416,8 +416,10 @@ def _read_document(
     bounded = _bounded_pages(pdf, limits)
     if not bounded:
         raw.notes.append(
-            "the pages hold more than a form could (content that inflates past the limits, "
-            "or an image far larger than a page): they were not read by the form's layout"
+            _(
+                "the pages hold more than a form could (content that inflates past the limits, "
+                "or an image far larger than a page): they were not read by the form's layout"
+            )
         )
     return raw, _rewritten(pdf), None, bounded
 
@@ -872,8 +874,10 @@ def _from_renamed(
     issued = resolve(raw) if resolve is not None else None
     if issued is None:
         raw.notes.append(
-            "the form's fields have other names than musforms gave them, and the form it "
-            "claims to be is not known here: its answers could not be matched"
+            _(
+                "the form's fields have other names than musforms gave them, and the form it "
+                "claims to be is not known here: its answers could not be matched"
+            )
         )
         return
     values = None
@@ -885,16 +889,20 @@ def _from_renamed(
         how = "by the order of the Word form's fields (exported to PDF)"
     if values is None:
         raw.notes.append(
-            "the form's fields have other names than musforms gave them and do not match "
-            "the issued form: its answers could not be read; ask for the form to be filled "
-            "in again"
+            _(
+                "the form's fields have other names than musforms gave them and do not match "
+                "the issued form: its answers could not be read; ask for the form to be filled "
+                "in again"
+            )
         )
         return
     if raw.token and fn.IDENTITY in values:
         values[fn.IDENTITY] = raw.token
     raw.fields = values
     raw.read_by = "fields-by-position"
-    raw.notes.append(f"the form's fields had been renamed; they were matched to the form {how}")
+    raw.notes.append(
+        _("the form's fields had been renamed; they were matched to the form {how}").format(how=how)
+    )
 
 
 def _from_layout(
@@ -935,8 +943,10 @@ def _from_layout(
         return
     raw.read_by = "layout"
     raw.notes.append(
-        "the file has no form fields left (printed to PDF?): the form code was read from "
-        "the page text; check the answers by hand"
+        _(
+            "the file has no form fields left (printed to PDF?): the form code was read from "
+            "the page text; check the answers by hand"
+        )
     )
     if qs is None:
         return
@@ -948,22 +958,28 @@ def _from_layout(
             # The page's text order of right-to-left script is the viewer's, not the typed.
             del recovered[qid]
             raw.notes.append(
-                f"question {qid!r}: the answer is in a right-to-left script, which the page "
-                "text gives in the order it was drawn, not typed: it was not read; read it "
-                "on the page"
+                _(
+                    "question {qid!r}: the answer is in a right-to-left script, which "
+                    "the page text gives in the order it was drawn, not typed: it was "
+                    "not read; read it on the page"
+                ).format(qid=qid)
             )
     raw.fields.update(recovered)
     if word is not None:
         raw.notes.append(
-            "the pages are the Word form's, exported to PDF: the answers were read from them "
-            "by the Word form's layout"
+            _(
+                "the pages are the Word form's, exported to PDF: the answers were read from them "
+                "by the Word form's layout"
+            )
         )
         raw.notes.extend(word.notes)
         return
     raw.notes.append(
-        f"{len(recovered)} text answer(s) were recovered from the page layout"
+        _("{recovered} text answer(s) were recovered from the page layout").format(
+            recovered=len(recovered)
+        )
         if recovered
-        else "no answers could be recovered from the page layout"
+        else _("no answers could be recovered from the page layout")
     )
 
 
@@ -1002,13 +1018,17 @@ def _from_page(
     raw.read_by = "page"
     if raw.token is None:
         raw.notes.append(
-            "the file has no form fields and no identity left (printed to PDF?): the form "
-            "code was read from the page; check the answers by hand"
+            _(
+                "the file has no form fields and no identity left (printed to PDF?): the form "
+                "code was read from the page; check the answers by hand"
+            )
         )
     else:
         raw.notes.append(
-            "the file's form fields are gone (flattened or printed to PDF): the answers were "
-            "read from the page, by where each field is on the issued form; check them by hand"
+            _(
+                "the file's form fields are gone (flattened or printed to PDF): the answers were "
+                "read from the page, by where each field is on the issued form; check them by hand"
+            )
         )
         fields[fn.IDENTITY] = raw.token
     if found.static_matches:
@@ -1019,8 +1039,10 @@ def _from_page(
                 fields[w.name] = w.value
     else:
         raw.notes.append(
-            "the form's printed text (name, department, leader, date or last year's "
-            "agreements) on the page differs from the issued form's: check it by hand"
+            _(
+                "the form's printed text (name, department, leader, date or last year's "
+                "agreements) on the page differs from the issued form's: check it by hand"
+            )
         )
     raw.notes.extend(found.unreadable.values())
     raw.notes.extend(found.doubtful.values())
