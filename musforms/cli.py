@@ -780,7 +780,10 @@ def sets_command(lang: str) -> None:
 
     for name, path in builtin_sets().items():
         qs = load_question_set(path)
-        size = f"{len(qs.questions())} questions, about {estimate_minutes(qs)} min"
+        size = _("{questions}, about {minutes} min").format(
+            questions=counted(len(qs.questions()), "question", "questions"),
+            minutes=estimate_minutes(qs),
+        )
         click.echo(f"{name:<9} {builtin_description(name, lang)} ({size})")
 
 
@@ -1088,11 +1091,15 @@ _SENT_WHAT = {
     "reminder": N_("reminders"),
     "leaders": N_("leaders' mails"),
 }
-_SENT_ONE = {
-    "invitation": N_("invitation"),
-    "reminder": N_("reminder"),
-    "leaders": N_("leader's mail"),
-}
+
+
+def _sent_count(kind: str, n: int) -> str:
+    """``n`` messages of ``kind``, with the noun in the number it takes."""
+    if kind == "invitation":
+        return counted(n, "invitation", "invitations")
+    if kind == "reminder":
+        return counted(n, "reminder", "reminders")
+    return counted(n, "leader's mail", "leaders' mails")
 
 
 @cli.command()
@@ -1253,7 +1260,7 @@ def send(
             forms_dir, formats=formats, texts=texts, deadline=day, roster=roster, again=again
         )
     what = _(_SENT_WHAT[plan.kind])
-    messages = counted(len(plan.messages), _SENT_ONE[plan.kind], _SENT_WHAT[plan.kind])
+    messages = _sent_count(plan.kind, len(plan.messages))
     _warn(plan.warnings)
     for problem in plan.problems:
         click.echo(_("Not sent: {problem}").format(problem=problem), err=True)

@@ -344,3 +344,44 @@ def test_cli_runner_follows_the_locale_of_each_run(tmp_path: Path) -> None:
     assert "linje 10" in danish.output
     english = runner.invoke(cli, ["check", str(questions)], env={"LANG": "en_GB.UTF-8"})
     assert "line 10" in english.output
+
+
+@pytest.mark.realclient
+def test_the_collect_summary_is_told_in_the_officers_language(tmp_path: Path) -> None:
+    """One form filled in Chrome's engine (PDFium) and one damaged file, collected as the HR
+    officer runs it: the summary in Danish by default, in English under LANG=en_GB.UTF-8 or
+    with default_language = "en" in the round's config/musforms.toml."""
+    from tests.clients.pdf import fill_pdfium
+    from tests.trust_data import answers, make_round
+
+    round_ = make_round(tmp_path / "mus2026", previous=False, key_file=tmp_path / "key")
+    inbox = tmp_path / "indbakke"
+    inbox.mkdir()
+    fill_pdfium(round_.form("1042", "pdf"), inbox / "søren.pdf", answers("Svar", previous=False))
+    (inbox / "ødelagt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")
+
+    def collect(out: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return _run(
+            ["collect", str(inbox), "--forms", str(round_.forms), "--out", str(tmp_path / out),
+             "--key-file", str(round_.key_file)],
+            env, tmp_path,
+        )  # fmt: skip
+
+    danish = collect("da", {})
+    assert danish.returncode == 1, danish.stderr
+    assert "Runde 2026: 2 filer læst denne gang." in danish.stdout
+    assert re.search(r"Returneret: 1 af \d+\. Mangler: \d+\.", danish.stdout)
+    assert "Filer, der skal ses på:" in danish.stdout
+    assert "ødelagt.pdf: unreadable — ødelagt.pdf: filen er" in danish.stdout
+    assert "Referater: 1 kladde i " in danish.stdout
+    assert "Round 2026" not in danish.stdout
+    english = collect("en", {"LANG": "en_GB.UTF-8"})
+    assert "Round 2026: 2 files read this time." in english.stdout
+    assert re.search(r"Returned: 1 of \d+\. Missing: \d+\.", english.stdout)
+    assert "Minutes: 1 draft in " in english.stdout
+    (round_.root / "config" / "musforms.toml").write_text(
+        'default_language = "en"\n', encoding="utf-8"
+    )
+    by_settings = collect("settings", {})
+    assert "Round 2026: 2 files read this time." in by_settings.stdout
+    assert "Files that need a look:" in by_settings.stdout

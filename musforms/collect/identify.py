@@ -158,7 +158,7 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
         recovered = True
     else:
         entry.status = "not_musforms"
-        entry.reason = "no musforms identity or form code in the file"
+        entry.reason = _("no musforms identity or form code in the file")
         return FileResult(entry)
 
     if not ctx.index.in_roster(form.employee_id):

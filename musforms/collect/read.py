@@ -110,7 +110,7 @@ def _guarded(entry: FileEntry, read: Callable[[], FileResult]) -> FileResult:
         return read()
     except NotMusformsError as exc:
         entry.status = "not_musforms"
-        entry.reason = str(exc) or "not a musforms form"
+        entry.reason = str(exc) or _("not a musforms form")
         return FileResult(entry)
     except FormReadError as exc:
         entry.status = "unreadable"
@@ -120,7 +120,9 @@ def _guarded(entry: FileEntry, read: Callable[[], FileResult]) -> FileResult:
         if exc.errno in FULL:
             raise  # a full disk, no fault of the file: the run stops, and says so
         entry.status = "unreadable"
-        entry.reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
+        entry.reason = _("cannot be opened ({value})").format(
+            value=exc.strerror or exc.__class__.__name__
+        )
         return FileResult(entry)
     except Exception as exc:  # a bug in musforms, met on one file: said so, never hidden
         raise_if_full(exc)
@@ -129,10 +131,10 @@ def _guarded(entry: FileEntry, read: Callable[[], FileResult]) -> FileResult:
 
 def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
     if path.is_symlink():
-        entry.reason = "a link to another place; links are not followed"
+        entry.reason = _("a link to another place; links are not followed")
         return FileResult(entry)
     if not path.is_file():
-        entry.reason = "not a regular file"
+        entry.reason = _("not a regular file")
         return FileResult(entry)
     stat = path.stat()
     too_large = ctx.limits.too_large(stat.st_size)
@@ -167,10 +169,10 @@ def internal_error(entry: FileEntry, exc: BaseException) -> FileResult:
     """The entry of a file whose reading hit a bug in musforms: unreadable, with the code
     ``internal_error`` for whoever looks into it."""
     entry.status = "unreadable"
-    entry.reason = (
-        f"musforms could not read it ({exc.__class__.__name__}, a fault in musforms, not in "
+    entry.reason = _(
+        "musforms could not read it ({name}, a fault in musforms, not in "
         "the file's sender); keep the file and report it"
-    )
+    ).format(name=exc.__class__.__name__)
     # Where it failed, not what it said: an exception's text may quote the file's answers.
     entry.problems = [
         Problem(
@@ -194,7 +196,9 @@ def _where(exc: BaseException) -> str:
 
 def _kinds() -> str:
     titles = [f.title for f in formats.all_formats()]
-    return ", ".join(titles[:-1]) + " or " + titles[-1] if len(titles) > 1 else titles[0]
+    if len(titles) == 1:
+        return titles[0]
+    return _("{kinds} or {last}").format(kinds=", ".join(titles[:-1]), last=titles[-1])
 
 
 @dataclass
@@ -249,13 +253,15 @@ def _outcome(path: Source, data: bytes, ctx: Context) -> Outcome:
     except _TimeUp as exc:
         return Outcome(reason=str(exc), keep=False)
     except NotMusformsError as exc:
-        return Outcome(status="not_musforms", reason=str(exc) or "not a musforms form")
+        return Outcome(status="not_musforms", reason=str(exc) or _("not a musforms form"))
     except FormReadError as exc:
         return Outcome(reason=str(exc))
     except OSError as exc:
         if exc.errno in FULL:
             raise  # a full disk, no fault of the file: the run stops, and says so
-        reason = f"cannot be opened ({exc.strerror or exc.__class__.__name__})"
+        reason = _("cannot be opened ({value})").format(
+            value=exc.strerror or exc.__class__.__name__
+        )
         return Outcome(reason=reason, keep=False)
     except Exception as exc:  # a bug in musforms, met on one file: said so, never hidden
         raise_if_full(exc)
@@ -268,24 +274,25 @@ def _outcome(path: Source, data: bytes, ctx: Context) -> Outcome:
 
 def _outcome_of(path: Source, data: bytes, ctx: Context) -> Outcome:
     if not data:
-        return Outcome(reason="the file is empty")
+        return Outcome(reason=_("the file is empty"))
     probe = formats.Probe(path, data[: formats.HEAD_BYTES])
     fmt = formats.detect(probe)
     if fmt is None:
         if data.startswith(formats.OLE_MAGIC):
             return Outcome(
-                reason="an old Word 97–2003 file (.doc), a password-protected Office file or "
-                "another Office binary: ask for it saved as .docx or PDF, without a password"
+                reason=_(
+                    "an old Word 97–2003 file (.doc), a password-protected Office file or "
+                    "another Office binary: ask for it saved as .docx or PDF, without a password"
+                )
             )
         claimed = formats.by_suffix(path)
         if claimed is not None:
-            reason = (
-                f"not a real {claimed.title} file ({path.suffix.lower()}): damaged, or a "
-                "different kind of file"
-            )
+            reason = _(
+                "not a real {title} file ({lower}): damaged, or a different kind of file"
+            ).format(title=claimed.title, lower=path.suffix.lower())
             # Said by the file's name: a file on disk may be renamed, an attachment not.
             return Outcome(reason=reason, keep=isinstance(path, Blob))
-        return Outcome(status="not_musforms", reason=f"not a {_kinds()} file")
+        return Outcome(status="not_musforms", reason=_("not a {kinds} file").format(kinds=_kinds()))
     return Outcome(raw=fmt.read(path, resolver(ctx), ctx.limits))
 
 
@@ -380,7 +387,7 @@ def _read_known(known: inbox.Known, ctx: Context) -> list[FileResult]:
     opened = MessageOutcome.from_json(text) if text is not None else None
     if opened is None or text is None:  # checked before it was listed: the cache went bad
         entry = FileEntry(file=known.where, status="unreadable", message=known.where)
-        entry.reason = "what an earlier run read of it is lost; collect again with --full"
+        entry.reason = _("what an earlier run read of it is lost; collect again with --full")
         return [FileResult(entry)]
     results = _letter_results(known.where, opened, ctx)
     results[0].rows.append((MESSAGES, known.key, text))
@@ -491,7 +498,7 @@ def _open_letter(letter: inbox.Letter, ctx: Context) -> MessageOutcome:
     except (inbox.MailReadError, FormReadError) as exc:
         return MessageOutcome(failed=Outcome(reason=str(exc)))
     except RecursionError:
-        reason = "the message is nested too deeply to read; it is damaged or hostile"
+        reason = _("the message is nested too deeply to read; it is damaged or hostile")
         return MessageOutcome(failed=Outcome(reason=reason))
     except Exception as exc:  # a bug in musforms, met on one message
         raise_if_full(exc)

@@ -204,7 +204,7 @@ def read_docx(
         Found(
             name=path.name,
             format="docx",
-            what="a Word document",
+            what=_("a Word document"),
             controls=_controls(body, limits, path.name),
             body_text=sdt.text_of(body),
             page_texts=page_texts,

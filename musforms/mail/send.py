@@ -854,10 +854,10 @@ def send(
                         if 400 <= code < 500:  # not now (greylisting, too many an hour)
                             lost = f"the server said {_said(code, said)}"
                             continue
-                        reason = (
-                            f"the server refused the address: {_said(code, said)}. Check the "
-                            "address in the roster (a corrected roster goes with --roster)"
-                        )
+                        reason = _(
+                            "the server refused the address: {said}. Check the address in the "
+                            "roster (a corrected roster goes with --roster)"
+                        ).format(said=_said(code, said))
                     except smtplib.SMTPSenderRefused as exc:
                         if 400 <= exc.smtp_code < 500:
                             lost = f"the server said {_reply(exc)}"
@@ -876,10 +876,10 @@ def send(
                             _drop(conn)
                             conn = None
                             continue
-                        reason = (
-                            f"the server refused the message: {_reply(exc)}. Ask whoever runs "
-                            "the mail server what it takes (a size limit, a filter)"
-                        )
+                        reason = _(
+                            "the server refused the message: {reply}. Ask whoever runs the "
+                            "mail server what it takes (a size limit, a filter)"
+                        ).format(reply=_reply(exc))
                     except RefusedError:
                         raise
                     except SendError as exc:  # could not connect again
@@ -906,7 +906,9 @@ def send(
                         lost_in_a_row = 0
                     break
                 else:
-                    reason = f"not sent after {TRIES} tries: {lost}. Run the same command again"
+                    reason = _(
+                        "not sent after {tries} tries: {lost}. Run the same command again"
+                    ).format(tries=TRIES, lost=lost)
                     lost_in_a_row += 1
                 if reason:
                     result.failed.append(Failure(out.who, out.to, reason))

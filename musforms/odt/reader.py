@@ -164,7 +164,7 @@ def read_odt(
         Found(
             name=path.name,
             format="odt",
-            what="an OpenDocument text document",
+            what=_("an OpenDocument text document"),
             controls=controls,
             body_text=body_text,
             page_texts=page_texts,

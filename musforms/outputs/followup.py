@@ -19,7 +19,7 @@ from typing import IO
 
 from musforms.errors import MusformsError
 from musforms.files import atomic_writer, library_temp_files
-from musforms.i18n import _
+from musforms.i18n import _, ngettext
 from musforms.outputs.spool import AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, danish_date
 from musforms.texts import t
@@ -283,15 +283,25 @@ def iter_followup_lines(groups: Iterable[LeaderGroup], lang: str = "da") -> Iter
         if i:
             yield ""
         n_over = len(group.overdue)
-        who = group.leader or "(no leader in the roster)"
-        over = f", {n_over} overdue" if n_over else ""
-        yield f"{who}: {len(group.rows)} open{over}"
+        who = group.leader or _("(no leader in the roster)")
+        if n_over:
+            yield ngettext(
+                "{who}: {open} open, {overdue} overdue",
+                "{who}: {open} open, {overdue} overdue",
+                len(group.rows),
+            ).format(who=who, open=len(group.rows), overdue=n_over)
+        else:
+            yield ngettext("{who}: {open} open", "{who}: {open} open", len(group.rows)).format(
+                who=who, open=len(group.rows)
+            )
+        overdue, undated = _("OVERDUE"), _("no date")
         for row in group.rows:
-            mark = "OVERDUE " if row.due is not None and row.due < group.today else "        "
-            due = danish_date(row.due) or "no date   "
+            late = row.due is not None and row.due < group.today
+            mark = f"{overdue} " if late else " " * (len(overdue) + 1)
+            due = danish_date(row.due) or f"{undated:<10}"
             if row.due is None and row.due_typed:
-                due += f" (typed: {' '.join(row.due_typed.split())})"
-            owner = f" (who: {row.owner})" if row.owner else ""
-            last = " [last round]" if row.previous else ""
+                due += _(" (typed: {typed})").format(typed=" ".join(row.due_typed.split()))
+            owner = _(" (who: {owner})").format(owner=row.owner) if row.owner else ""
+            last = _(" [last round]") if row.previous else ""
             what = " ".join(row.what.split())
             yield f"  {mark}{due}  {row.name} ({row.employee_id}): {what}{owner}{last}"
