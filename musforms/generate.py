@@ -47,7 +47,7 @@ from musforms.files import (
 )
 from musforms.formats import FormWriter
 from musforms.formdata import make_form_data, question_set_digest
-from musforms.i18n import _
+from musforms.i18n import _, ngettext
 from musforms.identity import default_key_path, load_key
 from musforms.lock import folder_lock
 from musforms.manifest import (
@@ -514,27 +514,34 @@ def _sync(folder: Path) -> None:
 
 def _not_issued(out: Path, spool: _Spool) -> Stopped:
     completed = spool.completed_before()
-    also = (
-        f" (it did give their names to {completed} files of forms an interrupted run had issued)"
-        if completed
-        else ""
-    )
-    return Stopped(
-        f"musforms generate stopped before it issued any form: manifest.json and the forms "
-        f"in {out} are as they were before this run{also}; the forms it had begun are "
-        "removed again.",
-        changed=False,
-        again="run the same generate again",
-    )
+    if completed:
+        said = _(
+            "musforms generate stopped before it issued any form: manifest.json and the forms "
+            "in {out} are as they were before this run (it did give their names to {completed} "
+            "files of forms an interrupted run had issued); the forms it had begun are removed "
+            "again."
+        ).format(out=out, completed=completed)
+    else:
+        said = _(
+            "musforms generate stopped before it issued any form: manifest.json and the forms "
+            "in {out} are as they were before this run; the forms it had begun are removed "
+            "again."
+        ).format(out=out)
+    return Stopped(said, changed=False, again=_("run the same generate again"))
 
 
 def _not_named(out: Path, count: int) -> Stopped:
+    said = ngettext(
+        "musforms generate stopped part way: manifest.json in {out} lists the form of this "
+        "run, but some of its files still wait under a hidden name.",
+        "musforms generate stopped part way: manifest.json in {out} lists the {count} forms "
+        "of this run, but some of their files still wait under a hidden name.",
+        count,
+    ).format(out=out, count=count)
     return Stopped(
-        f"musforms generate stopped part way: manifest.json in {out} lists "
-        f"{'the form' if count == 1 else f'the {count} forms'} of this run, but some of their "
-        "files still wait under a hidden name.",
+        said,
         changed=True,
-        again="run the same generate again: it gives them their names first",
+        again=_("run the same generate again: it gives them their names first"),
     )
 
 

@@ -136,12 +136,14 @@ class Written:
                     absent.append(item.name)
                 continue
             if item.count:
-                updated.append(item.done_text.format(n=item.count, s="s" * (item.count != 1)))
+                # {s} is the English plural's s; a translation says the number its own way.
+                done = _(item.done_text)
+                updated.append(done.format(n=item.count, s="s" * (item.count != 1)))
             if item.finished:
                 continue
             rest = item.rest if item.count else item.rest_without
             if rest is not None:
-                (kept if item.had else absent).append(rest)
+                (kept if item.had else absent).append(_(rest))
         where = self.folder
         if not updated:
             said = _("{job} stopped before it changed anything in {where}.").format(

@@ -36,7 +36,7 @@ from musforms.collect.read import (
 )
 from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir, private_folders, scratch_space
-from musforms.i18n import _
+from musforms.i18n import N_, _
 from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
@@ -213,8 +213,8 @@ def _collect(
         )
     from musforms import outputs
 
-    written = Written(out, "musforms collect", "run the same collect again, with the same files")
-    written.kind("responses", RESPONSES, "the answers of {n} returned form{s} (in responses/)")
+    written = Written(out, "musforms collect", _("run the same collect again, with the same files"))
+    written.kind("responses", RESPONSES, N_("the answers of {n} returned form{s} (in responses/)"))
     written.files(RESPONSES_JSON, REPORT)
     outputs.watch(written)
     digest = cache_key(key, forms_dir, roster, limits)

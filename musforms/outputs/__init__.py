@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from musforms.files import private_folders, scratch_space, write_bytes, write_text
-from musforms.i18n import _
+from musforms.i18n import N_, _
 from musforms.models import Organisation
 from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
@@ -158,7 +158,7 @@ def write_outputs(
     its own (collect), whose files are then told as well.
     """
     if written is None:
-        written = Written(out, "musforms minutes", "run the same musforms minutes command again")
+        written = Written(out, "musforms minutes", _("run the same musforms minutes command again"))
         watch(written)
     with written.told():
         return _write_outputs(
@@ -173,9 +173,9 @@ def watch(written: Written) -> None:
     written.kind(
         "minutes",
         MINUTES_DIR,
-        "{n} minutes draft{s}",
-        rest="the other minutes drafts",
-        rest_without="the minutes drafts",
+        N_("{n} minutes draft{s}"),
+        rest=N_("the other minutes drafts"),
+        rest_without=N_("the minutes drafts"),
     )
     written.files(XLSX, CSV, ICS)
 
