@@ -179,7 +179,9 @@ def _confirm(question: str) -> bool:
     """Ask a yes/no question on the terminal; Danish (j, ja, n, nej) and English answers are
     taken, and no answer is no."""
     while True:
-        answer = click.prompt(f"{question} [y/N]", default="", show_default=False)
+        answer = click.prompt(
+            _("{question} [y/N]").format(question=question), default="", show_default=False
+        )
         if answer.strip().lower() in YES:
             return True
         if answer.strip().lower() in NO:

@@ -629,26 +629,34 @@ def check_address(raw: str | None) -> tuple[str, str]:
     """
     text = (raw or "").strip()
     if not text:
-        return "", "has no e-mail address in the roster"
+        return "", _("has no e-mail address in the roster")
     if any(c in text for c in '<>,;:"()[]\\') or any(c.isspace() or ord(c) < 32 for c in text):
         return "", (
-            f"{text!r} is not one plain e-mail address (it holds a name, brackets, spaces or "
-            "more than one address)"
+            _(
+                "{text!r} is not one plain e-mail address (it holds a name, "
+                "brackets, spaces or more than one address)"
+            ).format(text=text)
         )
     try:
         parsed = Address(addr_spec=text)
     except (ValueError, IndexError, TypeError, email.errors.MessageError):
-        return "", f"{text!r} is not an e-mail address"
+        return "", _("{text!r} is not an e-mail address").format(text=text)
     user, domain = parsed.username, parsed.domain
     labels = domain.split(".")
     if not user or len(labels) < 2 or not all(labels) or domain.replace(".", "").isdigit():
-        return "", f"{text!r} is not an e-mail address (the part after @ must be a domain)"
+        return "", _(
+            "{text!r} is not an e-mail address (the part after @ must be a domain)"
+        ).format(text=text)
     if not user.isascii():
-        return "", f"{text!r} has letters outside A–Z before the @, which mail servers refuse"
+        return "", _(
+            "{text!r} has letters outside A–Z before the @, which mail servers refuse"
+        ).format(text=text)
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
-        return "", f"{text!r} is not an e-mail address (its domain cannot be written)"
+        return "", _("{text!r} is not an e-mail address (its domain cannot be written)").format(
+            text=text
+        )
     return f"{user}@{ascii_domain}", ""
 
 

@@ -85,7 +85,7 @@ def sender_address(raw: str) -> Address:
     if problem or not spec:
         raise ConfigError(
             _("--from {raw!r}: {value}").format(
-                raw=raw, value=problem or "is not an e-mail address"
+                raw=raw, value=problem or _("is not an e-mail address")
             )
         )
     user, domain = address.split("@")
@@ -196,8 +196,8 @@ def _issued(
             if now is None:
                 yield NotSent(
                     _who(employee),
-                    f"is not in {roster}",
-                    "Add them to the roster (or leave them out on purpose)",
+                    _("is not in {roster}").format(roster=roster),
+                    _("Add them to the roster (or leave them out on purpose)"),
                 )
                 continue
             employee = employee.model_copy(
@@ -207,13 +207,15 @@ def _issued(
 
 
 def _who(employee: Employee) -> str:
-    return f"employee {employee.id} ({employee.name})"
+    return _("employee {id} ({name})").format(id=employee.id, name=employee.name)
 
 
 def _fix_roster(roster: Path | None, column: str) -> str:
-    where = f"in {roster}" if roster else "in the roster"
-    again = "" if roster else ", then give it with --roster"
-    return f"Correct the {column} column {where}{again}, or mail it to them yourself"
+    where = _("in {roster}").format(roster=roster) if roster else _("in the roster")
+    again = "" if roster else _(", then give it with --roster")
+    return _("Correct the {column} column {where}{again}, or mail it to them yourself").format(
+        column=column, where=where, again=again
+    )
 
 
 class _Texts:
@@ -274,8 +276,8 @@ def _forms_of(
         have = " and ".join(FORMAT_TITLES.get(k, k) for k in issued.files) or "no"
         return NotSent(
             _who(issued.employee),
-            f"was issued {have} forms, none of the kind asked for",
-            "Use --format both, or generate the other kind too",
+            _("was issued {have} forms, none of the kind asked for").format(have=have),
+            _("Use --format both, or generate the other kind too"),
         )
     out = []
     for _kind, name in sorted(files, key=lambda f: formats.index(f[0])):
@@ -283,8 +285,10 @@ def _forms_of(
         if not path.is_file():
             return NotSent(
                 _who(issued.employee),
-                f"the form file {path} is not there",
-                f"Run musforms generate again into {forms_dir} to make it again",
+                _("the form file {path} is not there").format(path=path),
+                _("Run musforms generate again into {forms_dir} to make it again").format(
+                    forms_dir=forms_dir
+                ),
             )
         out.append(Attachment(path, name))
     return tuple(out)
@@ -305,8 +309,10 @@ def _addressed(
             plan.problems.append(
                 NotSent(
                     _who(employee),
-                    f"shares the address {employee.email} with {others}, so neither was sent "
-                    "to (each would get the other's form)",
+                    _(
+                        "shares the address {email} with {others}, so neither was sent to "
+                        "(each would get the other's form)"
+                    ).format(email=employee.email, others=others),
                     _fix_roster(roster, "e-mail"),
                 )
             )
@@ -465,18 +471,20 @@ def plan_leaders(
             plan.problems.append(
                 NotSent(
                     _who(employee),
-                    f"the minutes draft {path} is not there",
-                    f"Run musforms minutes {results} to draft it",
+                    _("the minutes draft {path} is not there").format(path=path),
+                    _("Run musforms minutes {results} to draft it").format(results=results),
                 )
             )
             continue
         address, problem = check_address(employee.manager_email)
         if problem:
             what = (
-                f"their leader's address {problem}"
+                _("their leader's address {problem}").format(problem=problem)
                 if employee.manager_email
-                else "has no leader's e-mail address in the roster, so their minutes draft "
-                "has no one to go to"
+                else _(
+                    "has no leader's e-mail address in the roster, so their minutes draft "
+                    "has no one to go to"
+                )
             )
             plan.problems.append(
                 NotSent(_who(employee), what, _fix_roster(roster, "leader's e-mail"))
@@ -673,7 +681,7 @@ def connect(server: Server) -> smtplib.SMTP:
                     "password of plain letters and digits"
                 ).format(name=server.name)
             ) from None
-        what = "STARTTLS" if "STARTTLS" in str(exc) else "logging in (AUTH)"
+        what = "STARTTLS" if "STARTTLS" in str(exc) else _("logging in (AUTH)")
         hint = (
             "use --tls ssl if it takes encrypted connections on port 465"
             if what == "STARTTLS"
