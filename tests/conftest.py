@@ -109,7 +109,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # the locale they test.
     for name in LOCALE_VARIABLES:
         os.environ.pop(name, None)
-    os.environ["LANG"] = "en_GB.UTF-8"
+    # LANGUAGE picks the messages; LANG stays a UTF-8 locale this machine has, for the real
+    # clients the tests start (LibreOffice saves no file with æøå in its name under the C
+    # locale an uninstalled en_GB.UTF-8 falls back to).
+    os.environ["LANGUAGE"] = "en"
+    os.environ["LANG"] = "C.UTF-8"
 
 
 @pytest.fixture(autouse=True)

@@ -342,9 +342,13 @@ def test_cli_runner_follows_the_locale_of_each_run(tmp_path: Path) -> None:
     questions = tmp_path / "questions.yaml"
     questions.write_text(BROKEN, encoding="utf-8")
     runner = CliRunner()
-    danish = runner.invoke(cli, ["check", str(questions)], env={"LANG": "da_DK.UTF-8"})
+    danish = runner.invoke(
+        cli, ["check", str(questions)], env={"LANGUAGE": None, "LANG": "da_DK.UTF-8"}
+    )
     assert "linje 10" in danish.output
-    english = runner.invoke(cli, ["check", str(questions)], env={"LANG": "en_GB.UTF-8"})
+    english = runner.invoke(
+        cli, ["check", str(questions)], env={"LANGUAGE": None, "LANG": "en_GB.UTF-8"}
+    )
     assert "line 10" in english.output
 
 
