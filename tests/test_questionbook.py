@@ -38,6 +38,7 @@ CALC_FILTER = "xlsx:Calc MS Excel 2007 XML"  # "Save as" Excel 2007–365 in Lib
 def danish_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """The workbook's problems are asserted as the HR officer reads them by default: in
     Danish (the catalogue's translations of their English ids)."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
     monkeypatch.setenv("LANG", "da_DK.UTF-8")
     set_language("da")
 
