@@ -786,7 +786,7 @@ def sets_command(lang: str) -> None:
             questions=counted(len(qs.questions()), "question", "questions"),
             minutes=estimate_minutes(qs),
         )
-        click.echo(f"{name:<9} {builtin_description(name, lang)} ({size})")
+        click.echo(f"{name:<10} {builtin_description(name, lang)} ({size})")
 
 
 @cli.command()

@@ -422,7 +422,7 @@ def generate(
         _settle_leftovers(out, spool, earlier is not None)
         template = template or _template_near(questions)
         job = Job(
-            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
+            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, run_time()
         )
         try:
             _issue(job, spool, count, workers, progress)
@@ -607,7 +607,7 @@ def _entries(out: Path, spool: _Spool, earlier: bool) -> Iterator[str]:
     yield from spool.new_entries()
 
 
-def _run_time() -> dt.datetime:
+def run_time() -> dt.datetime:
     """Now, or ``SOURCE_DATE_EPOCH`` when set, so a run can be repeated byte for byte."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
