@@ -649,6 +649,9 @@ def collect(
 
         for line in output_lines(result.outputs):
             click.echo(line)
+    concluded = result.conclusions
+    if concluded is not None and (concluded.unusable or (strict and concluded.strict_failures)):
+        sys.exit(1)
     if result.unusable or (strict and result.strict_failures):
         sys.exit(1)
 

@@ -125,6 +125,8 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             try:
                 claimed = peek(raw.token)
                 entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
+                if claimed.kind != ctx.kind:  # rejected by the pass of its kind, in its report
+                    return FileResult(entry, elsewhere=True)
                 reason = _swapped_identity(raw, claimed.form_id, ctx) or reason
             except IdentityError:
                 pass
