@@ -13,6 +13,9 @@ part is the preparation it shows.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,8 @@ from musforms.manifest import (
     save_organisation,
     write_manifest,
 )
-from musforms.models import Employee, FormData, Organisation, QuestionSet
+from musforms.models import Employee, Organisation, QuestionSet
+from musforms.pool import Task, ordered_map
 from musforms.response import Response
 from musforms.results import CONCLUSIONS  # the folder in a results folder
 
@@ -113,6 +117,7 @@ def issue_conclusions(
     *,
     formats: Sequence[str] = DEFAULT_FORMATS,
     questions: Path | None = None,
+    workers: int | None = None,
 ) -> Issued:
     """Write a conclusion form for every employee with a preparation on record in
     ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
@@ -162,46 +167,93 @@ def issue_conclusions(
             question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
         )
         write_manifest(folder, head, iter(entries))
-        writers: dict[tuple[str, str], registry.FormWriter] = {}
-        now = run_time()
-        for response, entry in todo:
-            form = _form(
-                response, entry, qs, digest, key, organisation, sets.for_response(response)
-            )
-            for fmt, name in entry.files.items():
-                lang = form.lang
-                if (fmt, lang) not in writers:
-                    writers[(fmt, lang)] = registry.get(fmt).new_writer(
-                        qs, lang, organisation, created=now
-                    )
-                write_bytes(inside(folder, name), writers[(fmt, lang)].render(form))
-            issued.written += 1
+        job = _Job(qs, digest, organisation, key, folder, run_time())
+        items = (_item(r, e, qs, sets.for_response(r)) for r, e in todo)
+        chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
+        for written in ordered_map(_RENDERING, job, chunks, workers):
+            issued.written += len(written)
     return issued
 
 
-def _form(
-    response: Response,
-    entry: ManifestForm,
-    qs: QuestionSet,
-    digest: str,
-    key: bytes,
-    organisation: Organisation,
-    preparation_set: QuestionSet | None,
-) -> FormData:
+# Below this many forms a process pool costs more than it saves.
+POOL_THRESHOLD = 24
+CHUNK = 8
+
+# A form on its way to be rendered: its manifest entry, round, preparation form, the
+# preparation's text and the agreement fields' values (JSON).
+Item = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs to render conclusion forms; sent once per worker."""
+
+    question_set: QuestionSet
+    qs_digest: str
+    organisation: Organisation
+    key: bytes
+    folder: Path
+    created: dt.datetime
+
+
+def _item(
+    response: Response, entry: ManifestForm, qs: QuestionSet, preparation_set: QuestionSet | None
+) -> Item:
+    """What a worker needs to render ``response``'s conclusion form, as text."""
     lang = _language(entry.language)
-    return make_form_data(
-        qs,
-        entry.employee,
-        key=key,
-        cycle=response.form.cycle,
-        lang=lang,
-        organisation=organisation,
-        qs_digest=digest,
-        kind="conclusion",
-        of_form=response.form.form_id,
-        preparation=preparation_text(response, preparation_set, lang) or "–",
-        answers=prefilled_agreements(response, qs),
-    )
+    text = preparation_text(response, preparation_set, lang) or "–"
+    answers = json.dumps(prefilled_agreements(response, qs), ensure_ascii=False)
+    return (entry.model_dump_json(), response.form.cycle, response.form.form_id, text, answers)
+
+
+class _Renderer:
+    """The writers of one worker, by format and language."""
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self._writers: dict[tuple[str, str], registry.FormWriter] = {}
+
+    def render(self, item: Item) -> str:
+        job = self.job
+        entry_json, cycle, of_form, text, answers = item
+        entry = ManifestForm.model_validate_json(entry_json)
+        lang = _language(entry.language)
+        form = make_form_data(
+            job.question_set,
+            entry.employee,
+            key=job.key,
+            cycle=cycle,
+            lang=lang,
+            organisation=job.organisation,
+            qs_digest=job.qs_digest,
+            kind="conclusion",
+            of_form=of_form,
+            preparation=text,
+            answers=json.loads(answers),
+        )
+        for fmt, name in entry.files.items():
+            if (fmt, lang) not in self._writers:
+                self._writers[(fmt, lang)] = registry.get(fmt).new_writer(
+                    job.question_set, lang, job.organisation, created=job.created
+                )
+            write_bytes(inside(job.folder, name), self._writers[(fmt, lang)].render(form))
+        return entry.employee_id
+
+
+_WORKER: _Renderer | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER
+    _WORKER = _Renderer(job)
+
+
+def _render_chunk(items: list[Item]) -> list[str]:
+    assert _WORKER is not None
+    return [_WORKER.render(item) for item in items]
+
+
+_RENDERING: Task[Item, str, _Job] = Task(_render_chunk, _init_worker, POOL_THRESHOLD)
 
 
 def _language(lang: str | None) -> Literal["da", "en"]:

@@ -236,7 +236,9 @@ def _conclude(
 
     folder = conclusions_dir(out)
     if formats:
-        issued = issue_conclusions(out, forms_dir, keyed[2], formats=formats, questions=questions)
+        issued = issue_conclusions(
+            out, forms_dir, keyed[2], formats=formats, questions=questions, workers=workers
+        )
         result.conclusions_listed, result.conclusions_written = issued.listed, issued.written
     if not (folder / MANIFEST).is_file():
         return
