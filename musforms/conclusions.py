@@ -157,8 +157,12 @@ def issue_conclusions(
             entries.append(form_entry(entry))
             issued.listed += 1
             source = response_path(results, employee.id)
-            if _stale(folder, entry, earlier.get(employee.id), source):
+            if _stale(folder, entry, earlier.pop(employee.id, None), source):
                 todo.append((response, entry))
+        # Forms issued before whose preparation is no longer on record stay listed: a
+        # conclusion returned on one of them is still known (purge removes them itself).
+        entries.extend(form_entry(form) for form in earlier.values())
+        issued.listed += len(earlier)
         # The manifest first: a form file is never met that manifest.json does not list, and
         # a run stopped part way leaves forms that the next run writes (they are missing).
         archive_question_set(folder, path, digest, qs)
