@@ -1214,7 +1214,10 @@ def _sent_count(kind: str, n: int) -> str:
     "--leaders",
     type=FOLDER,
     metavar="RESULTS",
-    help=_("Send each leader the minutes drafts (RESULTS/minutes/) of their own employees."),
+    help=_(
+        "Send each leader the conclusion forms (RESULTS/conclusions/) of their own "
+        "employees, the minutes draft for one without."
+    ),
 )
 @click.option(
     "--every",

@@ -44,10 +44,26 @@ from musforms.results import CONCLUSIONS  # the folder in a results folder
 
 DEFAULT_FORMATS: tuple[str, ...] = ("docx",)
 
+# The word a conclusion form's file name ends with, in the form's language, so that the
+# leader tells it from the minutes draft of the same employee (``1042-soeren-aeroe.docx``).
+NAME_WORD = {"da": "konklusion", "en": "conclusion"}
+
 
 def conclusions_dir(results: Path) -> Path:
     """Where a results folder keeps its conclusion forms and their collected answers."""
     return results / CONCLUSIONS
+
+
+def conclusion_basename(employee: Employee, lang: str | None) -> str:
+    """``1042-soeren-aeroe-konklusion``: the form's name, and the conclusion's word."""
+    from musforms.generate import form_basename
+
+    return f"{form_basename(employee)}-{NAME_WORD[_language(lang)]}"
+
+
+def issued_conclusions(results: Path) -> dict[str, ManifestForm]:
+    """The conclusion forms issued into ``results``, by employee id (none before any)."""
+    return _earlier(conclusions_dir(results))
 
 
 @dataclass
@@ -122,7 +138,7 @@ def issue_conclusions(
 ) -> Issued:
     """Write a conclusion form for every employee with a preparation on record in
     ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
-    from musforms.generate import form_basename, run_time
+    from musforms.generate import run_time
     from musforms.outputs import load_organisation, question_sets_for
     from musforms.outputs.spool import spool_db
     from musforms.results import iter_responses, response_path
@@ -137,6 +153,8 @@ def issue_conclusions(
         sets = question_sets_for(results, forms_dir, db=db)
         employees = _employees(forms_dir)
         earlier = _earlier(folder)
+        renamed: set[str] = set()  # files of forms issued before under another name
+        listed: set[str] = set()
         cycle = _cycle(forms_dir)
         entries: list[str] = []
         todo: list[tuple[Response, ManifestForm]] = []
@@ -145,7 +163,7 @@ def issue_conclusions(
                 continue
             employee = employees.get(response.employee.id) or _employee(response)
             lang = _language(sets.language(response, organisation.default_language))
-            base = form_basename(employee)
+            base = conclusion_basename(employee, lang)
             entry = ManifestForm(
                 form_id=make_form_id(key, cycle, employee.id, qs.id),
                 employee_id=employee.id,
@@ -155,13 +173,18 @@ def issue_conclusions(
                 language=lang,
             )
             entries.append(form_entry(entry))
+            listed.update(entry.files.values())
             issued.listed += 1
             source = response_path(results, employee.id)
-            if _stale(folder, entry, earlier.pop(employee.id, None), source):
+            before = earlier.pop(employee.id, None)
+            if before is not None:
+                renamed.update(set(before.files.values()) - set(entry.files.values()))
+            if _stale(folder, entry, before, source):
                 todo.append((response, entry))
         # Forms issued before whose preparation is no longer on record stay listed: a
         # conclusion returned on one of them is still known (purge removes them itself).
         entries.extend(form_entry(form) for form in earlier.values())
+        listed.update(name for form in earlier.values() for name in form.files.values())
         issued.listed += len(earlier)
         # The manifest first: a form file is never met that manifest.json does not list, and
         # a run stopped part way leaves forms that the next run writes (they are missing).
@@ -172,6 +195,10 @@ def issue_conclusions(
             question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
         )
         write_manifest(folder, head, iter(entries))
+        # No longer listed (an earlier version named the forms like the minutes drafts):
+        # gone, so no copy of a preparation is left that purge does not know of.
+        for name in renamed - listed:
+            inside(folder, name).unlink(missing_ok=True)
         job = _Job(qs, digest, organisation, key, folder, run_time())
         items = (_item(r, e, qs, sets.for_response(r)) for r, e in todo)
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])

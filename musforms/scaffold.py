@@ -89,8 +89,9 @@ hvad, og spørger. Hellere kladder i Outlook? `--drafts udbakke/` skriver én .e
 medarbejder.
 
 Senere sender samme kommando med `--remind resultater/2026` påmindelsen (`reminder.da.txt`)
-til dem, der mangler, og med `--leaders resultater/2026` hver leder referatudkastene for sine
-egne medarbejdere.
+til dem, der mangler, og med `--leaders resultater/2026` hver leder konklusionsskemaerne for sine
+egne medarbejdere (referatudkastet for den, der ikke har et), at udfylde under samtalen og
+sende tilbage.
 
 ## 4. Saml svarene ind
 

@@ -68,8 +68,8 @@ step "Et konklusionsskema til hver returneret forberedelse, til samtalen (result
   "A conclusion form per returned preparation, for the conversation (results/2026/conclusions/)"
 ls "$OUT/results/2026/conclusions" | grep docx | head -4
 
-step "Hver leders referatudkast for egne medarbejdere, som kladder (send --leaders)" \
-  "Each leader's minutes drafts of their own employees, as drafts (send --leaders)"
+step "Hver leders konklusionsskemaer for egne medarbejdere, som kladder (send --leaders)" \
+  "Each leader's conclusion forms of their own employees, as drafts (send --leaders)"
 $MUSFORMS send "$OUT/forms/2026" --leaders "$OUT/results/2026" --drafts "$OUT/outbox-leaders" \
   --from "HR <hr@eksempel-kommune.example>" --texts "$OUT/mus2026/config/mail"
 ls "$OUT/outbox-leaders"

@@ -484,11 +484,17 @@ def test_reminders_go_to_the_missing_only_blank_returns_included_and_not_twice(
     assert sorted(m.to for m in plan.messages) == got
 
 
-def test_each_leader_gets_the_minutes_of_their_own_employees_only(
+def _conclusions(results: Path) -> dict[str, ManifestForm]:
+    """The conclusion forms collect issued, by file name."""
+    issued = load_manifest(results / "conclusions").forms
+    return {name: f for f in issued for name in f.files.values()}
+
+
+def test_each_leader_gets_the_conclusion_forms_of_their_own_employees_only(
     tmp_path: Path, server: Server
 ) -> None:
     # Cæcilie leads, and is an employee too, reading English: her mail is in English.
-    # Uden Leder has no leader's address: their minutes go to no one, and a line says so.
+    # Uden Leder has no leader's address: their form goes to no one, and a line says so.
     extra = [
         "3000;Cæcilie Åberg;caecilie@example.dk;Direktør;direktoer@example.dk;;en",
         "3001;Uden Leder;uden@example.dk;;;;da",
@@ -499,29 +505,39 @@ def test_each_leader_gets_the_minutes_of_their_own_employees_only(
     assert result.exit_code == 1
     assert (
         "Not sent: employee 3001 (Uden Leder): has no leader's e-mail address in the roster, "
-        "so their minutes draft has no one to go to. Correct the leader's e-mail column"
+        "so their conclusion form has no one to go to. Correct the leader's e-mail column"
     ) in result.output
     assert "Sent 3 of 3 leaders' mails." in result.output
-    manager_of = {f.files["pdf"].rsplit(".", 1)[0]: f.employee for f in load_manifest(forms).forms}
-    seen: list[str] = []
+    issued = _conclusions(results)
+    manager_of = {f.employee_id: f.employee for f in load_manifest(forms).forms}
+    minutes = {p.name for p in (results / "minutes").iterdir()}
+    got: dict[str, list[str]] = {}
     for r in server.handler.received:
         msg = r.message()
         leader = r.rcpt_tos[0]
         english = leader == "caecilie@example.dk"
         assert msg["Subject"] == (
-            "Minutes drafts from MUS for your employees"
+            "Conclusion forms from MUS for your employees"
             if english
-            else "Referatudkast fra MUS for dine medarbejdere"
+            else "Konklusionsskemaer til MUS med dine medarbejdere"
         )
+        body = msg.get_body().get_content()
+        assert ("fill in the form together with the employee" in body.casefold()) == english
+        assert ("udfyld skemaet sammen med medarbejderen" in body.casefold()) != english
         attached = _attachments(msg)
-        assert attached
         for name, (kind, data) in attached.items():
-            employee = manager_of[name.rsplit(".", 1)[0]]
-            assert employee.manager_email == leader
+            form = issued[name]  # an issued conclusion form, under its issued name
+            assert manager_of[form.employee_id].manager_email == leader
             assert kind == DOCX
-            assert data == (results / "minutes" / name).read_bytes()
-            seen.append(employee.id)
-    assert sorted(seen) == [str(1000 + i) for i in range(7)]
+            assert data == (results / "conclusions" / name).read_bytes()
+            assert name not in minutes  # never the name of a minutes draft
+        got[leader] = sorted(issued[name].employee_id for name in attached)
+        assert f"for {len(attached)} " in body
+    # Exactly their own: every employee back, under their leader, once.
+    assert got == {
+        mail_: sorted(str(1000 + i) for i in range(7) if LEADERS[i % 3][1] == mail_)
+        for _n, mail_ in LEADERS
+    }
     again = _send(forms, server, "--yes", "--leaders", str(results))
     assert "No leaders' mails to send." in again.output
     assert "Already sent before" in again.output and ": 3;" in again.output
@@ -533,8 +549,99 @@ def test_each_leader_gets_the_minutes_of_their_own_employees_only(
     assert "Sent 1 of 1 leader's mail." in later.output, later.output
     last = server.handler.received[-1]
     assert last.rcpt_tos == ["bjoern@example.dk"]
-    assert list(_attachments(last.message())) == [f"{Path(src.name).stem}.docx"]
+    assert list(_attachments(last.message())) == [f"{Path(src.name).stem}-konklusion.docx"]
     assert len(server.handler.received) == 4
+
+
+def test_without_conclusion_forms_leaders_get_the_minutes_then_the_forms_under_other_names(
+    tmp_path: Path, server: Server
+) -> None:
+    """Collected with --conclusion-format none, each leader gets their employees' minutes
+    drafts as before. Once the conclusion forms are issued (PDF and Word), the next run sends
+    those, as not sent yet, under names unlike the minutes drafts' the leader already has;
+    the .eml drafts carry the same bytes."""
+    forms = _round(tmp_path, 6)
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    for form in load_manifest(forms).forms:
+        text = f"{MULTILINE} {form.employee_id}"
+        fill_pdfium(
+            forms / form.files["pdf"], returned / f"{form.employee_id}.pdf", {"lykkedes": text}
+        )
+    results = tmp_path / "results"
+    collect([returned], forms, results, workers=1, conclusion_formats=None)
+    assert not (results / "conclusions" / "manifest.json").exists()
+    first = _send(forms, server, "--yes", "--leaders", str(results))
+    assert "Sent 3 of 3 leaders' mails." in first.output, first.output
+    manager_of = {f.employee_id: f.employee for f in load_manifest(forms).forms}
+    minutes_had: dict[str, set[str]] = {}
+    for r in server.handler.received:
+        attached = _attachments(r.message())
+        for name, (kind, data) in attached.items():
+            assert kind == DOCX
+            assert data == (results / "minutes" / name).read_bytes()
+            assert manager_of[name.split("-")[0]].manager_email == r.rcpt_tos[0]
+        minutes_had[r.rcpt_tos[0]] = set(attached)
+    assert sum(map(len, minutes_had.values())) == 6
+
+    collect([returned], forms, results, workers=1, conclusion_formats=("pdf", "docx"))
+    issued = _conclusions(results)
+    assert len(issued) == 12
+    outbox = tmp_path / "outbox"
+    drafts = CliRunner().invoke(
+        cli,
+        ["send", str(forms), "--leaders", str(results), "--drafts", str(outbox),
+         "--from", "hr@example.dk"],
+    )  # fmt: skip
+    assert drafts.exit_code == 0, drafts.output
+    second = _send(forms, server, "--yes", "--leaders", str(results))
+    assert "Sent 3 of 3 leaders' mails." in second.output, second.output
+    received = server.handler.received[3:]
+    in_drafts = {
+        draft.name: _attachments(message_from_bytes(draft.read_bytes(), policy=policy.default))  # type: ignore[arg-type]
+        for draft in outbox.iterdir()
+    }
+    for r in received:
+        leader = r.rcpt_tos[0]
+        attached = _attachments(r.message())
+        assert {issued[name].employee_id for name in attached} == {
+            n.split("-")[0] for n in minutes_had[leader]
+        }
+        assert not set(attached) & minutes_had[leader]  # no name the minutes drafts have
+        assert len({name.rsplit(".", 1)[0] for name in attached}) == len(attached) // 2
+        for name, (_kind, data) in attached.items():
+            assert data == (results / "conclusions" / name).read_bytes()
+        assert in_drafts[f"leader-{leader.replace('@', '-').replace('.', '-')}.eml"] == attached
+
+
+def test_conclusion_forms_named_like_the_minutes_by_an_earlier_version_still_go_renamed(
+    tmp_path: Path, server: Server
+) -> None:
+    """Results whose conclusion forms carry the minutes drafts' names (as an earlier version
+    issued them): the leader gets them under the conclusion's name, byte for byte; the next
+    collect renames them on disk and leaves no copy under the old name."""
+    forms = _round(tmp_path, 3)
+    results = _collected(tmp_path, forms, range(3), blank=[])
+    folder = results / "conclusions"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    old: dict[str, bytes] = {}
+    for form in manifest["forms"]:
+        new = form["files"]["docx"]
+        name = new.replace("-konklusion", "").replace("-conclusion", "")
+        (folder / new).rename(folder / name)
+        form["files"]["docx"] = name
+        old[new] = (folder / name).read_bytes()
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    result = _send(forms, server, "--yes", "--leaders", str(results))
+    assert "Sent 3 of 3 leaders' mails." in result.output, result.output
+    got = {}
+    for r in server.handler.received:
+        got.update({name: data for name, (_k, data) in _attachments(r.message()).items()})
+    assert got == old
+    collect([tmp_path / "returned"], forms, results, workers=1)
+    assert sorted(p.name for p in folder.glob("*.docx")) == sorted(old)
 
 
 def test_a_send_log_line_cut_short_by_a_crash_is_dropped_and_the_next_run_goes_on(

@@ -1,5 +1,6 @@
 """``musforms send``: each employee their own forms by mail, reminders to those missing, and
-each leader the minutes drafts of their own employees; over SMTP, or as .eml drafts.
+each leader the conclusion forms (else the minutes drafts) of their own employees; over SMTP,
+or as .eml drafts.
 
 Two steps, so the command line can show what will happen and ask first:
 
@@ -33,12 +34,18 @@ from typing import Literal
 
 from musforms.dates import danish_date
 from musforms.errors import ConfigError, MusformsError
-from musforms.files import id_slug, private_folder, slug, write_bytes
+from musforms.files import id_slug, inside, private_folder, slug, write_bytes
 from musforms.i18n import _
 from musforms.mail.sendlog import Entry, LogWriter, Sent, SentFile, sent
 from musforms.mail.texts import LANGUAGES, Kind, MailText, load_text, texts_folder
-from musforms.manifest import iter_manifest_forms, load_organisation, manifest_head
+from musforms.manifest import (
+    ManifestForm,
+    iter_manifest_forms,
+    load_organisation,
+    manifest_head,
+)
 from musforms.models import Employee, Organisation
+from musforms.response import Response
 from musforms.roster import check_address, shared_addresses
 from musforms.wording import counted
 
@@ -439,9 +446,11 @@ def plan_leaders(
     roster: Path | None = None,
     again: bool = False,
 ) -> Plan:
-    """Each leader (``manager_email``) one message with the minutes drafts of their own
-    employees, those not sent to them before; never another leader's."""
-    from musforms.outputs.minutes import minutes_name
+    """Each leader (``manager_email``) one message with the conclusion forms of their own
+    employees (the minutes draft for one who has none: ``--conclusion-format none``, or
+    results from before conclusions), those not sent to them before; never another
+    leader's."""
+    from musforms.conclusions import issued_conclusions
     from musforms.results import iter_responses
 
     _cycle, organisation = _round(forms_dir)
@@ -458,23 +467,23 @@ def plan_leaders(
             address, _problem = check_address(issued.employee.email)
             if address:
                 languages[address.casefold()] = issued.language
-    minutes = results / "minutes"
-    groups: dict[str, list[tuple[Employee, Attachment]]] = {}
+    conclusions = issued_conclusions(results)
+    groups: dict[str, list[tuple[Employee, tuple[Attachment, ...]]]] = {}
     addresses: dict[str, str] = {}
     for response in iter_responses(results):
+        if response.form.kind not in (None, "preparation"):
+            continue
         employee = employees.get(response.employee.id)
         if employee is None:
             continue  # not in the manifest, or left out above (--roster)
-        name = minutes_name(response)
-        path = minutes / name
-        if not path.is_file():
-            plan.problems.append(
-                NotSent(
-                    _who(employee),
-                    _("the minutes draft {path} is not there").format(path=path),
-                    _("Run musforms minutes {results} to draft it").format(results=results),
-                )
-            )
+        conclusion = conclusions.get(employee.id)
+        files = (
+            _minutes_of(response, employee, results)
+            if conclusion is None
+            else _conclusion_of(conclusion, employee, results)
+        )
+        if isinstance(files, NotSent):
+            plan.problems.append(files)
             continue
         address, problem = check_address(employee.manager_email)
         if problem:
@@ -485,6 +494,11 @@ def plan_leaders(
                     "has no leader's e-mail address in the roster, so their minutes draft "
                     "has no one to go to"
                 )
+                if conclusion is None
+                else _(
+                    "has no leader's e-mail address in the roster, so their conclusion form "
+                    "has no one to go to"
+                )
             )
             plan.problems.append(
                 NotSent(_who(employee), what, _fix_roster(roster, "leader's e-mail"))
@@ -492,18 +506,22 @@ def plan_leaders(
             continue
         key = address.casefold()
         addresses.setdefault(key, address)
-        groups.setdefault(key, []).append((employee, Attachment(path, name)))
+        groups.setdefault(key, []).append((employee, files))
     for key, members in groups.items():
         done = log.leaders.get(key, set())
-        files = [a for _e, a in members if again or (a.name, _digest(a.path)) not in done]
-        if not files:
+        due = [
+            (employee, [a for a in files if again or (a.name, _digest(a.path)) not in done])
+            for employee, files in members
+        ]
+        attached = [a for _e, files in due for a in files]
+        if not attached:
             plan.already += 1
             continue
         leader = next((e.manager for e, _a in members if e.manager), "") or addresses[key]
         text = chosen.get(languages.get(key, organisation.default_language))
         values = {
             "leader": leader,
-            "count": str(len(files)),
+            "count": str(sum(1 for _e, files in due if files)),  # employees, not files
             "deadline": danish_date(deadline),
             "organisation": organisation.name,
         }
@@ -515,12 +533,55 @@ def plan_leaders(
                 employee_id=None,
                 text=text,
                 values=values,
-                attachments=tuple(files),
+                attachments=tuple(attached),
                 draft_name=f"leader-{slug(addresses[key], 60)}.eml",
             )
         )
     plan.texts = chosen.check(deadline)
     return plan
+
+
+def _minutes_of(
+    response: Response, employee: Employee, results: Path
+) -> tuple[Attachment, ...] | NotSent:
+    """The minutes draft collect wrote for ``response``, under its own name."""
+    from musforms.outputs.minutes import minutes_name
+
+    name = minutes_name(response)
+    path = results / "minutes" / name
+    if not path.is_file():
+        return NotSent(
+            _who(employee),
+            _("the minutes draft {path} is not there").format(path=path),
+            _("Run musforms minutes {results} to draft it").format(results=results),
+        )
+    return (Attachment(path, name),)
+
+
+def _conclusion_of(
+    form: ManifestForm, employee: Employee, results: Path
+) -> tuple[Attachment, ...] | NotSent:
+    """The conclusion form(s) issued for ``employee`` (Word first), each under the name the
+    leader tells from the minutes draft's: conclusion forms issued by an earlier version
+    were named like the minutes drafts (``1042-soeren-aeroe.docx``)."""
+    from musforms.conclusions import conclusion_basename, conclusions_dir
+
+    folder = conclusions_dir(results)
+    base = conclusion_basename(form.employee, form.language)
+    out = []
+    for fmt in sorted(form.files, key=lambda f: (f != "docx", f)):
+        path = inside(folder, form.files[fmt])
+        if not path.is_file():
+            return NotSent(
+                _who(employee),
+                _("the conclusion form {path} is not there").format(path=path),
+                _(
+                    "Run musforms collect again with --out {results} (with the returned "
+                    "forms, or an empty folder) to write it again"
+                ).format(results=results),
+            )
+        out.append(Attachment(path, base + path.suffix.lower()))
+    return tuple(out)
 
 
 # --- the messages ---------------------------------------------------------------------------
