@@ -195,8 +195,9 @@ def issue_conclusions(
             question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
         )
         write_manifest(folder, head, iter(entries))
-        # No longer listed (an earlier version named the forms like the minutes drafts):
-        # gone, so no copy of a preparation is left that purge does not know of.
+        # Files no longer listed (named like the minutes drafts, as an earlier version did,
+        # or of a format no longer asked for) go, so no copy of a preparation is left that
+        # purge does not know of.
         for name in renamed - listed:
             inside(folder, name).unlink(missing_ok=True)
         job = _Job(qs, digest, organisation, key, folder, run_time())
