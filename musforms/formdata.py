@@ -12,7 +12,15 @@ from typing import Literal
 from musforms import fieldnames as fn
 from musforms.dates import danish_date
 from musforms.identity import canonical_json, digest, make_form_id, sign
-from musforms.models import Agreement, Employee, FormData, FormIdentity, Organisation, QuestionSet
+from musforms.models import (
+    Agreement,
+    Employee,
+    FormData,
+    FormIdentity,
+    FormKind,
+    Organisation,
+    QuestionSet,
+)
 
 
 def question_set_digest(qs: QuestionSet) -> str:
@@ -47,8 +55,11 @@ def make_form_data(
     organisation: Organisation | None = None,
     previous: Sequence[Agreement] = (),
     qs_digest: str | None = None,
+    kind: FormKind = "preparation",
+    of_form: str | None = None,
 ) -> FormData:
-    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed."""
+    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed; a
+    conclusion or check-in (``kind``) names the preparation form it belongs to (``of_form``)."""
     org = organisation or Organisation()
     identity = FormIdentity(
         form_id=make_form_id(key, cycle, employee.id, qs.id),
@@ -57,6 +68,8 @@ def make_form_data(
         question_set_id=qs.id,
         question_set_version=qs.version,
         question_set_digest=qs_digest or question_set_digest(qs),
+        kind=kind,
+        of_form=of_form,
     )
     prefill = prefill_values(employee, previous)
     return FormData(

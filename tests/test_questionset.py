@@ -323,11 +323,11 @@ def test_check_prints_warnings_and_exits_0(tmp_path: Path) -> None:
 # --- built-in sets ---------------------------------------------------------------------
 
 
-def test_builtin_sets_are_the_three() -> None:
-    assert list(builtin_sets()) == ["standard", "kort", "leder"]
+def test_builtin_sets_are_the_four() -> None:
+    assert list(builtin_sets()) == ["standard", "kort", "leder", "opfoelgning"]
 
 
-@pytest.mark.parametrize("name", ["standard", "kort", "leder"])
+@pytest.mark.parametrize("name", ["standard", "kort", "leder", "opfoelgning"])
 def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     result = CliRunner().invoke(cli, ["check", name])
     assert result.exit_code == 0, result.output
@@ -335,7 +335,8 @@ def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     assert result.stdout.startswith("OK: ")
     qs = load_question_set(builtin_sets()[name])
     assert qs.declared_languages() == ["da", "en"]
-    assert any(q.type == "agreements" for q in qs.questions())
+    # The check-in's agreements are the conversation's, put in by musforms.
+    assert any(q.type == "agreements" for q in qs.questions()) is (name != "opfoelgning")
     assert builtin_description(name, "da") != builtin_description(name, "en")
 
 
@@ -367,8 +368,8 @@ def test_sets_lists_each_with_description() -> None:
     result = CliRunner().invoke(cli, ["sets", "--lang", "en"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder"]
-    assert lines[1].startswith("kort      The short form: energy and drains")
+    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder", "opfoelgning"]
+    assert lines[1].startswith("kort        The short form: energy and drains")
 
 
 # --- init ------------------------------------------------------------------------------
@@ -414,5 +415,6 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 def test_init_unknown_set_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--set", "lang"])
     assert result.exit_code == 2
-    assert "'lang' is not a built-in set; choose standard, kort, leder" in result.stderr
+    told = "'lang' is not a built-in set; choose standard, kort, leder, opfoelgning"
+    assert told in result.stderr
     assert not any(tmp_path.iterdir())

@@ -36,13 +36,16 @@ def check_in_date(response: Response, months: int) -> dt.date | None:
     return add_months(start, months) if start is not None else None
 
 
-def check_in(response: Response, months: int) -> CheckIn | None:
-    """The check-in ``months`` after the meeting, or ``None`` without any date to count from."""
+def check_in(
+    response: Response, months: int, returned: dt.datetime | None = None
+) -> CheckIn | None:
+    """The check-in ``months`` after the meeting, or ``None`` without any date to count from;
+    ``returned``: when the employee's check-in form came back, if it did."""
     day = check_in_date(response, months)
     if day is None:
         return None
     e = response.employee
-    return CheckIn(response.form.form_id, clean(e.name), day, e.meeting_date)
+    return CheckIn(response.form.form_id, clean(e.name), day, e.meeting_date, returned)
 
 
 def check_ins(responses: Iterable[Response], months: int) -> Iterator[CheckIn]:
@@ -97,10 +100,16 @@ def _chunks(
     assert whole.endswith(end)
     yield whole[: -len(end)]
 
-    def event(uid: str, day: dt.date, summary: str, description: str) -> bytes:
+    def event(
+        uid: str, day: dt.date, summary: str, description: str, changed: dt.datetime | None = None
+    ) -> bytes:
         ev = Event()
         ev.add("uid", uid)
         ev.add("dtstamp", stamp)
+        if changed is not None:
+            # A calendar that imports the file again updates the event (RFC 5545 §3.8.7.4).
+            ev.add("sequence", sequence(changed))
+            ev.add("last-modified", changed.astimezone(dt.UTC).replace(microsecond=0))
         ev.add("dtstart", day)
         ev.add("dtend", day + dt.timedelta(days=1))
         ev.add("summary", summary)
@@ -122,29 +131,49 @@ def _chunks(
         )
 
     for c in check_ins:
+        # Once the check-in came back, every agreement with the status it gave.
         listed = [
             f"• {' '.join(row.what.split())}"
             + (f" ({' '.join(row.due_text.split())})" if row.due_text else "")
-            + (f" [{row.status_text(lang)}]" if row.previous else "")
+            + (f" [{row.status_text(lang)}]" if row.previous or c.returned else "")
+            + (f" – {' '.join(row.comment.split())}" if c.returned and row.comment else "")
             for row in spool.of_form(c.form_id)
-            if row.is_open
+            if row.is_open or c.returned
         ]
         agreements = "\n".join(listed) or t("no_agreements", lang)
         met = c.meeting_date
         meeting = t("on_date", lang, date=danish_date(met)) if met else ""
+        description = t(
+            "ics_checkin_description", lang, name=c.name, meeting=meeting, agreements=agreements
+        )
+        if c.returned is not None:
+            description = t(
+                "ics_checkin_returned",
+                lang,
+                name=c.name,
+                date=danish_date(c.returned.date()),
+                agreements=agreements,
+            )
         yield event(
             f"{c.form_id}-checkin@musforms",
             c.day,
             t("ics_checkin", lang, name=c.name),
-            t(
-                "ics_checkin_description",
-                lang,
-                name=c.name,
-                meeting=meeting,
-                agreements=agreements,
-            ),
+            description,
+            c.returned,
         )
     yield end
+
+
+# SEQUENCE counts up each time an event changes; the minutes since this moment do, without
+# keeping a count anywhere: a later check-in gives a higher number.
+_SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def sequence(changed: dt.datetime) -> int:
+    """The event's SEQUENCE for a change made at ``changed``."""
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=dt.UTC)
+    return max(0, int((changed - _SEQUENCE_EPOCH).total_seconds()) // 60)
 
 
 def _short(text: str, limit: int = 60) -> str:
