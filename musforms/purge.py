@@ -1,9 +1,9 @@
 """Retention: delete collected answers older than a date, and every trace of them.
 
 A response is dated by its meeting date, else by when its form was saved. Purging an
-employee removes their response, minutes, report lines and follow-up rows; the combined
-files (responses.json, report.json, agreements.xlsx/csv, followup.ics) are rewritten
-without them.
+employee removes their response, their check-in (``checkins/``), minutes, report lines and
+follow-up rows; the combined files (responses.json, report.json, agreements.xlsx/csv,
+followup.ics, and the check-ins' responses.json and report.json) are rewritten without them.
 
 Purging also removes what runs that were killed halfway left in the results folder: their
 half-written files and scratch databases (see musforms.files), which hold answers and names
@@ -23,9 +23,16 @@ from musforms.collect.cache import cache_path, remove_cache
 from musforms.errors import ConfigError
 from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
 from musforms.i18n import _
+from musforms.outputs.checkins import checkins_folder
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
+
+
+def _reports(results: Path) -> list[Path]:
+    """The round's results folder, and its check-ins' if they were collected."""
+    checkins = checkins_folder(results)
+    return [results, *([checkins] if (checkins / "report.json").is_file() else [])]
 
 
 @dataclass
@@ -78,19 +85,25 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         raise ConfigError(
             _("{results} holds no collected results (no report.json)").format(results=results)
         ) from None
+    checkins = checkins_folder(results)
     for response in responses:
         date = _dated(response)
         if date is not None and date < before:
             plan.employee_ids.append(response.employee.id)
             plan.files.append(response_path(results, response.employee.id))
             plan.files.extend(_minutes_for(results, response))
+            checkin = response_path(checkins, response.employee.id)
+            if checkin.is_file():
+                plan.files.append(checkin)
         else:
             plan.kept += 1
     gone = set(plan.employee_ids)
-    report = results / "report.json"
-    plan.report_lines = sum(
-        1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
-    )
+    for folder in _reports(results):
+        plan.report_lines += sum(
+            1
+            for e in items(folder / "report.json", "files.item", "the collect report")
+            if e.get("employee_id") in gone
+        )
     plan.leftovers = find_leftovers(results)
     if cache_path(results).is_file():  # what collect read, answers among it
         plan.cache = cache_path(results)
@@ -155,37 +168,46 @@ def _execute(plan: PurgePlan) -> int:
 
 
 def _purge(plan: PurgePlan) -> None:
-    from musforms.jsonstream import head, items
     from musforms.results import iter_responses
 
     results = plan.results
-    report = results / "report.json"
-    what = "the collect report"
     gone = set(plan.employee_ids)
+    folders = _reports(results)
     # What collect read holds the answers that go: deleted first (the next collect reads
     # the returned files again and makes it anew).
-    remove_cache(results)
+    for folder in folders:
+        remove_cache(folder)
     note = results / PENDING
     if not note.exists():
         files = [str(p) for p in plan.files]
         write_text(note, json.dumps({"employee_ids": sorted(gone), "files": files}))
     for path in plan.files:
         path.unlink(missing_ok=True)
+    for folder in folders:
+        _without(folder, gone)
+    _rewrite_outputs(results, iter_responses(results))
+    note.unlink(missing_ok=True)
+
+
+def _without(folder: Path, gone: set[str]) -> None:
+    """responses.json and report.json of ``folder`` again, without the employees ``gone``."""
+    from musforms.jsonstream import head, items
+
+    report = folder / "report.json"
+    what = "the collect report"
     kept = Report.model_validate(head(report, what, skip=("files", "returned", "missing")))
 
     def returned() -> Iterator[str]:
         return (e for e in items(report, "returned.item", what) if e not in gone)
 
-    write_responses_json(results, returned())
+    write_responses_json(folder, returned())
     write_report_json(
-        results,
+        folder,
         kept,
         files=(e for e in items(report, "files.item", what) if e.get("employee_id") not in gone),
         returned=returned(),
         missing=items(report, "missing.item", what),
     )
-    _rewrite_outputs(results, iter_responses(results))
-    note.unlink(missing_ok=True)
 
 
 def _rewrite_outputs(results: Path, keep: Iterable[Response]) -> None:

@@ -6,6 +6,7 @@ takes each agreement by its latest status."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from musforms.errors import ConfigError
 from musforms.generate import generate, generate_followup
 from musforms.manifest import load_manifest, manifest_head
 from musforms.pdf.reader import read_pdf
+from musforms.purge import execute, plan_purge
 from musforms.report import load_report
 from tests.clients.pdf import Values, fill_pdfjs
 from tests.clients.scenario import _edit_pdf_field
@@ -157,6 +159,19 @@ def test_checkins_update_the_follow_up_list_calendar_and_next_year(tmp_path: Pat
     raw = read_pdf(next_year / forms_2027["1042"].files["pdf"]).fields
     rows = [(raw.get(f"mf_prev__{n}__what"), raw.get(f"mf_prev__{n}__due")) for n in (1, 2, 3)]
     assert rows == [("=1+1", None), ("Mentor hver måned", "30-06-2027"), (None, None)]
+
+    # Purging Søren (met 14-01-2027) deletes his check-in with the rest; Ida's stays.
+    plan = plan_purge(out, dt.date(2027, 1, 15))
+    assert out / "checkins" / "responses" / "1042.json" in plan.files
+    execute(plan)
+    assert sorted(p.name for p in (out / "checkins" / "responses").iterdir()) == ["1043.json"]
+    report = load_report(out / "checkins")
+    assert report is not None
+    assert report.returned == ["1043"]
+    assert {f.employee_id for f in report.files} == {"1043"}
+    checkins = json.loads((out / "checkins" / "responses.json").read_text("utf-8"))
+    assert [r["employee"]["id"] for r in checkins] == ["1043"]
+    assert _xlsx(out) == {("1043", "'@ugentligt møde"): ("Droppet", IDA_COMMENT)}
 
 
 def test_a_checkin_with_an_edited_agreement_is_rejected(tmp_path: Path) -> None:
