@@ -101,8 +101,8 @@ def summary_lines(result: CollectResult) -> list[str]:
                     )
                 )
             else:
-                status = _STATUS_ONE.get(e.status)
-                said = _(status) if status else e.status
+                named = _STATUS_ONE.get(e.status)
+                said = _(named) if named else e.status
                 lines.append(f"  {e.file}{who}: {said} — {e.reason}")
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
