@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email
+import email.policy
 import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from icalendar import Calendar
 from openpyxl import load_workbook
@@ -28,7 +31,7 @@ from musforms.report import load_report
 from tests.clients.pdf import Values, fill_pdfjs
 from tests.clients.scenario import _edit_pdf_field
 from tests.clients.word import fill_libreoffice
-from tests.conftest import DANISH, MULTILINE
+from tests.conftest import DANISH, EVERY_TYPE, MULTILINE
 from tests.test_outputs_collect import ANSWERS, _round
 
 pytestmark = pytest.mark.realclient
@@ -202,3 +205,40 @@ def test_checkins_of_another_round_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="give --out the results folder of round 2026"):
         collect([tmp_path / "returned" / "2026"], forms, elsewhere)
     assert not elsewhere.exists()
+
+
+def test_checkin_forms_are_mailed_with_their_own_text(tmp_path: Path) -> None:
+    """send mails each employee their check-in forms like any forms folder, with the
+    check-in's own text (config/mail/checkin.*.txt, built in until HR writes one)."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "questions.yaml").write_text(
+        yaml.safe_dump(EVERY_TYPE, allow_unicode=True), encoding="utf-8"
+    )
+    (tmp_path / "roster.csv").write_text(
+        "id;name;email;manager;meeting_date\r\n"
+        "1042;Søren Ærø;soeren@example.dk;Åse Østergård;14-01-2027\r\n"
+        "1043;Ida Holm;ida@example.dk;Bo Berg;20-01-2027\r\n",
+        encoding="utf-8",
+    )
+    out = _round(tmp_path, "2026", ANSWERS)
+    forms = tmp_path / "forms" / "2026-opfoelgning"
+    generate_followup(out, forms)
+    outbox = tmp_path / "outbox"
+    result = CliRunner().invoke(
+        cli,
+        ["send", str(forms), "--drafts", str(outbox), "--from", "hr@example.dk",
+         "--deadline", "01-05-2027"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    drafts = sorted(outbox.glob("*.eml"))
+    assert [d.name for d in drafts] == ["1042-soeren-aeroe.eml", "1043-ida-holm.eml"]
+    message = email.message_from_bytes(drafts[0].read_bytes(), policy=email.policy.default)
+    assert message["To"] == "Søren Ærø <soeren@example.dk>"
+    assert message["Subject"] == "Opfølgning på dine MUS-aftaler"
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert "Hvordan går det med jeres aftaler?" in body.get_content()
+    assert "01-05-2027" in body.get_content()
+    names = sorted(str(a.get_filename()) for a in message.iter_attachments())
+    assert names == ["1042-soeren-aeroe.docx", "1042-soeren-aeroe.pdf"]

@@ -571,7 +571,7 @@ def test_init_writes_the_mail_texts_in_both_languages(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["init", str(tmp_path / "r")]).exit_code == 0
     folder = tmp_path / "r" / "config" / "mail"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == [f"{k}.{lang}.txt" for k in ("invitation", "leaders", "reminder")
+    assert names == [f"{k}.{lang}.txt" for k in ("checkin", "invitation", "leaders", "reminder")
                      for lang in ("da", "en")]  # fmt: skip
     for path in folder.iterdir():
         kind, lang, _ = path.name.split(".")

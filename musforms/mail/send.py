@@ -382,7 +382,9 @@ def _plan_employees(
     again: bool,
 ) -> Plan:
     _cycle, organisation = _round(forms_dir)
-    chosen = _Texts(kind, forms_dir, texts, organisation)
+    # Check-in forms are sent with a text of their own, and logged as invitations.
+    checkin = kind == "invitation" and manifest_head(forms_dir).kind == "checkin"
+    chosen = _Texts("checkin" if checkin else kind, forms_dir, texts, organisation)
     log = sent(forms_dir)
     plan = Plan(kind)
     candidates: list[tuple[Outgoing, Employee]] = []
