@@ -6,7 +6,7 @@ are put into reserved ``mf_`` fields and covered by the identity's signature.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from musforms import fieldnames as fn
@@ -57,9 +57,14 @@ def make_form_data(
     qs_digest: str | None = None,
     kind: FormKind = "preparation",
     of_form: str | None = None,
+    preparation: str | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> FormData:
-    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed; a
-    conclusion or check-in (``kind``) names the preparation form it belongs to (``of_form``)."""
+    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed.
+
+    A conclusion form (``kind``) names the preparation form it concludes (``of_form``),
+    carries the preparation as a signed read-only part and its answer fields filled in with
+    ``answers`` (editable)."""
     org = organisation or Organisation()
     identity = FormIdentity(
         form_id=make_form_id(key, cycle, employee.id, qs.id),
@@ -72,6 +77,8 @@ def make_form_data(
         of_form=of_form,
     )
     prefill = prefill_values(employee, previous)
+    if preparation:
+        prefill[fn.PREFILL_PREPARATION] = preparation
     return FormData(
         question_set=qs,
         employee=employee,
@@ -81,4 +88,5 @@ def make_form_data(
         organisation=org,
         previous_agreements=list(previous),
         prefill=prefill,
+        answers=dict(answers or {}),
     )

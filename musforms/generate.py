@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,10 @@ class GenerateResult:
     # the check-ins ask about (--followup); how many had their status from a check-in.
     carried: int = 0
     carried_from_checkins: int = 0
+    # With --previous: employees whose agreements came from their conclusion (agreed), and
+    # those whose came from their proposals (no conclusion back).
+    carried_agreed: int = 0
+    carried_proposed: int = 0
 
 
 SHOWN = 20  # file names shown of those an interrupted run left
@@ -419,12 +424,14 @@ def generate(
         count = spool.add_roster(row.employee for row in checked)
         if not count:
             raise ConfigError(_("{roster} lists no employees").format(roster=roster))
+        basis = Counter[str]()
         if previous:
-            spool.add_carried(iter_open_agreements(previous, tally))
+            spool.add_carried(iter_open_agreements(previous, basis, tally))
         warnings = [placeholder, *told.all()] if placeholder else told.all()
         job = _Setup(qs, questions, organisation, out, cycle, formats, lang, template, key_file)
         result = _run(job, spool, count, warnings, workers, progress)
     result.carried, result.carried_from_checkins = tally.carried, tally.from_checkins
+    result.carried_agreed, result.carried_proposed = basis["agreed"], basis["proposed"]
     return result
 
 
@@ -540,7 +547,7 @@ def _run(
         template = setup.template or _template_near(questions)
         job = Job(
             qs, digest, setup.organisation, key, cycle, out, setup.formats, setup.lang,
-            template, _run_time(), setup.kind,
+            template, run_time(), setup.kind,
         )  # fmt: skip
         try:
             _issue(job, spool, count, workers, progress)
@@ -735,7 +742,7 @@ def _entries(out: Path, spool: _Spool, earlier: bool) -> Iterator[str]:
     yield from spool.new_entries()
 
 
-def _run_time() -> dt.datetime:
+def run_time() -> dt.datetime:
     """Now, or ``SOURCE_DATE_EPOCH`` when set, so a run can be repeated byte for byte."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():

@@ -7,6 +7,7 @@ came back (musforms.outputs.checkins).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,19 @@ def _agreement(row: AgreementRow) -> Agreement:
 
 
 def iter_open_agreements(
-    results: Path, tally: Tally | None = None
+    results: Path, basis: Counter[str] | None = None, tally: Tally | None = None
 ) -> Iterator[tuple[str, list[Agreement]]]:
     """Per employee with any: the agreements made last round, plus older ones still not done
     or dropped, each by its latest status (a check-in's, where one came back). One employee
-    at a time, read from the results folder as they are wanted."""
+    at a time, read from the results folder as they are wanted.
+
+    Last round's agreements are those agreed in the conclusion where it came back, else the
+    employee's proposals (``outputs.views.iter_agreement_rows``); ``basis`` counts the
+    employees of each ("agreed", "proposed")."""
     tally = tally if tally is not None else Tally()
     for response, rows in _rows(results):
+        if basis is not None and response.followed_agreements():
+            basis["agreed" if response.conclusion is not None else "proposed"] += 1
         kept = []
         for row, checked in rows:
             if row.status in FINISHED:

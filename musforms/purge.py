@@ -1,9 +1,9 @@
 """Retention: delete collected answers older than a date, and every trace of them.
 
 A response is dated by its meeting date, else by when its form was saved. Purging an
-employee removes their response, their check-in (``checkins/``), minutes, report lines and
-follow-up rows; the combined files (responses.json, report.json, agreements.xlsx/csv,
-followup.ics, and the check-ins' responses.json and report.json) are rewritten without them.
+employee removes their response, minutes, conclusion, check-in, report lines and follow-up
+rows; the combined files (responses.json, report.json, agreements.xlsx/csv, followup.ics,
+and the conclusions' and check-ins' own) are rewritten without them.
 
 Purging also removes what runs that were killed halfway left in the results folder: their
 half-written files and scratch databases (see musforms.files), which hold answers and names
@@ -27,12 +27,6 @@ from musforms.outputs.checkins import checkins_folder
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
-
-
-def _reports(results: Path) -> list[Path]:
-    """The round's results folder, and its check-ins' if they were collected."""
-    checkins = checkins_folder(results)
-    return [results, *([checkins] if (checkins / "report.json").is_file() else [])]
 
 
 @dataclass
@@ -70,6 +64,20 @@ def _minutes_for(results: Path, response: Response) -> list[Path]:
     return [p for p in (results / "minutes" / n for n in names) if p.is_file()]
 
 
+def _conclusion_files(results: Path, employee_id: str) -> list[Path]:
+    """An employee's conclusion form(s) (they show the preparation) and collected conclusion."""
+    from musforms.conclusions import conclusions_dir
+    from musforms.manifest import MANIFEST, iter_manifest_forms
+
+    folder = conclusions_dir(results)
+    found = [response_path(folder, employee_id)]
+    if (folder / MANIFEST).is_file():
+        for form in iter_manifest_forms(folder):
+            if form.employee_id == employee_id:
+                found.extend(folder / name for name in form.files.values())
+    return [p for p in found if p.is_file()]
+
+
 def plan_purge(results: Path, before: dt.date) -> PurgePlan:
     """What purging ``results`` of everything dated before ``before`` would delete.
 
@@ -85,25 +93,23 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
         raise ConfigError(
             _("{results} holds no collected results (no report.json)").format(results=results)
         ) from None
-    checkins = checkins_folder(results)
     for response in responses:
         date = _dated(response)
         if date is not None and date < before:
             plan.employee_ids.append(response.employee.id)
             plan.files.append(response_path(results, response.employee.id))
             plan.files.extend(_minutes_for(results, response))
-            checkin = response_path(checkins, response.employee.id)
+            plan.files.extend(_conclusion_files(results, response.employee.id))
+            checkin = response_path(checkins_folder(results), response.employee.id)
             if checkin.is_file():
                 plan.files.append(checkin)
         else:
             plan.kept += 1
     gone = set(plan.employee_ids)
-    for folder in _reports(results):
-        plan.report_lines += sum(
-            1
-            for e in items(folder / "report.json", "files.item", "the collect report")
-            if e.get("employee_id") in gone
-        )
+    report = results / "report.json"
+    plan.report_lines = sum(
+        1 for e in items(report, "files.item", "the collect report") if e.get("employee_id") in gone
+    )
     plan.leftovers = find_leftovers(results)
     if cache_path(results).is_file():  # what collect read, answers among it
         plan.cache = cache_path(results)
@@ -172,42 +178,66 @@ def _purge(plan: PurgePlan) -> None:
 
     results = plan.results
     gone = set(plan.employee_ids)
-    folders = _reports(results)
     # What collect read holds the answers that go: deleted first (the next collect reads
     # the returned files again and makes it anew).
-    for folder in folders:
-        remove_cache(folder)
+    remove_cache(results)
     note = results / PENDING
     if not note.exists():
         files = [str(p) for p in plan.files]
         write_text(note, json.dumps({"employee_ids": sorted(gone), "files": files}))
     for path in plan.files:
         path.unlink(missing_ok=True)
-    for folder in folders:
-        _without(folder, gone)
+    _rewrite_report(results, gone)
+    _purge_conclusions(results, gone)
+    _purge_checkins(results, gone)
     _rewrite_outputs(results, iter_responses(results))
     note.unlink(missing_ok=True)
 
 
-def _without(folder: Path, gone: set[str]) -> None:
-    """responses.json and report.json of ``folder`` again, without the employees ``gone``."""
+def _purge_checkins(results: Path, gone: set[str]) -> None:
+    """The check-ins folder without the employees ``gone``: its report and its cache of what
+    collect read."""
+    folder = checkins_folder(results)
+    if (folder / "report.json").is_file():
+        remove_cache(folder)
+        _rewrite_report(folder, gone)
+
+
+def _rewrite_report(results: Path, gone: set[str]) -> None:
+    """report.json and responses.json of ``results`` without the employees ``gone``."""
     from musforms.jsonstream import head, items
 
-    report = folder / "report.json"
+    report = results / "report.json"
     what = "the collect report"
     kept = Report.model_validate(head(report, what, skip=("files", "returned", "missing")))
 
     def returned() -> Iterator[str]:
         return (e for e in items(report, "returned.item", what) if e not in gone)
 
-    write_responses_json(folder, returned())
+    write_responses_json(results, returned())
     write_report_json(
-        folder,
+        results,
         kept,
         files=(e for e in items(report, "files.item", what) if e.get("employee_id") not in gone),
         returned=returned(),
-        missing=items(report, "missing.item", what),
+        missing=(e for e in items(report, "missing.item", what) if e not in gone),
     )
+
+
+def _purge_conclusions(results: Path, gone: set[str]) -> None:
+    """The conclusions folder without the employees ``gone``: its report, its cache of what
+    collect read, and its manifest (which names them)."""
+    from musforms.conclusions import conclusions_dir
+    from musforms.manifest import MANIFEST, form_entry, iter_manifest_forms, manifest_head
+    from musforms.manifest import write_manifest as write
+
+    folder = conclusions_dir(results)
+    if (folder / "report.json").is_file():
+        remove_cache(folder)
+        _rewrite_report(folder, gone)
+    if (folder / MANIFEST).is_file():
+        entries = [form_entry(f) for f in iter_manifest_forms(folder) if f.employee_id not in gone]
+        write(folder, manifest_head(folder), iter(entries))
 
 
 def _rewrite_outputs(results: Path, keep: Iterable[Response]) -> None:

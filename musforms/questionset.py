@@ -40,7 +40,7 @@ from musforms.models import (
 from musforms.wording import counted
 
 SETS_DIR = Path(__file__).parent / "sets"
-BUILTIN_ORDER = ("standard", "kort", "leder", "opfoelgning")
+BUILTIN_ORDER = ("standard", "kort", "leder", "konklusion", "opfoelgning")
 # The check-in some months after the conversation (generate --followup): its agreements are
 # those of the conversation, put in by musforms, so the set asks for none of its own.
 CHECKIN_SET = "opfoelgning"
@@ -755,7 +755,8 @@ def summary(qs: QuestionSet, lang: str = "da") -> str:
 
 
 def builtin_sets() -> dict[str, Path]:
-    """The question sets shipped with musforms, by name: standard, kort, leder, opfoelgning."""
+    """The question sets shipped with musforms, by name: standard, kort, leder, konklusion,
+    opfoelgning."""
     found = {p.stem: p for p in SETS_DIR.glob("*.yaml")}
     order = [n for n in BUILTIN_ORDER if n in found] + sorted(set(found) - set(BUILTIN_ORDER))
     return {name: found[name] for name in order}

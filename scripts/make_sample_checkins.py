@@ -1,12 +1,14 @@
 """Remake samples/checkins/: the sample round's check-in forms filled by real clients.
 
 The sample round is generated and collected as `make demo` does it (config/questions.yaml,
-samples/roster.csv, samples/returned/, signed with samples/demo.key — a key for the
-fictional samples only), then `generate --followup` writes its check-in forms, and pdf.js and
-LibreOffice fill them. `make demo` collects the result into the round's results folder;
-samples/CHECKINS.md lists each file with the status it must get.
+samples/roster.csv, samples/returned/ and then samples/konklusion/ with it, signed with
+samples/demo.key — a key for the fictional samples only), then `generate --followup`
+writes its check-in forms, and pdf.js and LibreOffice fill them. `make demo` collects the
+result into the round's results folder; samples/CHECKINS.md lists each file with the status
+it must get.
 
-Run after changing samples/returned/, the check-in question set or the form writers:
+Run after changing samples/returned/ or samples/konklusion/, the check-in question set or
+the form writers:
     .venv/bin/python scripts/make_sample_checkins.py
 """
 
@@ -81,7 +83,12 @@ def main() -> None:
         forms = root / "forms" / CYCLE
         generate(ROOT / "config" / "questions.yaml", ROSTER, forms, CYCLE, key_file=key)
         results = root / "results" / CYCLE
-        collect([ROOT / "samples" / "returned"], forms, results, roster=ROSTER, key_file=key)
+        returned = ROOT / "samples" / "returned"
+        collect([returned], forms, results, roster=ROSTER, key_file=key)
+        # Then with the conversations' conclusions, as make demo does: their agreed
+        # agreements are the ones the check-ins ask about.
+        conclusions = ROOT / "samples" / "konklusion"
+        collect([returned, conclusions], forms, results, roster=ROSTER, key_file=key)
         checkins = root / "forms" / f"{CYCLE}-opfoelgning"
         generate_followup(results, checkins, key_file=key)
         issued = {f.employee_id: f for f in load_manifest(checkins).forms}

@@ -323,11 +323,31 @@ def test_check_prints_warnings_and_exits_0(tmp_path: Path) -> None:
 # --- built-in sets ---------------------------------------------------------------------
 
 
-def test_builtin_sets_are_the_four() -> None:
-    assert list(builtin_sets()) == ["standard", "kort", "leder", "opfoelgning"]
+def test_builtin_sets_are_the_three_the_conclusion_and_the_checkin() -> None:
+    assert list(builtin_sets()) == ["standard", "kort", "leder", "konklusion", "opfoelgning"]
 
 
-@pytest.mark.parametrize("name", ["standard", "kort", "leder", "opfoelgning"])
+def test_conclusion_set_asks_what_a_conclusion_needs() -> None:
+    """The built-in conclusion set asks each question musforms reads the conclusion by: one
+    multi-line conclusion, an agreements table with room for 8, two ticks and two dates."""
+    from musforms.conclusion import is_conclusion_set
+
+    qs = load_question_set(builtin_sets()["konklusion"])
+    assert is_conclusion_set(qs)
+    types = {q.id: q.type for q in qs.questions()}
+    assert types == {
+        "konklusion": "textarea",
+        "aftaler": "agreements",
+        "godkendt_medarbejder": "checkbox",
+        "dato_medarbejder": "date",
+        "godkendt_leder": "checkbox",
+        "dato_leder": "date",
+    }
+    assert qs.question("aftaler").rows == 8  # type: ignore[union-attr]
+    assert not is_conclusion_set(load_question_set(builtin_sets()["standard"]))
+
+
+@pytest.mark.parametrize("name", ["standard", "kort", "leder", "konklusion", "opfoelgning"])
 def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     result = CliRunner().invoke(cli, ["check", name])
     assert result.exit_code == 0, result.output
@@ -368,8 +388,11 @@ def test_sets_lists_each_with_description() -> None:
     result = CliRunner().invoke(cli, ["sets", "--lang", "en"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder", "opfoelgning"]
+    assert [line.split()[0] for line in lines] == [
+        "standard", "kort", "leder", "konklusion", "opfoelgning"
+    ]  # fmt: skip
     assert lines[1].startswith("kort        The short form: energy and drains")
+    assert lines[3].startswith("konklusion  The conclusion after the conversation")
 
 
 # --- init ------------------------------------------------------------------------------
@@ -415,6 +438,6 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 def test_init_unknown_set_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--set", "lang"])
     assert result.exit_code == 2
-    told = "'lang' is not a built-in set; choose standard, kort, leder, opfoelgning"
+    told = "'lang' is not a built-in set; choose standard, kort, leder, konklusion, opfoelgning"
     assert told in result.stderr
     assert not any(tmp_path.iterdir())

@@ -21,6 +21,8 @@ SAMPLES = ROOT / "samples"
 RETURNED = SAMPLES / "returned"
 RETURNED_MD = SAMPLES / "RETURNED.md"
 CHECKINS = SAMPLES / "checkins"
+CONCLUDED = SAMPLES / "konklusion"
+CONCLUDED_MD = SAMPLES / "KONKLUSION.md"
 
 
 def _load_check() -> ModuleType:
@@ -67,6 +69,29 @@ def collected(sample_round: Path) -> tuple[dict[str, object], int]:
     return report, result.exit_code
 
 
+@pytest.fixture(scope="module")
+def concluded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path, int]:
+    """conclusions/report.json, the results folder and collect's exit code for
+    samples/returned and samples/konklusion collected together, as `make demo` does after
+    collecting samples/returned alone (which issues the conclusion forms)."""
+    root = tmp_path_factory.mktemp("konklusion")
+    key = root / "demo.key"
+    shutil.copyfile(SAMPLES / "demo.key", key)
+    key.chmod(0o600)
+    forms = root / "forms" / "2026"
+    roster = SAMPLES / "roster.csv"
+    generate(ROOT / "config" / "questions.yaml", roster, forms, "2026", key_file=key, workers=1)
+    out = root / "results"
+    common = ("--forms", str(forms), "--out", str(out), "--roster", str(roster))
+    common += ("--key-file", str(key), "--workers", "1")
+    first = CliRunner().invoke(cli, ["collect", str(RETURNED), *common])
+    assert first.exit_code in (0, 1), first.output
+    result = CliRunner().invoke(cli, ["collect", str(RETURNED), str(CONCLUDED), *common])
+    assert result.exit_code in (0, 1), result.output
+    path = out / "conclusions" / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")), out, result.exit_code
+
+
 def test_each_sample_gets_the_status_returned_md_promises(
     collected: tuple[dict[str, object], int],
 ) -> None:
@@ -80,13 +105,16 @@ def test_each_sample_gets_the_status_returned_md_promises(
 
 
 def test_each_sample_checkin_gets_the_status_checkins_md_promises(
-    collected: tuple[dict[str, object], int], sample_round: Path
+    concluded: tuple[dict[str, object], Path, int], tmp_path: Path
 ) -> None:
-    """The demo's check-in step: the check-in forms generated anew from the collected round
-    take the committed samples/checkins/ as CHECKINS.md promises."""
-    key = sample_round / "demo.key"
-    forms = sample_round / "forms" / "2026-opfoelgning"
-    out = sample_round / "results"
+    """The demo's check-in step: the check-in forms generated anew from the round collected
+    with its conclusions (the agreed agreements) take the committed samples/checkins/ as
+    CHECKINS.md promises (a check-in is signed over its agreements, so remade conclusions
+    need remade check-ins)."""
+    key = concluded[1].parent / "demo.key"
+    out = tmp_path / "results"  # a copy: the round the other tests look at stays as it was
+    shutil.copytree(concluded[1], out)
+    forms = tmp_path / "forms" / "2026-opfoelgning"
     made = CliRunner().invoke(
         cli,
         ["generate", "--followup", str(out), "--out", str(forms), "--key-file", str(key)],
@@ -104,6 +132,26 @@ def test_each_sample_checkin_gets_the_status_checkins_md_promises(
     present = {str(p.relative_to(CHECKINS)) for p in CHECKINS.rglob("*") if not p.is_dir()}
     assert check.differences(promises, check.reported(report, CHECKINS), present) == []
     assert result.exit_code == check.expected_exit_code(promises), result.output
+
+
+def test_each_sample_conclusion_gets_the_status_konklusion_md_promises(
+    concluded: tuple[dict[str, object], Path, int],
+) -> None:
+    """Protects the demo's conclusion step: every file in samples/konklusion/ is in
+    KONKLUSION.md and in conclusions/report.json with the status promised (a conclusion is
+    signed over the preparation it shows, so remade sample returns need remade conclusions),
+    and the follow-up list holds the agreed agreements of those approved."""
+    report, out, exit_code = concluded
+    promises = check.promised(CONCLUDED_MD.read_text(encoding="utf-8"))
+    present = {p.name for p in CONCLUDED.iterdir()}
+    assert check.differences(promises, check.reported(report, CONCLUDED), present) == []
+    assert exit_code == check.expected_exit_code(promises)
+    basis = {}
+    for line in (out / "agreements.csv").read_text(encoding="utf-8-sig").splitlines()[1:]:
+        cells = line.split(";")
+        basis.setdefault(cells[0], set()).add(cells[-1])
+    assert basis["1042"] == basis["1045"] == {"Aftalt 21-01-2027"}
+    assert basis["1043"] == {"Konklusion ikke godkendt"}
 
 
 # --- the check itself can fail ------------------------------------------------------------
