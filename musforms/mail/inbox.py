@@ -142,11 +142,19 @@ class Known:
     tick: bool = True
 
 
+# The first empty line, which ends a message's header block, by any of the line ends the
+# email package takes (CRLF, LF, a lone CR).
+_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
+
+
 def message_key(data: bytes) -> str:
     """What a message is known by to collect's cache: its Message-ID with its size, or, for
     a message without one (and an Outlook .msg), the SHA-256 of its bytes."""
     if not data.startswith(OLE_MAGIC):
-        key = header_key(data, len(data))
+        # Only the header block is parsed: the email package would read a whole reply with a
+        # 300 kB form a line at a time to find the Message-ID.
+        end = _BLANK_LINE.search(data)
+        key = header_key(data[: end.end()] if end else data, len(data))
         if key is not None:
             return key
     import hashlib
