@@ -19,6 +19,14 @@ _STATUS_WORDS = {
 }
 
 
+# A file's status on its own line of "Files that need a look", one file each.
+_STATUS_ONE = {
+    "not_musforms": N_("not a musforms form"),
+    "unreadable": N_("unreadable"),
+    "rejected": N_("rejected"),
+}
+
+
 # What each problem code means, in words of the tool's own: a problem's message may quote
 # what was typed, so the summary never shows it.
 _PROBLEM_WORDS = {
@@ -93,7 +101,9 @@ def summary_lines(result: CollectResult) -> list[str]:
                     )
                 )
             else:
-                lines.append(f"  {e.file}{who}: {e.status} — {e.reason}")
+                status = _STATUS_ONE.get(e.status)
+                said = _(status) if status else e.status
+                lines.append(f"  {e.file}{who}: {said} — {e.reason}")
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
             lines.append(_("  … and {rest} more in report.json").format(rest=rest))

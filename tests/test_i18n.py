@@ -378,7 +378,7 @@ def test_the_collect_summary_is_told_in_the_officers_language(tmp_path: Path) ->
     assert "Runde 2026: 2 filer læst denne gang." in danish.stdout
     assert re.search(r"Returneret: 1 af \d+\. Mangler: \d+\.", danish.stdout)
     assert "Filer, der skal ses på:" in danish.stdout
-    assert "ødelagt.pdf: unreadable — ødelagt.pdf: filen er" in danish.stdout
+    assert "ødelagt.pdf: kunne ikke læses — ødelagt.pdf: filen er" in danish.stdout
     assert "Referater: 1 kladde i " in danish.stdout
     assert "Round 2026" not in danish.stdout
     english = collect("en", {"LANG": "en_GB.UTF-8"})
@@ -391,3 +391,4 @@ def test_the_collect_summary_is_told_in_the_officers_language(tmp_path: Path) ->
     by_settings = collect("settings", {})
     assert "Round 2026: 2 files read this time." in by_settings.stdout
     assert "Files that need a look:" in by_settings.stdout
+    assert "ødelagt.pdf: unreadable — ødelagt.pdf: the file" in by_settings.stdout
