@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from sections import replace_section  # noqa: E402
 from smtp_process import SmtpProcess  # noqa: E402
 
@@ -98,7 +98,6 @@ def run(employees: int, work: Path) -> list[dict[str, float | str]]:
 
 
 def section(results: list[dict[str, float | str]], employees: int, load: float) -> str:
-    cpu = platform.processor() or platform.machine()
     lines = [
         HEADING,
         "",
@@ -115,10 +114,8 @@ def section(results: list[dict[str, float | str]], employees: int, load: float) 
         "(this process, the thread that makes the messages ahead included) and the server "
         "process's. Then the same messages written as .eml drafts.",
         "",
-        f"- Machine: {os.cpu_count()} cores ({cpu}), "
-        f"{_memory()} RAM, Python {platform.python_version()} on "
-        f"{platform.system()} {platform.release()}; shared with other work",
-        f"- Date: {time.strftime('%Y-%m-%d %H:%M')} UTC",
+        *machine(),
+        f"- Run: {time.strftime('%H:%M')} UTC; the machine shared with other work",
         f"- Target: at least {TARGET:g} messages a second to a local server",
         f"- Load average (1 minute) before and after measuring: {load:.1f}, "
         f"{os.getloadavg()[0]:.1f}",
@@ -142,12 +139,6 @@ def section(results: list[dict[str, float | str]], employees: int, load: float) 
         "best).",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _memory() -> str:
-    with open("/proc/meminfo", encoding="ascii") as fh:
-        kb = int(fh.readline().split()[1])
-    return f"{kb / 1e6:.1f} GB"
 
 
 def main() -> None:
