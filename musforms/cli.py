@@ -477,6 +477,16 @@ def generate(
         )
     )
     click.echo(_("  manifest: {value}").format(value=out / "manifest.json"))
+    if previous is not None:
+        click.echo(
+            _(
+                "  Last round's agreements carried: as agreed in the conclusion for {agreed}, "
+                "as proposed (no conclusion came back) for {proposed}."
+            ).format(
+                agreed=counted(result.carried_agreed, "employee", "employees"),
+                proposed=counted(result.carried_proposed, "employee", "employees"),
+            )
+        )
     if result.completed:
         click.echo(
             _(
@@ -545,6 +555,22 @@ def generate(
     _("The signing key the forms were generated with [default: ~/.config/musforms/key].")
 )
 @click.option("--full", is_flag=True, help=_("Read every file again, not only what is new."))
+@click.option(
+    "--conclusion-format",
+    "conclusion_format",
+    default="docx",
+    show_default=True,
+    metavar="FORMATS",
+    help=_(
+        "Formats of the conclusion forms issued for the returned preparations "
+        "(in OUT/conclusions): docx, pdf or pdf,docx; none for no conclusion forms."
+    ),
+)
+@click.option(
+    "--conclusion-questions",
+    type=FILE,
+    help=_("Your own conclusion question set [default: the built-in konklusion]."),
+)
 @WORKERS
 @friendly
 def collect(
@@ -557,9 +583,15 @@ def collect(
     time_limit: int,
     key_file: Path | None,
     full: bool,
+    conclusion_format: str,
+    conclusion_questions: Path | None,
     workers: int | None,
 ) -> None:
     """Read the returned forms (PDF and Word, any file names) into results.
+
+    Every employee whose preparation is back gets a conclusion form in OUT/conclusions, to
+    fill in after the conversation. Returned conclusion forms are collected with the rest,
+    from the same folders; the follow-up list then holds the agreed agreements.
 
     RETURNED are files or folders (read recursively), mail among them: .eml and Outlook
     .msg files, mbox files and Maildir folders, and IMAP folders as
@@ -603,6 +635,8 @@ def collect(
             progress=progress,
             on_total=on_total,
             full=full,
+            conclusion_formats=_conclusion_formats(conclusion_format),
+            conclusion_questions=conclusion_questions,
         )
     finally:
         if bar is not None:
@@ -615,8 +649,30 @@ def collect(
 
         for line in output_lines(result.outputs):
             click.echo(line)
+    concluded = result.conclusions
+    if concluded is not None and (concluded.unusable or (strict and concluded.strict_failures)):
+        sys.exit(1)
     if result.unusable or (strict and result.strict_failures):
         sys.exit(1)
+
+
+def _conclusion_formats(text: str) -> tuple[str, ...] | None:
+    """``pdf,docx`` → ("pdf", "docx"); ``none`` → None (no conclusion forms)."""
+    from musforms.formats import writable
+
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    if wanted == ["none"]:
+        return None
+    can = [f.name for f in writable()]
+    bad = [f for f in wanted if f not in can]
+    if bad or not wanted:
+        raise click.BadParameter(
+            _("unknown format {value}: use {can} or {can2}").format(
+                value=", ".join(bad) or "(none)", can=", ".join(can), can2=",".join(can)
+            ),
+            param_hint="--conclusion-format",
+        )
+    return tuple(dict.fromkeys(wanted))
 
 
 @cli.command()
@@ -786,7 +842,7 @@ def sets_command(lang: str) -> None:
             questions=counted(len(qs.questions()), "question", "questions"),
             minutes=estimate_minutes(qs),
         )
-        click.echo(f"{name:<9} {builtin_description(name, lang)} ({size})")
+        click.echo(f"{name:<10} {builtin_description(name, lang)} ({size})")
 
 
 @cli.command()
@@ -1041,13 +1097,21 @@ def minutes(
         "3m (months of 30 days); a number alone counts days."
     ),
 )
+@click.option(
+    "--proposed",
+    is_flag=True,
+    help=_("Only the proposals of employees whose conclusion has not come back yet."),
+)
 @click.option("--today", hidden=True, help=_("Count from this day instead of today."))
 @friendly
-def followup(results: Path, leader: str | None, due_within: str | None, today: str | None) -> None:
+def followup(
+    results: Path, leader: str | None, due_within: str | None, proposed: bool, today: str | None
+) -> None:
     """List open and overdue agreements, grouped by leader.
 
     Open means made at this round's conversation, or last round's and reported as in
-    progress (or without a status).
+    progress (or without a status). Once an employee's conclusion is back, the agreements
+    listed are those agreed in it; before, the employee's proposals, marked as such.
 
     \b
     Example:
@@ -1069,7 +1133,7 @@ def followup(results: Path, leader: str | None, due_within: str | None, today: s
         else ""
     )
     rows = iter_agreement_rows(iter_responses(results))
-    with leader_groups(rows, day, leader=leader, due_within=days) as groups:
+    with leader_groups(rows, day, leader=leader, due_within=days, proposed=proposed) as groups:
         lines = iter_followup_lines(groups)
         first = next(lines, None)
         if first is None:

@@ -27,6 +27,8 @@ PREFILL_NAME = "mf_name"
 PREFILL_DEPARTMENT = "mf_department"
 PREFILL_MANAGER = "mf_manager"
 PREFILL_MEETING_DATE = "mf_meeting_date"
+# A conclusion form's copy of the employee's preparation, as the minutes show it: read-only.
+PREFILL_PREPARATION = "mf_preparation"
 PREVIOUS = "mf_prev"  # mf_prev__<row>__what / __owner / __due: last cycle's agreements
 # What the employee says about last cycle's agreements: editable, not signed.
 PREVIOUS_STATUS = "prev_status"  # prev_status__<row>: done | in_progress | dropped

@@ -6,13 +6,21 @@ are put into reserved ``mf_`` fields and covered by the identity's signature.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from musforms import fieldnames as fn
 from musforms.dates import danish_date
 from musforms.identity import canonical_json, digest, make_form_id, sign
-from musforms.models import Agreement, Employee, FormData, FormIdentity, Organisation, QuestionSet
+from musforms.models import (
+    Agreement,
+    Employee,
+    FormData,
+    FormIdentity,
+    FormKind,
+    Organisation,
+    QuestionSet,
+)
 
 
 def question_set_digest(qs: QuestionSet) -> str:
@@ -47,8 +55,16 @@ def make_form_data(
     organisation: Organisation | None = None,
     previous: Sequence[Agreement] = (),
     qs_digest: str | None = None,
+    kind: FormKind = "preparation",
+    of_form: str | None = None,
+    preparation: str | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> FormData:
-    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed."""
+    """Everything a writer needs for ``employee``'s form in round ``cycle``, signed.
+
+    A conclusion form (``kind``) names the preparation form it concludes (``of_form``),
+    carries the preparation as a signed read-only part and its answer fields filled in with
+    ``answers`` (editable)."""
     org = organisation or Organisation()
     identity = FormIdentity(
         form_id=make_form_id(key, cycle, employee.id, qs.id),
@@ -57,8 +73,12 @@ def make_form_data(
         question_set_id=qs.id,
         question_set_version=qs.version,
         question_set_digest=qs_digest or question_set_digest(qs),
+        kind=kind,
+        of_form=of_form,
     )
     prefill = prefill_values(employee, previous)
+    if preparation:
+        prefill[fn.PREFILL_PREPARATION] = preparation
     return FormData(
         question_set=qs,
         employee=employee,
@@ -68,4 +88,5 @@ def make_form_data(
         organisation=org,
         previous_agreements=list(previous),
         prefill=prefill,
+        answers=dict(answers or {}),
     )

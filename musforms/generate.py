@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,10 @@ class GenerateResult:
     completed_first: list[str] = field(default_factory=list)
     removed: int = 0
     removed_first: list[str] = field(default_factory=list)
+    # With --previous: employees whose agreements came from their conclusion (agreed), and
+    # those whose came from their proposals (no conclusion back).
+    carried_agreed: int = 0
+    carried_proposed: int = 0
 
 
 SHOWN = 20  # file names shown of those an interrupted run left
@@ -398,8 +403,9 @@ def generate(
         count = spool.add_roster(row.employee for row in checked)
         if not count:
             raise ConfigError(_("{roster} lists no employees").format(roster=roster))
+        basis = Counter[str]()
         if previous:
-            spool.add_carried(iter_open_agreements(previous))
+            spool.add_carried(iter_open_agreements(previous, basis))
 
         key_path = key_file or default_key_path()
         if key_path.resolve().is_relative_to(out.resolve()):
@@ -422,7 +428,7 @@ def generate(
         _settle_leftovers(out, spool, earlier is not None)
         template = template or _template_near(questions)
         job = Job(
-            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, _run_time()
+            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, run_time()
         )
         try:
             _issue(job, spool, count, workers, progress)
@@ -443,6 +449,7 @@ def generate(
             tell(exc, _not_named(out, count))
             raise
         result = GenerateResult(out, count, tuple(formats), key_path, key_created, warnings)
+        result.carried_agreed, result.carried_proposed = basis["agreed"], basis["proposed"]
         result.completed, result.completed_first = spool.settled(completed=True)
         result.removed, result.removed_first = spool.settled(completed=False)
     return result
@@ -607,7 +614,7 @@ def _entries(out: Path, spool: _Spool, earlier: bool) -> Iterator[str]:
     yield from spool.new_entries()
 
 
-def _run_time() -> dt.datetime:
+def run_time() -> dt.datetime:
     """Now, or ``SOURCE_DATE_EPOCH`` when set, so a run can be repeated byte for byte."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():

@@ -219,6 +219,13 @@ def verify(key: bytes, token: str, prefill: Mapping[str, str | None]) -> FormIde
             _("the form's identity does not verify: it was altered, or signed with another key")
         )
     if _decode(token).get("prefill") != prefill_digest(prefill):
+        if identity.kind == "conclusion":
+            raise IdentityError(
+                _(
+                    "the prefilled part of the conclusion form (the employee's preparation, "
+                    "name, department, leader or date) was altered"
+                )
+            )
         raise IdentityError(
             _(
                 "the prefilled part of the form (name, department, leader, date or last "

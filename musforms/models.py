@@ -329,6 +329,9 @@ class FormData(Frozen):
     organisation: Organisation = Organisation()
     previous_agreements: list[Agreement] = Field(default_factory=list)
     prefill: dict[str, str] = Field(default_factory=dict)  # mf_ field → value, signed
+    # Answer fields filled in beforehand, by field name: editable, not signed (a conclusion
+    # form's agreements, prefilled from the employee's proposals).
+    answers: dict[str, str] = Field(default_factory=dict)
 
     @property
     def form_code(self) -> str:

@@ -63,6 +63,20 @@ def _minutes_for(results: Path, response: Response) -> list[Path]:
     return [p for p in (results / "minutes" / n for n in names) if p.is_file()]
 
 
+def _conclusion_files(results: Path, employee_id: str) -> list[Path]:
+    """An employee's conclusion form(s) (they show the preparation) and collected conclusion."""
+    from musforms.conclusions import conclusions_dir
+    from musforms.manifest import MANIFEST, iter_manifest_forms
+
+    folder = conclusions_dir(results)
+    found = [response_path(folder, employee_id)]
+    if (folder / MANIFEST).is_file():
+        for form in iter_manifest_forms(folder):
+            if form.employee_id == employee_id:
+                found.extend(folder / name for name in form.files.values())
+    return [p for p in found if p.is_file()]
+
+
 def plan_purge(results: Path, before: dt.date) -> PurgePlan:
     """What purging ``results`` of everything dated before ``before`` would delete.
 
@@ -84,6 +98,7 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
             plan.employee_ids.append(response.employee.id)
             plan.files.append(response_path(results, response.employee.id))
             plan.files.extend(_minutes_for(results, response))
+            plan.files.extend(_conclusion_files(results, response.employee.id))
         else:
             plan.kept += 1
     gone = set(plan.employee_ids)
@@ -155,12 +170,9 @@ def _execute(plan: PurgePlan) -> int:
 
 
 def _purge(plan: PurgePlan) -> None:
-    from musforms.jsonstream import head, items
     from musforms.results import iter_responses
 
     results = plan.results
-    report = results / "report.json"
-    what = "the collect report"
     gone = set(plan.employee_ids)
     # What collect read holds the answers that go: deleted first (the next collect reads
     # the returned files again and makes it anew).
@@ -171,6 +183,18 @@ def _purge(plan: PurgePlan) -> None:
         write_text(note, json.dumps({"employee_ids": sorted(gone), "files": files}))
     for path in plan.files:
         path.unlink(missing_ok=True)
+    _rewrite_report(results, gone)
+    _purge_conclusions(results, gone)
+    _rewrite_outputs(results, iter_responses(results))
+    note.unlink(missing_ok=True)
+
+
+def _rewrite_report(results: Path, gone: set[str]) -> None:
+    """report.json and responses.json of ``results`` without the employees ``gone``."""
+    from musforms.jsonstream import head, items
+
+    report = results / "report.json"
+    what = "the collect report"
     kept = Report.model_validate(head(report, what, skip=("files", "returned", "missing")))
 
     def returned() -> Iterator[str]:
@@ -182,10 +206,24 @@ def _purge(plan: PurgePlan) -> None:
         kept,
         files=(e for e in items(report, "files.item", what) if e.get("employee_id") not in gone),
         returned=returned(),
-        missing=items(report, "missing.item", what),
+        missing=(e for e in items(report, "missing.item", what) if e not in gone),
     )
-    _rewrite_outputs(results, iter_responses(results))
-    note.unlink(missing_ok=True)
+
+
+def _purge_conclusions(results: Path, gone: set[str]) -> None:
+    """The conclusions folder without the employees ``gone``: its report, its cache of what
+    collect read, and its manifest (which names them)."""
+    from musforms.conclusions import conclusions_dir
+    from musforms.manifest import MANIFEST, form_entry, iter_manifest_forms, manifest_head
+    from musforms.manifest import write_manifest as write
+
+    folder = conclusions_dir(results)
+    if (folder / "report.json").is_file():
+        remove_cache(folder)
+        _rewrite_report(folder, gone)
+    if (folder / MANIFEST).is_file():
+        entries = [form_entry(f) for f in iter_manifest_forms(folder) if f.employee_id not in gone]
+        write(folder, manifest_head(folder), iter(entries))
 
 
 def _rewrite_outputs(results: Path, keep: Iterable[Response]) -> None:

@@ -40,7 +40,7 @@ from musforms.models import (
 from musforms.wording import counted
 
 SETS_DIR = Path(__file__).parent / "sets"
-BUILTIN_ORDER = ("standard", "kort", "leder")
+BUILTIN_ORDER = ("standard", "kort", "leder", "konklusion")
 
 # Above these, a form is too long to be filled in well (see lint()).
 MAX_QUESTIONS = 25

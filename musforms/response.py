@@ -1,4 +1,4 @@
-"""The response JSON (``musforms/response/2``): one per employee, as docs/ARCHITECTURE.md
+"""The response JSON (``musforms/response/3``): one per employee, as docs/ARCHITECTURE.md
 defines it.
 
 ``musforms schema`` prints the JSON Schema generated from these models; it also ships as
@@ -7,6 +7,11 @@ defines it.
 Version 2 keeps what was typed where a date could not be read: ``typed`` (question id → text)
 beside the answers, ``due_typed`` in an agreement. Both appear only when there is such a text,
 so a version 1 file is a version 2 file without them, and is read as one.
+
+Version 3 adds the conclusion: a conclusion form's response says so in ``form.kind`` and
+``form.of_form`` and holds ``conclusion`` (what was concluded, the agreed agreements, who
+approved and when); read from a results folder, an employee's preparation carries the
+conclusion collected for it. A version 2 file is a version 3 file without them.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ from pydantic import (
     model_serializer,
 )
 
-from musforms.models import AgreementStatus, Problem
+from musforms.models import AgreementStatus, FormKind, Problem
 
-SCHEMA = "musforms/response/2"
+SCHEMA = "musforms/response/3"
 # Earlier versions this one reads: each is this one without the fields added since.
-EARLIER_SCHEMAS = frozenset({"musforms/response/1"})
+EARLIER_SCHEMAS = frozenset({"musforms/response/1", "musforms/response/2"})
 
 AnswerValue = str | int | bool | list[str] | None
 
@@ -59,6 +64,19 @@ class ResponseForm(_Model):
     # The language the form was issued in, so the minutes are drafted in it from the results
     # folder alone; absent in responses collected before it was recorded.
     language: Literal["da", "en"] | None = None
+    # What the form is (version 3): the preparation, or the conclusion of the preparation
+    # form ``of_form``. Absent for a preparation.
+    kind: FormKind | None = None
+    of_form: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_preparation_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("kind") in (None, "preparation"):
+            data.pop("kind", None)
+        if data.get("of_form") is None:
+            data.pop("of_form", None)
+        return data
 
 
 class ResponseAgreement(_Model):
@@ -83,6 +101,29 @@ class ResponsePreviousAgreement(ResponseAgreement):
     comment: str | None = None
 
 
+class ResponseApproval(_Model):
+    """One party's approval of a conclusion: the tick, and the date written beside it."""
+
+    approved: bool = False
+    date: dt.date | None = None
+
+
+class ResponseConclusion(_Model):
+    """The conclusion written after the conversation, approved by both parties."""
+
+    form_id: str  # the conclusion form's id
+    concluded: str | None = None  # what was discussed and concluded
+    agreements: list[ResponseAgreement] = Field(default_factory=list)  # the agreed ones
+    employee: ResponseApproval = ResponseApproval()
+    leader: ResponseApproval = ResponseApproval()
+    saved_at: dt.datetime | None = None  # when the conclusion form was saved, if it says
+
+    @property
+    def approved(self) -> bool:
+        """Whether both parties approved it."""
+        return self.employee.approved and self.leader.approved
+
+
 class ResponseSource(_Model):
     """Which returned file the answers came from, and how it was read."""
 
@@ -95,7 +136,7 @@ class ResponseSource(_Model):
 
 
 class Response(_Model):
-    schema_: Literal["musforms/response/2"] = Field("musforms/response/2", alias="schema")
+    schema_: Literal["musforms/response/3"] = Field("musforms/response/3", alias="schema")
     employee: ResponseEmployee
     form: ResponseForm
     answers: dict[str, AnswerValue]
@@ -106,6 +147,9 @@ class Response(_Model):
     previous_agreements: list[ResponsePreviousAgreement] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     source: ResponseSource | None = None
+    # The conclusion (version 3): in a conclusion form's response, and in a preparation's
+    # once its conclusion is collected (see musforms.results.iter_responses).
+    conclusion: ResponseConclusion | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -119,7 +163,14 @@ class Response(_Model):
         data: dict[str, Any] = handler(self)
         if not data.get("typed"):
             data.pop("typed", None)
+        if data.get("conclusion") is None:
+            data.pop("conclusion", None)
         return data
+
+    def followed_agreements(self) -> list[ResponseAgreement]:
+        """The agreements to follow up: those agreed in the conclusion when it is back,
+        else those the employee proposed."""
+        return self.conclusion.agreements if self.conclusion is not None else self.agreements
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)

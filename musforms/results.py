@@ -18,6 +18,7 @@ from musforms.response import Response, Responses
 
 RESPONSES = "responses"  # the folder of one file per employee
 RESPONSES_JSON = "responses.json"
+CONCLUSIONS = "conclusions"  # the conclusion forms and their collected answers
 
 
 def response_path(out: Path, employee_id: str) -> Path:
@@ -35,8 +36,22 @@ def read_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]
 
 
 def iter_responses(out: Path) -> Iterator[Response]:
-    """Every collected response in a results folder, in employee order, one at a time."""
-    return read_responses(out, iter_returned(out))
+    """Every collected response in a results folder, in employee order, one at a time; each
+    with its conclusion when the employee's conclusion form is collected too (in
+    ``conclusions/responses/``)."""
+    return _concluded(out, read_responses(out, iter_returned(out)))
+
+
+def _concluded(out: Path, responses: Iterator[Response]) -> Iterator[Response]:
+    folder = out / CONCLUSIONS
+    if not (folder / RESPONSES).is_dir():
+        yield from responses
+        return
+    for response in responses:
+        found = next(read_responses(folder, [response.employee.id]), None)
+        if found is not None and found.conclusion is not None:
+            response = response.model_copy(update={"conclusion": found.conclusion})
+        yield response
 
 
 def collected(out: Path) -> Responses:

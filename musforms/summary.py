@@ -40,6 +40,7 @@ _PROBLEM_WORDS = {
     "table_as_text": N_("a table in the answer, kept as text"),
     "answers_kept": N_("the earlier answers kept"),
     "internal_error": N_("not read: a fault in musforms"),
+    "approval_missing": N_("not approved (no tick): the agreements are not agreed yet"),
 }
 # Said by the file's own line in the summary already.
 _SAID_ELSEWHERE = {"recovered", CONFLICTING}
@@ -101,8 +102,8 @@ def summary_lines(result: CollectResult) -> list[str]:
                     )
                 )
             else:
-                status = _STATUS_ONE.get(e.status)
-                said = _(status) if status else e.status
+                one = _STATUS_ONE.get(e.status)
+                said = _(one) if one else e.status
                 lines.append(f"  {e.file}{who}: {said} — {e.reason}")
         if result.need_a_look_count > len(result.need_a_look):
             rest = result.need_a_look_count - len(result.need_a_look)
@@ -156,4 +157,20 @@ def summary_lines(result: CollectResult) -> list[str]:
                 )
             )
     lines.append(_("Results: {out}").format(out=result.out))
+    if result.conclusions_listed:
+        from musforms.conclusions import conclusions_dir
+
+        lines.append(
+            _(
+                "Conclusion forms for after the conversation: {listed} in {folder} "
+                "({written} written this run)."
+            ).format(
+                listed=result.conclusions_listed,
+                folder=conclusions_dir(result.out),
+                written=result.conclusions_written,
+            )
+        )
+    if result.conclusions is not None:
+        lines.append(_("Returned conclusions:"))
+        lines.extend(f"  {line}" for line in summary_lines(result.conclusions))
     return lines

@@ -64,14 +64,36 @@ step "Hver returneret fil fik den status, samples/RETURNED.md lover" \
 .venv/bin/python scripts/check_samples.py samples/RETURNED.md "$OUT/results/2026/report.json" \
   --folder samples/returned --exit-code "$status"
 
+step "Et konklusionsskema til hver returneret forberedelse, til samtalen (results/2026/conclusions/)" \
+  "A conclusion form per returned preparation, for the conversation (results/2026/conclusions/)"
+ls "$OUT/results/2026/conclusions" | grep docx | head -4
+
 step "Hver leders referatudkast for egne medarbejdere, som kladder (send --leaders)" \
   "Each leader's minutes drafts of their own employees, as drafts (send --leaders)"
 $MUSFORMS send "$OUT/forms/2026" --leaders "$OUT/results/2026" --drafts "$OUT/outbox-leaders" \
   --from "HR <hr@eksempel-kommune.example>" --texts "$OUT/mus2026/config/mail"
 ls "$OUT/outbox-leaders"
 
+step "Indsaml konklusionerne fra samtalerne i samples/konklusion/ (udfyldt i LibreOffice), sammen med resten" \
+  "Collect the conclusions from the conversations in samples/konklusion/ (filled in LibreOffice), with the rest"
+status=0
+$MUSFORMS collect samples/returned samples/konklusion --forms "$OUT/forms/2026" \
+  --out "$OUT/results/2026" --roster samples/roster.csv "${KEY[@]}" || status=$?
+
+step "Hver konklusion fik den status, samples/KONKLUSION.md lover" \
+  "Each conclusion got the status samples/KONKLUSION.md promises"
+.venv/bin/python scripts/check_samples.py samples/KONKLUSION.md \
+  "$OUT/results/2026/conclusions/report.json" --folder samples/konklusion --exit-code "$status"
+
+step "Opfølgningslisten har nu de aftalte aftaler (sidste kolonne)" \
+  "The follow-up list now holds the agreed agreements (last column)"
+cut -d';' -f1,5,12 "$OUT/results/2026/agreements.csv" | head -8
+
 step "Åbne og overskredne aftaler pr. leder" "Open and overdue agreements by leader"
 $MUSFORMS followup "$OUT/results/2026"
+
+step "Forslag, der stadig venter på en konklusion" "Proposals still waiting for a conclusion"
+$MUSFORMS followup "$OUT/results/2026" --proposed
 
 step "Næste års skemaer har årets aftaler med" "Next year's forms carry this year's agreements"
 $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
@@ -90,6 +112,7 @@ say "  svar:            $OUT/results/2026/responses/ og responses.json" \
   "  answers:         $OUT/results/2026/responses/ and responses.json"
 say "  statusrapport:   $OUT/results/2026/report.json" "  status report:   $OUT/results/2026/report.json"
 say "  referater:       $OUT/results/2026/minutes/" "  minutes:         $OUT/results/2026/minutes/"
+say "  konklusioner:    $OUT/results/2026/conclusions/" "  conclusions:     $OUT/results/2026/conclusions/"
 say "  opfølgning:      $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics" \
   "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
 say "  næste år:        $OUT/forms/2027/" "  next year:       $OUT/forms/2027/"

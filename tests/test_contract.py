@@ -578,3 +578,69 @@ def test_detected_by_content_whatever_its_name(fmt: Format, sample: Path, tmp_pa
         shutil.copyfile(sample, path)
         found = formats.detect(Probe.of(path))
         assert found is not None and found.name == fmt.name, name
+
+
+# --- 6. the conclusion form ------------------------------------------------------------------
+
+PREPARATION = "STATUS PÅ ÅRET\nHvad er du lykkedes med?\n" + MULTILINE + "\n\nTRIVSEL\n–"
+CONCLUSION_TYPED: Values = {
+    "konklusion": "Vi drøftede året.\nAftalerne er skærpet — æøå ÆØÅ.",
+    "aftaler__1__what": "Kursus i Excel for øvede",
+    "aftaler__3__what": POLISH_CYRILLIC,
+    "aftaler__3__due": "15-06-2027",
+    "godkendt_medarbejder": True,
+    "dato_medarbejder": "20-01-2027",
+    "godkendt_leder": True,
+    "dato_leder": "21-01-2027",
+}
+
+
+@pytest.mark.realclient
+def test_conclusion_form_round_trips(fmt: Format, samples: Samples, tmp_path: Path) -> None:
+    """A conclusion form (the preparation signed and read-only, the proposals filled in
+    beforehand) filled in the format's real client: its identity verifies with the
+    preparation it shows, says it is a conclusion, and what was typed comes back, with the
+    proposal left alone as it was filled in."""
+    from musforms.conclusion import conclusion_of
+    from musforms.conclusions import conclusion_questions
+    from musforms.interpret import interpret
+    from musforms.response import ResponseAgreement
+
+    _path, qs = conclusion_questions()
+    key = samples.round.key
+    form = make_form_data(
+        qs, EMPLOYEES[FULL], key=key, cycle=CYCLE, kind="conclusion", of_form="PREPFORM0001",
+        preparation=PREPARATION,
+        answers={
+            "aftaler__1__what": "Kursus i Excel", "aftaler__1__owner": "Søren",
+            "aftaler__1__due": "2027-03-01", "aftaler__2__what": "Mentorordning",
+            "aftaler__2__owner": "Åse",
+        },
+    )  # fmt: skip
+    blanks = {}
+    for writable in formats.writable():
+        blanks[writable.name] = tmp_path / f"konklusion{writable.suffix}"
+        writer = writable.new_writer(qs, form.lang, Organisation(), created=CREATED)
+        blanks[writable.name].write_bytes(writer.render(form))
+    dst = tmp_path / f"returned{fmt.suffix}"
+    FILLERS[fmt.name](blanks, dst, CONCLUSION_TYPED)
+    raw = fmt.read(dst, lambda raw: Issued(qs, None, None), Limits())
+    assert raw.token is not None
+    identity = verify(key, raw.token, prefill(raw))
+    assert (identity.kind, identity.of_form) == ("conclusion", "PREPFORM0001")
+    assert raw.fields[fn.PREFILL_PREPARATION] == PREPARATION
+    result = interpret(qs, raw.fields, form.lang)
+    agreements = [ResponseAgreement.model_validate(a.model_dump()) for a in result.agreements]
+    conclusion = conclusion_of(identity.form_id, result.answers, agreements)
+    assert conclusion.model_dump(mode="json") == {
+        "form_id": identity.form_id,
+        "concluded": CONCLUSION_TYPED["konklusion"],
+        "agreements": [
+            {"what": "Kursus i Excel for øvede", "owner": "Søren", "due": "2027-03-01"},
+            {"what": "Mentorordning", "owner": "Åse", "due": None},
+            {"what": POLISH_CYRILLIC, "owner": None, "due": "2027-06-15"},
+        ],
+        "employee": {"approved": True, "date": "2027-01-20"},
+        "leader": {"approved": True, "date": "2027-01-21"},
+        "saved_at": None,
+    }

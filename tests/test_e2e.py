@@ -107,7 +107,7 @@ def test_every_value_comes_back(round_: sc.Scenario, tmp_path: Path) -> None:
         if eid in ("2101", "2102"):
             continue
         response = json.loads((out / "responses" / f"{eid}.json").read_text())
-        assert response["schema"] == "musforms/response/2"
+        assert response["schema"] == "musforms/response/3"
         assert response["form"]["cycle"] == "2026"
         expected = {k: v for k, v in answers.items()}
         got = response["answers"]

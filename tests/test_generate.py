@@ -224,7 +224,7 @@ def test_carried_agreements_reach_their_employees_forms(
     kursus = Agreement(what="Kursus i Excel", owner="Åse", due=dt.date(2026, 6, 1))
     mentor = Agreement(what="Mentorordning")
 
-    def carried(results: Path) -> Iterator[tuple[str, list[Agreement]]]:
+    def carried(results: Path, basis: object) -> Iterator[tuple[str, list[Agreement]]]:
         assert results == tmp_path / "results"
         yield "9", [mentor]
         yield "2", [kursus, mentor]

@@ -71,7 +71,7 @@ def test_xlsx_has_every_agreement_with_real_dates(tmp_path: Path, sample: list[R
         "Medarbejdernr.", "Navn", "Afdeling", "Leder", "Aftale", "Hvem", "Hvornår", "Status",
     ]  # fmt: skip
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:K{ws.max_row}"
+    assert ws.auto_filter.ref == f"A1:L{ws.max_row}"
     assert ws.column_dimensions["E"].width >= 40
     assert wb.properties.creator == "musforms"
 
@@ -89,11 +89,13 @@ def test_xlsx_has_every_agreement_with_real_dates(tmp_path: Path, sample: list[R
     assert soeren_excel[7].value == "Åben"
     assert soeren_excel[9].value == "Denne samtale"
     assert soeren_excel[10].value == "AAAABBBBCCCC"
+    assert soeren_excel[11].value == "Foreslået"  # no conclusion back yet
 
     by_what = {row[4].value: row for row in body}
     assert by_what["Gammel aftale om ferie"][7].value == "Gennemført"
     assert by_what["Gammel aftale om ferie"][8].value == "'-klaret i juni"
     assert by_what["Gammel aftale om ferie"][9].value == "Sidste samtale"
+    assert by_what["Gammel aftale om ferie"][11].value is None
     assert by_what["Halvfærdig aftale"][7].value == "I gang"
     assert by_what["Aftale uden status"][7].value == "Ikke angivet"
     assert by_what["Droppet aftale"][7].value == "Droppet"
@@ -152,7 +154,7 @@ def test_csv_reads_as_danish_excel_does(tmp_path: Path, sample: list[Response]) 
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     assert data.endswith(b"\r\n")
-    assert data.split(b"\r\n")[0].endswith(b";Formular-id")
+    assert data.split(b"\r\n")[0].endswith(";Formular-id;Aftalt / foreslået".encode())
     text = data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
     assert len(rows) == 1 + len(every_what(sample))

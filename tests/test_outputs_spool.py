@@ -217,7 +217,7 @@ def test_xlsx_sheets_from_the_spool(tmp_path: Path, sample: list[Response]) -> N
         body = list(ws.iter_rows(min_row=2))
         assert [(row[0].value, str(row[4].value).removeprefix("'")) for row in body] == expected
         assert ws.freeze_panes == "A2"
-        assert ws.auto_filter.ref == f"A1:K{len(expected) + 1}"
+        assert ws.auto_filter.ref == f"A1:L{len(expected) + 1}"
         assert ws.column_dimensions["E"].width == 50
         dated = [row[6] for row in body if row[6].value is not None]
         assert dated

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from musforms.cli import cli
 from musforms.collect import collect, load_report
 from musforms.generate import generate
-from musforms.manifest import load_manifest
+from musforms.manifest import iter_manifest_forms, load_manifest
 from tests.clients.pdf import fill_pdfium
 from tests.trust_data import answers, write_config
 
@@ -109,7 +109,8 @@ def test_purge_deletes_every_trace_and_keeps_the_rest(results: Path, how: str) -
     else:
         code, output = _purge(results, answer="y\n")
     assert code == 0, output
-    assert "Deleted 4 files; 1 employee's answers remain." in output
+    # Their responses, minutes and conclusion forms (which show the preparation).
+    assert "Deleted 6 files; 1 employee's answers remain." in output
 
     for name, data in _everything(results).items():
         for eid in OLD:
@@ -123,6 +124,9 @@ def test_purge_deletes_every_trace_and_keeps_the_rest(results: Path, how: str) -
     )
     assert sorted(p.name for p in (results / "responses").iterdir()) == [f"{KEPT}.json"]
     assert sorted(p.name for p in (results / "minutes").glob("*.docx")) == kept_minutes
+    conclusions = results / "conclusions"
+    assert [p.name.split("-")[0] for p in conclusions.glob("*.docx")] == [KEPT]
+    assert [f.employee_id for f in iter_manifest_forms(conclusions)] == [KEPT]
     report = load_report(results)
     assert report is not None
     assert report.returned == [KEPT]
@@ -144,7 +148,8 @@ def test_purge_takes_a_danish_or_english_yes(results: Path, answer: str) -> None
     """Answering j or ja (Danish) deletes, as y or yes do; before, "j" was refused."""
     code, output = _purge(results, answer=f"{answer}\n")
     assert code == 0, output
-    assert "Deleted 4 files; 1 employee's answers remain." in output
+    # Their responses, minutes and conclusion forms (which show the preparation).
+    assert "Deleted 6 files; 1 employee's answers remain." in output
     assert not (results / "responses" / "1042.json").exists()
 
 

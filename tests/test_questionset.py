@@ -323,11 +323,31 @@ def test_check_prints_warnings_and_exits_0(tmp_path: Path) -> None:
 # --- built-in sets ---------------------------------------------------------------------
 
 
-def test_builtin_sets_are_the_three() -> None:
-    assert list(builtin_sets()) == ["standard", "kort", "leder"]
+def test_builtin_sets_are_the_three_and_the_conclusion() -> None:
+    assert list(builtin_sets()) == ["standard", "kort", "leder", "konklusion"]
 
 
-@pytest.mark.parametrize("name", ["standard", "kort", "leder"])
+def test_conclusion_set_asks_what_a_conclusion_needs() -> None:
+    """The built-in conclusion set asks each question musforms reads the conclusion by: one
+    multi-line conclusion, an agreements table with room for 8, two ticks and two dates."""
+    from musforms.conclusion import is_conclusion_set
+
+    qs = load_question_set(builtin_sets()["konklusion"])
+    assert is_conclusion_set(qs)
+    types = {q.id: q.type for q in qs.questions()}
+    assert types == {
+        "konklusion": "textarea",
+        "aftaler": "agreements",
+        "godkendt_medarbejder": "checkbox",
+        "dato_medarbejder": "date",
+        "godkendt_leder": "checkbox",
+        "dato_leder": "date",
+    }
+    assert qs.question("aftaler").rows == 8  # type: ignore[union-attr]
+    assert not is_conclusion_set(load_question_set(builtin_sets()["standard"]))
+
+
+@pytest.mark.parametrize("name", ["standard", "kort", "leder", "konklusion"])
 def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     result = CliRunner().invoke(cli, ["check", name])
     assert result.exit_code == 0, result.output
@@ -367,8 +387,9 @@ def test_sets_lists_each_with_description() -> None:
     result = CliRunner().invoke(cli, ["sets", "--lang", "en"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder"]
-    assert lines[1].startswith("kort      The short form: energy and drains")
+    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder", "konklusion"]
+    assert lines[1].startswith("kort       The short form: energy and drains")
+    assert lines[3].startswith("konklusion The conclusion after the conversation")
 
 
 # --- init ------------------------------------------------------------------------------
@@ -414,5 +435,5 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 def test_init_unknown_set_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--set", "lang"])
     assert result.exit_code == 2
-    assert "'lang' is not a built-in set; choose standard, kort, leder" in result.stderr
+    assert "'lang' is not a built-in set; choose standard, kort, leder, konklusion" in result.stderr
     assert not any(tmp_path.iterdir())

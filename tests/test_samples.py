@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 RETURNED = SAMPLES / "returned"
 RETURNED_MD = SAMPLES / "RETURNED.md"
+CONCLUDED = SAMPLES / "konklusion"
+CONCLUDED_MD = SAMPLES / "KONKLUSION.md"
 
 
 def _load_check() -> ModuleType:
@@ -60,6 +62,29 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, objec
     return report, result.exit_code
 
 
+@pytest.fixture(scope="module")
+def concluded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path, int]:
+    """conclusions/report.json, the results folder and collect's exit code for
+    samples/returned and samples/konklusion collected together, as `make demo` does after
+    collecting samples/returned alone (which issues the conclusion forms)."""
+    root = tmp_path_factory.mktemp("konklusion")
+    key = root / "demo.key"
+    shutil.copyfile(SAMPLES / "demo.key", key)
+    key.chmod(0o600)
+    forms = root / "forms" / "2026"
+    roster = SAMPLES / "roster.csv"
+    generate(ROOT / "config" / "questions.yaml", roster, forms, "2026", key_file=key, workers=1)
+    out = root / "results"
+    common = ("--forms", str(forms), "--out", str(out), "--roster", str(roster))
+    common += ("--key-file", str(key), "--workers", "1")
+    first = CliRunner().invoke(cli, ["collect", str(RETURNED), *common])
+    assert first.exit_code in (0, 1), first.output
+    result = CliRunner().invoke(cli, ["collect", str(RETURNED), str(CONCLUDED), *common])
+    assert result.exit_code in (0, 1), result.output
+    path = out / "conclusions" / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")), out, result.exit_code
+
+
 def test_each_sample_gets_the_status_returned_md_promises(
     collected: tuple[dict[str, object], int],
 ) -> None:
@@ -70,6 +95,26 @@ def test_each_sample_gets_the_status_returned_md_promises(
     present = {str(p.relative_to(RETURNED)) for p in RETURNED.rglob("*") if not p.is_dir()}
     assert check.differences(promises, check.reported(report, RETURNED), present) == []
     assert exit_code == check.expected_exit_code(promises)
+
+
+def test_each_sample_conclusion_gets_the_status_konklusion_md_promises(
+    concluded: tuple[dict[str, object], Path, int],
+) -> None:
+    """Protects the demo's conclusion step: every file in samples/konklusion/ is in
+    KONKLUSION.md and in conclusions/report.json with the status promised (a conclusion is
+    signed over the preparation it shows, so remade sample returns need remade conclusions),
+    and the follow-up list holds the agreed agreements of those approved."""
+    report, out, exit_code = concluded
+    promises = check.promised(CONCLUDED_MD.read_text(encoding="utf-8"))
+    present = {p.name for p in CONCLUDED.iterdir()}
+    assert check.differences(promises, check.reported(report, CONCLUDED), present) == []
+    assert exit_code == check.expected_exit_code(promises)
+    basis = {}
+    for line in (out / "agreements.csv").read_text(encoding="utf-8-sig").splitlines()[1:]:
+        cells = line.split(";")
+        basis.setdefault(cells[0], set()).add(cells[-1])
+    assert basis["1042"] == basis["1045"] == {"Aftalt 21-01-2027"}
+    assert basis["1043"] == {"Konklusion ikke godkendt"}
 
 
 # --- the check itself can fail ------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_response_keeps_the_typed_text(collected: tuple[Round, Path]) -> None:
     problem that names its question and quotes it."""
     _, out = collected
     data = _response(out)
-    assert data["schema"] == "musforms/response/2"
+    assert data["schema"] == "musforms/response/3"
     assert "startdato" in data["answers"] and data["answers"]["startdato"] is None
     assert data["typed"] == {"startdato": SPRING}
     assert data["agreements"] == [
@@ -143,7 +143,7 @@ def test_calendar_lists_undated_agreements_at_the_check_in(collected: tuple[Roun
 
 
 def test_earlier_response_files_are_read() -> None:
-    """A response written by an earlier version (musforms/response/1) reads as version 2."""
+    """A response written by an earlier version (musforms/response/1) reads as the current one."""
     old = {
         "schema": "musforms/response/1",
         "employee": {"id": "1042", "name": "Søren Ærø"},
@@ -156,12 +156,13 @@ def test_earlier_response_files_are_read() -> None:
         "agreements": [{"what": "Kursus", "owner": None, "due": None}],
     }
     response = Response.model_validate(old)
-    assert response.schema_ == "musforms/response/2"
+    assert response.schema_ == "musforms/response/3"
     assert response.typed == {}
     dumped = json.loads(response.to_json())
     assert "typed" not in dumped and "due_typed" not in dumped["agreements"][0]
+    assert Response.model_validate({**old, "schema": "musforms/response/2"}).conclusion is None
     with pytest.raises(ValueError, match="response/3"):
-        Response.model_validate({**old, "schema": "musforms/response/3"})
+        Response.model_validate({**old, "schema": "musforms/response/4"})
 
 
 @pytest.mark.realclient

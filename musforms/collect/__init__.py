@@ -41,6 +41,7 @@ from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
 from musforms.manifest import Manifest, iter_manifest_forms, manifest_head
+from musforms.models import FormKind
 from musforms.report import (
     NEEDS_A_LOOK,
     REPORT,
@@ -125,6 +126,11 @@ class CollectResult:
     from_cache: int = 0
     outputs: OutputPaths | None = None  # minutes, follow-up list, calendar
     warnings: list[str] = field(default_factory=list)  # for the HR officer: loose modes
+    # The conclusion forms: how many are issued (written this run), and the returned ones
+    # collected (their own report in conclusions/report.json), if any was issued.
+    conclusions_listed: int = 0
+    conclusions_written: int = 0
+    conclusions: CollectResult | None = None
 
     @property
     def files_read(self) -> int:
@@ -153,8 +159,14 @@ def collect(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     full: bool = False,
+    conclusion_formats: Sequence[str] | None = ("docx",),
+    conclusion_questions: Path | None = None,
 ) -> CollectResult:
     """Collect the returned files into ``out``, merged with what earlier runs collected.
+
+    Returned conclusion forms among them are collected into ``out/conclusions`` (see
+    musforms.conclusions), and every employee whose preparation is on record gets a
+    conclusion form there, in ``conclusion_formats`` (None: none issued).
 
     ``inputs`` are files and folders (mail files, mbox files and Maildir folders among
     them) and IMAP folders as ``imaps://USER@HOST/FOLDER`` (musforms.mail.imap).
@@ -181,10 +193,63 @@ def collect(
         raise _wrong_key(key_path, out, forms_dir=forms_dir)
     # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
-        return _collect(
+        result, others = _collect(
             inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
             progress, on_total, full,
         )  # fmt: skip
+        _conclude(
+            result, others, inputs, forms_dir, out, (cycle, key_path, key, warnings), limits,
+            workers, full, conclusion_formats, conclusion_questions,
+        )  # fmt: skip
+        from musforms import outputs
+
+        again = _("run the same collect again, with the same files")
+        written = Written(out, "musforms collect", again)
+        outputs.watch(written)
+        with written.told():
+            # One response at a time from disk: a round's responses are never in memory.
+            result.outputs = outputs.write_outputs(
+                out, collected(out), forms_dir, None, workers=workers, written=written
+            )
+        result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
+        return result
+
+
+def _conclude(
+    result: CollectResult,
+    others: list[str] | None,
+    inputs: Sequence[Path | str],
+    forms_dir: Path,
+    out: Path,
+    keyed: tuple[str, Path, bytes, list[str]],
+    limits: Limits,
+    workers: int | None,
+    full: bool,
+    formats: Sequence[str] | None,
+    questions: Path | None,
+) -> None:
+    """Issue the conclusion forms of the preparations on record, and collect the returned
+    conclusion forms this run met (``others``: the files they came in; None: look in every
+    input) into ``out/conclusions``."""
+    from musforms.conclusions import conclusions_dir, issue_conclusions
+    from musforms.manifest import MANIFEST
+
+    folder = conclusions_dir(out)
+    if formats:
+        issued = issue_conclusions(
+            out, forms_dir, keyed[2], formats=formats, questions=questions, workers=workers
+        )
+        result.conclusions_listed, result.conclusions_written = issued.listed, issued.written
+    if not (folder / MANIFEST).is_file():
+        return
+    given: Sequence[Path | str] = inputs if others is None else others
+    if not given and not (folder / REPORT).is_file():
+        return
+    cycle, key_path, key, _warnings = keyed
+    result.conclusions, _others = _collect(
+        given, folder, folder, None, (cycle, key_path, key, []), limits, workers, None, None,
+        full, kind="conclusion",
+    )  # fmt: skip
 
 
 def _collect(
@@ -198,7 +263,10 @@ def _collect(
     progress: Callable[[int], None] | None,
     on_total: Callable[[int], None] | None,
     full: bool = False,
-) -> CollectResult:
+    kind: FormKind = "preparation",
+) -> tuple[CollectResult, list[str] | None]:
+    """One pass over the inputs for forms of ``kind``; the result, and the files of forms of
+    another kind met (None when some came in mail: then every input is to be read again)."""
     cycle, key_path, key, warnings = keyed
     from musforms.purge import finish_pending
 
@@ -223,7 +291,7 @@ def _collect(
         written.told(),
         contextlib.closing(open_cache(out, digest, full=full)) as cache,
         cache_writer(digest) as kept,
-        open_context(key, forms_dir, roster=roster, limits=limits, cache=cache) as ctx,
+        open_context(key, forms_dir, roster=roster, limits=limits, cache=cache, kind=kind) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
         if earlier is not None:
@@ -241,6 +309,7 @@ def _collect(
         private_dir(out / RESPONSES)
         signed = Counter[bool]()
         from_cache = 0
+        others: list[str] | None = []
         # Closed here however the loop ends: a reading left to the garbage collector would
         # stop its workers from whatever thread collects it, even the pool's own.
         with contextlib.closing(
@@ -253,6 +322,12 @@ def _collect(
                 from_cache += read.cached
                 if read.key_ok is not None:
                     signed[read.key_ok] += 1
+                if read.elsewhere:
+                    if read.entry.message is not None or others is None:
+                        others = None
+                    else:
+                        others.append(read.entry.file)
+                    continue
                 eid = read.entry.employee_id
                 response = response_path(out, eid) if eid else None
                 before = identity(response) if response else None
@@ -268,12 +343,7 @@ def _collect(
         result.warnings = warnings
         result.from_cache = from_cache
         _write_results(out, cycle, ledger)
-    # One response at a time from disk, twice: a round's responses are never in memory together.
-    result.outputs = outputs.write_outputs(
-        out, collected(out), forms_dir, None, workers=workers, written=written
-    )
-    result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
-    return result
+    return result, others
 
 
 def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:

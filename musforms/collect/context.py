@@ -12,6 +12,7 @@ from musforms.collect.cache import ReadCache, Row
 from musforms.files import scratch_folder
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.manifest import iter_manifest_forms, manifest_head
+from musforms.models import FormKind
 from musforms.report import FileEntry
 from musforms.response import Response
 from musforms.workdb import IssuedIndex
@@ -30,6 +31,9 @@ class Context:
     forms_dir: Path
     limits: Limits = DEFAULT_LIMITS
     cache: ReadCache | None = None  # what earlier runs read (musforms.collect.cache)
+    # The kind of form this pass collects; a signed form of another kind is left to the
+    # pass for its kind (FileResult.elsewhere), not reported here.
+    kind: FormKind = "preparation"
 
     @property
     def cycle(self) -> str:
@@ -44,6 +48,7 @@ def open_context(
     roster: Path | None = None,
     limits: Limits = DEFAULT_LIMITS,
     cache: ReadCache | None = None,
+    kind: FormKind = "preparation",
 ) -> Iterator[Context]:
     """The context for reading files returned for the forms in ``forms_dir``, with its index
     of issued forms in a private temporary folder that is removed afterwards."""
@@ -59,7 +64,7 @@ def open_context(
         )
         del roster_ids
         try:
-            yield Context(key, index, forms_dir, limits, cache)
+            yield Context(key, index, forms_dir, limits, cache, kind)
         finally:
             index.close()
 
@@ -74,8 +79,13 @@ class FileResult:
     # What the cache this run leaves keeps of it (musforms.collect.cache): (table, key, JSON).
     rows: list[Row] = field(default_factory=list)
     cached: bool = False  # what the file gives came from the cache, not from reading it
+    # A signed form of another kind than the pass collects (a conclusion among preparations):
+    # not put on record by this pass, but handed to the pass of its kind.
+    elsewhere: bool = False
 
     def shipped(self) -> FileResult:
         """What a worker sends back: the response as text only, cheaper to pass between
         processes than the model, and serialised on the worker's core."""
-        return FileResult(self.entry, None, self.text, self.key_ok, self.rows, self.cached)
+        return FileResult(
+            self.entry, None, self.text, self.key_ok, self.rows, self.cached, self.elsewhere
+        )

@@ -8,13 +8,15 @@ from typing import Literal
 
 from musforms import fieldnames as fn
 from musforms.collect.context import Context, FileResult
+from musforms.collect.merge import has_answers
+from musforms.conclusion import approval_problems, conclusion_of, is_conclusion_set
 from musforms.errors import IdentityError, SignatureError
 from musforms.formats import Issued, Resolver
 from musforms.i18n import _
 from musforms.identity import form_id_from_code, peek, verify
 from musforms.interpret import interpret, unknown_fields
 from musforms.manifest import issued_question_set
-from musforms.models import Problem, QuestionSet, RawForm
+from musforms.models import FormKind, Problem, QuestionSet, RawForm
 from musforms.report import FileEntry
 from musforms.response import (
     Response,
@@ -114,6 +116,7 @@ def identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
 def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
     forms = ctx.index
     recovered = False
+    of_form = None
     if raw.token:
         try:
             identity = verify(ctx.key, raw.token, _prefill(raw))
@@ -122,14 +125,19 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             try:
                 claimed = peek(raw.token)
                 entry.form_id, entry.employee_id = claimed.form_id, claimed.employee_id
+                if claimed.kind != ctx.kind:  # rejected by the pass of its kind, in its report
+                    return FileResult(entry, elsewhere=True)
                 reason = _swapped_identity(raw, claimed.form_id, ctx) or reason
             except IdentityError:
                 pass
             rejected = _reject(entry, reason)
             rejected.key_ok = not isinstance(exc, SignatureError) if entry.form_id else None
             return rejected
-        form = forms.get(identity.form_id)
         entry.form_id, entry.employee_id = identity.form_id, identity.employee_id
+        if identity.kind != ctx.kind:
+            return FileResult(entry, key_ok=True, elsewhere=True)
+        of_form = identity.of_form
+        form = forms.get(identity.form_id)
         # Read from the page (fields flattened away): the identity holds, the answers need
         # a look by hand.
         recovered = raw.read_by == "page"
@@ -169,7 +177,7 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             entry,
             "the question set this form was issued with is missing from the forms folder",
         )
-    return _respond(raw, entry, form, qs, recovered, ctx.cycle)
+    return _respond(raw, entry, form, qs, recovered, ctx.cycle, ctx.kind, of_form)
 
 
 def _respond(
@@ -179,6 +187,8 @@ def _respond(
     qs: QuestionSet,
     recovered: bool,
     cycle: str,
+    kind: FormKind = "preparation",
+    of_form: str | None = None,
 ) -> FileResult:
     result = interpret(qs, raw.fields, form.language)
     problems = list(result.problems)
@@ -220,6 +230,12 @@ def _respond(
     problems.extend(raw.problems)
     for note in raw.notes:
         problems.append(Problem(code="reader_note", question=None, message=note))
+    conclusion = None
+    if kind == "conclusion" and is_conclusion_set(qs):
+        agreements = result.agreements
+        conclusion = conclusion_of(form.form_id, result.answers, agreements, entry.saved_at)
+        if has_answers({"answers": result.answers, "agreements": agreements}):
+            problems.extend(approval_problems(conclusion))
     status: Literal["ok", "recovered"] = "recovered" if recovered else "ok"
     entry.status = status
     entry.problems = problems
@@ -237,6 +253,8 @@ def _respond(
             cycle=cycle,
             question_set=ResponseQuestionSet(id=qs.id, version=qs.version),
             language=form.language if form.language in ("da", "en") else None,
+            kind=kind if kind != "preparation" else None,
+            of_form=of_form,
         ),
         answers=result.answers,
         typed=result.typed,
@@ -251,5 +269,6 @@ def _respond(
             saved_at=entry.saved_at,
             status=status,
         ),
+        conclusion=conclusion,
     )
     return FileResult(entry, response, response.to_json())

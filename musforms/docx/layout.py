@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from musforms import fieldnames as fn
 from musforms import texts
+from musforms.conclusion import is_conclusion_set
 from musforms.models import LANGUAGES, Question, QuestionSet, localize
 
 PREFILL_FIELDS = (
@@ -44,6 +45,8 @@ def field_order(qs: QuestionSet, previous_count: int, identity: bool = True) -> 
     exported from the form with its fields (LibreOffice's "Create PDF form") has none for it;
     forms issued before show it, and have one."""
     names = list(PREFILL_FIELDS)
+    if is_conclusion_set(qs):
+        names.append(fn.PREFILL_PREPARATION)
     for row in range(1, previous_count + 1):
         names.extend(previous_row_fields(row))
     names.extend(spec.name for spec in fn.all_fields(qs))

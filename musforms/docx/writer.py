@@ -24,7 +24,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -139,6 +139,19 @@ class _Personal:
 
     values: Mapping[str, str] | None = None
     previous: int = 0
+    # Answer fields filled in beforehand (a conclusion form's agreements), by field name.
+    answers: Mapping[str, str] = field(default_factory=dict)
+
+    def answer(self, name: str) -> str | None:
+        """The value an answer field starts with, if any."""
+        return self.answers.get(name) or None
+
+    def answer_date(self, name: str) -> dt.date | None:
+        value = self.answer(name)
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
 
     @property
     def markers(self) -> bool:
@@ -334,6 +347,8 @@ class DocxFormWriter(FormWriterBase):
         qs, lang = self.question_set, self.lang
         out = [self._p("title", [sdt.run(localize(qs.title, lang))])]
         out.append(self._prefill_table(personal))
+        if personal.values is not None and personal.values.get(fn.PREFILL_PREPARATION):
+            out.extend(self._preparation(personal))
         for text in (localize(qs.intro, lang), texts.t("how_to", lang)):
             if text:
                 out.append(self._p("intro", [sdt.run(text)]))
@@ -349,7 +364,7 @@ class DocxFormWriter(FormWriterBase):
                 out.append(self._p("intro", [sdt.run(localize(section.intro, lang))]))
             for question in section.questions:
                 number += 1
-                out.extend(self._question(number, question))
+                out.extend(self._question(number, question, personal))
         # The signed identity, for a reader whose document properties were lost: hidden text,
         # so it is neither seen nor printed (and takes no line), yet Word and LibreOffice keep it.
         ident = sdt.text_control(
@@ -357,6 +372,19 @@ class DocxFormWriter(FormWriterBase):
         )
         out.append(sdt.paragraph([ident], style=self._styles.get("small"), hidden=True))
         return out
+
+    def _preparation(self, personal: _Personal) -> list[etree._Element]:
+        """A conclusion form's copy of the employee's preparation: locked, signed."""
+        lang, name = self.lang, fn.PREFILL_PREPARATION
+        title = texts.t("preparation_title", lang)
+        control = sdt.text_control(
+            name, title, personal.text(name), "", multiline=True, locked=True
+        )
+        return [
+            self._p("heading", [sdt.run(title)], True),
+            self._p("intro", [sdt.run(texts.t("preparation_intro", lang))]),
+            self._p("answer", [control]),
+        ]
 
     def _previous_block(self, rows: list[etree._Element]) -> list[etree._Element]:
         """Last cycle's agreements: a heading, a line of help and the table of ``rows``."""
@@ -424,7 +452,9 @@ class DocxFormWriter(FormWriterBase):
             )
         return table
 
-    def _question(self, number: int, q: Question) -> list[etree._Element]:
+    def _question(
+        self, number: int, q: Question, personal: _Personal = _MARKERS
+    ) -> list[etree._Element]:
         lang = self.lang
         label = localize(q.label, lang)
         head: list[etree._Element] = [sdt.run(f"{number}. ")]
@@ -447,12 +477,16 @@ class DocxFormWriter(FormWriterBase):
         match q.type:
             case "text" | "textarea":
                 control = sdt.text_control(
-                    q.id, label, None, text_ph, multiline=q.type == "textarea"
+                    q.id, label, personal.answer(q.id), text_ph, multiline=q.type == "textarea"
                 )
                 out.append(self._p("answer", [control]))
             case "date":
                 control = sdt.date_control(
-                    q.id, label, None, texts.t("placeholder_date", lang), lang=lang
+                    q.id,
+                    label,
+                    personal.answer_date(q.id),
+                    texts.t("placeholder_date", lang),
+                    lang=lang,
                 )
                 out.append(self._p("answer", [control]))
             case "scale" | "choice":
@@ -480,10 +514,14 @@ class DocxFormWriter(FormWriterBase):
                         alias = f"{label} {row}: {texts.t(part, lang)}"
                         if part == "due":
                             control = sdt.date_control(
-                                name, alias, None, texts.t("date_hint", lang), lang=lang
+                                name,
+                                alias,
+                                personal.answer_date(name),
+                                texts.t("date_hint", lang),
+                                lang=lang,
                             )
                         else:
-                            control = sdt.text_control(name, alias, None, text_ph)
+                            control = sdt.text_control(name, alias, personal.answer(name), text_ph)
                         cells.append([control])
                     table.append(self._row(cells, widths))
                 out.append(table)
@@ -569,7 +607,9 @@ class DocxFormWriter(FormWriterBase):
         in its own values; with the fast paths off, python-docx builds and saves this form
         alone (:meth:`render_direct`).
         """
-        if not fastpath.enabled():
+        if not fastpath.enabled() or form.answers or form.prefill.get(fn.PREFILL_PREPARATION):
+            # A conclusion form (answers filled in, the preparation shown) is laid out for
+            # its employee alone: there are few of them, and each differs in length.
             return self.render_direct(form)
         if self._prepared is None:
             self._prepared = self._prepare()
@@ -583,7 +623,7 @@ class DocxFormWriter(FormWriterBase):
         hand. Its zip entries carry the time of saving, so unlike the fast path's its bytes
         differ from run to run; what they hold does not.
         """
-        personal = _Personal(_values(form), len(form.previous_agreements))
+        personal = _Personal(_values(form), len(form.previous_agreements), form.answers)
         buf = io.BytesIO()
         self._document(personal, form.token).save(buf)
         return buf.getvalue()

@@ -39,6 +39,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("comment", 36),
     ("origin", 16),
     ("form_id", 20),
+    ("basis", 20),
 )
 DATE_FORMAT = "dd-mm-yyyy"
 
@@ -54,7 +55,13 @@ def headers(lang: str) -> list[str]:
 
 def _values(row: AgreementRow, lang: str) -> list[str | dt.date | None]:
     texts = [row.employee_id, row.name, row.department, row.leader, row.what, row.owner]
-    tail = [row.status_text(lang), row.comment, row.origin_text(lang), row.form_id]
+    tail = [
+        row.status_text(lang),
+        row.comment,
+        row.origin_text(lang),
+        row.form_id,
+        row.basis_text(lang),
+    ]
     # A due date that could not be read is shown as typed, in the same column.
     due = row.due if row.due is not None else (neutralise(row.due_typed) or None)
     return [
@@ -246,14 +253,18 @@ def leader_groups(
     leader: str | None = None,
     due_within: int | None = None,
     in_memory: bool = False,
+    proposed: bool = False,
 ) -> Iterator[Iterator[LeaderGroup]]:
     """:func:`open_agreements` one leader at a time: the open agreements wait in a scratch
-    database (in memory with ``in_memory``), not in a list of the round's agreements."""
+    database (in memory with ``in_memory``), not in a list of the round's agreements.
+    ``proposed``: only the proposals of employees whose conclusion is not back yet."""
     wanted = leader.casefold().strip() if leader else None
     last_day = today + dt.timedelta(days=due_within) if due_within is not None else None
 
     def kept(row: AgreementRow) -> bool:
         if not row.is_open or (wanted and wanted not in row.leader.casefold()):
+            return False
+        if proposed and row.basis != "proposed":
             return False
         return last_day is None or (row.due is not None and row.due <= last_day)
 
@@ -303,5 +314,7 @@ def iter_followup_lines(groups: Iterable[LeaderGroup], lang: str = "da") -> Iter
                 due += _(" (typed: {typed})").format(typed=" ".join(row.due_typed.split()))
             owner = _(" (who: {owner})").format(owner=row.owner) if row.owner else ""
             last = _(" [last round]") if row.previous else ""
+            if row.basis == "proposed":
+                last = _(" [proposed, no conclusion yet]")
             what = " ".join(row.what.split())
             yield f"  {mark}{due}  {row.name} ({row.employee_id}): {what}{owner}{last}"

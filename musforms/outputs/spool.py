@@ -154,7 +154,7 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-_DATES = ("due", "meeting_date")
+_DATES = ("due", "meeting_date", "agreed_on")
 
 
 def _row_values(row: AgreementRow) -> tuple[Any, ...]:

@@ -160,6 +160,11 @@ class AgreementRow:
     cycle: str
     meeting_date: dt.date | None
     due_typed: str = ""  # the due date as typed, when it could not be read as a date
+    # What this round's agreement rests on: "agreed" in the conclusion both approved,
+    # "unapproved" (a conclusion not approved by both), "proposed" by the employee (no
+    # conclusion back yet); "" for last round's. With the day the conclusion was approved.
+    basis: str = ""
+    agreed_on: dt.date | None = None
 
     @property
     def due_text(self) -> str:
@@ -174,6 +179,15 @@ class AgreementRow:
         if self.status in ("open", "none"):
             return t(f"status_{self.status}", lang)
         return status_label(self.status, lang)
+
+    def basis_text(self, lang: str) -> str:
+        """ "Aftalt 21-01-2027", "Foreslået", "Ikke godkendt", or blank for last round's."""
+        if self.basis == "agreed":
+            text = t("origin_agreed", lang)
+            return f"{text} {danish_date(self.agreed_on)}" if self.agreed_on else text
+        if self.basis in ("proposed", "unapproved"):
+            return t(f"origin_{self.basis}", lang)
+        return ""
 
     def origin_text(self, lang: str) -> str:
         return t("origin_previous" if self.previous else "origin_current", lang)
@@ -193,7 +207,8 @@ def agreement_rows(responses: Iterable[Response]) -> list[AgreementRow]:
 def iter_agreement_rows(responses: Iterable[Response]) -> Iterator[AgreementRow]:
     """:func:`agreement_rows` one row at a time, as the responses come."""
     for r in responses:
-        current = [(a, "open", False, None) for a in r.agreements]
+        basis, agreed_on = _basis(r)
+        current = [(a, "open", False, None) for a in r.followed_agreements()]
         previous = [(p, p.status or "none", True, p.comment) for p in r.previous_agreements]
         for rows_of_kind in (current, previous):
             for i, (agreement, status, prev, comment) in enumerate(rows_of_kind, 1):
@@ -213,7 +228,20 @@ def iter_agreement_rows(responses: Iterable[Response]) -> Iterator[AgreementRow]
                     cycle=r.form.cycle,
                     meeting_date=r.employee.meeting_date,
                     due_typed=clean(agreement.due_typed) if agreement.due is None else "",
+                    basis="" if prev else basis,
+                    agreed_on=None if prev else agreed_on,
                 )
+
+
+def _basis(response: Response) -> tuple[str, dt.date | None]:
+    """What a response's agreements rest on (see AgreementRow.basis), and since when."""
+    conclusion = response.conclusion
+    if conclusion is None:
+        return "proposed", None
+    if not conclusion.approved:
+        return "unapproved", None
+    dates = [d for d in (conclusion.employee.date, conclusion.leader.date) if d is not None]
+    return "agreed", max(dates) if dates else None
 
 
 # --- question sets -------------------------------------------------------------------------

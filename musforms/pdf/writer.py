@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -603,7 +603,8 @@ class PdfFormWriter(FormWriterBase):
     def _t(self, key: str, **values: object) -> str:
         return texts.t(key, self.lang, **values)
 
-    def _question_blocks(self) -> list[Block]:
+    def _question_blocks(self, answers: Mapping[str, str] | None = None) -> list[Block]:
+        """The questions' blocks; ``answers``: values the fields start with, by field name."""
         blocks: list[Block] = []
         number = 0
         for section in self.question_set.sections:
@@ -621,10 +622,10 @@ class PdfFormWriter(FormWriterBase):
             blocks.append(b.block(keep_with_next=True))
             for question in section.questions:
                 number += 1
-                blocks.append(self._question(question, number))
+                blocks.append(self._question(question, number, answers or {}))
         return blocks
 
-    def _question(self, q: Question, number: int) -> Block:
+    def _question(self, q: Question, number: int, answers: Mapping[str, str]) -> Block:
         b = _Builder()
         label = localize(q.label, self.lang)
         tip = f"{number}. {label}"
@@ -644,13 +645,15 @@ class PdfFormWriter(FormWriterBase):
         b.y += 5
         match q.type:
             case "textarea":
-                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXTAREA_H, True, tip)
+                value = answers.get(q.id, "")
+                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXTAREA_H, True, tip, value)
                 b.y += TEXTAREA_H
             case "text":
-                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXT_H, False, tip)
+                b.textfield(q.id, FIELD_X, b.y, FIELD_W, TEXT_H, False, tip, answers.get(q.id, ""))
                 b.y += TEXT_H
             case "date":
-                b.textfield(q.id, FIELD_X, b.y, 110, TEXT_H, False, tip)
+                value = _date_text(answers.get(q.id))
+                b.textfield(q.id, FIELD_X, b.y, 110, TEXT_H, False, tip, value)
                 b.text(FIELD_X + 118, b.y + 13.5, self._t("date_hint"), SANS, HELP, MUTED)
                 b.y += TEXT_H
             case "scale":
@@ -674,7 +677,7 @@ class PdfFormWriter(FormWriterBase):
                     b.checkbox(spec.name, FIELD_X, b.y + 2, f"{tip} – {text}")
                     self._option_label(b, text)
             case "agreements":
-                self._agreements(b, q, tip)
+                self._agreements(b, q, tip, answers)
         b.y += GAP
         return b.block()
 
@@ -728,7 +731,7 @@ class PdfFormWriter(FormWriterBase):
             lines = max(lines, len(wrapped))
         b.y += lines * HELP_LEAD
 
-    def _agreements(self, b: _Builder, q: Question, tip: str) -> None:
+    def _agreements(self, b: _Builder, q: Question, tip: str, answers: Mapping[str, str]) -> None:
         assert q.rows is not None
         gap = 6.0
         what_w = FIELD_W * 0.55
@@ -747,7 +750,9 @@ class PdfFormWriter(FormWriterBase):
                 name = fn.agreement_field(q.id, row, part)
                 # The question and the cell: "8. Forslag til aftaler – Aftale 1, hvad".
                 cell = f"{self._t('agreement')} {row}, {head.lower()}"
-                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} – {cell}")
+                value = answers.get(name, "")
+                value = _date_text(value) if part == "due" else value
+                b.textfield(name, x, b.y, w, TEXT_H, False, f"{tip} – {cell}", value)
             b.y += TEXT_H + 5
 
     # --- per employee ----------------------------------------------------------------
@@ -813,6 +818,34 @@ class PdfFormWriter(FormWriterBase):
         b.para(self._t("how_to"), MARGIN_X, CONTENT_W, color=MUTED)
         b.y += 10
         return b.block()
+
+    def _preparation(self, form: FormData, slots: list[str]) -> list[Block]:
+        """A conclusion form's copy of the employee's preparation, as page text (its value
+        is in the signed, read-only ``mf_preparation`` field): a block per line, so a long
+        one runs on over the pages."""
+        text = form.prefill.get(fn.PREFILL_PREPARATION)
+        if not text:
+            return []
+        b = _Builder(slots, True)
+        b.y += 8
+        b.para(self._t("preparation_title"), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
+        b.y += 4
+        b.rule(MARGIN_X, b.y, CONTENT_W, ACCENT, 0.8)
+        b.y += 6
+        b.para(self._t("preparation_intro"), MARGIN_X, CONTENT_W, color=MUTED)
+        b.y += 4
+        blocks = [b.block(keep_with_next=True)]
+        for line in text.split("\n"):
+            b = _Builder(slots, True)
+            if line.strip():
+                b.para(line, MARGIN_X, CONTENT_W, personal=True)
+            else:
+                b.y += BODY_LEAD / 2
+            blocks.append(b.block())
+        b = _Builder(slots, True)
+        b.y += GAP
+        blocks.append(b.block())
+        return blocks
 
     def _previous(self, form: FormData, slots: list[str], direct: bool = False) -> list[Block]:
         if not form.previous_agreements:
@@ -891,7 +924,9 @@ class PdfFormWriter(FormWriterBase):
         without last cycle's agreements) and personalised per employee; see _template.py.
         With the fast paths off, reportlab renders this form alone (:meth:`render_direct`).
         """
-        if not fastpath.enabled():
+        if not fastpath.enabled() or form.answers or form.prefill.get(fn.PREFILL_PREPARATION):
+            # A conclusion form (answers filled in, the preparation shown) is laid out for
+            # its employee alone: there are few of them, and each differs in length.
             return self.render_direct(form)
         slots: list[str] = []
         personal = [self._header(form, slots), *self._previous(form, slots)]
@@ -951,7 +986,13 @@ class PdfFormWriter(FormWriterBase):
         reportlab, with nothing cut out of its output or put back.
         """
         slots: list[str] = []
-        blocks = [self._header(form, slots), *self._previous(form, slots, True), *self._blocks]
+        questions = self._question_blocks(form.answers) if form.answers else self._blocks
+        blocks = [
+            self._header(form, slots),
+            *self._preparation(form, slots),
+            *self._previous(form, slots, True),
+            *questions,
+        ]
         pages = self._paginate(blocks)
         code = f"{self._t('form_code')} {form.form_code}"
         buf = io.BytesIO()
@@ -1059,6 +1100,16 @@ class _Info(PDFInfo):  # type: ignore[misc]  # reportlab ships no type hints
             Trapped=PDFName(self.trapped),
         )
         return bytes(PDFDictionary(values).format(document))
+
+
+def _date_text(value: str | None) -> str:
+    """An ISO date as a form shows it (dd-mm-åååå); anything else as it is."""
+    if not value:
+        return ""
+    try:
+        return dt.date.fromisoformat(value).strftime("%d-%m-%Y")
+    except ValueError:
+        return value
 
 
 def letter(row: int) -> str:

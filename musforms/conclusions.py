@@ -1,0 +1,301 @@
+"""The conclusion forms collect issues: one per employee whose preparation came back.
+
+Each is a form of the conclusion question set (built-in ``konklusion``, or HR's own) made by
+the same writers as the preparation forms: the employee's preparation, as the minutes show
+it, as a signed read-only part, and the agreements table filled in with the employee's
+proposals (editable). They go into ``<results>/conclusions/`` with a manifest.json of their
+own, so collect reads them back like any form, from the same folder of returned files.
+
+A conclusion form is written again only when its employee's preparation on record is newer
+than the form (or the form is missing): a form already mailed stays valid, since its signed
+part is the preparation it shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from musforms import fieldnames as fn
+from musforms import formats as registry
+from musforms.files import inside, private_dir, write_bytes
+from musforms.formdata import make_form_data, question_set_digest
+from musforms.identity import make_form_id
+from musforms.manifest import (
+    MANIFEST,
+    Manifest,
+    ManifestForm,
+    ManifestQuestionSet,
+    archive_question_set,
+    form_entry,
+    iter_manifest_forms,
+    save_organisation,
+    write_manifest,
+)
+from musforms.models import Employee, Organisation, QuestionSet
+from musforms.pool import Task, ordered_map
+from musforms.response import Response
+from musforms.results import CONCLUSIONS  # the folder in a results folder
+
+DEFAULT_FORMATS: tuple[str, ...] = ("docx",)
+
+
+def conclusions_dir(results: Path) -> Path:
+    """Where a results folder keeps its conclusion forms and their collected answers."""
+    return results / CONCLUSIONS
+
+
+@dataclass
+class Issued:
+    """What issuing did: how many forms are listed, and how many were written this run."""
+
+    folder: Path
+    listed: int = 0
+    written: int = 0
+
+
+def conclusion_questions(questions: Path | None = None) -> tuple[Path, QuestionSet]:
+    """The conclusion question set: ``questions``, else the built-in ``konklusion``."""
+    from musforms.conclusion import BUILTIN
+    from musforms.questionset import builtin_sets, load_question_set
+
+    path = questions or builtin_sets()[BUILTIN]
+    return path, load_question_set(path)
+
+
+def preparation_text(response: Response, qs: QuestionSet | None, lang: str) -> str:
+    """The employee's preparation as the minutes show it: each section's title, then each
+    question and its answer; the proposed agreements are left out (they fill the agreements
+    table), last round's agreements are listed with their status and comment."""
+    from musforms.outputs.views import clean, section_views
+    from musforms.texts import status_label, t
+
+    parts: list[str] = []
+    for section in section_views(response, qs, lang):
+        lines = [section.title.upper()] if section.title else []
+        for answer in section.answers:
+            lines.append(f"{answer.label}")
+            lines.append(answer.text if answer.answered else "–")
+        parts.append("\n".join(lines))
+    if response.previous_agreements:
+        lines = [t("previous_title", lang).upper()]
+        for p in response.previous_agreements:
+            status = status_label(p.status, lang) if p.status else "–"
+            line = f"{clean(p.what)} ({t('status', lang)}: {status})"
+            lines.append(line + (f": {clean(p.comment)}" if p.comment else ""))
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def prefilled_agreements(response: Response, qs: QuestionSet) -> dict[str, str]:
+    """The conclusion form's agreement fields filled in with the employee's proposals, as
+    many as the table has rows for."""
+    from musforms.conclusion import AGREEMENTS
+
+    question = qs.question(AGREEMENTS)
+    rows = question.rows or 0 if question is not None else 0
+    values: dict[str, str] = {}
+    for row, agreement in enumerate(response.agreements[:rows], start=1):
+        values[fn.agreement_field(AGREEMENTS, row, "what")] = agreement.what
+        if agreement.owner:
+            values[fn.agreement_field(AGREEMENTS, row, "owner")] = agreement.owner
+        due = agreement.due.isoformat() if agreement.due else agreement.due_typed
+        if due:
+            values[fn.agreement_field(AGREEMENTS, row, "due")] = due
+    return values
+
+
+def issue_conclusions(
+    results: Path,
+    forms_dir: Path,
+    key: bytes,
+    *,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    questions: Path | None = None,
+    workers: int | None = None,
+) -> Issued:
+    """Write a conclusion form for every employee with a preparation on record in
+    ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
+    from musforms.generate import form_basename, run_time
+    from musforms.outputs import load_organisation, question_sets_for
+    from musforms.outputs.spool import spool_db
+    from musforms.results import iter_responses, response_path
+
+    folder = conclusions_dir(results)
+    path, qs = conclusion_questions(questions)
+    digest = question_set_digest(qs)
+    organisation = load_organisation(forms_dir)
+    private_dir(folder)
+    issued: Issued = Issued(folder)
+    with spool_db() as db:
+        sets = question_sets_for(results, forms_dir, db=db)
+        employees = _employees(forms_dir)
+        earlier = _earlier(folder)
+        cycle = _cycle(forms_dir)
+        entries: list[str] = []
+        todo: list[tuple[Response, ManifestForm]] = []
+        for response in iter_responses(results):
+            if response.form.kind not in (None, "preparation"):
+                continue
+            employee = employees.get(response.employee.id) or _employee(response)
+            lang = _language(sets.language(response, organisation.default_language))
+            base = form_basename(employee)
+            entry = ManifestForm(
+                form_id=make_form_id(key, cycle, employee.id, qs.id),
+                employee_id=employee.id,
+                files={f: base + registry.get(f).suffix for f in formats},
+                employee=employee,
+                question_set_digest=digest,
+                language=lang,
+            )
+            entries.append(form_entry(entry))
+            issued.listed += 1
+            source = response_path(results, employee.id)
+            if _stale(folder, entry, earlier.get(employee.id), source):
+                todo.append((response, entry))
+        # The manifest first: a form file is never met that manifest.json does not list, and
+        # a run stopped part way leaves forms that the next run writes (they are missing).
+        archive_question_set(folder, path, digest, qs)
+        save_organisation(folder, organisation)
+        head = Manifest(
+            cycle=cycle,
+            question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
+        )
+        write_manifest(folder, head, iter(entries))
+        job = _Job(qs, digest, organisation, key, folder, run_time())
+        items = (_item(r, e, qs, sets.for_response(r)) for r, e in todo)
+        chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
+        for written in ordered_map(_RENDERING, job, chunks, workers):
+            issued.written += len(written)
+    return issued
+
+
+# Below this many forms a process pool costs more than it saves.
+POOL_THRESHOLD = 24
+CHUNK = 8
+
+# A form on its way to be rendered: its manifest entry, round, preparation form, the
+# preparation's text and the agreement fields' values (JSON).
+Item = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs to render conclusion forms; sent once per worker."""
+
+    question_set: QuestionSet
+    qs_digest: str
+    organisation: Organisation
+    key: bytes
+    folder: Path
+    created: dt.datetime
+
+
+def _item(
+    response: Response, entry: ManifestForm, qs: QuestionSet, preparation_set: QuestionSet | None
+) -> Item:
+    """What a worker needs to render ``response``'s conclusion form, as text."""
+    lang = _language(entry.language)
+    text = preparation_text(response, preparation_set, lang) or "–"
+    answers = json.dumps(prefilled_agreements(response, qs), ensure_ascii=False)
+    return (entry.model_dump_json(), response.form.cycle, response.form.form_id, text, answers)
+
+
+class _Renderer:
+    """The writers of one worker, by format and language."""
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self._writers: dict[tuple[str, str], registry.FormWriter] = {}
+
+    def render(self, item: Item) -> str:
+        job = self.job
+        entry_json, cycle, of_form, text, answers = item
+        entry = ManifestForm.model_validate_json(entry_json)
+        lang = _language(entry.language)
+        form = make_form_data(
+            job.question_set,
+            entry.employee,
+            key=job.key,
+            cycle=cycle,
+            lang=lang,
+            organisation=job.organisation,
+            qs_digest=job.qs_digest,
+            kind="conclusion",
+            of_form=of_form,
+            preparation=text,
+            answers=json.loads(answers),
+        )
+        for fmt, name in entry.files.items():
+            if (fmt, lang) not in self._writers:
+                self._writers[(fmt, lang)] = registry.get(fmt).new_writer(
+                    job.question_set, lang, job.organisation, created=job.created
+                )
+            write_bytes(inside(job.folder, name), self._writers[(fmt, lang)].render(form))
+        return entry.employee_id
+
+
+_WORKER: _Renderer | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER
+    _WORKER = _Renderer(job)
+
+
+def _render_chunk(items: list[Item]) -> list[str]:
+    assert _WORKER is not None
+    return [_WORKER.render(item) for item in items]
+
+
+_RENDERING: Task[Item, str, _Job] = Task(_render_chunk, _init_worker, POOL_THRESHOLD)
+
+
+def _language(lang: str | None) -> Literal["da", "en"]:
+    return "en" if lang == "en" else "da"
+
+
+def _stale(folder: Path, entry: ManifestForm, earlier: ManifestForm | None, source: Path) -> bool:
+    """Whether the form must be written (again): not issued yet, issued otherwise, or older
+    than the preparation on record."""
+    if earlier is None or form_entry(earlier) != form_entry(entry):
+        return True
+    try:
+        newest = source.stat().st_mtime_ns
+        return any(inside(folder, n).stat().st_mtime_ns < newest for n in entry.files.values())
+    except FileNotFoundError:
+        return True
+
+
+def _employees(forms_dir: Path) -> dict[str, Employee]:
+    """The employees as the preparation forms were issued to them."""
+    return {form.employee_id: form.employee for form in iter_manifest_forms(forms_dir)}
+
+
+def _earlier(folder: Path) -> dict[str, ManifestForm]:
+    if not (folder / MANIFEST).is_file():
+        return {}
+    return {form.employee_id: form for form in iter_manifest_forms(folder)}
+
+
+def _employee(response: Response) -> Employee:
+    e = response.employee
+    return Employee(
+        id=e.id,
+        name=e.name,
+        email=e.email,
+        department=e.department,
+        manager=e.manager,
+        meeting_date=e.meeting_date,
+    )
+
+
+def _cycle(forms_dir: Path) -> str:
+    from musforms.manifest import manifest_head
+
+    return manifest_head(forms_dir).cycle
