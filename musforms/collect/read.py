@@ -160,7 +160,7 @@ def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
             # Not changed while it was read: known by how it stands, the next run need not
             # read it at all.
             result.rows.append((STATS, stat_key, sha))
-            done = _result_key(sha, entry.file, stat)
+            done = _result_key(sha, entry.file, stat, ctx.kind)
             result.rows.append((RESULTS, done, _result_json(result)))
     result.cached = cached
     return result
@@ -173,10 +173,11 @@ def _stat_key(name: str, st: os.stat_result) -> str:
     return "\0".join([name, *map(str, marks)])
 
 
-def _result_key(sha: str, name: str, st: os.stat_result) -> str:
+def _result_key(sha: str, name: str, st: os.stat_result, kind: str) -> str:
     """What a file's identified result depends on besides the cache's key: its bytes, its
-    name in the report and its modification time (a form's save time when it records none)."""
-    return f"{sha}\0{name}\0{st.st_mtime_ns}"
+    name in the report, its modification time (a form's save time when it records none) and
+    the kind of form the pass collects."""
+    return f"{sha}\0{name}\0{st.st_mtime_ns}\0{kind}"
 
 
 def _result_json(result: FileResult) -> str:
@@ -184,6 +185,7 @@ def _result_json(result: FileResult) -> str:
         "entry": result.entry.model_dump(mode="json"),
         "text": result.text,
         "key_ok": result.key_ok,
+        "elsewhere": result.elsewhere,
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -205,22 +207,22 @@ def _known_file(path: Path, ctx: Context) -> FileResult | None:
     sha = cache.get(STATS, stat_key)
     if sha is None:
         return None
-    done = _result_key(sha, name, st)
+    done = _result_key(sha, name, st, ctx.kind)
     kept, outcome = cache.get(RESULTS, done), cache.get(CONTENTS, sha)
     if kept is None or outcome is None or Outcome.from_json(outcome) is None:
         return None
     try:
         data = json.loads(kept)
         entry = FileEntry.model_validate(data["entry"])
-        text, key_ok = data["text"], data["key_ok"]
+        text, key_ok, elsewhere = data["text"], data["key_ok"], data["elsewhere"]
     except (ValueError, TypeError, KeyError, ValidationError):
         return None  # damaged: the file is read
     if entry.file != name or entry.sha256 != sha or not isinstance(text, str | None):
         return None
-    if not isinstance(key_ok, bool | None):
+    if not isinstance(key_ok, bool | None) or not isinstance(elsewhere, bool):
         return None
     rows = [(CONTENTS, sha, outcome), (STATS, stat_key, sha), (RESULTS, done, kept)]
-    return FileResult(entry, None, text, key_ok, rows, cached=True)
+    return FileResult(entry, None, text, key_ok, rows, cached=True, elsewhere=elsewhere)
 
 
 def _keepable(results: list[FileResult]) -> bool:
