@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -118,6 +118,7 @@ def issue_conclusions(
     formats: Sequence[str] = DEFAULT_FORMATS,
     questions: Path | None = None,
     workers: int | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> Issued:
     """Write a conclusion form for every employee with a preparation on record in
     ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
@@ -156,8 +157,12 @@ def issue_conclusions(
             entries.append(form_entry(entry))
             issued.listed += 1
             source = response_path(results, employee.id)
-            if _stale(folder, entry, earlier.get(employee.id), source):
+            if _stale(folder, entry, earlier.pop(employee.id, None), source):
                 todo.append((response, entry))
+        # Forms issued before whose preparation is no longer on record stay listed: a
+        # conclusion returned on one of them is still known (purge removes them itself).
+        entries.extend(form_entry(form) for form in earlier.values())
+        issued.listed += len(earlier)
         # The manifest first: a form file is never met that manifest.json does not list, and
         # a run stopped part way leaves forms that the next run writes (they are missing).
         archive_question_set(folder, path, digest, qs)
@@ -172,12 +177,14 @@ def issue_conclusions(
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
         for written in ordered_map(_RENDERING, job, chunks, workers):
             issued.written += len(written)
+            if on_written is not None:
+                on_written(len(written))
     return issued
 
 
 # Below this many forms a process pool costs more than it saves.
 POOL_THRESHOLD = 24
-CHUNK = 8
+CHUNK = 1  # each form counted once written (musforms.written), whatever stops the run
 
 # A form on its way to be rendered: its manifest entry, round, preparation form, the
 # preparation's text and the agreement fields' values (JSON).

@@ -478,3 +478,17 @@ def test_purge_deletes_the_collected_conclusion(round_: Round) -> None:
     leftover = [p for p in conclusions.rglob("*") if p.is_file() and re.search("1042", p.name)]
     assert leftover == []
     assert os.listdir(round_.results / "responses") == ["1043.json"]
+
+
+def test_a_conclusion_returned_as_issued_is_blank(round_: Round) -> None:
+    """A conclusion form sent back as it was issued (the proposals prefilled, nothing
+    written, nothing ticked) is blank: not a conclusion, the employee's conclusion stays
+    missing, and the follow-up list keeps the proposals."""
+    shutil.copyfile(round_.conclusion_form("1042"), round_.returned / "konklusion tom.docx")
+    result = round_.collect()
+    assert result.exit_code == 0, result.output
+    report = _conclusion_report(round_.results)
+    assert [f["status"] for f in report["files"]] == ["blank"]
+    assert report["missing_notes"] == {"1042": "returned blank"}
+    assert not (round_.results / "conclusions" / "responses" / "1042.json").exists()
+    assert [r[-1] for r in _csv_rows(round_.results) if r[0] == "1042"] == ["Foreslået"] * 2

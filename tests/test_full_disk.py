@@ -109,17 +109,24 @@ def _check_what_it_says(said: str, before: dict[str, bytes], out: Path) -> set[s
     assert match["folder"] == str(out), said
     updated, kept, absent = (_items(match[k]) for k in ("updated", "kept", "absent"))
     told: set[str] = set()
-    counted = {"responses/": 0, "minutes/": 0}
+    counted = {"responses/": 0, "minutes/": 0, "conclusions/": 0}
     for item in updated:
         if m := re.fullmatch(r"the answers of (\d+) returned forms? \(in responses/\)", item):
             counted["responses/"] = int(m[1])
+        elif m := re.fullmatch(r"(\d+) conclusion forms? \(in conclusions/\)", item):
+            counted["conclusions/"] = int(m[1])
         elif m := re.fullmatch(r"(\d+) minutes drafts?", item):
             counted["minutes/"] = int(m[1])
         else:
             assert item in changed, (item, said)
             told.add(item)
     for folder, n in counted.items():
-        assert sum(1 for name in changed if name.startswith(folder)) == n, (folder, said)
+        # Of the conclusions folder, the forms are counted; its manifest and question set
+        # are written with them.
+        forms = (n for n in changed if n.startswith(folder) and n.endswith((".docx", ".pdf")))
+        of_folder = (n for n in changed if n.startswith(folder))
+        found = forms if folder == "conclusions/" else of_folder
+        assert sum(1 for _name in found) == n, (folder, said)
     for item in kept:
         if item in ("the minutes drafts", "the other minutes drafts"):
             continue  # counted above: every other draft is as it was
@@ -130,7 +137,8 @@ def _check_what_it_says(said: str, before: dict[str, bytes], out: Path) -> set[s
         assert item not in now, (item, said)
     single = {"responses.json", "report.json", "agreements.xlsx", "agreements.csv", "followup.ics"}
     assert single <= set(updated) | set(kept) | set(absent), said
-    other = {n for n in changed if n not in single and not n.startswith(("responses/", "minutes/"))}
+    kinds = ("responses/", "minutes/", "conclusions/")
+    other = {n for n in changed if n not in single and not n.startswith(kinds)}
     assert other <= {"outputs.json"} | {n for n in changed if n.startswith("question_sets/")}, said
     return told
 
@@ -192,6 +200,8 @@ def _without_times(files: dict[str, bytes]) -> dict[str, object]:
             kept[name] = report
         elif name in ("agreements.xlsx", "followup.ics") or name.startswith("minutes/"):
             kept[name] = "(written)"
+        elif name.startswith("conclusions/") and name.endswith((".docx", ".pdf")):
+            kept[name] = "(written)"  # a conclusion form holds the time it was made
         else:
             kept[name] = data
     return kept

@@ -54,6 +54,7 @@ from musforms.report import (
     write_report_json,
 )
 from musforms.results import (
+    CONCLUSIONS,
     RESPONSES,
     RESPONSES_JSON,
     collected,
@@ -193,26 +194,36 @@ def collect(
         raise _wrong_key(key_path, out, forms_dir=forms_dir)
     # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
-        result, others = _collect(
-            inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
-            progress, on_total, full,
-        )  # fmt: skip
-        _conclude(
-            result, others, inputs, forms_dir, out, (cycle, key_path, key, warnings), limits,
-            workers, full, conclusion_formats, conclusion_questions,
-        )  # fmt: skip
         from musforms import outputs
 
-        again = _("run the same collect again, with the same files")
-        written = Written(out, "musforms collect", again)
-        outputs.watch(written)
+        written = _watch(out)
+        result, others = _collect(
+            inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
+            progress, on_total, full, written=written,
+        )  # fmt: skip
         with written.told():
+            _conclude(
+                result, others, inputs, forms_dir, out, (cycle, key_path, key, warnings),
+                limits, workers, full, conclusion_formats, conclusion_questions, written,
+            )  # fmt: skip
             # One response at a time from disk: a round's responses are never in memory.
             result.outputs = outputs.write_outputs(
                 out, collected(out), forms_dir, None, workers=workers, written=written
             )
         result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
         return result
+
+
+def _watch(out: Path) -> Written:
+    """What a collect into ``out`` writes, as it stands before the run (musforms.written)."""
+    from musforms import outputs
+
+    written = Written(out, "musforms collect", _("run the same collect again, with the same files"))
+    written.kind("responses", RESPONSES, N_("the answers of {n} returned form{s} (in responses/)"))
+    written.files(RESPONSES_JSON, REPORT)
+    written.kind("conclusions", CONCLUSIONS, N_("{n} conclusion form{s} (in conclusions/)"))
+    outputs.watch(written)
+    return written
 
 
 def _conclude(
@@ -227,6 +238,7 @@ def _conclude(
     full: bool,
     formats: Sequence[str] | None,
     questions: Path | None,
+    written: Written,
 ) -> None:
     """Issue the conclusion forms of the preparations on record, and collect the returned
     conclusion forms this run met (``others``: the files they came in; None: look in every
@@ -237,8 +249,9 @@ def _conclude(
     folder = conclusions_dir(out)
     if formats:
         issued = issue_conclusions(
-            out, forms_dir, keyed[2], formats=formats, questions=questions, workers=workers
-        )
+            out, forms_dir, keyed[2], formats=formats, questions=questions, workers=workers,
+            on_written=functools.partial(written.count, "conclusions"),
+        )  # fmt: skip
         result.conclusions_listed, result.conclusions_written = issued.listed, issued.written
     if not (folder / MANIFEST).is_file():
         return
@@ -264,6 +277,7 @@ def _collect(
     on_total: Callable[[int], None] | None,
     full: bool = False,
     kind: FormKind = "preparation",
+    written: Written | None = None,
 ) -> tuple[CollectResult, list[str] | None]:
     """One pass over the inputs for forms of ``kind``; the result, and the files of forms of
     another kind met (None when some came in mail: then every input is to be read again)."""
@@ -279,12 +293,8 @@ def _collect(
                 "results folder per round"
             ).format(out=out, earlier=earlier, cycle=cycle)
         )
-    from musforms import outputs
-
-    written = Written(out, "musforms collect", _("run the same collect again, with the same files"))
-    written.kind("responses", RESPONSES, N_("the answers of {n} returned form{s} (in responses/)"))
-    written.files(RESPONSES_JSON, REPORT)
-    outputs.watch(written)
+    if written is None:
+        written = _watch(out)
     digest = cache_key(key, forms_dir, roster, limits)
     with (
         scratch_space(out),

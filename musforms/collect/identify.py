@@ -19,12 +19,15 @@ from musforms.manifest import issued_question_set
 from musforms.models import FormKind, Problem, QuestionSet, RawForm
 from musforms.report import FileEntry
 from musforms.response import (
+    AnswerValue,
     Response,
+    ResponseAgreement,
     ResponseEmployee,
     ResponseForm,
     ResponseQuestionSet,
     ResponseSource,
 )
+from musforms.results import response_path
 from musforms.workdb import IssuedForm
 
 
@@ -177,7 +180,40 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
             entry,
             "the question set this form was issued with is missing from the forms folder",
         )
-    return _respond(raw, entry, form, qs, recovered, ctx.cycle, ctx.kind, of_form)
+    proposals = _proposals(ctx, form.employee_id) if ctx.kind == "conclusion" else None
+    return _respond(raw, entry, form, qs, recovered, ctx.cycle, ctx.kind, of_form, proposals)
+
+
+def _proposals(ctx: Context, employee_id: str) -> list[ResponseAgreement] | None:
+    """The agreements the employee proposed, as on record beside the conclusions folder
+    (what their conclusion form was issued with), or None when none is on record."""
+    path = response_path(ctx.forms_dir.parent, employee_id)
+    try:
+        return Response.model_validate_json(path.read_text(encoding="utf-8")).agreements
+    except (OSError, ValueError):
+        return None
+
+
+def _as_issued(
+    answers: dict[str, AnswerValue],
+    typed: dict[str, str],
+    agreements: list[ResponseAgreement],
+    proposals: list[ResponseAgreement] | None,
+    qs: QuestionSet,
+) -> bool:
+    """Whether a conclusion holds nothing but the proposals it was issued with: no text, no
+    tick, no date, and the agreements as prefilled."""
+    if proposals is None or typed or any(v not in (None, False, "", []) for v in answers.values()):
+        return False
+    from musforms.conclusion import AGREEMENTS
+
+    question = qs.question(AGREEMENTS)
+    rows = (question.rows or 0) if question is not None else 0
+
+    def key(a: ResponseAgreement) -> tuple[object, ...]:
+        return (a.what, a.owner, a.due)
+
+    return [key(a) for a in agreements] == [key(a) for a in proposals[:rows]]
 
 
 def _respond(
@@ -189,8 +225,10 @@ def _respond(
     cycle: str,
     kind: FormKind = "preparation",
     of_form: str | None = None,
+    proposals: list[ResponseAgreement] | None = None,
 ) -> FileResult:
     result = interpret(qs, raw.fields, form.language)
+    agreements = list(result.agreements)
     problems = list(result.problems)
     for name in unknown_fields(qs, raw.fields):
         problems.append(
@@ -232,7 +270,8 @@ def _respond(
         problems.append(Problem(code="reader_note", question=None, message=note))
     conclusion = None
     if kind == "conclusion" and is_conclusion_set(qs):
-        agreements = result.agreements
+        if _as_issued(result.answers, result.typed, agreements, proposals, qs):
+            agreements = []  # nothing but the proposals it was issued with: returned blank
         conclusion = conclusion_of(form.form_id, result.answers, agreements, entry.saved_at)
         if has_answers({"answers": result.answers, "agreements": agreements}):
             problems.extend(approval_problems(conclusion))
@@ -258,7 +297,7 @@ def _respond(
         ),
         answers=result.answers,
         typed=result.typed,
-        agreements=result.agreements,
+        agreements=agreements,
         previous_agreements=result.previous_agreements,
         problems=problems,
         source=ResponseSource(
