@@ -156,7 +156,9 @@ def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
     if text is not None and _keepable([result]):
         result.rows.append((CONTENTS, sha, text))
         stat_key = _stat_key(entry.file, stat)
-        if _stat_key(entry.file, os.stat(path, follow_symlinks=False)) == stat_key:
+        if ctx.kind == "preparation" and (
+            _stat_key(entry.file, os.stat(path, follow_symlinks=False)) == stat_key
+        ):
             # Not changed while it was read: known by how it stands, the next run need not
             # read it at all.
             result.rows.append((STATS, stat_key, sha))
@@ -194,7 +196,9 @@ def _known_file(path: Path, ctx: Context) -> FileResult | None:
     """A file on disk as it was when an earlier run read it: its result as that run read and
     identified it, without reading it again; None when it is not so (then it is read)."""
     cache = ctx.cache
-    if cache is None or cache.path is None:
+    # A conclusion's result depends on its employee's preparation on record too (the
+    # proposals it was issued with): it is identified again on every run.
+    if cache is None or cache.path is None or ctx.kind != "preparation":
         return None
     try:
         st = os.stat(path, follow_symlinks=False)
