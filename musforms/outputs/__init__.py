@@ -311,14 +311,15 @@ def write_followup(
 ) -> None:
     """agreements.xlsx, agreements.csv and followup.ics from the rows and check-ins in
     ``spool``."""
-    from musforms.outputs.calendar import write_check_ins
+    from musforms.outputs.calendar import event_cache, write_check_ins
     from musforms.outputs.followup import write_csv, write_xlsx
 
     lang = org.default_language
     try:
         write_xlsx(out / XLSX, spool, lang, by_department=by_department)
         write_csv(out / CSV, spool.rows(), lang)
-        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+        with event_cache(out) as events:
+            write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now, events=events)
     except Exception as exc:
         # Often in a drafting process, whose errors must pickle to be told (lxml's do not).
         raise_if_full(exc)
