@@ -380,14 +380,12 @@ def _progress_bar(total: int, label: str) -> Any:
 @click.option(
     "--questions",
     "-q",
-    required=True,
     type=FILE,
-    help=_("The question set (YAML)."),
+    help=_("The question set (YAML) [with --followup: the built-in opfoelgning]."),
 )
 @click.option(
     "--roster",
     "-r",
-    required=True,
     type=FILE,
     help=_("The employees: CSV (as Excel saves it) or XLSX."),
 )
@@ -398,7 +396,7 @@ def _progress_bar(total: int, label: str) -> Any:
     type=NEW_FOLDER,
     help=_("Folder for the forms, e.g. forms/2026."),
 )
-@click.option("--cycle", required=True, help=_("The round, e.g. 2026."))
+@click.option("--cycle", help=_("The round, e.g. 2026."))
 @click.option(
     "--format",
     "formats",
@@ -424,6 +422,15 @@ def _progress_bar(total: int, label: str) -> Any:
     help=_("Last round's results folder: its open agreements are printed in the new forms."),
 )
 @click.option(
+    "--followup",
+    type=FOLDER,
+    metavar="RESULTS",
+    help=_(
+        "A round's results folder: write the check-in forms, each open agreement with a "
+        "status and a comment, e.g. --followup results/2026 --out forms/2026-opfoelgning."
+    ),
+)
+@click.option(
     "--template",
     type=FILE,
     help=_("Word template for the .docx forms [default: form_templates/form.docx]."),
@@ -432,14 +439,15 @@ def _progress_bar(total: int, label: str) -> Any:
 @WORKERS
 @friendly
 def generate(
-    questions: Path,
-    roster: Path,
+    questions: Path | None,
+    roster: Path | None,
     out: Path,
-    cycle: str,
+    cycle: str | None,
     formats: str,
     lang: str | None,
     settings: Path | None,
     previous: Path | None,
+    followup: Path | None,
     template: Path | None,
     key_file: Path | None,
     workers: int | None,
@@ -450,23 +458,60 @@ def generate(
     Example:
       musforms generate --questions config/questions.yaml --roster roster.csv \\
                         --out forms/2026 --cycle 2026
+      musforms generate --followup results/2026 --out forms/2026-opfoelgning
     """
     from musforms.generate import generate as run
+    from musforms.generate import generate_followup
 
     wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    result = run(
-        questions,
-        roster,
-        out,
-        cycle,
-        formats=wanted,
-        lang=lang,  # type: ignore[arg-type]
-        settings=settings,
-        previous=previous,
-        template=template,
-        key_file=key_file,
-        workers=workers,
-    )
+    if followup is not None:
+        given = [
+            o for o, v in (("--roster", roster), ("--cycle", cycle), ("--previous", previous)) if v
+        ]
+        if given:
+            raise click.UsageError(
+                _(
+                    "--followup takes the employees and the round from its results folder: "
+                    "leave out {options}"
+                ).format(options=", ".join(given))
+            )
+        result = generate_followup(
+            followup,
+            out,
+            questions=questions,
+            formats=wanted,
+            lang=lang,  # type: ignore[arg-type]
+            settings=settings,
+            template=template,
+            key_file=key_file,
+            workers=workers,
+        )
+    else:
+        missing = [
+            o
+            for o, v in (("--questions", questions), ("--roster", roster), ("--cycle", cycle))
+            if not v
+        ]
+        if missing:
+            raise click.UsageError(
+                _("generate needs {options} (or --followup RESULTS for check-in forms)").format(
+                    options=", ".join(missing)
+                )
+            )
+        assert questions is not None and roster is not None and cycle is not None
+        result = run(
+            questions,
+            roster,
+            out,
+            cycle,
+            formats=wanted,
+            lang=lang,  # type: ignore[arg-type]
+            settings=settings,
+            previous=previous,
+            template=template,
+            key_file=key_file,
+            workers=workers,
+        )
     from musforms import formats as registry
 
     _warn(result.warnings)
@@ -477,6 +522,18 @@ def generate(
         )
     )
     click.echo(_("  manifest: {value}").format(value=out / "manifest.json"))
+    if followup is not None or previous is not None:
+        source = followup or previous
+        click.echo(
+            _(
+                "  Agreements from {results}: {carried}, {checked} of them with the status "
+                "a check-in gave"
+            ).format(
+                results=source,
+                carried=counted(result.carried, "agreement", "agreements"),
+                checked=result.carried_from_checkins,
+            )
+        )
     if previous is not None:
         click.echo(
             _(
@@ -836,13 +893,15 @@ def sets_command(lang: str) -> None:
         load_question_set,
     )
 
-    for name, path in builtin_sets().items():
+    sets = builtin_sets()
+    width = max(len(name) for name in sets)
+    for name, path in sets.items():
         qs = load_question_set(path)
         size = _("{questions}, about {minutes} min").format(
             questions=counted(len(qs.questions()), "question", "questions"),
             minutes=estimate_minutes(qs),
         )
-        click.echo(f"{name:<10} {builtin_description(name, lang)} ({size})")
+        click.echo(f"{name:<{width}} {builtin_description(name, lang)} ({size})")
 
 
 @cli.command()
@@ -1120,8 +1179,8 @@ def followup(
     """
     import datetime as dt
 
+    from musforms.outputs.checkins import round_rows
     from musforms.outputs.followup import iter_followup_lines, leader_groups, parse_period
-    from musforms.outputs.views import iter_agreement_rows
     from musforms.results import iter_responses
 
     day = _parse_day(today)
@@ -1132,7 +1191,8 @@ def followup(
         if days is not None
         else ""
     )
-    rows = iter_agreement_rows(iter_responses(results))
+    # Each agreement with its latest status: the check-in's, where one came back.
+    rows = round_rows(results, iter_responses(results))
     with leader_groups(rows, day, leader=leader, due_within=days, proposed=proposed) as groups:
         lines = iter_followup_lines(groups)
         first = next(lines, None)

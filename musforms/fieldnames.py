@@ -31,7 +31,7 @@ PREFILL_MEETING_DATE = "mf_meeting_date"
 PREFILL_PREPARATION = "mf_preparation"
 PREVIOUS = "mf_prev"  # mf_prev__<row>__what / __owner / __due: last cycle's agreements
 # What the employee says about last cycle's agreements: editable, not signed.
-PREVIOUS_STATUS = "prev_status"  # prev_status__<row>: done | in_progress | dropped
+PREVIOUS_STATUS = "prev_status"  # prev_status__<row>: done | in_progress | not_started | dropped
 PREVIOUS_COMMENT = "prev_comment"  # prev_comment__<row>
 
 FieldKind = Literal["text", "multiline", "radio", "checkbox", "date"]

@@ -186,6 +186,7 @@ def write_text(path: Path, text: str) -> None:
 # finish, and may go. What another process is writing at the same moment is held, and stays.
 
 TMP_FOLDER = ".musforms-tmp"  # a results or forms folder's private temporary space
+CACHE_FOLDER = ".musforms-cache"  # a results folder's private caches, kept between runs
 SCRATCH_PREFIX = "musforms-scratch-"  # a run's scratch folder, in that space or in TMPDIR
 PARTIAL_PREFIX = ".musforms-partial-"  # a file being written by atomic_writer, beside its target
 PARTIAL_SUFFIX = ".tmp"

@@ -64,7 +64,7 @@ from musforms.manifest import (
     save_organisation,
     write_manifest,
 )
-from musforms.models import Agreement, Employee, Organisation, QuestionSet
+from musforms.models import Agreement, Employee, FormKind, Organisation, QuestionSet
 from musforms.pool import Task, ordered_map
 from musforms.scratch import connect, pages
 from musforms.written import Stopped, tell
@@ -73,8 +73,9 @@ from musforms.written import Stopped, tell
 POOL_THRESHOLD = 24
 CHUNK = 16
 
-# A roster row on its way to be rendered: the employee and their carried agreements, as JSON.
-Item = tuple[str, str | None]
+# A roster row on its way to be rendered: the employee and their carried agreements, as JSON,
+# and for a check-in the preparation form it follows up.
+Item = tuple[str, str | None, str | None]
 # A rendered form on its way back: the employee id and the form's manifest entry.
 Issued = tuple[str, str]
 _AGREEMENTS = TypeAdapter(list[Agreement])
@@ -94,6 +95,7 @@ class Job:
     lang: Literal["da", "en"] | None
     template: Path | None
     created: dt.datetime  # one creation date for every file of the run
+    kind: FormKind = "preparation"
 
 
 @dataclass
@@ -110,6 +112,10 @@ class GenerateResult:
     completed_first: list[str] = field(default_factory=list)
     removed: int = 0
     removed_first: list[str] = field(default_factory=list)
+    # The agreements put into the forms: from last round's results (--previous), or those
+    # the check-ins ask about (--followup); how many had their status from a check-in.
+    carried: int = 0
+    carried_from_checkins: int = 0
     # With --previous: employees whose agreements came from their conclusion (agreed), and
     # those whose came from their proposals (no conclusion back).
     carried_agreed: int = 0
@@ -155,7 +161,9 @@ class _Renderer:
             )
         return self._writers[key]
 
-    def render(self, employee: Employee, previous: Sequence[Agreement]) -> ManifestForm:
+    def render(
+        self, employee: Employee, previous: Sequence[Agreement], of_form: str | None = None
+    ) -> ManifestForm:
         from musforms.files import write_bytes
 
         job = self.job
@@ -168,6 +176,8 @@ class _Renderer:
             organisation=job.organisation,
             previous=previous,
             qs_digest=job.qs_digest,
+            kind=job.kind,
+            of_form=of_form,
         )
         base = form_basename(employee)
         files = {fmt: base + registry.get(fmt).suffix for fmt in job.formats}
@@ -179,6 +189,7 @@ class _Renderer:
             question_set_digest=job.qs_digest,
             language=form.lang,
             previous_agreements=list(previous),
+            of_form=of_form,
         )
         # Under a hidden name until manifest.json lists the form (see the module's doc).
         entry = form_entry(issued)
@@ -196,7 +207,7 @@ class _Renderer:
         # latest few thousand names and addresses.
         employee = Employee.model_validate(json.loads(item[0]))
         previous = _AGREEMENTS.validate_python(json.loads(item[1])) if item[1] else []
-        return employee.id, form_entry(self.render(employee, previous))
+        return employee.id, form_entry(self.render(employee, previous, item[2]))
 
 
 _WORKER: _Renderer | None = None
@@ -217,6 +228,7 @@ _RENDERING: Task[Item, Issued, Job] = Task(_render_chunk, _init_worker, POOL_THR
 _SCHEMA = """
 CREATE TABLE roster (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, employee TEXT NOT NULL);
 CREATE TABLE carried (id TEXT PRIMARY KEY, agreements TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE of_form (id TEXT PRIMARY KEY, form_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE earlier (id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE issued (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, entry TEXT NOT NULL);
 CREATE TABLE leftover (pending TEXT PRIMARY KEY, final TEXT NOT NULL, mark TEXT NOT NULL,
@@ -257,12 +269,19 @@ class _Spool:
             )
         return count
 
-    def add_carried(self, carried: Iterable[tuple[str, list[Agreement]]]) -> None:
+    def add_carried(self, carried: Iterable[tuple[str, list[Agreement]]]) -> int:
+        """Keep each employee's carried agreements; how many there are in all."""
+        count = 0
         for employee_id, agreements in carried:
             self._db.execute(
                 "INSERT OR REPLACE INTO carried VALUES (?, ?)",
                 (employee_id, _AGREEMENTS.dump_json(agreements).decode("utf-8")),
             )
+            count += len(agreements)
+        return count
+
+    def add_of_form(self, employee_id: str, form_id: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO of_form VALUES (?, ?)", (employee_id, form_id))
 
     def add_earlier(self, forms: Iterable[ManifestForm]) -> None:
         """Note where each employee's form stands in the earlier manifest; an employee listed
@@ -276,12 +295,13 @@ class _Spool:
         """The roster, ``size`` rows at a time, each with the agreements carried to it."""
         last = 0
         while rows := self._db.execute(
-            "SELECT r.seq, r.employee, c.agreements FROM roster r"
-            " LEFT JOIN carried c ON c.id = r.id WHERE r.seq > ? ORDER BY r.seq LIMIT ?",
+            "SELECT r.seq, r.employee, c.agreements, o.form_id FROM roster r"
+            " LEFT JOIN carried c ON c.id = r.id LEFT JOIN of_form o ON o.id = r.id"
+            " WHERE r.seq > ? ORDER BY r.seq LIMIT ?",
             (last, size),
         ).fetchall():
             last = rows[-1][0]
-            yield [(employee, agreements) for _, employee, agreements in rows]
+            yield [(employee, agreements, of) for _, employee, agreements, of in rows]
 
     def add_issued(self, issued: Iterable[Issued]) -> None:
         self._db.executemany("INSERT INTO issued (id, entry) VALUES (?, ?)", issued)
@@ -386,7 +406,7 @@ def generate(
     progress: Callable[[int], None] | None = None,
 ) -> GenerateResult:
     """Write every employee's form(s) into ``out`` and merge them into its manifest.json."""
-    from musforms.previous import iter_open_agreements
+    from musforms.previous import Tally, iter_open_agreements
     from musforms.questionset import load_question_set
     from musforms.roster import Checks, Lines, check_rows, iter_rows, organisation_problem
     from musforms.settings import find_settings, load_settings
@@ -398,16 +418,115 @@ def generate(
     placeholder = organisation_problem(
         organisation.name, str(settings or find_settings(questions) or questions)
     )
-    with scratch_space(out, sweep=False), _spool() as spool, contextlib.ExitStack() as held:
+    tally = Tally()
+    with scratch_space(out, sweep=False), _spool() as spool:
         checked = check_rows(roster, iter_rows(roster, told), Checks(dt.date.today()), told)
         count = spool.add_roster(row.employee for row in checked)
         if not count:
             raise ConfigError(_("{roster} lists no employees").format(roster=roster))
         basis = Counter[str]()
         if previous:
-            spool.add_carried(iter_open_agreements(previous, basis))
+            spool.add_carried(iter_open_agreements(previous, basis, tally))
+        warnings = [placeholder, *told.all()] if placeholder else told.all()
+        job = _Setup(qs, questions, organisation, out, cycle, formats, lang, template, key_file)
+        result = _run(job, spool, count, warnings, workers, progress)
+    result.carried, result.carried_from_checkins = tally.carried, tally.from_checkins
+    result.carried_agreed, result.carried_proposed = basis["agreed"], basis["proposed"]
+    return result
 
-        key_path = key_file or default_key_path()
+
+def generate_followup(
+    results: Path,
+    out: Path,
+    *,
+    questions: Path | None = None,
+    formats: Sequence[str] | None = None,
+    lang: Literal["da", "en"] | None = None,
+    settings: Path | None = None,
+    key_file: Path | None = None,
+    template: Path | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerateResult:
+    """Write a check-in form for every employee of the round collected in ``results`` who has
+    an agreement still open: each agreement prefilled and signed, with a status to choose and
+    a comment (the built-in set ``opfoelgning`` unless ``questions`` says another). The forms
+    and their manifest.json go into ``out``, a forms folder of its own."""
+    from musforms.outputs import round_organisation
+    from musforms.previous import Tally, iter_checkin_agreements
+    from musforms.questionset import CHECKIN_SET, builtin_sets, load_question_set
+    from musforms.report import earlier_cycle
+    from musforms.settings import load_settings
+
+    formats = _formats(formats)
+    questions = questions or builtin_sets()[CHECKIN_SET]
+    qs = load_question_set(questions)
+    cycle = earlier_cycle(results)
+    if cycle is None:
+        raise ConfigError(
+            _(
+                "{results} holds no collected results (no report.json): give --followup the "
+                "results folder collect wrote the round to, e.g. results/2026"
+            ).format(results=results)
+        )
+    kept = round_organisation(results)
+    if settings is not None or kept is None:
+        organisation = load_settings(settings, near=questions)
+    else:
+        organisation = kept
+    tally = Tally()
+    with scratch_space(out, sweep=False), _spool() as spool:
+
+        def employees() -> Iterator[Employee]:
+            for employee, of_form, agreements in iter_checkin_agreements(results, tally):
+                spool.add_carried([(employee.id, agreements)])
+                spool.add_of_form(employee.id, of_form)
+                yield employee
+
+        count = spool.add_roster(employees())
+        if not count:
+            raise ConfigError(
+                _(
+                    "{results} holds no open agreements to follow up: no check-in form was written"
+                ).format(results=results)
+            )
+        job = _Setup(
+            qs, questions, organisation, out, cycle, formats, lang, template, key_file, "checkin"
+        )
+        result = _run(job, spool, count, [], workers, progress)
+    result.carried, result.carried_from_checkins = tally.carried, tally.from_checkins
+    return result
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a run of generate issues: which forms, for which round, into which folder."""
+
+    qs: QuestionSet
+    questions: Path
+    organisation: Organisation
+    out: Path
+    cycle: str
+    formats: tuple[str, ...]
+    lang: Literal["da", "en"] | None
+    template: Path | None
+    key_file: Path | None
+    kind: FormKind = "preparation"
+
+
+def _run(
+    setup: _Setup,
+    spool: _Spool,
+    count: int,
+    warnings: list[str],
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> GenerateResult:
+    """Issue the forms of the employees in ``spool`` (the key, the lock, the forms, the
+    manifest, the names), as the module's doc says."""
+    out, cycle, qs, questions = setup.out, setup.cycle, setup.qs, setup.questions
+    with contextlib.ExitStack() as held:
+        key_path = setup.key_file or default_key_path()
         if key_path.resolve().is_relative_to(out.resolve()):
             raise ConfigError(
                 _(
@@ -416,26 +535,27 @@ def generate(
                 ).format(key_path=key_path, out=out)
             )
         key_created = not key_path.exists()
-        warnings = [placeholder, *told.all()] if placeholder else told.all()
         key = load_key(key_path, create=True, warn=warnings.append)
 
         digest = question_set_digest(qs)
         # Made and held only once the roster and key are good: a refused run leaves no folder.
         held.enter_context(folder_lock(out, "generate"))
         remove_leftovers(out)  # what killed runs left; this one's spool is held, and stays
-        earlier = _earlier_manifest(out, cycle, spool)
+        earlier = _earlier_manifest(out, cycle, spool, setup.kind)
         warnings += private_folders(out, ARCHIVE_DIR)
         _settle_leftovers(out, spool, earlier is not None)
-        template = template or _template_near(questions)
+        template = setup.template or _template_near(questions)
         job = Job(
-            qs, digest, organisation, key, cycle, out, tuple(formats), lang, template, run_time()
-        )
+            qs, digest, setup.organisation, key, cycle, out, setup.formats, setup.lang,
+            template, run_time(), setup.kind,
+        )  # fmt: skip
         try:
             _issue(job, spool, count, workers, progress)
             archive_question_set(out, questions, digest, qs)
-            save_organisation(out, organisation)
+            save_organisation(out, setup.organisation)
             issued_with = ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest)
-            head = earlier or Manifest(cycle=cycle, question_set=issued_with)
+            kind = None if setup.kind == "preparation" else setup.kind
+            head = earlier or Manifest(cycle=cycle, kind=kind, question_set=issued_with)
             head.question_set = issued_with
             write_manifest(out, head, _entries(out, spool, earlier is not None))
             _sync(out)
@@ -448,8 +568,7 @@ def generate(
         except BaseException as exc:
             tell(exc, _not_named(out, count))
             raise
-        result = GenerateResult(out, count, tuple(formats), key_path, key_created, warnings)
-        result.carried_agreed, result.carried_proposed = basis["agreed"], basis["proposed"]
+        result = GenerateResult(out, count, setup.formats, key_path, key_created, warnings)
         result.completed, result.completed_first = spool.settled(completed=True)
         result.removed, result.removed_first = spool.settled(completed=False)
     return result
@@ -552,7 +671,9 @@ def _not_named(out: Path, count: int) -> Stopped:
     )
 
 
-def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:
+def _earlier_manifest(
+    out: Path, cycle: str, spool: _Spool, kind: FormKind = "preparation"
+) -> Manifest | None:
     """The round and question set of the manifest already in ``out``, if any, with where each
     of its forms stands noted in the spool. Refuses a folder of another round, and reads
     every earlier form now, so a damaged manifest stops the run before any form is written."""
@@ -565,6 +686,13 @@ def _earlier_manifest(out: Path, cycle: str, spool: _Spool) -> Manifest | None:
                 "{out} holds forms for round {earlier}, not {cycle}: use a folder per round, "
                 "e.g. forms/{cycle}"
             ).format(out=out, earlier=earlier.cycle, cycle=cycle)
+        )
+    if (earlier.kind or "preparation") != kind:
+        raise ConfigError(
+            _(
+                "{out} holds other forms than these (preparation forms and check-ins go into "
+                "folders of their own): use e.g. forms/{cycle}-opfoelgning for the check-ins"
+            ).format(out=out, cycle=cycle)
         )
     spool.add_earlier(iter_manifest_forms(out))
     return earlier

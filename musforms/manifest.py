@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from musforms.errors import ConfigError
 from musforms.files import atomic_writer, write_bytes, write_text
 from musforms.i18n import _
-from musforms.models import Agreement, Employee, Organisation, QuestionSet
+from musforms.models import Agreement, Employee, FormKind, Organisation, QuestionSet
 
 SCHEMA = "musforms/manifest/1"
 MANIFEST = "manifest.json"
@@ -46,11 +46,15 @@ class ManifestForm(_Model):
     question_set_digest: str
     language: str
     previous_agreements: list[Agreement] = Field(default_factory=list)
+    # A check-in's: the employee's preparation form it follows up.
+    of_form: str | None = None
 
 
 class Manifest(_Model):
     schema_: str = Field(SCHEMA, alias="schema")
     cycle: str
+    # What the folder's forms are; absent for preparation forms (every folder before kinds).
+    kind: FormKind | None = None
     question_set: ManifestQuestionSet
     forms: list[ManifestForm] = Field(default_factory=list)
 

@@ -259,7 +259,7 @@ class Agreement(Frozen):
     due: dt.date | None = None
 
 
-AgreementStatus = Literal["done", "in_progress", "dropped"]
+AgreementStatus = Literal["done", "in_progress", "not_started", "dropped"]
 
 
 class PreviousAgreement(Agreement):

@@ -1,9 +1,9 @@
 """Retention: delete collected answers older than a date, and every trace of them.
 
 A response is dated by its meeting date, else by when its form was saved. Purging an
-employee removes their response, minutes, report lines and follow-up rows; the combined
-files (responses.json, report.json, agreements.xlsx/csv, followup.ics) are rewritten
-without them.
+employee removes their response, minutes, conclusion, check-in, report lines and follow-up
+rows; the combined files (responses.json, report.json, agreements.xlsx/csv, followup.ics,
+and the conclusions' and check-ins' own) are rewritten without them.
 
 Purging also removes what runs that were killed halfway left in the results folder: their
 half-written files and scratch databases (see musforms.files), which hold answers and names
@@ -23,6 +23,7 @@ from musforms.collect.cache import cache_path, remove_cache
 from musforms.errors import ConfigError
 from musforms.files import find_leftovers, remove_leftovers, scratch_space, write_text
 from musforms.i18n import _
+from musforms.outputs.checkins import checkins_folder
 from musforms.report import Report, write_report_json
 from musforms.response import Response
 from musforms.results import response_path, write_responses_json
@@ -99,6 +100,9 @@ def plan_purge(results: Path, before: dt.date) -> PurgePlan:
             plan.files.append(response_path(results, response.employee.id))
             plan.files.extend(_minutes_for(results, response))
             plan.files.extend(_conclusion_files(results, response.employee.id))
+            checkin = response_path(checkins_folder(results), response.employee.id)
+            if checkin.is_file():
+                plan.files.append(checkin)
         else:
             plan.kept += 1
     gone = set(plan.employee_ids)
@@ -185,8 +189,18 @@ def _purge(plan: PurgePlan) -> None:
         path.unlink(missing_ok=True)
     _rewrite_report(results, gone)
     _purge_conclusions(results, gone)
+    _purge_checkins(results, gone)
     _rewrite_outputs(results, iter_responses(results))
     note.unlink(missing_ok=True)
+
+
+def _purge_checkins(results: Path, gone: set[str]) -> None:
+    """The check-ins folder without the employees ``gone``: its report and its cache of what
+    collect read."""
+    folder = checkins_folder(results)
+    if (folder / "report.json").is_file():
+        remove_cache(folder)
+        _rewrite_report(folder, gone)
 
 
 def _rewrite_report(results: Path, gone: set[str]) -> None:

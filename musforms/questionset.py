@@ -40,7 +40,11 @@ from musforms.models import (
 from musforms.wording import counted
 
 SETS_DIR = Path(__file__).parent / "sets"
-BUILTIN_ORDER = ("standard", "kort", "leder", "konklusion")
+BUILTIN_ORDER = ("standard", "kort", "leder", "konklusion", "opfoelgning")
+# The check-in some months after the conversation (generate --followup): its agreements are
+# those of the conversation, put in by musforms, so the set asks for none of its own.
+CHECKIN_SET = "opfoelgning"
+CHECKIN_SET_ID = "mus-opfoelgning"
 
 # Above these, a form is too long to be filled in well (see lint()).
 MAX_QUESTIONS = 25
@@ -663,7 +667,7 @@ def lint(qs: QuestionSet) -> list[str]:
                             id=q.id, id2=section.id, value=value, min=q.scale.min, max=q.scale.max
                         )
                     )
-    if not any(q.type == "agreements" for q in questions):
+    if qs.id != CHECKIN_SET_ID and not any(q.type == "agreements" for q in questions):
         warnings.append(
             _(
                 "no agreements question: a MUS should end in a few concrete agreements "
@@ -751,7 +755,8 @@ def summary(qs: QuestionSet, lang: str = "da") -> str:
 
 
 def builtin_sets() -> dict[str, Path]:
-    """The question sets shipped with musforms, by name: standard, kort, leder."""
+    """The question sets shipped with musforms, by name: standard, kort, leder, konklusion,
+    opfoelgning."""
     found = {p.stem: p for p in SETS_DIR.glob("*.yaml")}
     order = [n for n in BUILTIN_ORDER if n in found] + sorted(set(found) - set(BUILTIN_ORDER))
     return {name: found[name] for name in order}

@@ -96,3 +96,30 @@ def pages(db: sqlite3.Connection, query: str, args: tuple[Any, ...] = ()) -> Ite
         if len(rows) < PAGE:
             return
         last = rows[-1][0]
+
+
+def open_kept(path: Path) -> sqlite3.Connection | None:
+    """A database musforms keeps between runs (a cache), opened to read only when it can be
+    trusted: a regular file (not a link), this user's, open to no one else, whole (SQLite's
+    quick check); else None, and the caller does without it."""
+    import stat
+
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    db: sqlite3.Connection | None = None
+    try:
+        db = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        if db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+            db.close()
+            return None
+    except sqlite3.Error:
+        if db is not None:
+            db.close()
+        return None
+    return db

@@ -26,7 +26,7 @@ def _texts() -> dict[str, dict[str, str]]:
     return loaded
 
 
-AGREEMENT_STATUSES = ("done", "in_progress", "dropped")
+AGREEMENT_STATUSES = ("done", "in_progress", "not_started", "dropped")
 
 
 def t(key: str, lang: str, **values: object) -> str:
@@ -34,6 +34,14 @@ def t(key: str, lang: str, **values: object) -> str:
     entry = _texts()[key]
     text = entry.get(lang) or entry["da"]
     return text.format(**values) if values else text
+
+
+def previous_heading(checkin: bool) -> tuple[str, str]:
+    """The keys of the agreements block's heading and help: last round's agreements in a
+    preparation form, this round's in a check-in."""
+    if checkin:
+        return "checkin_previous_title", "checkin_previous_intro"
+    return "previous_title", "previous_intro"
 
 
 def status_label(status: str, lang: str) -> str:

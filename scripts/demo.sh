@@ -24,7 +24,7 @@ step "De indbyggede spørgsmålssæt" "The built-in question sets"
 $MUSFORMS sets
 
 step "Hvert indbygget sæt består check" "Each built-in set passes check"
-for name in standard kort leder; do
+for name in standard kort leder opfoelgning; do
   $MUSFORMS check "$name"
 done
 
@@ -95,7 +95,32 @@ $MUSFORMS followup "$OUT/results/2026"
 step "Forslag, der stadig venter på en konklusion" "Proposals still waiting for a conclusion"
 $MUSFORMS followup "$OUT/results/2026" --proposed
 
-step "Næste års skemaer har årets aftaler med" "Next year's forms carry this year's agreements"
+step "Tre måneder efter samtalen: et kort opfølgningsskema til hver med åbne aftaler (generate --followup)" \
+  "Three months after the conversation: a short check-in form for each with open agreements (generate --followup)"
+$MUSFORMS generate --followup "$OUT/results/2026" --out "$OUT/forms/2026-opfoelgning" "${KEY[@]}"
+
+step "Mail opfølgningsskemaerne, her som kladder (send --drafts)" \
+  "Mail the check-in forms, here as drafts (send --drafts)"
+$MUSFORMS send "$OUT/forms/2026-opfoelgning" --drafts "$OUT/outbox-opfoelgning" \
+  --from "HR <hr@eksempel-kommune.example>" --texts "$OUT/mus2026/config/mail" --deadline 15-04-2027
+ls "$OUT/outbox-opfoelgning"
+
+step "Indsaml de returnerede opfølgningsskemaer i samples/checkins/ (udfyldt i pdf.js og LibreOffice)" \
+  "Collect the returned check-ins in samples/checkins/ (filled in pdf.js and LibreOffice)"
+# Into the round's results folder: the check-ins go to checkins/, the follow-up list and the
+# calendar get their statuses, the preparation's answers stay as they are.
+status=0
+$MUSFORMS collect samples/checkins --forms "$OUT/forms/2026-opfoelgning" --out "$OUT/results/2026" \
+  "${KEY[@]}" || status=$?
+.venv/bin/python scripts/check_samples.py samples/CHECKINS.md \
+  "$OUT/results/2026/checkins/report.json" --folder samples/checkins --exit-code "$status"
+
+step "Åbne aftaler efter opfølgningen: de gennemførte er væk" \
+  "Open agreements after the check-ins: the done ones are gone"
+$MUSFORMS followup "$OUT/results/2026"
+
+step "Næste års skemaer har årets aftaler med, hver med sin seneste status" \
+  "Next year's forms carry this year's agreements, each by its latest status"
 $MUSFORMS generate --questions config/questions.yaml --roster samples/roster.csv \
   --out "$OUT/forms/2027" --cycle 2027 --previous "$OUT/results/2026" "${KEY[@]}"
 
@@ -115,6 +140,8 @@ say "  referater:       $OUT/results/2026/minutes/" "  minutes:         $OUT/res
 say "  konklusioner:    $OUT/results/2026/conclusions/" "  conclusions:     $OUT/results/2026/conclusions/"
 say "  opfølgning:      $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics" \
   "  follow-up list:  $OUT/results/2026/agreements.xlsx, agreements.csv, followup.ics"
+say "  opfølgningsskemaer: $OUT/forms/2026-opfoelgning/, svar i $OUT/results/2026/checkins/" \
+  "  check-ins:       $OUT/forms/2026-opfoelgning/, answers in $OUT/results/2026/checkins/"
 say "  næste år:        $OUT/forms/2027/" "  next year:       $OUT/forms/2027/"
 say "  HTML-rapport:    $OUT/report.html (åbn den i en browser, eller udskriv den)" \
   "  HTML report:     $OUT/report.html (open it in a browser, or print it)"

@@ -76,7 +76,7 @@ def test_check_unknown_name_says_what_exists() -> None:
     result = CliRunner().invoke(cli, ["check", "no-such-set"])
     assert result.stderr == (
         "Error: 'no-such-set' is neither a file nor a built-in question set "
-        "(standard, kort, leder, konklusion)\n"
+        "(standard, kort, leder, konklusion, opfoelgning)\n"
     )
 
 

@@ -102,7 +102,7 @@ def test_control_kinds_match_question_types(form_data: FormData) -> None:
         date = sdts[name].find(f"{W}sdtPr/{W}date")
         assert date.find(f"{W}dateFormat").get(f"{W}val") == "dd-MM-yyyy"
     statuses = [li.get(f"{W}value") for li in sdts["prev_status__2"].iter(f"{W}listItem")]
-    assert statuses == ["done", "in_progress", "dropped"]
+    assert statuses == ["done", "in_progress", "not_started", "dropped"]
     text = etree.tostring(sdts["titel"], encoding="unicode")
     assert "Skriv dit svar her" in text and "showingPlcHdr" in text
 

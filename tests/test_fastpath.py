@@ -200,6 +200,33 @@ def test_pdf_form_same_both_ways_awkward_values(
     _assert_same_form(fast, library)
 
 
+def _checkin(every_type: QuestionSet, employee: Employee, key: bytes) -> FormData:
+    """A check-in form: this round's agreements under the check-in's own heading."""
+    previous = [
+        Agreement(what="Kursus i Power BI", owner="Søren", due=dt.date(2027, 3, 1)),
+        Agreement(what="Sparring med Åse hver anden uge", owner="Åse", due=None),
+    ]
+    return make_form_data(
+        every_type, employee, key=key, cycle="2026", previous=previous, kind="checkin",
+        of_form="ABCDEFGHJKMN",
+    )  # fmt: skip
+
+
+def test_pdf_checkin_same_both_ways(
+    every_type: QuestionSet,
+    employee: Employee,
+    key: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check-in (its own heading over the agreements): the same from the template as from
+    reportlab alone."""
+    form = _checkin(every_type, employee, key)
+    fast, library = _both(form, tmp_path, monkeypatch, Organisation())
+    _assert_same_form(fast, library)
+    assert "Jeres aftaler fra MUS" in " ".join(p.extract_text() for p in PdfReader(fast).pages)
+
+
 @pytest.mark.realclient
 @pytest.mark.parametrize("client", sorted(FILLERS))
 def test_pdf_form_filled_by_real_clients_same_both_ways(
@@ -243,7 +270,7 @@ def _word_both(
             m.setenv(fastpath.ENV, "1" if fast else "0")
             path.write_bytes(writer.render(form))
         # The library path never prepares the form with markers; the fast path does.
-        assert (writer._prepared is not None) is fast
+        assert bool(writer._prepared) is fast
         paths.append(path)
     return paths[0], paths[1]
 
@@ -418,6 +445,22 @@ def test_word_form_same_both_ways(
     assert "Søren Ærø" in content["text"] and "Åse Østergård" in content["text"]
     assert "Kursus i Excel" in content["text"]
     assert content["raw"]["fields"]["mf_prev__2__due"] is None
+
+
+def test_word_checkin_same_both_ways(
+    every_type: QuestionSet,
+    employee: Employee,
+    key: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check-in: the form prepared with markers gives what python-docx gives, under the
+    check-in's own heading."""
+    form = _checkin(every_type, employee, key)
+    fast, library = _word_both(form, tmp_path, monkeypatch, Organisation())
+    content = _assert_same_word_form(fast, library, form)
+    assert "Jeres aftaler fra MUS" in content["text"]
+    assert "Opfølgning på sidste års aftaler" not in content["text"]
 
 
 def test_word_form_same_both_ways_awkward_values(

@@ -224,7 +224,9 @@ def test_carried_agreements_reach_their_employees_forms(
     kursus = Agreement(what="Kursus i Excel", owner="Åse", due=dt.date(2026, 6, 1))
     mentor = Agreement(what="Mentorordning")
 
-    def carried(results: Path, basis: object) -> Iterator[tuple[str, list[Agreement]]]:
+    def carried(
+        results: Path, basis: object = None, tally: object = None
+    ) -> Iterator[tuple[str, list[Agreement]]]:
         assert results == tmp_path / "results"
         yield "9", [mentor]
         yield "2", [kursus, mentor]
@@ -266,10 +268,12 @@ def test_the_spool_is_private_and_removed_after_the_run(
     render = _Renderer.render
     out = tmp_path / "forms"
 
-    def watching(self: _Renderer, employee: Employee, previous: Any) -> ManifestForm:
+    def watching(
+        self: _Renderer, employee: Employee, previous: Any, of_form: str | None = None
+    ) -> ManifestForm:
         seen.extend(stat.S_IMODE(p.stat().st_mode) for p in _in_space(out))
         seen.extend(stat.S_IMODE(p.stat().st_mode) for p in _spool_folders(spool_tmp))
-        return render(self, employee, previous)
+        return render(self, employee, previous, of_form)
 
     monkeypatch.setattr(_Renderer, "render", watching)
     generate(QUESTIONS, _roster(tmp_path), out, "2026", formats=["pdf"], workers=1)
@@ -311,7 +315,9 @@ def test_memory_does_not_grow_with_the_roster(
     or over an earlier manifest, hold no more memory for 2,500 employees than for 200
     (rendering itself is left out: it is the same for every form)."""
 
-    def cheap(self: _Renderer, employee: Employee, previous: Any) -> ManifestForm:
+    def cheap(
+        self: _Renderer, employee: Employee, previous: Any, of_form: str | None = None
+    ) -> ManifestForm:
         return ManifestForm(
             form_id=f"f-{employee.id}",
             employee_id=employee.id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import hashlib
 import json
 import mailbox
 import os
@@ -576,6 +577,30 @@ def test_the_fast_path_and_the_library_agree_on_damaged_mail(
             else:
                 os.environ["MUSFORMS_FAST_PATHS"] = before
     assert got["1"] == got["0"]
+
+
+_HEAD_PIECES = st.sampled_from(
+    [b"", b"\n", b"\r", b"\r\n", b"\n\n", b"\r\r", b"\r\n\r\n", b"\n\r\n", b" ", b"\t",
+     b"Message-ID: <anden@example.dk>\r\n", b"Message-ID:", b"X: y\r\n", b"not a header\n",
+     b"\xff"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(edits=st.lists(st.tuples(st.integers(0, 600), st.integers(0, 20), _HEAD_PIECES), max_size=5))
+def test_a_message_is_known_by_its_header_block_as_by_the_whole_message(
+    edits: list[tuple[int, int, bytes]],
+) -> None:
+    """The cache's key of a message, found by parsing only its header block (up to the first
+    empty line, by any line end), is the key the whole message parsed gives: for replies
+    with their header block damaged, line ends of every kind, a Message-ID in the body or
+    none at all."""
+    from musforms.mail import inbox
+
+    data = _mutated(_FUZZ_SEED, edits)
+    whole = inbox.header_key(data, len(data))  # the whole message through the email package
+    expected = whole or "sha256:" + hashlib.sha256(data).hexdigest()
+    assert inbox.message_key(data) == expected
 
 
 def _fuzz_seed() -> bytes:

@@ -132,3 +132,49 @@ def test_english_calendar(sample: list[Response]) -> None:
 def test_add_months(day: dt.date, months: int, expected: dt.date) -> None:
     """A month later is the same day, or the month's last day where there is no such day."""
     assert add_months(day, months) == expected
+
+
+def test_events_kept_from_an_earlier_run_give_the_same_calendar(
+    tmp_path: Path, sample: list[Response]
+) -> None:
+    """Protects against a stale event in followup.ics: events kept in the results folder's
+    cache from an earlier run (and only for what each says) give byte for byte the calendar
+    icalendar writes without them, with this run's DTSTAMP; an agreement changed since, or
+    a changed name, is written again; the cache is private and holds only what this run
+    used."""
+    import os
+    import stat
+
+    from musforms.files import CACHE_FOLDER
+    from musforms.outputs.calendar import EVENTS, event_cache
+
+    out = tmp_path / "results"
+    out.mkdir()
+    path = out / "followup.ics"
+
+    def write(rs: list[Response], now: dt.datetime) -> tuple[bytes, int, bytes]:
+        write_check_ins(path, check_ins(rs, 3), agreement_rows(rs), now=now)
+        plain = path.read_bytes()
+        with event_cache(out) as events:
+            write_check_ins(path, check_ins(rs, 3), agreement_rows(rs), now=now, events=events)
+        return path.read_bytes(), events.written, plain
+
+    kept, written, plain = write(sample, NOW)
+    assert kept == plain and written == len(_events(plain))
+    later = NOW + dt.timedelta(days=1, hours=3)
+    again, written, plain = write(sample, later)
+    assert again == plain and written == 0
+    assert b"DTSTAMP:20270121T123000Z" in again
+    changed = [r.model_copy(deep=True) for r in sample]
+    first = next(r for r in changed if r.agreements)
+    first.agreements[0] = first.agreements[0].model_copy(update={"what": "Noget helt andet; æøå"})
+    changed[1] = changed[1].model_copy(
+        update={"employee": changed[1].employee.model_copy(update={"name": "Ny Navnesen"})}
+    )
+    again, written, plain = write(changed, later)
+    assert again == plain and 0 < written < len(_events(plain))
+    cache = out / CACHE_FOLDER / EVENTS
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    os.chmod(cache, 0o644)  # open to others: not used
+    again, written, plain = write(changed, later)
+    assert again == plain and written == len(_events(plain))

@@ -92,5 +92,6 @@ def test_one_embedded_font_named_by_every_text_field(form_pdf: Path) -> None:
 
 
 def test_form_size(form_pdf: Path) -> None:
-    """Each form carries the field font once: a form stays under 200 kB."""
-    assert form_pdf.stat().st_size < 200_000
+    """Each form carries the field font once: a form stays under 210 kB (a second copy of
+    the font would add about 90 kB; the four statuses per agreement took it past 200 kB)."""
+    assert form_pdf.stat().st_size < 210_000

@@ -46,7 +46,10 @@ def test_field_names_and_kinds(form_pdf: Path, form_data: FormData) -> None:
     expected = {f.name: f for f in fn.all_fields(form_data.question_set)}
     for row in range(1, len(form_data.previous_agreements) + 1):
         expected[fn.previous_status_field(row)] = fn.FieldSpec(
-            fn.previous_status_field(row), "", "radio", choices=("done", "in_progress", "dropped")
+            fn.previous_status_field(row),
+            "",
+            "radio",
+            choices=("done", "in_progress", "not_started", "dropped"),
         )
         expected[fn.previous_comment_field(row)] = fn.FieldSpec(
             fn.previous_comment_field(row), "", "multiline"

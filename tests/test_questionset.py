@@ -323,8 +323,8 @@ def test_check_prints_warnings_and_exits_0(tmp_path: Path) -> None:
 # --- built-in sets ---------------------------------------------------------------------
 
 
-def test_builtin_sets_are_the_three_and_the_conclusion() -> None:
-    assert list(builtin_sets()) == ["standard", "kort", "leder", "konklusion"]
+def test_builtin_sets_are_the_three_the_conclusion_and_the_checkin() -> None:
+    assert list(builtin_sets()) == ["standard", "kort", "leder", "konklusion", "opfoelgning"]
 
 
 def test_conclusion_set_asks_what_a_conclusion_needs() -> None:
@@ -347,7 +347,7 @@ def test_conclusion_set_asks_what_a_conclusion_needs() -> None:
     assert not is_conclusion_set(load_question_set(builtin_sets()["standard"]))
 
 
-@pytest.mark.parametrize("name", ["standard", "kort", "leder", "konklusion"])
+@pytest.mark.parametrize("name", ["standard", "kort", "leder", "konklusion", "opfoelgning"])
 def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     result = CliRunner().invoke(cli, ["check", name])
     assert result.exit_code == 0, result.output
@@ -355,7 +355,8 @@ def test_builtin_set_passes_check_without_warnings(name: str) -> None:
     assert result.stdout.startswith("OK: ")
     qs = load_question_set(builtin_sets()[name])
     assert qs.declared_languages() == ["da", "en"]
-    assert any(q.type == "agreements" for q in qs.questions())
+    # The check-in's agreements are the conversation's, put in by musforms.
+    assert any(q.type == "agreements" for q in qs.questions()) is (name != "opfoelgning")
     assert builtin_description(name, "da") != builtin_description(name, "en")
 
 
@@ -387,9 +388,11 @@ def test_sets_lists_each_with_description() -> None:
     result = CliRunner().invoke(cli, ["sets", "--lang", "en"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["standard", "kort", "leder", "konklusion"]
-    assert lines[1].startswith("kort       The short form: energy and drains")
-    assert lines[3].startswith("konklusion The conclusion after the conversation")
+    assert [line.split()[0] for line in lines] == [
+        "standard", "kort", "leder", "konklusion", "opfoelgning"
+    ]  # fmt: skip
+    assert lines[1].startswith("kort        The short form: energy and drains")
+    assert lines[3].startswith("konklusion  The conclusion after the conversation")
 
 
 # --- init ------------------------------------------------------------------------------
@@ -435,5 +438,6 @@ def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
 def test_init_unknown_set_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--set", "lang"])
     assert result.exit_code == 2
-    assert "'lang' is not a built-in set; choose standard, kort, leder, konklusion" in result.stderr
+    told = "'lang' is not a built-in set; choose standard, kort, leder, konklusion, opfoelgning"
+    assert told in result.stderr
     assert not any(tmp_path.iterdir())

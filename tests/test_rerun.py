@@ -269,6 +269,77 @@ def test_a_file_renamed_is_known_and_a_file_changed_is_read(
     assert _answer(cached).startswith(SECOND)
 
 
+def test_a_file_as_it_was_is_neither_read_nor_identified_again(
+    round_: Round, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file on disk just as an earlier run found it (path, size, times, inode) gives that
+    run's result without being read, hashed or identified again; a file new this morning,
+    moved or renamed is; the results are those of a run without the cache."""
+    from musforms.collect import read as read_module
+
+    inbox = tmp_path / "returned"
+    inbox.mkdir()
+    for name in ("chrome.pdf", "word.docx", "printed.pdf", "blank.pdf"):
+        shutil.copy2(files[name], inbox / name)
+    cached, uncached = tmp_path / "cached", tmp_path / "uncached"
+    _run(round_, inbox, cached)
+    _run(round_, inbox, uncached, full=True)
+    identified: list[str] = []
+    real = read_module.identify
+
+    def counting(raw: Any, entry: FileEntry, ctx: Any) -> Any:
+        identified.append(entry.file.rsplit("/", 1)[-1])
+        return real(raw, entry, ctx)
+
+    monkeypatch.setattr(read_module, "identify", counting)
+    again = _run(round_, inbox, cached)
+    assert identified == [] and again.from_cache == 4
+    monkeypatch.setattr(read_module, "identify", real)
+    _run(round_, inbox, uncached, full=True)
+    assert _tree(cached) == _tree(uncached)
+    shutil.copy2(files["firefox.pdf"], inbox / "firefox.pdf")
+    (inbox / "word.docx").rename(inbox / "word omdøbt.docx")
+    monkeypatch.setattr(read_module, "identify", counting)
+    morning = _run(round_, inbox, cached)
+    assert sorted(identified) == ["firefox.pdf", "word omdøbt.docx"]
+    assert morning.from_cache == 4  # the renamed one's bytes were known: not read by its reader
+    monkeypatch.setattr(read_module, "identify", real)
+    _run(round_, inbox, uncached, full=True)
+    assert _tree(cached) == _tree(uncached)
+
+
+def test_a_file_rewritten_with_its_size_and_time_kept_is_read_again(
+    round_: Round, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Protects against knowing a file by how it stands on disk too loosely: other answers
+    written over a returned file in place, with the same size and its modification time set
+    back as it was, are read (the write changed its change time, which no one can set)."""
+    inbox = tmp_path / "returned"
+    inbox.mkdir()
+    other = tmp_path / "other.pdf"  # other answers of the same length, saved by PDFium
+    fill_pdfium(round_.form("1042", "pdf"), other, answers(SECOND[::-1], previous=False))
+    first, second = files["chrome.pdf"].read_bytes(), other.read_bytes()
+    size = max(len(first), len(second)) + 20
+    assert size - min(len(first), len(second)) < 900  # blanks after %%EOF, as readers allow
+    pad = lambda data: data + b" " * (size - len(data) - 1) + b"\n"  # noqa: E731
+    target = inbox / "svar.pdf"
+    target.write_bytes(pad(first))
+    _old(target)
+    out = tmp_path / "results"
+    _run(round_, inbox, out)
+    assert _answer(out).startswith(FIRST)
+    before = target.stat()
+    with target.open("r+b") as fh:  # in place: the same inode
+        fh.write(pad(second))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino,
+    )  # fmt: skip
+    _run(round_, inbox, out)
+    assert _answer(out).startswith(SECOND[::-1])
+
+
 def test_a_new_key_or_question_set_or_limit_reads_everything_again(
     round_: Round, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 RETURNED = SAMPLES / "returned"
 RETURNED_MD = SAMPLES / "RETURNED.md"
+CHECKINS = SAMPLES / "checkins"
 CONCLUDED = SAMPLES / "konklusion"
 CONCLUDED_MD = SAMPLES / "KONKLUSION.md"
 
@@ -39,10 +40,16 @@ check = _load_check()
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], int]:
+def sample_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for the sample round: its key, forms and results."""
+    return tmp_path_factory.mktemp("samples")
+
+
+@pytest.fixture(scope="module")
+def collected(sample_round: Path) -> tuple[dict[str, object], int]:
     """report.json and collect's exit code for samples/returned, as `make demo` collects it:
     forms generated anew from config/ and the sample roster with samples/demo.key."""
-    root = tmp_path_factory.mktemp("samples")
+    root = sample_round
     key = root / "demo.key"
     shutil.copyfile(SAMPLES / "demo.key", key)
     key.chmod(0o600)
@@ -95,6 +102,36 @@ def test_each_sample_gets_the_status_returned_md_promises(
     present = {str(p.relative_to(RETURNED)) for p in RETURNED.rglob("*") if not p.is_dir()}
     assert check.differences(promises, check.reported(report, RETURNED), present) == []
     assert exit_code == check.expected_exit_code(promises)
+
+
+def test_each_sample_checkin_gets_the_status_checkins_md_promises(
+    concluded: tuple[dict[str, object], Path, int], tmp_path: Path
+) -> None:
+    """The demo's check-in step: the check-in forms generated anew from the round collected
+    with its conclusions (the agreed agreements) take the committed samples/checkins/ as
+    CHECKINS.md promises (a check-in is signed over its agreements, so remade conclusions
+    need remade check-ins)."""
+    key = concluded[1].parent / "demo.key"
+    out = tmp_path / "results"  # a copy: the round the other tests look at stays as it was
+    shutil.copytree(concluded[1], out)
+    forms = tmp_path / "forms" / "2026-opfoelgning"
+    made = CliRunner().invoke(
+        cli,
+        ["generate", "--followup", str(out), "--out", str(forms), "--key-file", str(key)],
+    )
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("collect", str(CHECKINS), "--forms", str(forms), "--out", str(out)),
+            *("--key-file", str(key), "--workers", "1"),
+        ],
+    )
+    report = json.loads((out / "checkins" / "report.json").read_text(encoding="utf-8"))
+    promises = check.promised((SAMPLES / "CHECKINS.md").read_text(encoding="utf-8"))
+    present = {str(p.relative_to(CHECKINS)) for p in CHECKINS.rglob("*") if not p.is_dir()}
+    assert check.differences(promises, check.reported(report, CHECKINS), present) == []
+    assert result.exit_code == check.expected_exit_code(promises), result.output
 
 
 def test_each_sample_conclusion_gets_the_status_konklusion_md_promises(

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -678,7 +679,7 @@ def test_init_writes_the_mail_texts_in_both_languages(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["init", str(tmp_path / "r")]).exit_code == 0
     folder = tmp_path / "r" / "config" / "mail"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == [f"{k}.{lang}.txt" for k in ("invitation", "leaders", "reminder")
+    assert names == [f"{k}.{lang}.txt" for k in ("checkin", "invitation", "leaders", "reminder")
                      for lang in ("da", "en")]  # fmt: skip
     for path in folder.iterdir():
         kind, lang, _ = path.name.split(".")
@@ -974,3 +975,85 @@ def test_either_login_mechanism_logs_in(tmp_path: Path, mechanism: str) -> None:
     assert "refused the user name or password" in wrong.output
     assert ascii_ok.exit_code == 0, ascii_ok.output
     assert len(srv.handler.received) == (2 if mechanism == "PLAIN" else 1)
+
+
+def _wire_shape(data: bytes) -> bytes:
+    """A message's bytes as they arrived, but for what differs from one message to the next
+    however it is made: Date, Message-ID and the MIME boundary."""
+    msg = message_from_bytes(data, policy=policy.default)
+    boundary = msg.get_boundary()
+    assert boundary is not None
+    for header in (b"Date", b"Message-ID"):
+        data = re.sub(rb"(?m)^" + header + rb": .*\r\n", header + b": -\r\n", data)
+    return data.replace(boundary.encode(), b"BOUNDARY")
+
+
+def _parsed_shape(data: bytes) -> list[object]:
+    """What a mail program reads of a message: every part's headers (the boundary left
+    out) and its content as decoded."""
+    msg = message_from_bytes(data, policy=policy.default)
+    shape: list[object] = []
+    for part in msg.walk():
+        headers = [
+            (k, str(v)) for k, v in part.items() if k not in ("Date", "Message-ID", "Content-Type")
+        ]
+        params = {k: v for k, v in part["Content-Type"].params.items() if k != "boundary"}
+        content = None if part.is_multipart() else part.get_content()
+        shape.append((part.get_content_type(), params, headers, part.get_filename(), content))
+    return shape
+
+
+def test_the_fast_message_path_sends_what_the_email_package_sends(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The messages made by hand (each form base64-encoded in one call) and by the email
+    package (``MUSFORMS_FAST_PATHS=0``: EmailMessage and smtplib's send_message) arrive at
+    the real server as the same message: the same bytes but for the Date, Message-ID and
+    boundary, and read back the same by the email package, part by part: names in five
+    scripts, both languages, PDF and Word forms, a file name in æøå. Drafts too."""
+    forms = _round(tmp_path, 6)
+    danish = forms / "Søren Ærø – MUS.pdf"
+    shutil.copy(forms / load_manifest(forms).forms[0].files["pdf"], danish)
+    got: dict[str, dict[str, bytes]] = {}
+    drafts: dict[str, dict[str, bytes]] = {}
+    for switch in ("1", "0"):
+        monkeypatch.setenv("MUSFORMS_FAST_PATHS", switch)
+        before = len(server.handler.received)
+        result = _send(forms, server, "--yes", "--again")
+        assert result.exit_code == 0, result.output
+        got[switch] = {r.rcpt_tos[0]: r.data for r in server.handler.received[before:]}
+        plan = mail.plan_invitations(forms, deadline=dt.date(2027, 1, 10), again=True)
+        out = plan.messages[0]
+        # A text whose lines start with dots: the server must get them back as written.
+        dotted = parse_text(
+            "MUS\n\n.Punktum først\n..og to\n.\nKære {navn}\n", "invitation", "da", "t"
+        )
+        odd = mail.Outgoing(
+            kind=out.kind, to="odd@example.dk", to_name=out.to_name, employee_id=out.employee_id,
+            text=dotted, values=out.values, draft_name=out.draft_name,
+            attachments=(*out.attachments, mail.Attachment(danish, danish.name)),
+        )  # fmt: skip
+        sender = mail.sender_address("HR Ærø <hr@example.dk>")
+        target = mail.Server(
+            "127.0.0.1", server.port, "starttls", USER, PASSWORD, 30.0, server.cert
+        )
+        odd_plan = mail.Plan("invitation", [odd])
+        assert mail.send(odd_plan, forms, target, sender, rate=0, again=True).sent == 1
+        got[switch]["odd"] = server.handler.received[-1].data
+        body = server.handler.received[-1].message().get_body(("plain",))
+        assert body is not None
+        assert ".Punktum først\r\n..og to\r\n.\r\nKære" in body.get_content()
+        outbox = tmp_path / f"drafts-{switch}"
+        mail.write_drafts(plan, outbox, sender)
+        drafts[switch] = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    assert len(got["1"]) == len(got["0"]) == 7
+    assert set(got["1"]) == set(got["0"])
+    for to, fast in got["1"].items():
+        slow = got["0"][to]
+        assert _parsed_shape(fast) == _parsed_shape(slow), to
+        assert _wire_shape(fast) == _wire_shape(slow), to
+        assert b"\r\n" in fast and b"\n" not in fast.replace(b"\r\n", b"")
+    assert drafts["1"].keys() == drafts["0"].keys() and len(drafts["1"]) == 6
+    for name, fast in drafts["1"].items():
+        assert _parsed_shape(fast) == _parsed_shape(drafts["0"][name])
+        assert _wire_shape(fast) == _wire_shape(drafts["0"][name])

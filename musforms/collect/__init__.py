@@ -63,6 +63,7 @@ from musforms.results import (
     response_path,
     write_responses_json,
 )
+from musforms.wording import counted
 from musforms.workdb import Ledger
 from musforms.written import Written, identity
 
@@ -192,6 +193,11 @@ def collect(
     if _made_with(key, forms_dir, head) is False:
         # Said before a file is read: every signed form would fail, one by one.
         raise _wrong_key(key_path, out, forms_dir=forms_dir)
+    if head.kind == "checkin":
+        return _collect_checkins(
+            inputs, forms_dir, out, roster, (cycle, key_path, key, warnings), limits, workers,
+            progress, on_total, full,
+        )  # fmt: skip
     # Held only once the forms folder and the key are good: a refused run makes no folder.
     with folder_lock(out, "collect"):
         from musforms import outputs
@@ -211,6 +217,47 @@ def collect(
                 out, collected(out), forms_dir, None, workers=workers, written=written
             )
         result.warnings += [w for w in result.outputs.warnings if w not in result.warnings]
+        return result
+
+
+def _collect_checkins(
+    inputs: Sequence[Path | str],
+    forms_dir: Path,
+    out: Path,
+    roster: Path | None,
+    keyed: tuple[str, Path, bytes, list[str]],
+    limits: Limits,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int], None] | None,
+    full: bool,
+) -> CollectResult:
+    """Returned check-ins, collected like any form into the round's ``checkins/`` folder;
+    then the round's follow-up list and calendar with their statuses. The round's own
+    responses and minutes stay as they are."""
+    from musforms.outputs.checkins import checkins_folder
+
+    cycle = keyed[0]
+    earlier = earlier_cycle(out)
+    if earlier != cycle:
+        held = (
+            _("holds results for round {earlier}").format(earlier=earlier)
+            if earlier is not None
+            else _("holds no collected results")
+        )
+        raise ConfigError(
+            _(
+                "the check-ins in {forms_dir} are of round {cycle}, but {out} {held}: give "
+                "--out the results folder of round {cycle}, where its preparation forms "
+                "were collected"
+            ).format(forms_dir=forms_dir, cycle=cycle, out=out, held=held)
+        )
+    with folder_lock(out, "collect"), folder_lock(checkins_folder(out), "collect"):
+        result, _others = _collect(
+            inputs, forms_dir, checkins_folder(out), roster, keyed, limits, workers, progress,
+            on_total, full, kind="checkin",
+        )  # fmt: skip
+        result.outputs = _round_followup(out, checkins_folder(out))
         return result
 
 
@@ -354,6 +401,37 @@ def _collect(
         result.from_cache = from_cache
         _write_results(out, cycle, ledger)
     return result, others
+
+
+def _round_followup(round_out: Path, checkins: Path) -> OutputPaths:
+    """The round's follow-up list and calendar again, with the statuses of its check-ins; a
+    note for each check-in whose employee the round has no answers of."""
+    from musforms import outputs
+
+    paths = outputs.rewrite_followup(round_out, collected(round_out))
+    unknown = [
+        eid for eid in ledger_returned(checkins) if not response_path(round_out, eid).is_file()
+    ]
+    if unknown:
+        paths.notes.append(
+            _(
+                "{count} in {out} are of employees whose answers {round_out} does not hold "
+                "(first: employee {first}): their statuses are kept, and reach the follow-up "
+                "list once those preparation forms are collected into {round_out}"
+            ).format(
+                count=counted(len(unknown), "check-in", "check-ins"),
+                out=checkins,
+                round_out=round_out,
+                first=unknown[0],
+            )
+        )
+    return paths
+
+
+def ledger_returned(out: Path) -> list[str]:
+    """The employees whose forms are on record in ``out``, by report.json."""
+    report = load_report(out)
+    return list(report.returned) if report is not None else []
 
 
 def _summarise(out: Path, cycle: str, ledger: Ledger) -> CollectResult:

@@ -5,8 +5,11 @@ mailbox fills. What a returned file gives (the reader's raw values, or why it ca
 read) depends only on its bytes and on the round's set-up; so it is kept, by the file's
 SHA-256, and a mail message's by its Message-ID (with its size; by the SHA-256 of its bytes
 when it has none). A later run hashes each file, reads only those it has not seen, and
-still does everything else (identifying, merging, the report, the outputs) as a run
-without the cache does: the results are the same byte for byte. What a rejected file
+still does everything else (merging, the report, the outputs) as a run without the cache
+does: the results are the same byte for byte. A file on disk that is as it was (the same
+path, size, modification and change times, inode) is not even read and hashed: its SHA-256
+and its identified result (its report line and response, which depend only on its bytes,
+its path and its modification time besides the key) are kept too. What a rejected file
 holds (altered, another's, another round's) is kept nowhere, here neither: it is read
 again each run.
 
@@ -41,17 +44,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from musforms.files import FILE_MODE, private_folder, scratch_folder
+from musforms.files import CACHE_FOLDER, FILE_MODE, private_folder, scratch_folder
 from musforms.i18n import LOCALE_DIR, language
 from musforms.limits import Limits
-from musforms.scratch import connect
+from musforms.scratch import connect, open_kept
 
-SCHEMA = "musforms/collect-cache/1"
-FOLDER = ".musforms-cache"  # in the results folder
+SCHEMA = "musforms/collect-cache/2"
+FOLDER = CACHE_FOLDER  # in the results folder
 NAME = "collect.sqlite"
 CONTENTS = "contents"  # a returned file's outcome by the SHA-256 of its bytes
 MESSAGES = "messages"  # a mail message's outcome by its Message-ID and size
-TABLES = (CONTENTS, MESSAGES)
+# A file on disk as it stood (path, size, modification and change times, inode, device) →
+# the SHA-256 its bytes had then: a file still so is not read and hashed again.
+STATS = "stats"
+# A file's result as read and identified (its report line, its response, whether its key
+# verified) by its SHA-256, path and modification time: all it depends on besides the key.
+RESULTS = "results"
+TABLES = (CONTENTS, MESSAGES, STATS, RESULTS)
 # The libraries whose reading a file's outcome depends on.
 _LIBRARIES = ("pikepdf", "pypdf", "pypdfium2", "python-docx", "lxml", "python-oxmsg", "pydantic")
 
@@ -189,18 +198,13 @@ def open_cache(out: Path, digest: str, *, full: bool = False) -> ReadCache:
 
 
 def _trusted(path: Path, digest: str) -> bool:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+    db = open_kept(path)
+    if db is None:
         return False
     try:
-        with contextlib.closing(_open(path)) as db:
-            if db.execute("PRAGMA quick_check").fetchone() != ("ok",):
-                return False
+        with contextlib.closing(db):
             meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
-            for table in TABLES:  # both there, with the columns looked up
+            for table in TABLES:  # all there, with the columns looked up
                 db.execute(f"SELECT key, outcome FROM {table} LIMIT 1").fetchall()  # noqa: S608
     except (sqlite3.Error, ValueError, TypeError):
         return False
@@ -269,15 +273,20 @@ def cache_writer(digest: str) -> Iterator[CacheWriter]:
 
 
 def remove_cache(out: Path) -> bool:
-    """Remove ``out``'s cache (``musforms purge``); whether there was one."""
-    path = cache_path(out)
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return False
-    if stat.S_ISDIR(st.st_mode):
-        return False
-    path.unlink()
+    """Remove ``out``'s caches (``musforms purge``): collect's, and the calendar's events
+    (musforms.outputs.calendar); whether collect's was there."""
+    from musforms.outputs.calendar import EVENTS
+
+    found = False
+    for path in (cache_path(out), out / FOLDER / EVENTS):
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        path.unlink()
+        found = found or path == cache_path(out)
     with contextlib.suppress(OSError):
-        path.parent.rmdir()
-    return True
+        (out / FOLDER).rmdir()
+    return found

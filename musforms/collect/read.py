@@ -16,13 +16,14 @@ import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from pydantic import ValidationError
 
 from musforms import formats
 from musforms.blob import Blob, Source
-from musforms.collect.cache import CONTENTS, MESSAGES, ReadCache
+from musforms.collect.cache import CONTENTS, MESSAGES, RESULTS, STATS, ReadCache
 from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
@@ -154,8 +155,78 @@ def _read_path(path: Path, entry: FileEntry, ctx: Context) -> FileResult:
         result = _finish(outcome, entry, mtime, ctx)
     if text is not None and _keepable([result]):
         result.rows.append((CONTENTS, sha, text))
+        stat_key = _stat_key(entry.file, stat)
+        if ctx.kind == "preparation" and (
+            _stat_key(entry.file, os.stat(path, follow_symlinks=False)) == stat_key
+        ):
+            # Not changed while it was read: known by how it stands, the next run need not
+            # read it at all.
+            result.rows.append((STATS, stat_key, sha))
+            done = _result_key(sha, entry.file, stat, ctx.kind)
+            result.rows.append((RESULTS, done, _result_json(result)))
     result.cached = cached
     return result
+
+
+def _stat_key(name: str, st: os.stat_result) -> str:
+    """A file on disk as it stands: a write to it, even one that keeps its size and sets its
+    modification time back, changes its change time (which no one can set)."""
+    marks = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    return "\0".join([name, *map(str, marks)])
+
+
+def _result_key(sha: str, name: str, st: os.stat_result, kind: str) -> str:
+    """What a file's identified result depends on besides the cache's key: its bytes, its
+    name in the report, its modification time (a form's save time when it records none) and
+    the kind of form the pass collects."""
+    return f"{sha}\0{name}\0{st.st_mtime_ns}\0{kind}"
+
+
+def _result_json(result: FileResult) -> str:
+    data = {
+        "entry": result.entry.model_dump(mode="json"),
+        "text": result.text,
+        "key_ok": result.key_ok,
+        "elsewhere": result.elsewhere,
+    }
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _known_file(path: Path, ctx: Context) -> FileResult | None:
+    """A file on disk as it was when an earlier run read it: its result as that run read and
+    identified it, without reading it again; None when it is not so (then it is read)."""
+    cache = ctx.cache
+    # A conclusion's result depends on its employee's preparation on record too (the
+    # proposals it was issued with): it is identified again on every run.
+    if cache is None or cache.path is None or ctx.kind != "preparation":
+        return None
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    if not S_ISREG(st.st_mode):
+        return None
+    name = display_name(path)
+    stat_key = _stat_key(name, st)
+    sha = cache.get(STATS, stat_key)
+    if sha is None:
+        return None
+    done = _result_key(sha, name, st, ctx.kind)
+    kept, outcome = cache.get(RESULTS, done), cache.get(CONTENTS, sha)
+    if kept is None or outcome is None or Outcome.from_json(outcome) is None:
+        return None
+    try:
+        data = json.loads(kept)
+        entry = FileEntry.model_validate(data["entry"])
+        text, key_ok, elsewhere = data["text"], data["key_ok"], data["elsewhere"]
+    except (ValueError, TypeError, KeyError, ValidationError):
+        return None  # damaged: the file is read
+    if entry.file != name or entry.sha256 != sha or not isinstance(text, str | None):
+        return None
+    if not isinstance(key_ok, bool | None) or not isinstance(elsewhere, bool):
+        return None
+    rows = [(CONTENTS, sha, outcome), (STATS, stat_key, sha), (RESULTS, done, kept)]
+    return FileResult(entry, None, text, key_ok, rows, cached=True, elsewhere=elsewhere)
 
 
 def _keepable(results: list[FileResult]) -> bool:
@@ -330,6 +401,9 @@ def read_input(item: Item, ctx: Context) -> list[FileResult]:
         return read_letter(item, ctx)
     if isinstance(item, inbox.Known):
         return _read_known(item, ctx)
+    known = _known_file(item, ctx)
+    if known is not None:
+        return [known]
     letter = _mail_file(item, ctx)
     if letter is None:
         return [read_file(item, ctx)]

@@ -504,6 +504,7 @@ class _Layout:
             if found is not None:
                 pos = found + 1
         skip = set(_fixed("previous_title")) | _fixed("previous_intro")
+        skip |= _fixed("checkin_previous_title") | _fixed("checkin_previous_intro")
         for section in self.qs.sections:
             skip |= _all_langs(section.title) | _all_langs(section.intro)
         for i, q in enumerate(questions):

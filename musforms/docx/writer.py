@@ -141,6 +141,7 @@ class _Personal:
     previous: int = 0
     # Answer fields filled in beforehand (a conclusion form's agreements), by field name.
     answers: Mapping[str, str] = field(default_factory=dict)
+    checkin: bool = False  # a check-in's agreements are this round's, not last round's
 
     def answer(self, name: str) -> str | None:
         """The value an answer field starts with, if any."""
@@ -237,15 +238,17 @@ class DocxFormWriter(FormWriterBase):
                 ).format(path=path, exc=exc)
             ) from exc
         self._styles = self._style_ids(doc)
-        self._prepared: _Prepared | None = None  # the fast path's, made on its first form
+        # The fast path's, made on its first form: one for forms, one for check-ins.
+        self._prepared: dict[bool, _Prepared] = {}
 
     # -- the document -------------------------------------------------------------------------
 
-    def _prepare(self) -> _Prepared:
+    def _prepare(self, checkin: bool) -> _Prepared:
         """The form with markers, saved by python-docx and split into what every form shares
         and what ``render`` fills in."""
         buf = io.BytesIO()
-        self._document(_MARKERS, _TOKEN).save(buf)
+        markers = _Personal(checkin=checkin) if checkin else _MARKERS
+        self._document(markers, _TOKEN).save(buf)
         parts = _read_zip(buf.getvalue())
         document = parts.pop("word/document.xml").decode("utf-8")
         footers = {
@@ -260,7 +263,7 @@ class DocxFormWriter(FormWriterBase):
             # [Content_Types].xml first: some readers expect it there.
             for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):
                 zf.writestr(_entry(name), parts[name])
-        block = self._previous_block([etree.Comment(_ROWS[4:-3])])
+        block = self._previous_block([etree.Comment(_ROWS[4:-3])], checkin)
         row = [self._previous_row(0, _MARKERS)]
         return _Prepared(
             out.getvalue(), document, _inner(block), _inner(row), footers, custom, core
@@ -356,7 +359,8 @@ class DocxFormWriter(FormWriterBase):
             out.append(etree.Comment(_PREVIOUS[4:-3]))
         elif personal.previous:
             rows = range(1, personal.previous + 1)
-            out.extend(self._previous_block([self._previous_row(r, personal) for r in rows]))
+            rows_xml = [self._previous_row(r, personal) for r in rows]
+            out.extend(self._previous_block(rows_xml, personal.checkin))
         number = 0
         for section in qs.sections:
             out.append(self._p("heading", [sdt.run(localize(section.title, lang))], True))
@@ -386,15 +390,19 @@ class DocxFormWriter(FormWriterBase):
             self._p("answer", [control]),
         ]
 
-    def _previous_block(self, rows: list[etree._Element]) -> list[etree._Element]:
-        """Last cycle's agreements: a heading, a line of help and the table of ``rows``."""
+    def _previous_block(
+        self, rows: list[etree._Element], checkin: bool = False
+    ) -> list[etree._Element]:
+        """Last cycle's agreements (a check-in's: this round's): a heading, a line of help and
+        the table of ``rows``."""
         lang = self.lang
+        title, intro = texts.previous_heading(checkin)
         heads = [texts.t(k, lang) for k in ("what", "owner", "due", "status", "comment")]
         table = self._table(list(_PREVIOUS_WIDTHS), heads)
         table.extend(rows)
         return [
-            self._p("heading", [sdt.run(texts.t("previous_title", lang))], True),
-            self._p("intro", [sdt.run(texts.t("previous_intro", lang))]),
+            self._p("heading", [sdt.run(texts.t(title, lang))], True),
+            self._p("intro", [sdt.run(texts.t(intro, lang))]),
             table,
         ]
 
@@ -611,9 +619,11 @@ class DocxFormWriter(FormWriterBase):
             # A conclusion form (answers filled in, the preparation shown) is laid out for
             # its employee alone: there are few of them, and each differs in length.
             return self.render_direct(form)
-        if self._prepared is None:
-            self._prepared = self._prepare()
-        return self._prepared.fill(_values(form), len(form.previous_agreements), form.token)
+        checkin = form.identity.kind == "checkin"
+        if checkin not in self._prepared:
+            self._prepared[checkin] = self._prepare(checkin)
+        prepared = self._prepared[checkin]
+        return prepared.fill(_values(form), len(form.previous_agreements), form.token)
 
     def render_direct(self, form: FormData) -> bytes:
         """The same form as :meth:`render`, built by python-docx with the employee's values.
@@ -623,7 +633,10 @@ class DocxFormWriter(FormWriterBase):
         hand. Its zip entries carry the time of saving, so unlike the fast path's its bytes
         differ from run to run; what they hold does not.
         """
-        personal = _Personal(_values(form), len(form.previous_agreements), form.answers)
+        checkin = form.identity.kind == "checkin"
+        personal = _Personal(
+            _values(form), len(form.previous_agreements), form.answers, checkin=checkin
+        )
         buf = io.BytesIO()
         self._document(personal, form.token).save(buf)
         return buf.getvalue()

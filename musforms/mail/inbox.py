@@ -142,11 +142,19 @@ class Known:
     tick: bool = True
 
 
+# The first empty line, which ends a message's header block, by any of the line ends the
+# email package takes (CRLF, LF, a lone CR).
+_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
+
+
 def message_key(data: bytes) -> str:
     """What a message is known by to collect's cache: its Message-ID with its size, or, for
     a message without one (and an Outlook .msg), the SHA-256 of its bytes."""
     if not data.startswith(OLE_MAGIC):
-        key = header_key(data, len(data))
+        # Only the header block is parsed: the email package would read a whole reply with a
+        # 300 kB form a line at a time to find the Message-ID.
+        end = _BLANK_LINE.search(data)
+        key = header_key(data[: end.end()] if end else data, len(data))
         if key is not None:
             return key
     import hashlib
@@ -415,8 +423,7 @@ class _Walker:
         """The part's decoded bytes, or why it is refused (over the size limit, told from
         the encoded size before anything is decoded)."""
         if base64_body is not None:
-            encoded_size = len(base64_body.decode("ascii", "surrogateescape"))
-            estimate = encoded_size * 3 // 4
+            estimate = len(base64_body) * 3 // 4  # as many characters as bytes
         else:
             encoded = part.get_payload()
             estimate = 0
@@ -429,7 +436,8 @@ class _Walker:
         data: bytes | None = None
         if base64_body is not None:
             try:  # as the library decodes a valid body (Message.get_payload), in one call
-                data = base64.b64decode(b"".join(base64_body.splitlines()), validate=True)
+                # Its line ends taken out as splitting its lines would (CR, LF), in one call.
+                data = base64.b64decode(base64_body.translate(None, b"\r\n"), validate=True)
             except binascii.Error:
                 data = None  # not clean base64: the library's lenient decoding, below
             if data is None:

@@ -16,21 +16,25 @@ The library prints nothing and asks nothing; the texts are HR's (``texts.py``).
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import ipaddress
+import secrets
 import smtplib
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from musforms.dates import danish_date
 from musforms.errors import ConfigError, MusformsError
@@ -56,6 +60,7 @@ DEFAULT_TIMEOUT = 30.0  # seconds for every socket operation
 TRIES = 3  # attempts at one message, each on a fresh connection after the last was lost
 PAUSES = (1.0, 3.0)  # seconds before the second and the third attempt
 LOST_IN_A_ROW = 2  # messages in a row that could not be sent for a lost connection: stop
+AHEAD = 4  # messages made ahead of the one being sent, when there is no pace
 
 # The MIME type of each kind of file musforms mails, by ending.
 MIME_TYPES = {
@@ -389,7 +394,9 @@ def _plan_employees(
     again: bool,
 ) -> Plan:
     _cycle, organisation = _round(forms_dir)
-    chosen = _Texts(kind, forms_dir, texts, organisation)
+    # Check-in forms are sent with a text of their own, and logged as invitations.
+    checkin = kind == "invitation" and manifest_head(forms_dir).kind == "checkin"
+    chosen = _Texts("checkin" if checkin else kind, forms_dir, texts, organisation)
     log = sent(forms_dir)
     plan = Plan(kind)
     candidates: list[tuple[Outgoing, Employee]] = []
@@ -588,10 +595,12 @@ def _conclusion_of(
 
 
 def build_message(
-    out: Outgoing, sender: Address, *, draft: bool = False
+    out: Outgoing, sender: Address, *, draft: bool = False, contents: list[bytes] | None = None
 ) -> tuple[EmailMessage, list[SentFile], str]:
     """The message, the files it carries (name, sha256 of the bytes attached) and its
-    Message-ID (empty for a draft: the mail program gives it one when it is sent)."""
+    Message-ID (empty for a draft: the mail program gives it one when it is sent). The
+    attachments' bytes are ``contents`` when given (in their order), else read from their
+    files."""
     subject, body = out.text.render(out.values)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
@@ -609,14 +618,75 @@ def build_message(
         msg["Message-ID"] = message_id
     msg.set_content(body, cte="quoted-printable")
     files = []
-    for attachment in out.attachments:
-        data = attachment.path.read_bytes()
+    for attachment, data in zip(out.attachments, contents or _contents(out), strict=True):
         maintype, subtype = MIME_TYPES.get(
             attachment.path.suffix.lower(), ("application", "octet-stream")
         )
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.name)
         files.append(SentFile(name=attachment.name, sha256=hashlib.sha256(data).hexdigest()))
     return msg, files, message_id
+
+
+def _contents(out: Outgoing) -> list[bytes]:
+    return [attachment.path.read_bytes() for attachment in out.attachments]
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A message made ahead of its turn: its bytes as a mail file holds them and as they go
+    to the server (the fast path), or the email package's message (the library way, or an
+    address in other letters, which needs SMTPUTF8); the files it carries; its Message-ID."""
+
+    message: bytes | EmailMessage
+    files: list[SentFile]
+    message_id: str
+    wire: Stuffed | None = None
+
+    def as_bytes(self) -> bytes:
+        """The message as a mail file holds it."""
+        if isinstance(self.message, bytes):
+            return self.message
+        return self.message.as_bytes()
+
+
+def ready_message(out: Outgoing, sender: Address, *, draft: bool = False) -> Ready:
+    """The message as :func:`build_message` makes it. The fast path (``MUSFORMS_FAST_PATHS``)
+    has the email package lay out the headers and parts around a short stand-in for each
+    attachment, and puts in its place the file base64-encoded in one call (76 characters a
+    line, as the email package encodes it a line at a time) with CRLF line ends: the same
+    message, without the email package writing out a 300 kB form line by line."""
+    from musforms import fastpath
+
+    contents = _contents(out)
+    if not fastpath.enabled() or not (out.to + sender.addr_spec).isascii():
+        return Ready(*build_message(out, sender, draft=draft, contents=contents))
+    stand_ins = [secrets.token_bytes(30) for _data in contents]
+    skeleton, _files, message_id = build_message(out, sender, draft=draft, contents=stand_ins)
+    wire = skeleton.as_bytes()
+    files = []
+    for attachment, data, stand_in in zip(out.attachments, contents, stand_ins, strict=True):
+        line = base64.b64encode(stand_in) + b"\r\n"
+        if wire.count(line) != 1:  # cannot happen (random bytes): make it the library way
+            return Ready(*build_message(out, sender, draft=draft, contents=contents))
+        wire = wire.replace(line, _base64_lines(data))
+        files.append(SentFile(name=attachment.name, sha256=hashlib.sha256(data).hexdigest()))
+    # Dot-stuffed here (RFC 5321 4.5.2), in one pass over bytes that end every line in CRLF,
+    # where smtplib would run a regular expression over the whole message on every send.
+    stuffed = (b"." if wire.startswith(b".") else b"") + wire.replace(b"\n.", b"\n..")
+    return Ready(wire, files, message_id, Stuffed(stuffed))
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """``data`` in base64 as the email package writes an attachment: lines of 76 characters
+    (57 bytes), each ending in CRLF; encoded in one call, not 57 bytes at a time."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    return b"\r\n".join(lines) + b"\r\n" if lines else b""
+
+
+class Stuffed(bytes):
+    """A message as it goes over the wire after DATA: CRLF line ends, dot-stuffed already;
+    only the final ``.`` line is still to come."""
 
 
 @dataclass
@@ -631,9 +701,8 @@ def write_drafts(plan: Plan, outbox: Path, sender: Address) -> DraftsResult:
     warning = private_folder(outbox)
     written = []
     for out in plan.messages:
-        msg, _files, _id = build_message(out, sender, draft=True)
         path = outbox / out.draft_name
-        write_bytes(path, msg.as_bytes())
+        write_bytes(path, ready_message(out, sender, draft=True).as_bytes())
         written.append(path)
     return DraftsResult(written, [warning] if warning else [])
 
@@ -710,11 +779,11 @@ def connect(server: Server) -> smtplib.SMTP:
     try:
         conn: smtplib.SMTP
         if server.tls == "ssl":
-            conn = smtplib.SMTP_SSL(
+            conn = _SMTP_SSL(
                 server.host, server.port, timeout=server.timeout, context=_context(server)
             )
         else:
-            conn = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            conn = _SMTP(server.host, server.port, timeout=server.timeout)
         try:
             conn.ehlo()
             if server.tls == "starttls":
@@ -791,6 +860,29 @@ def connect(server: Server) -> smtplib.SMTP:
             ).format(name=server.name, value=exc.strerror or exc)
         ) from None
     return conn
+
+
+def _data(conn: smtplib.SMTP, msg: Any) -> tuple[int, bytes]:
+    """smtplib's DATA, but a :class:`Stuffed` message is sent as it is: smtplib would
+    dot-stuff it again (by a regular expression over the whole message)."""
+    if not isinstance(msg, Stuffed):
+        return smtplib.SMTP.data(conn, msg)
+    conn.putcmd("data")
+    code, reply = conn.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    conn.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return conn.getreply()
+
+
+class _SMTP(smtplib.SMTP):
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        return _data(self, msg)
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL):
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        return _data(self, msg)
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -901,6 +993,9 @@ def send(
             return result
         conn: smtplib.SMTP | None = connect(server)
         interval = 60.0 / rate if rate > 0 else 0.0
+        # Without a pace, the next messages are made while this one goes out; paced, only
+        # the next, so none is dated long before it is sent.
+        ahead = _Ahead(todo, sender, AHEAD if interval < 1 else 1)
         next_at = time.monotonic()
         lost_in_a_row = 0
         try:
@@ -909,7 +1004,7 @@ def send(
                 if wait > 0:
                     sleep(wait)
                 next_at = max(next_at, time.monotonic()) + interval
-                msg, files, message_id = build_message(out, sender)
+                ready = ahead.next()
                 reason, lost = "", ""
                 for attempt in range(TRIES):
                     if attempt:  # the connection was lost: a moment's pause, then a fresh one
@@ -917,7 +1012,13 @@ def send(
                     try:
                         if conn is None:
                             conn = connect(server)
-                        conn.send_message(msg, from_addr=sender.addr_spec, to_addrs=[out.to])
+                        if ready.wire is not None:
+                            conn.sendmail(sender.addr_spec, [out.to], ready.wire)
+                        else:
+                            assert isinstance(ready.message, EmailMessage)  # the library way
+                            conn.send_message(
+                                ready.message, from_addr=sender.addr_spec, to_addrs=[out.to]
+                            )
                     except smtplib.SMTPRecipientsRefused as exc:
                         code, said = exc.recipients.get(out.to, (0, b""))
                         if 400 <= code < 500:  # not now (greylisting, too many an hour)
@@ -966,9 +1067,9 @@ def send(
                                 kind=out.kind,
                                 employee_id=out.employee_id,
                                 to=out.to,
-                                files=files,
+                                files=ready.files,
                                 sent_at=dt.datetime.now().astimezone(),
-                                message_id=message_id,
+                                message_id=ready.message_id,
                             )
                         )
                         result.sent += 1
@@ -1004,9 +1105,40 @@ def send(
                 conn = None
             raise
         finally:
+            ahead.close()
             if conn is not None:
                 _close(conn)
     return result
+
+
+class _Ahead:
+    """The messages of ``todo`` made in order in a thread of their own, ``ahead`` of the one
+    being sent: reading, hashing and encoding the forms overlaps the server's reading of the
+    message before."""
+
+    def __init__(self, todo: list[Outgoing], sender: Address, ahead: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musforms-send")
+        self._todo = iter(todo)
+        self._sender = sender
+        self._queue: deque[Future[Ready]] = deque()
+        for _i in range(ahead):
+            self._submit()
+
+    def _submit(self) -> None:
+        out = next(self._todo, None)
+        if out is not None:
+            self._queue.append(self._pool.submit(ready_message, out, self._sender))
+
+    def next(self) -> Ready:
+        """The next message; raises what making it raised (a form file gone, a full disk)."""
+        if not self._queue:
+            self._submit()
+        future = self._queue.popleft()
+        self._submit()
+        return future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _said(code: int, said: bytes | str) -> str:

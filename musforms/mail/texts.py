@@ -1,5 +1,5 @@
-"""The mail texts HR edits: subject and body of the invitation, the reminder and the leaders'
-mail, in Danish and English.
+"""The mail texts HR edits: subject and body of the invitation, the reminder, the leaders'
+mail and the check-in's invitation, in Danish and English.
 
 A text file (``invitation.da.txt``) has the subject on its first line, then a blank line, then
 the body. Placeholders in braces are filled in per message: ``{navn}`` or ``{name}``, and so
@@ -25,8 +25,9 @@ from typing import Literal
 from musforms.errors import ConfigError
 from musforms.i18n import _
 
-Kind = Literal["invitation", "reminder", "leaders"]
-KINDS: tuple[Kind, ...] = ("invitation", "reminder", "leaders")
+# "checkin": the invitation to a check-in form (a forms folder of generate --followup).
+Kind = Literal["invitation", "reminder", "leaders", "checkin"]
+KINDS: tuple[Kind, ...] = ("invitation", "reminder", "leaders", "checkin")
 LANGUAGES = ("da", "en")
 FOLDER = Path("config") / "mail"  # in a round's folder, as musforms init writes it
 
@@ -50,6 +51,7 @@ PLACEHOLDERS: dict[Kind, dict[str, str]] = {
     "invitation": _EMPLOYEE,
     "reminder": _EMPLOYEE,
     "leaders": _LEADER,
+    "checkin": _EMPLOYEE,
 }
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|[{}]")
 

@@ -26,7 +26,7 @@ from musforms.models import Organisation
 from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
 from musforms.outputs.spool import AgreementSpool, database_path, read_only, spool_db
-from musforms.outputs.views import QuestionSets, iter_agreement_rows
+from musforms.outputs.views import QuestionSets
 from musforms.response import Response
 from musforms.wording import counted
 from musforms.written import Written
@@ -55,10 +55,14 @@ class OutputPaths:
 
 def output_lines(paths: OutputPaths) -> list[str]:
     """Where the minutes and the follow-up list landed, for the HR officer."""
-    lines = [
-        _("Minutes: {drafts} in {folder}").format(
-            drafts=counted(paths.minutes, "draft", "drafts"), folder=paths.minutes_dir
-        ),
+    lines = []
+    if paths.minutes_dir is not None:  # none when only the follow-up list was written again
+        lines.append(
+            _("Minutes: {drafts} in {folder}").format(
+                drafts=counted(paths.minutes, "draft", "drafts"), folder=paths.minutes_dir
+            )
+        )
+    lines += [
         _("Follow-up list: {agreements} in {xlsx} and {csv}").format(
             agreements=counted(paths.agreements, "agreement", "agreements"),
             xlsx=paths.xlsx,
@@ -80,6 +84,12 @@ def load_organisation(forms_dir: Path | None) -> Organisation:
     if (organisation := kept(forms_dir)) is not None:
         return organisation
     return load_settings(None, near=forms_dir / "questions.yaml")
+
+
+def round_organisation(out: Path) -> Organisation | None:
+    """The settings the outputs of the round in ``out`` were last written with, if any."""
+    earlier = _load_settings(out)
+    return earlier.organisation if earlier is not None else None
 
 
 def _has_settings(forms_dir: Path | None) -> bool:
@@ -225,9 +235,7 @@ def _write_outputs(
         for response in _again(responses):
             if sets.for_response(response) is None:
                 missing.add(response.employee.id)
-            spool.add(iter_agreement_rows([response]))
-            if (c := check_in(response, org.followup_months)) is not None:
-                spool.add_check_in(c)
+            _add_response(spool, out, response, org)
         followup_db.execute("COMMIT")
         result.xlsx, result.csv, result.ics = out / XLSX, out / CSV, out / ICS
         result.minutes = write_minutes(
@@ -257,6 +265,17 @@ def _write_outputs(
         out, _Settings(organisation=org, template=_str(template), by_department=by_department)
     )
     return result
+
+
+def _add_response(spool: AgreementSpool, out: Path, response: Response, org: Organisation) -> None:
+    """A response's agreement rows and check-in date, with its check-in laid over them."""
+    from musforms.outputs.checkins import checkin_of, returned_at, with_checkin
+    from musforms.outputs.views import iter_agreement_rows
+
+    checkin = checkin_of(out, response.employee.id)
+    spool.add(with_checkin(iter_agreement_rows([response]), checkin))
+    if (c := check_in(response, org.followup_months, returned_at(checkin))) is not None:
+        spool.add_check_in(c)
 
 
 def _again(responses: Iterable[Response]) -> Iterator[Response]:
@@ -292,14 +311,15 @@ def write_followup(
 ) -> None:
     """agreements.xlsx, agreements.csv and followup.ics from the rows and check-ins in
     ``spool``."""
-    from musforms.outputs.calendar import write_check_ins
+    from musforms.outputs.calendar import event_cache, write_check_ins
     from musforms.outputs.followup import write_csv, write_xlsx
 
     lang = org.default_language
     try:
         write_xlsx(out / XLSX, spool, lang, by_department=by_department)
         write_csv(out / CSV, spool.rows(), lang)
-        write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now)
+        with event_cache(out) as events:
+            write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now, events=events)
     except Exception as exc:
         # Often in a drafting process, whose errors must pickle to be told (lxml's do not).
         raise_if_full(exc)
@@ -315,24 +335,25 @@ def _write_followup(
         write_followup(out, spool, org, by_department=by_department, now=now)
 
 
-def rewrite_followup(out: Path, responses: Iterable[Response]) -> None:
+def rewrite_followup(out: Path, responses: Iterable[Response]) -> OutputPaths:
     """Rewrite agreements.xlsx, agreements.csv and followup.ics from ``responses`` alone, with
-    the settings of the last run (after purging employees from a results folder)."""
+    the settings of the last run (after purging employees from a results folder, or
+    collecting check-ins)."""
     earlier = _load_settings(out)
     org = earlier.organisation if earlier else Organisation()
     with spool_db() as db:
         spool = AgreementSpool(db)
         for response in responses:
-            spool.add(iter_agreement_rows([response]))
-            if (c := check_in(response, org.followup_months)) is not None:
-                spool.add_check_in(c)
+            _add_response(spool, out, response, org)
         by_department = bool(earlier and earlier.by_department)
         write_followup(out, spool, org, by_department=by_department, now=None)
+        count = len(spool)
     index = out / MINUTES_DIR / ".index.json"
     if index.is_file():
         from musforms.outputs.minutes import prune_index
 
         prune_index(out / MINUTES_DIR)
+    return OutputPaths(xlsx=out / XLSX, csv=out / CSV, ics=out / ICS, agreements=count)
 
 
 class _Settings(BaseModel):
@@ -367,6 +388,7 @@ __all__ = [
     "output_lines",
     "question_sets_for",
     "rewrite_followup",
+    "round_organisation",
     "watch",
     "write_outputs",
 ]

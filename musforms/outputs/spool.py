@@ -56,7 +56,8 @@ class AgreementSpool:
         db.execute("CREATE INDEX agreement_rows_leader ON agreement_rows (leader)")
         db.execute("CREATE INDEX agreement_rows_form ON agreement_rows (form_id)")
         db.execute(
-            "CREATE TABLE check_ins (seq INTEGER PRIMARY KEY, form_id, name, day, meeting_date)"
+            "CREATE TABLE check_ins"
+            " (seq INTEGER PRIMARY KEY, form_id, name, day, meeting_date, returned)"
         )
         self._count = 0
 
@@ -83,12 +84,14 @@ class AgreementSpool:
 
     def add_check_in(self, check_in: CheckIn) -> None:
         self._db.execute(
-            "INSERT INTO check_ins (form_id, name, day, meeting_date) VALUES (?, ?, ?, ?)",
+            "INSERT INTO check_ins (form_id, name, day, meeting_date, returned)"
+            " VALUES (?, ?, ?, ?, ?)",
             (
                 check_in.form_id,
                 check_in.name,
                 check_in.day.isoformat(),
                 _iso(check_in.meeting_date),
+                check_in.returned.isoformat() if check_in.returned else None,
             ),
         )
 
@@ -128,9 +131,13 @@ class AgreementSpool:
     def check_ins(self) -> Iterator[CheckIn]:
         """Every check-in, in the order added."""
 
-        query = f"SELECT seq, form_id, name, day, meeting_date FROM check_ins WHERE {_AFTER}"  # noqa: S608
-        for _, form_id, name, day, meeting in pages(self._db, query):
-            yield CheckIn(form_id, name, dt.date.fromisoformat(day), _date(meeting))
+        query = (
+            "SELECT seq, form_id, name, day, meeting_date, returned"  # noqa: S608 (constant)
+            f" FROM check_ins WHERE {_AFTER}"
+        )
+        for _, form_id, name, day, meeting, returned in pages(self._db, query):
+            back = dt.datetime.fromisoformat(returned) if returned else None
+            yield CheckIn(form_id, name, dt.date.fromisoformat(day), _date(meeting), back)
 
     def _distinct(self, column: str) -> list[str]:
         # One entry per department or leader, not per row: a few thousand at the most.

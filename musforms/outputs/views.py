@@ -21,7 +21,7 @@ from musforms.texts import status_label, t
 # Characters XML 1.0 cannot hold (a form may carry them); tab and line feed stay.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-OPEN_STATUSES = ("open", "in_progress", "none")
+OPEN_STATUSES = ("open", "in_progress", "not_started", "none")
 
 
 def danish_date(value: dt.date | str | None) -> str:
@@ -152,7 +152,8 @@ class AgreementRow:
     what: str
     owner: str
     due: dt.date | None
-    status: str  # open | done | in_progress | dropped | none (last round's, no status given)
+    # open | done | in_progress | not_started | dropped | none (last round's, no status given)
+    status: str
     previous: bool  # made at last round's conversation
     comment: str
     form_id: str
@@ -348,3 +349,4 @@ class CheckIn:
     name: str
     day: dt.date
     meeting_date: dt.date | None
+    returned: dt.datetime | None = None  # when the check-in form came back, if it did

@@ -1066,6 +1066,7 @@ def _recover_answers(qs: QuestionSet, lines: list[str]) -> dict[str, RawValue]:
             "date_hint",
             "confidential",
             "previous_title",
+            "checkin_previous_title",
             "choose_one",
             "choose_any",
         ):

@@ -852,11 +852,12 @@ class PdfFormWriter(FormWriterBase):
             return []
         b = _Builder(slots, direct)
         b.y += 8
-        b.para(self._t("previous_title"), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
+        title, intro = texts.previous_heading(form.identity.kind == "checkin")
+        b.para(self._t(title), MARGIN_X, CONTENT_W, SANS_BOLD, 13, 17, ACCENT)
         b.y += 4
         b.rule(MARGIN_X, b.y, CONTENT_W, ACCENT, 0.8)
         b.y += 6
-        b.para(self._t("previous_intro"), MARGIN_X, CONTENT_W, color=MUTED)
+        b.para(self._t(intro), MARGIN_X, CONTENT_W, color=MUTED)
         b.y += 6
         blocks = [b.block(keep_with_next=True)]
         statuses = texts.AGREEMENT_STATUSES
