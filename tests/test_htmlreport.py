@@ -256,6 +256,52 @@ def test_open_agreements_are_counted_per_leader(round_: Round, tmp_path: Path) -
     assert {k: [int(c) for c in v] for k, v in rows.items()} == want
 
 
+def test_conclusions_are_counted_and_their_agreements_followed(tmp_path: Path) -> None:
+    """Collected conclusions (results/<round>/conclusions/responses/) are counted, approved by
+    both or not; the agreements counted are the agreed ones where a conclusion is back."""
+    from musforms.response import ResponseAgreement, ResponseApproval, ResponseConclusion
+
+    rnd = build(tmp_path / "r", people_of(PLAN))
+    assert "Ingen konklusionsskemaer er indsamlet" in _report(rnd, tmp_path, "before.html")
+    folder = rnd.results / "conclusions" / "responses"
+    folder.mkdir(parents=True)
+    yes = ResponseApproval(approved=True, date=dt.date(2027, 1, 18))
+    agreed = [ResponseAgreement(what="Den aftalte", due=TODAY - dt.timedelta(days=1))]
+    concluded = {}
+    for response, leader in ((rnd.responses[0], yes), (rnd.responses[1], ResponseApproval())):
+        conclusion = ResponseConclusion(
+            form_id=f"K{response.employee.id}", concluded="Vi aftalte én ting",
+            agreements=agreed, employee=yes, leader=leader,
+        )  # fmt: skip
+        concluded[response.employee.id] = conclusion
+        (folder / f"{response.employee.id}.json").write_text(
+            response.model_copy(update={"conclusion": conclusion}).to_json(), encoding="utf-8"
+        )
+    page = _report(rnd, tmp_path)
+    (text,) = lxml_html.fromstring(page).xpath("//section[@id='conclusions']/p/text()")
+    assert text.startswith(
+        "Konklusioner indsamlet: 2. Godkendt af både medarbejder og leder: 1. "
+        "Mangler en godkendelse: 1"
+    )
+    want: dict[str, list[int]] = {}
+    for r in rnd.responses:
+        counts = want.setdefault(r.employee.manager or "", [0, 0, 0])
+        c = concluded.get(r.employee.id)
+        rows = [
+            *(c.agreements if c is not None else r.agreements),
+            *[a for a in r.previous_agreements if a.status not in ("done", "dropped")],
+        ]
+        for a in rows:
+            counts[0] += 1
+            if a.due is not None and a.due < TODAY:
+                counts[2] += 1
+            elif a.due is not None and a.due <= TODAY + dt.timedelta(days=30):
+                counts[1] += 1
+    rows = _rows(page, "//section[@id='agreements']//table")
+    rows.pop("Hele organisationen")
+    assert {k: [int(c) for c in v] for k, v in rows.items()} == want
+
+
 # --- what the file holds --------------------------------------------------------------------
 
 

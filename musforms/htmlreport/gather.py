@@ -28,7 +28,7 @@ from musforms.report import (
     no_results,
 )
 from musforms.response import Response, ResponseEmployee
-from musforms.results import read_responses
+from musforms.results import iter_responses, read_responses
 
 # --by: the roster columns kept in the manifest that a report may group by. Names, e-mail
 # addresses and ids are no groups.
@@ -127,6 +127,8 @@ class Gathered:
     wellbeing: Wellbeing = field(default_factory=Wellbeing)
     # leader → [open, due within DUE_SOON_DAYS, overdue]
     agreements: dict[str, list[int]] = field(default_factory=dict)
+    conclusions: int = 0  # conclusions collected (conclusions/responses/)
+    approved: int = 0  # of those, approved by both the employee and the leader
 
 
 class QuestionSets:
@@ -230,8 +232,12 @@ def gather(
             _ensure(db, entry.employee_id)
             db.execute("UPDATE people SET problems = 1 WHERE id = ?", (entry.employee_id,))
     sets = QuestionSets(results, forms_dir)
-    for response in read_responses(results, iter_returned(results)):
+    # Each with its conclusion where it came back: the agreements counted are the agreed ones.
+    for response in iter_responses(results):
         _returned(got, response, sets, today)
+        if response.conclusion is not None:
+            got.conclusions += 1
+            got.approved += response.conclusion.approved
     return got
 
 

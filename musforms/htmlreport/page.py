@@ -235,11 +235,20 @@ def _missing(page: Page) -> Iterator[str]:
 
 
 def _conclusions(page: Page) -> Iterator[str]:
-    # No conclusion form is issued yet; when one is, its returned and approved counts go here.
-    lang = page.lang
+    g, lang = page.gathered, page.lang
+    if g.conclusions:
+        text = w(
+            "conclusions_counts",
+            lang,
+            collected=g.conclusions,
+            approved=g.approved,
+            unapproved=g.conclusions - g.approved,
+        )
+    else:
+        text = w("no_conclusions", lang)
     yield (
         f'<section id="conclusions">\n<h2>{escape(w("conclusions", lang))}</h2>\n'
-        f"<p>{escape(w('no_conclusions', lang))}</p>\n</section>\n"
+        f"<p>{escape(text)}</p>\n</section>\n"
     )
 
 

@@ -61,6 +61,13 @@ WORDS: dict[str, dict[str, str]] = {
         "da": "Ingen konklusionsskemaer er indsamlet i denne runde.",
         "en": "No conclusion forms have been collected in this round.",
     },
+    "conclusions_counts": {
+        "da": "Konklusioner indsamlet: {collected}. Godkendt af både medarbejder og leder: "
+        "{approved}. Mangler en godkendelse: {unapproved} (se report.json i conclusions/).",
+        "en": "Conclusions collected: {collected}. Approved by both the employee and the "
+        "leader: {approved}. An approval missing: {unapproved} (see report.json in "
+        "conclusions/).",
+    },
     "agreements": {"da": "Aftaler, pr. leder", "en": "Agreements, by leader"},
     "open": {"da": "Åbne", "en": "Open"},
     "due_soon": {"da": "Frist inden {days} dage", "en": "Due within {days} days"},
