@@ -20,6 +20,7 @@ from musforms.errors import ConfigError
 from musforms.htmlreport import write_html_report
 from musforms.htmlreport.anonymity import REMAINDER, SMALL, hidden_groups
 from musforms.models import Organisation
+from musforms.response import ResponseAgreement
 from musforms.settings import load_settings
 from tests.htmlreport_round import TODAY, Person, Round, build, people_of
 
@@ -238,11 +239,19 @@ def test_those_missing_are_listed_under_their_leader(round_: Round, tmp_path: Pa
 
 def test_open_agreements_are_counted_per_leader(round_: Round, tmp_path: Path) -> None:
     """Open, due within 30 days and overdue per leader, as counted from the responses."""
+    assert _agreement_counts(_report(round_, tmp_path)) == _want_agreements(round_, {})
+
+
+def _want_agreements(
+    rnd: Round, agreed: dict[str, list[ResponseAgreement]]
+) -> dict[str, list[int]]:
+    """Per leader: open, due within 30 days, overdue; ``agreed`` replaces an employee's
+    proposals (a conclusion came back)."""
     want: dict[str, list[int]] = {}
-    for r in round_.responses:
+    for r in rnd.responses:
         counts = want.setdefault(r.employee.manager or "", [0, 0, 0])
         rows = [
-            *r.agreements,
+            *agreed.get(r.employee.id, r.agreements),
             *[a for a in r.previous_agreements if a.status not in ("done", "dropped")],
         ]
         for a in rows:
@@ -251,27 +260,31 @@ def test_open_agreements_are_counted_per_leader(round_: Round, tmp_path: Path) -
                 counts[2] += 1
             elif a.due is not None and a.due <= TODAY + dt.timedelta(days=30):
                 counts[1] += 1
-    rows = _rows(_report(round_, tmp_path), "//section[@id='agreements']//table")
+    return want
+
+
+def _agreement_counts(page: str) -> dict[str, list[int]]:
+    rows = _rows(page, "//section[@id='agreements']//table")
     rows.pop("Hele organisationen")
-    assert {k: [int(c) for c in v] for k, v in rows.items()} == want
+    return {k: [int(c) for c in v] for k, v in rows.items()}
 
 
 def test_conclusions_are_counted_and_their_agreements_followed(tmp_path: Path) -> None:
     """Collected conclusions (results/<round>/conclusions/responses/) are counted, approved by
     both or not; the agreements counted are the agreed ones where a conclusion is back."""
-    from musforms.response import ResponseAgreement, ResponseApproval, ResponseConclusion
+    from musforms.response import ResponseApproval, ResponseConclusion
 
     rnd = build(tmp_path / "r", people_of(PLAN))
     assert "Ingen konklusionsskemaer er indsamlet" in _report(rnd, tmp_path, "before.html")
     folder = rnd.results / "conclusions" / "responses"
     folder.mkdir(parents=True)
     yes = ResponseApproval(approved=True, date=dt.date(2027, 1, 18))
-    agreed = [ResponseAgreement(what="Den aftalte", due=TODAY - dt.timedelta(days=1))]
+    agreements = [ResponseAgreement(what="Den aftalte", due=TODAY - dt.timedelta(days=1))]
     concluded = {}
     for response, leader in ((rnd.responses[0], yes), (rnd.responses[1], ResponseApproval())):
         conclusion = ResponseConclusion(
             form_id=f"K{response.employee.id}", concluded="Vi aftalte én ting",
-            agreements=agreed, employee=yes, leader=leader,
+            agreements=agreements, employee=yes, leader=leader,
         )  # fmt: skip
         concluded[response.employee.id] = conclusion
         (folder / f"{response.employee.id}.json").write_text(
@@ -283,23 +296,8 @@ def test_conclusions_are_counted_and_their_agreements_followed(tmp_path: Path) -
         "Konklusioner indsamlet: 2. Godkendt af både medarbejder og leder: 1. "
         "Mangler en godkendelse: 1"
     )
-    want: dict[str, list[int]] = {}
-    for r in rnd.responses:
-        counts = want.setdefault(r.employee.manager or "", [0, 0, 0])
-        c = concluded.get(r.employee.id)
-        rows = [
-            *(c.agreements if c is not None else r.agreements),
-            *[a for a in r.previous_agreements if a.status not in ("done", "dropped")],
-        ]
-        for a in rows:
-            counts[0] += 1
-            if a.due is not None and a.due < TODAY:
-                counts[2] += 1
-            elif a.due is not None and a.due <= TODAY + dt.timedelta(days=30):
-                counts[1] += 1
-    rows = _rows(page, "//section[@id='agreements']//table")
-    rows.pop("Hele organisationen")
-    assert {k: [int(c) for c in v] for k, v in rows.items()} == want
+    agreed = {eid: c.agreements for eid, c in concluded.items()}
+    assert _agreement_counts(page) == _want_agreements(rnd, agreed)
 
 
 # --- what the file holds --------------------------------------------------------------------
