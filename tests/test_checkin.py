@@ -195,6 +195,28 @@ def test_a_checkin_with_an_edited_agreement_is_rejected(tmp_path: Path) -> None:
     assert _xlsx(out) == before
 
 
+def test_with_a_roster_only_those_given_a_checkin_are_missing(tmp_path: Path) -> None:
+    """collect --roster on check-ins: an employee on the roster who was given no check-in
+    (no open agreement, or new since the conversation) is not missing one."""
+    out = _round(tmp_path, "2026", ANSWERS)
+    forms = tmp_path / "forms" / "2026-opfoelgning"
+    generate_followup(out, forms, formats=["pdf"])
+    roster = tmp_path / "roster-december.csv"
+    roster.write_text(
+        (tmp_path / "roster.csv").read_text(encoding="utf-8")
+        + "1099;Ny Medarbejder;IT;Bo Berg;01-03-2027\r\n",
+        encoding="utf-8",
+    )
+    returned = tmp_path / "returned" / "opfoelgning"
+    returned.mkdir()
+    _fill(
+        forms, "1042", "pdf", returned / "opfølgning.pdf", {"prev_status__1": "done"}, 1_800_000_000
+    )
+    result = collect([returned], forms, out, roster=roster)
+    assert result.counts == {"ok": 1}
+    assert (result.returned, result.missing, result.missing_first) == (1, 1, ["1043"])
+
+
 def test_checkins_of_another_round_are_refused(tmp_path: Path) -> None:
     """Check-ins collected into a folder that holds no results of their round are refused
     with what to give instead, and nothing is written there."""

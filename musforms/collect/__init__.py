@@ -252,9 +252,12 @@ def _collect_checkins(
                 "were collected"
             ).format(forms_dir=forms_dir, cycle=cycle, out=out, held=held)
         )
+    # Those expected are those given a check-in: the roster of the conversations named
+    # everyone (also those with no open agreement, or new since), and says nothing more here.
+    del roster
     with folder_lock(out, "collect"), folder_lock(checkins_folder(out), "collect"):
         result, _others = _collect(
-            inputs, forms_dir, checkins_folder(out), roster, keyed, limits, workers, progress,
+            inputs, forms_dir, checkins_folder(out), None, keyed, limits, workers, progress,
             on_total, full, kind="checkin",
         )  # fmt: skip
         result.outputs = _round_followup(out, checkins_folder(out))
