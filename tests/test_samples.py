@@ -45,18 +45,24 @@ def sample_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("samples")
 
 
-@pytest.fixture(scope="module")
-def collected(sample_round: Path) -> tuple[dict[str, object], int]:
-    """report.json and collect's exit code for samples/returned, as `make demo` collects it:
-    forms generated anew from config/ and the sample roster with samples/demo.key."""
-    root = sample_round
+def _demo_forms(root: Path) -> tuple[Path, Path, Path]:
+    """The demo's key, and its forms generated anew from config/ and the sample roster with
+    it, as `make demo` makes them: (key, forms folder, roster)."""
     key = root / "demo.key"
     shutil.copyfile(SAMPLES / "demo.key", key)
     key.chmod(0o600)
     forms = root / "forms" / "2026"
     roster = SAMPLES / "roster.csv"
     generate(ROOT / "config" / "questions.yaml", roster, forms, "2026", key_file=key, workers=1)
-    out = root / "results"
+    return key, forms, roster
+
+
+@pytest.fixture(scope="module")
+def collected(sample_round: Path) -> tuple[dict[str, object], int]:
+    """report.json and collect's exit code for samples/returned, as `make demo` collects it:
+    forms generated anew from config/ and the sample roster with samples/demo.key."""
+    key, forms, roster = _demo_forms(sample_round)
+    out = sample_round / "results"
     result = CliRunner().invoke(
         cli,
         [
@@ -75,12 +81,7 @@ def concluded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, objec
     samples/returned and samples/konklusion collected together, as `make demo` does after
     collecting samples/returned alone (which issues the conclusion forms)."""
     root = tmp_path_factory.mktemp("konklusion")
-    key = root / "demo.key"
-    shutil.copyfile(SAMPLES / "demo.key", key)
-    key.chmod(0o600)
-    forms = root / "forms" / "2026"
-    roster = SAMPLES / "roster.csv"
-    generate(ROOT / "config" / "questions.yaml", roster, forms, "2026", key_file=key, workers=1)
+    key, forms, roster = _demo_forms(root)
     out = root / "results"
     common = ("--forms", str(forms), "--out", str(out), "--roster", str(roster))
     common += ("--key-file", str(key), "--workers", "1")
