@@ -12,6 +12,7 @@ import email.policy
 import io
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from musforms.collect import collect
 from musforms.docx.reader import read_docx
 from musforms.errors import ConfigError
 from musforms.generate import generate, generate_followup
+from musforms.htmlreport.gather import gather
 from musforms.manifest import load_manifest, manifest_head
 from musforms.pdf.reader import read_pdf
 from musforms.purge import execute, plan_purge
@@ -38,6 +40,7 @@ from tests.test_outputs_collect import ANSWERS, _round
 
 pytestmark = pytest.mark.realclient
 
+TODAY = dt.date(2027, 4, 1)
 SOEREN_COMMENT = "Første møde holdt — næste i maj\nÅse booker lokalet"
 IDA_COMMENT = "Vi mødes i stedet hver anden uge\nfra april, på Ærø"
 
@@ -159,6 +162,11 @@ def test_checkins_update_the_follow_up_list_calendar_and_next_year(tmp_path: Pat
     again = _check_in_events(out)
     assert again.keys() == first.keys()
     assert int(again[soeren_uid]["SEQUENCE"]) > first[soeren_uid]
+
+    # The status report counts as open what the check-ins left open: Søren's two in
+    # progress (one of them due 30-06-2027); his done one and Ida's dropped one are not.
+    got = gather(out, sqlite3.connect(":memory:"), forms_dir=None, by="department", today=TODAY)
+    assert sum(counts[0] for counts in got.agreements.values()) == 2, got.agreements
 
     # Next year: what is still open, each by its latest status; done and dropped stay behind.
     questions = tmp_path / "config" / "questions.yaml"
