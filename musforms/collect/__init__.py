@@ -332,6 +332,7 @@ def _collect(
     """One pass over the inputs for forms of ``kind``; the result, and the files of forms of
     another kind met (None when some came in mail: then every input is to be read again)."""
     cycle, key_path, key, warnings = keyed
+    from musforms.conclusions import conclusions_dir
     from musforms.purge import finish_pending
 
     finish_pending(out)  # a purge killed part way is finished before anything is read
@@ -351,7 +352,15 @@ def _collect(
         written.told(),
         contextlib.closing(open_cache(out, digest, full=full)) as cache,
         cache_writer(digest) as kept,
-        open_context(key, forms_dir, roster=roster, limits=limits, cache=cache, kind=kind) as ctx,
+        open_context(
+            key,
+            forms_dir,
+            roster=roster,
+            limits=limits,
+            cache=cache,
+            kind=kind,
+            elsewhere=[conclusions_dir(out)] if kind == "preparation" else [],
+        ) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
         if earlier is not None:
