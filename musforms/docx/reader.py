@@ -491,14 +491,7 @@ class _Layout:
                 for part, cell in zip(layout.PREVIOUS_PARTS, row, strict=False):
                     self.out[fn.previous_field(number, part)] = _clean(cell)
                 if row:
-                    # Under what was agreed, its latest status: "Ved opfølgningen: I gang".
-                    *what, last = row[0].split("\n")
-                    label, colon, shown = last.partition(":")
-                    if what and colon and _norm(label) in latest:
-                        self.out[fn.previous_field(number, "what")] = _clean("\n".join(what))
-                        self.out[fn.previous_field(number, fn.PREVIOUS_LATEST)] = _clean(
-                            shown.strip()
-                        )
+                    self._latest(number, row[0], latest)
                 if len(row) >= 5:
                     text = _clean(row[3])
                     self.out[fn.previous_status_field(number)] = (
@@ -508,6 +501,19 @@ class _Layout:
                     )
                     self.out[fn.previous_comment_field(number)] = _clean(row[4])
             return
+
+    def _latest(self, number: int, cell: str, labels: set[str]) -> None:
+        """Under what was agreed, its latest status ("Ved opfølgningen: I gang – …"): one
+        line as written (formdata.latest_text), so lines a page wrapped it into are one."""
+        lines = cell.split("\n")
+        for at in range(len(lines) - 1, 0, -1):
+            label, colon, shown = lines[at].partition(":")
+            if colon and _norm(label) in labels:
+                what = "\n".join(lines[:at])
+                self.out[fn.previous_field(number, "what")] = _clean(what)
+                shown = " ".join(" ".join([shown, *lines[at + 1 :]]).split())
+                self.out[fn.previous_field(number, fn.PREVIOUS_LATEST)] = _clean(shown)
+                return
 
     def _questions(self) -> None:
         questions = self.qs.questions()

@@ -442,7 +442,7 @@ class DocxFormWriter(FormWriterBase):
             control = self._prefilled(
                 name(fn.previous_field(row, fn.PREVIOUS_LATEST)), alias("latest_status"), personal
             )
-            more[0] = [self._p("small", [sdt.run(f"{label}: "), control])]
+            more[0] = [self._p("cell", [sdt.run(f"{label}: ", italic=True), control])]
         cells.append(
             sdt.dropdown_control(
                 name(fn.previous_status_field(row)),
