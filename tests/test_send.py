@@ -999,6 +999,50 @@ def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
     assert len(list(read_log(forms))) == 5
 
 
+def test_ctrl_c_over_three_connections_says_exactly_what_was_sent(
+    tmp_path: Path, server: Server
+) -> None:
+    """Ctrl-C as the 6th message ends, over three connections: the run stops, says that 5
+    were sent, and the send log holds those 5 and the server only those (it would take any
+    message ended after the 6th); no traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    forms = _round(tmp_path, 20)
+    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            "3"]  # fmt: skip
+    env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    interrupted: list[int] = []
+
+    async def interrupt_at_the_end_of_the_sixth(accepted: int) -> bool:
+        if accepted < 5:
+            return False
+        if interrupted:
+            return False  # taken: none should come
+        interrupted.append(accepted)
+        os.kill(proc.pid, signal.SIGINT)
+        await asyncio.sleep(1)  # the client stops meanwhile
+        return True  # not accepted
+
+    server.handler.on_data = interrupt_at_the_end_of_the_sixth
+    _out, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 130, said
+    assert (
+        "Stopped. 5 of 20 messages were sent before it stopped and are in the send log "
+        f"({forms / LOG_FILE}); nobody gets those again."
+    ) in " ".join(said.split()), said
+    assert "Traceback" not in said
+    assert len(server.handler.received) == 5
+    assert sorted(e.to for e in read_log(forms)) == sorted(
+        r.rcpt_tos[0] for r in server.handler.received
+    )
+
+
 def test_again_sends_what_was_sent_before(tmp_path: Path, server: Server) -> None:
     forms = _round(tmp_path, 2)
     assert _send(forms, server, "--yes", "--format", "pdf").exit_code == 0

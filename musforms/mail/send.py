@@ -7,8 +7,9 @@ Two steps, so the command line can show what will happen and ask first:
 - a *plan* (:func:`plan_invitations`, :func:`plan_reminders`, :func:`plan_leaders`): who gets
   which message with which files, who cannot be sent to and why (no address, not an address,
   an address two people share), who already had theirs (the send log, ``sendlog.py``);
-- then :func:`send` (over SMTP, paced, retrying a lost connection with a fresh one, each
-  accepted message written to the send log at once) or :func:`write_drafts`.
+- then :func:`send` (over SMTP, a few connections at once, paced in all, retrying a lost
+  connection with a fresh one, each accepted message written to the send log at once) or
+  :func:`write_drafts`.
 
 The library prints nothing and asks nothing; the texts are HR's (``texts.py``).
 """
@@ -1054,6 +1055,7 @@ class _Run:
         self.next_at = time.monotonic()
         self.lost_in_a_row = 0
         self.stopped = threading.Event()
+        self.halted = threading.Event()  # an error or Ctrl-C: nothing more is ended
         self.error: BaseException | None = None
         self.open: set[smtplib.SMTP] = set()
         # Between the end of a message's DATA and its line in the send log: one at a time.
@@ -1063,38 +1065,53 @@ class _Run:
         self.ahead = _Ahead(todo, sender, AHEAD if self.interval < 1 else 1)
 
     def go(self, first: smtplib.SMTP, connections: int) -> None:
+        """Every connection in a thread of its own (``first`` the first's), this thread
+        waiting for them a moment at a time, so that Ctrl-C, which lands here, stops them
+        at once."""
         threads = [
             threading.Thread(
-                target=self._connection, args=(None,), name=f"musforms-send-{n}", daemon=True
+                target=self._connection,
+                args=(first if n == 0 else None,),
+                name=f"musforms-send-{n + 1}",
+                daemon=True,
             )
-            for n in range(1, connections)
+            for n in range(connections)
         ]
         try:
             for thread in threads:
                 thread.start()
-            self._connection(first)  # the first connection in this thread: Ctrl-C lands here
             for thread in threads:
-                thread.join()
+                while thread.is_alive():
+                    thread.join(0.1)
         except BaseException as exc:
             self._stop(exc)
             with self.lock:
                 for conn in self.open:  # mid-conversation, perhaps: no polite QUIT to wait for
                     _cut(conn)
             for thread in threads:
-                thread.join()
+                if thread.is_alive():
+                    thread.join()
             raise
         finally:
             self.ahead.close()
         if self.error is not None:
             raise self.error
-        result = self.result
-        result.not_sent = len(self.todo) - self.finished
+        self.result.not_sent = len(self.todo) - self.finished
 
     def _stop(self, exc: BaseException | None = None) -> None:
         with self.lock:
             if exc is not None and self.error is None:
                 self.error = exc
+            if exc is not None:
+                self.halted.set()
             self.stopped.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, less when the run stops meanwhile (Ctrl-C)."""
+        if self.sleep is time.sleep:
+            self.halted.wait(seconds)
+        else:
+            self.sleep(seconds)
 
     def _take(self) -> tuple[Outgoing, Future[Ready], float] | None:
         """The next message, the making of it, and how long to wait for its turn."""
@@ -1113,6 +1130,7 @@ class _Run:
         or the run stops. A connection beyond the first that cannot be made leaves the
         messages to the others (a server may take fewer at once)."""
         _WINDOW.lock = self.window
+        _WINDOW.halted = self.halted
         try:
             if conn is None:
                 try:
@@ -1129,13 +1147,11 @@ class _Run:
                     break
                 out, making, wait = taken
                 if wait > 0:
-                    self.sleep(wait)
+                    self._pause(wait)
                 if self.error is not None:
                     break  # stopped while this one waited its turn: it is not sent
                 conn = self._one(conn, out, making.result())
         except BaseException as exc:
-            if threading.current_thread() is threading.main_thread():
-                raise
             self._stop(exc)
         finally:
             _leave_window()
@@ -1154,7 +1170,7 @@ class _Run:
         reason, lost = "", ""
         for attempt in range(TRIES):
             if attempt:  # the connection was lost: a moment's pause, then a fresh one
-                self.sleep(PAUSES[attempt - 1])
+                self._pause(PAUSES[attempt - 1])
                 if self.error is not None:
                     raise self.error  # the run stopped meanwhile (Ctrl-C in another thread)
             try:
@@ -1253,9 +1269,13 @@ class _Run:
             conn.close()
 
 
-# Each connection's thread: the run's lock for the end of a message (see _data), and
-# whether the thread holds it.
+# Each connection's thread: the run's lock for the end of a message (see _data), whether
+# the thread holds it, and the run's stop for an error or Ctrl-C (no message is ended then).
 _WINDOW = threading.local()
+
+
+class _Halted(Exception):
+    """Raised in a connection's thread before it ends a message, once the run has stopped."""
 
 
 def _enter_window() -> None:
@@ -1263,6 +1283,9 @@ def _enter_window() -> None:
     if lock is not None and not getattr(_WINDOW, "held", False):
         lock.acquire()
         _WINDOW.held = True
+        if _WINDOW.halted.is_set():  # the run stopped (Ctrl-C) while this one waited
+            _leave_window()
+            raise _Halted
 
 
 def _leave_window() -> None:
