@@ -527,7 +527,7 @@ def generate(
         click.echo(
             _(
                 "  Agreements from {results}: {carried}, {checked} of them with the status "
-                "a check-in gave"
+                "a check-in gave (the form shows it under the agreement)"
             ).format(
                 results=source,
                 carried=counted(result.carried, "agreement", "agreements"),
