@@ -128,7 +128,8 @@ def section(results: list[dict[str, float | str]], employees: int, load: float) 
         "processes'. Then the same messages written as .eml drafts.",
         "",
         *machine(),
-        f"- Run: {time.strftime('%H:%M')} UTC; the machine shared with other work",
+        f"- Run: {time.strftime('%H:%M')} UTC (the load average below says how busy the machine"
+        " was)",
         f"- Target: at least {TARGET:g} messages a second to a local server",
         f"- Load average (1 minute) before and after measuring: {load:.1f}, "
         f"{os.getloadavg()[0]:.1f}",
