@@ -350,7 +350,7 @@ def _collect(
         scratch_space(out),
         written.told(),
         contextlib.closing(open_cache(out, digest, full=full)) as cache,
-        cache_writer(digest) as kept,
+        cache_writer(digest, cache) as kept,
         open_context(key, forms_dir, roster=roster, limits=limits, cache=cache, kind=kind) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
