@@ -18,6 +18,7 @@ form's answers.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import sqlite3
@@ -195,9 +196,11 @@ class Ledger:
 
     def add_inputs(self, paths: Iterable[Path]) -> int:
         """Note the files to read, in order; how many there are."""
+        numbered = enumerate(paths, 1)
         n = 0
-        for n, path in enumerate(paths, 1):
-            self._conn.execute("INSERT INTO inputs VALUES (?, ?)", (n, os.fsencode(path)))
+        while batch := [(n, os.fsencode(path)) for n, path in itertools.islice(numbered, 512)]:
+            self._conn.executemany("INSERT INTO inputs VALUES (?, ?)", batch)
+            n = batch[-1][0]
         return n
 
     def inputs(self) -> Iterator[Path]:
