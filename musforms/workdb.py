@@ -184,6 +184,8 @@ class Ledger:
         conn.execute("CREATE TABLE conflicts (form_id TEXT PRIMARY KEY, seq INTEGER)")
         conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE TABLE inputs (seq INTEGER PRIMARY KEY, path TEXT)")
+        # The employees whose response file this run wrote (or found holding) the text it made.
+        conn.execute("CREATE TABLE made (employee_id TEXT PRIMARY KEY) WITHOUT ROWID")
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
         self._has_roster = index.has_roster
         self._seq = 0
@@ -340,6 +342,20 @@ class Ledger:
             return str(row[0]) if row[0] != file else None
         self._conn.execute("INSERT INTO seen VALUES (?, ?)", (sha256, file))
         return None
+
+    # --- responses as this run made them
+
+    def made(self, employee_id: str, *, made: bool = True) -> None:
+        """Note that ``employee_id``'s response file holds the text this run made of the
+        response (``made`` false: no longer, it was removed)."""
+        if made:
+            self._conn.execute("INSERT OR IGNORE INTO made VALUES (?)", (employee_id,))
+        else:
+            self._conn.execute("DELETE FROM made WHERE employee_id = ?", (employee_id,))
+
+    def as_made(self, employee_id: str) -> bool:
+        query = "SELECT 1 FROM made WHERE employee_id = ?"
+        return self._conn.execute(query, (employee_id,)).fetchone() is not None
 
     # --- the round as a whole
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import re
 import subprocess
 import zipfile
@@ -781,3 +782,43 @@ def test_followup_workbook_leaves_odd_texts_to_openpyxl(
                 continue
         outcomes.append(_workbook_parts(path))
     assert outcomes[0] == outcomes[1]
+
+
+# --- responses.json ------------------------------------------------------------------------------
+
+
+def test_responses_json_same_both_ways(
+    tmp_path: Path, sample: list[Response], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """responses.json from the response files' texts as collect made them is the file the
+    responses read into models and written out again give, byte for byte."""
+    from musforms.results import RESPONSES_JSON, response_path, write_responses_json
+
+    odd = sample[0].model_copy(
+        update={
+            "employee": sample[0].employee.model_copy(update={"id": "1100", "name": 'Å "\\ 😀'}),
+            "answers": {**sample[0].answers, "titel": "a\u2028b\x1f\x7f\tc\r\n</script>"},
+        }
+    )
+    items = [*sample, odd]
+    out = tmp_path / "results"
+    for response in items:
+        path = response_path(out, response.employee.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(response.to_json(), encoding="utf-8")
+    ids = [r.employee.id for r in items]
+    texts = []
+    for fast in (True, False):
+        asked: list[str] = []
+
+        def as_made(eid: str, asked: list[str] = asked) -> bool:
+            asked.append(eid)
+            return True
+
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            write_responses_json(out, ids, as_made=as_made)
+        assert asked == (ids if fast else [])  # the texts were taken as they are, or not
+        texts.append((out / RESPONSES_JSON).read_bytes())
+    assert texts[0] == texts[1]
+    assert json.loads(texts[1])[-1]["answers"]["titel"] == "a\u2028b\x1f\x7f\tc\r\n</script>"

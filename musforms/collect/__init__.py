@@ -539,7 +539,7 @@ def _within(folder: Path) -> Callable[[Path], bool]:
 
 def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
     head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
-    write_responses_json(out, ledger.returned())
+    write_responses_json(out, ledger.returned(), as_made=ledger.as_made)
     write_report_json(
         out,
         head,

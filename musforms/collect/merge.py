@@ -116,6 +116,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         else:  # held nothing then (else it was kept above) and holds nothing now
             ledger.clear_winner(entry.form_id)
             response_path(out, entry.employee_id).unlink(missing_ok=True)
+            ledger.made(entry.employee_id, made=False)
             _blank(entry)
     elif current is not None and current.sha256 == entry.sha256:
         _duplicate(entry, f"an identical copy of {current.file}")
@@ -156,6 +157,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
             ledger.update(current)
         ledger.set_winner(entry.form_id, entry.file)
         _write_response(response_path(out, entry.employee_id), result.text)
+        ledger.made(entry.employee_id)
         _behind(ledger, entry)
     if not answered and entry.status in ("blank", "duplicate"):
         _no_required_missing(entry)
