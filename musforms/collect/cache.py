@@ -253,7 +253,7 @@ class CacheWriter:
         try:
             fd = os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             with open(earlier, "rb") as source, open(fd, "wb") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
+                shutil.copyfileobj(source, target, 1 << 16)
             db = connect(self.file, begin=False)
             try:
                 db.execute("PRAGMA secure_delete = ON")

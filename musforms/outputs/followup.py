@@ -193,7 +193,7 @@ def _write_xlsx_by_hand(path: Path, sheets: Sequence[_Sheet], lang: str) -> None
                         (folder / f"rows-{number}.xml").open("rb") as rows,
                     ):
                         out.write(head)
-                        shutil.copyfileobj(rows, out, 1 << 20)
+                        shutil.copyfileobj(rows, out, 1 << 16)
                         out.write(tail)
 
 
