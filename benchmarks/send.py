@@ -38,6 +38,7 @@ from tests.smtp_server import PASSWORD, USER  # noqa: E402
 STANDARD = ROOT / "musforms" / "sets" / "standard.yaml"
 HEADING = "## Sending the forms (musforms send)"
 TARGET = 50.0  # messages per second to a local server
+CONNECTIONS = mail.DEFAULT_CONNECTIONS
 DEADLINE = dt.date(2027, 1, 10)
 
 
@@ -54,12 +55,14 @@ def run(employees: int, work: Path) -> list[dict[str, float | str]]:
     generate(STANDARD, roster, forms, "2026", key_file=work / "key", workers=os.cpu_count())
     sender = mail.sender_address("HR <hr@example.dk>")
     results: list[dict[str, float | str]] = []
-    runs = [("PDF and Word", ("pdf", "docx"), "1"), ("PDF only", ("pdf",), "1")]
-    runs += [("PDF and Word", ("pdf", "docx"), "0")]
-    for label, formats, fast in runs:
+    both, pdf = ("pdf", "docx"), ("pdf",)
+    runs = [("PDF and Word", both, "1", 1), ("PDF and Word", both, "1", CONNECTIONS)]
+    runs += [("PDF only", pdf, "1", 1), ("PDF only", pdf, "1", CONNECTIONS)]
+    runs += [("PDF and Word", both, "0", 1), ("PDF and Word", both, "0", CONNECTIONS)]
+    for label, formats, fast, connections in runs:
         os.environ[fastpath.ENV] = fast
         (forms / "sent.jsonl").unlink(missing_ok=True)
-        with SmtpProcess(work) as server:
+        with SmtpProcess(work, processes=connections) as server:
             started = time.perf_counter()
             plan = mail.plan_invitations(forms, formats=formats, deadline=DEADLINE)
             planned = time.perf_counter()
@@ -68,7 +71,7 @@ def run(employees: int, work: Path) -> list[dict[str, float | str]]:
             target = mail.Server(
                 "127.0.0.1", server.port, "starttls", USER, PASSWORD, 30.0, server.cert
             )
-            result = mail.send(plan, forms, target, sender, rate=0)
+            result = mail.send(plan, forms, target, sender, rate=0, connections=connections)
             done = time.perf_counter()
             cpu = time.process_time() - cpu
             arrived = server.count()
@@ -84,6 +87,8 @@ def run(employees: int, work: Path) -> list[dict[str, float | str]]:
             {
                 "what": label,
                 "how": "by hand (the fast path)" if fast == "1" else "email package",
+                "connections": connections,
+                "busiest": int(arrived["busiest"]),
                 "plan_s": planned - started,
                 "send_s": done - planned,
                 "per_s": employees / (done - planned),
@@ -106,13 +111,21 @@ def section(results: list[dict[str, float | str]], employees: int, load: float) 
         "sent with no rate limit (`--rate 0`; the default is 30 a minute, Exchange Online's "
         "limit) to a real SMTP server on loopback (aiosmtpd, STARTTLS on a self-signed "
         "certificate, AUTH PLAIN; the tests' server, tests/smtp_server.py) running in a process "
-        "of its own (benchmarks/smtp_process.py), so the two do not share one interpreter. One "
-        "connection; every accepted message is written to the send log and fsynced before the "
-        "next goes. The plan reads every form once for its sha256 (has it been sent before?). "
+        "of its own (benchmarks/smtp_process.py), so the two do not share one interpreter. "
+        f"Over one connection, or over {CONNECTIONS} at once (`--connections`, the default) to "
+        f"{CONNECTIONS} such server processes listening on one port (SO_REUSEPORT: the system "
+        "gives each new connection to one of them by a hash of its addresses, so two may land "
+        "in one process while another gets none: the column *busiest server* says how many "
+        "of the messages the busiest process took). aiosmtpd serves all its connections in "
+        "one thread, so one process for several connections would measure that thread, not "
+        "musforms. Every accepted message is written to the send log and fsynced before its "
+        "connection sends the next, and one message at a time is between the end of its DATA "
+        "and its line in the log. The plan reads every form once for its sha256 (has it been "
+        "sent before?). "
         "The messages are made by hand (the fast path) or, with `MUSFORMS_FAST_PATHS=0`, by "
         "the email package and sent by smtplib's `send_message`. CPU per message is musforms' "
         "(this process, the thread that makes the messages ahead included) and the server "
-        "process's. Then the same messages written as .eml drafts.",
+        "processes'. Then the same messages written as .eml drafts.",
         "",
         *machine(),
         f"- Run: {time.strftime('%H:%M')} UTC; the machine shared with other work",
@@ -120,13 +133,15 @@ def section(results: list[dict[str, float | str]], employees: int, load: float) 
         f"- Load average (1 minute) before and after measuring: {load:.1f}, "
         f"{os.getloadavg()[0]:.1f}",
         "",
-        "| attached | message made | message size | plan | sent in | messages/s "
-        "| musforms' CPU per message | server's CPU per message | drafts/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| attached | message made | connections | busiest server | message size | plan "
+        "| sent in | messages/s | musforms' CPU per message | server's CPU per message "
+        "| drafts/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['what']} | {r['how']} | {float(r['kb']):.0f} kB | "
+            f"| {r['what']} | {r['how']} | {r['connections']} | {r['busiest']} | "
+            f"{float(r['kb']):.0f} kB | "
             f"{float(r['plan_s']):.2f} s | "
             f"{float(r['send_s']):.2f} s | **{float(r['per_s']):.0f}** | "
             f"{float(r['cpu_ms']):.1f} ms | {float(r['server_ms']):.1f} ms | "

@@ -527,7 +527,7 @@ def generate(
         click.echo(
             _(
                 "  Agreements from {results}: {carried}, {checked} of them with the status "
-                "a check-in gave"
+                "a check-in gave (the form shows it under the agreement)"
             ).format(
                 results=source,
                 carried=counted(result.carried, "agreement", "agreements"),
@@ -1310,6 +1310,16 @@ def _sent_count(kind: str, n: int) -> str:
     help=_("Messages per minute at most (0: no limit)."),
 )
 @click.option(
+    "--connections",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help=_(
+        "Connections to the mail server at once (Exchange Online takes 3); --rate counts "
+        "them all together."
+    ),
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(1, 600),
     default=30,
@@ -1339,6 +1349,7 @@ def send(
     texts: Path | None,
     roster: Path | None,
     rate: float,
+    connections: int,
     timeout: float,
     cafile: Path | None,
     again: bool,
@@ -1486,6 +1497,7 @@ def send(
             rate=rate,
             again=again,
             every=every,
+            connections=connections,
             progress=bar.update if bar is not None else None,
         )
     finally:

@@ -30,6 +30,9 @@ PREFILL_MEETING_DATE = "mf_meeting_date"
 # A conclusion form's copy of the employee's preparation, as the minutes show it: read-only.
 PREFILL_PREPARATION = "mf_preparation"
 PREVIOUS = "mf_prev"  # mf_prev__<row>__what / __owner / __due: last cycle's agreements
+# mf_prev__<row>__latest: the agreement's latest status and comment, as a check-in gave them
+# ("I gang – halvvejs"), shown under it; blank where no check-in did.
+PREVIOUS_LATEST = "latest"
 # What the employee says about last cycle's agreements: editable, not signed.
 PREVIOUS_STATUS = "prev_status"  # prev_status__<row>: done | in_progress | not_started | dropped
 PREVIOUS_COMMENT = "prev_comment"  # prev_comment__<row>

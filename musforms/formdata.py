@@ -1,7 +1,7 @@
 """Build the signed FormData for one employee: what every writer renders.
 
-The prefilled values (name, department, leader, meeting date, last cycle's agreements)
-are put into reserved ``mf_`` fields and covered by the identity's signature.
+The prefilled values (name, department, leader, meeting date, last cycle's agreements with
+their latest status) are put into reserved ``mf_`` fields and covered by the identity's signature.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from musforms import fieldnames as fn
+from musforms import texts
 from musforms.dates import danish_date
 from musforms.identity import canonical_json, digest, make_form_id, sign
 from musforms.models import (
@@ -19,6 +20,7 @@ from musforms.models import (
     FormIdentity,
     FormKind,
     Organisation,
+    PreviousAgreement,
     QuestionSet,
 )
 
@@ -28,8 +30,22 @@ def question_set_digest(qs: QuestionSet) -> str:
     return digest(canonical_json(qs.model_dump(mode="json")))
 
 
-def prefill_values(employee: Employee, previous: Sequence[Agreement] = ()) -> dict[str, str]:
-    """The reserved fields every form carries read-only, by field name."""
+def latest_text(agreement: Agreement, lang: str) -> str:
+    """What a form shows of an agreement's latest status and comment, as a check-in gave
+    them: ``I gang – halvvejs med kurset``; blank where no check-in did. One line: the form
+    shows it under the agreement, and the comment is there in full in the check-in."""
+    if not isinstance(agreement, PreviousAgreement) or agreement.status is None:
+        return ""
+    status = texts.status_label(agreement.status, lang)
+    comment = " ".join((agreement.comment or "").split())
+    return f"{status} – {comment}" if comment else status
+
+
+def prefill_values(
+    employee: Employee, previous: Sequence[Agreement] = (), lang: str = "da"
+) -> dict[str, str]:
+    """The reserved fields every form carries read-only, by field name; ``lang`` is the
+    form's language (the words of an agreement's latest status)."""
     values = {
         fn.PREFILL_NAME: employee.name,
         fn.PREFILL_DEPARTMENT: employee.department or "",
@@ -38,10 +54,14 @@ def prefill_values(employee: Employee, previous: Sequence[Agreement] = ()) -> di
         if employee.meeting_date
         else "",
     }
+    latest = [latest_text(agreement, lang) for agreement in previous]
     for row, agreement in enumerate(previous, start=1):
         values[fn.previous_field(row, "what")] = agreement.what
         values[fn.previous_field(row, "owner")] = agreement.owner or ""
         values[fn.previous_field(row, "due")] = danish_date(agreement.due) if agreement.due else ""
+        # Where a check-in gave any of them a status, each shows its latest (blank: none).
+        if any(latest):
+            values[fn.previous_field(row, fn.PREVIOUS_LATEST)] = latest[row - 1]
     return values
 
 
@@ -76,7 +96,8 @@ def make_form_data(
         kind=kind,
         of_form=of_form,
     )
-    prefill = prefill_values(employee, previous)
+    form_lang = employee.language or lang or org.default_language
+    prefill = prefill_values(employee, previous, form_lang)
     if preparation:
         prefill[fn.PREFILL_PREPARATION] = preparation
     return FormData(
@@ -84,7 +105,7 @@ def make_form_data(
         employee=employee,
         identity=identity,
         token=sign(key, identity, prefill),
-        lang=employee.language or lang or org.default_language,
+        lang=form_lang,
         organisation=org,
         previous_agreements=list(previous),
         prefill=prefill,

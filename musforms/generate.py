@@ -64,7 +64,14 @@ from musforms.manifest import (
     save_organisation,
     write_manifest,
 )
-from musforms.models import Agreement, Employee, FormKind, Organisation, QuestionSet
+from musforms.models import (
+    Agreement,
+    Employee,
+    FormKind,
+    Organisation,
+    PreviousAgreement,
+    QuestionSet,
+)
 from musforms.pool import Task, ordered_map
 from musforms.scratch import connect, pages
 from musforms.written import Stopped, tell
@@ -78,7 +85,7 @@ CHUNK = 16
 Item = tuple[str, str | None, str | None]
 # A rendered form on its way back: the employee id and the form's manifest entry.
 Issued = tuple[str, str]
-_AGREEMENTS = TypeAdapter(list[Agreement])
+_AGREEMENTS = TypeAdapter(list[PreviousAgreement])
 
 
 @dataclass(frozen=True)
@@ -269,7 +276,7 @@ class _Spool:
             )
         return count
 
-    def add_carried(self, carried: Iterable[tuple[str, list[Agreement]]]) -> int:
+    def add_carried(self, carried: Iterable[tuple[str, list[PreviousAgreement]]]) -> int:
         """Keep each employee's carried agreements; how many there are in all."""
         count = 0
         for employee_id, agreements in carried:

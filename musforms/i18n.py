@@ -73,6 +73,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _current().ngettext(singular, plural, n)
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a count for the catalogues, its singular and plural; say it with
+    :func:`ngettext` where it is shown."""
+    return singular, plural
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalogues where it is defined; translate it with :func:`_`
     where it is shown."""

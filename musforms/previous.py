@@ -2,7 +2,8 @@
 the round's own check-ins (``generate --followup``).
 
 Both take each agreement with its latest status: the one the check-in gave, where a check-in
-came back (musforms.outputs.checkins).
+came back (musforms.outputs.checkins). The forms show that status and comment under the
+agreement (``mf_prev__<row>__latest``, signed with the rest).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from musforms.models import Agreement, Employee
+from musforms.models import AgreementStatus, Employee, PreviousAgreement
 from musforms.outputs.views import AgreementRow
+from musforms.texts import AGREEMENT_STATUSES
 
 if TYPE_CHECKING:
     from musforms.response import Response
@@ -44,13 +46,22 @@ def _rows(results: Path) -> Iterator[tuple[Response, list[tuple[AgreementRow, bo
         yield response, [(row, row != before) for before, row in zip(plain, rows, strict=True)]
 
 
-def _agreement(row: AgreementRow) -> Agreement:
-    return Agreement(what=row.what, owner=row.owner or None, due=row.due)
+def _agreement(row: AgreementRow, checked: bool) -> PreviousAgreement:
+    """The agreement as the form carries it; with the status and comment a check-in gave
+    it (``checked``), which the form shows under it (formdata.latest_text)."""
+    status = row.status if checked and row.status in AGREEMENT_STATUSES else None
+    return PreviousAgreement(
+        what=row.what,
+        owner=row.owner or None,
+        due=row.due,
+        status=cast("AgreementStatus | None", status),
+        comment=(row.comment or None) if status else None,
+    )
 
 
 def iter_open_agreements(
     results: Path, basis: Counter[str] | None = None, tally: Tally | None = None
-) -> Iterator[tuple[str, list[Agreement]]]:
+) -> Iterator[tuple[str, list[PreviousAgreement]]]:
     """Per employee with any: the agreements made last round, plus older ones still not done
     or dropped, each by its latest status (a check-in's, where one came back). One employee
     at a time, read from the results folder as they are wanted.
@@ -67,21 +78,21 @@ def iter_open_agreements(
             if row.status in FINISHED:
                 tally.finished += checked
             elif row.what.strip():
-                kept.append(_agreement(row))
+                kept.append(_agreement(row, checked))
                 tally.carried += 1
                 tally.from_checkins += checked
         if kept:
             yield response.employee.id, kept
 
 
-def open_agreements(results: Path) -> dict[str, list[Agreement]]:
+def open_agreements(results: Path) -> dict[str, list[PreviousAgreement]]:
     """:func:`iter_open_agreements` gathered by employee id."""
     return dict(iter_open_agreements(results))
 
 
 def iter_checkin_agreements(
     results: Path, tally: Tally | None = None
-) -> Iterator[tuple[Employee, str, list[Agreement]]]:
+) -> Iterator[tuple[Employee, str, list[PreviousAgreement]]]:
     """Per employee with an agreement still open: who they are, their preparation form and
     the agreements a check-in asks about (those not done or dropped yet)."""
     tally = tally if tally is not None else Tally()
@@ -92,7 +103,7 @@ def iter_checkin_agreements(
             continue
         tally.carried += len(open_rows)
         tally.from_checkins += sum(checked for _row, checked in open_rows)
-        kept = [_agreement(row) for row, _checked in open_rows]
+        kept = [_agreement(row, checked) for row, checked in open_rows]
         e = response.employee
         employee = Employee(
             id=e.id,

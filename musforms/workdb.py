@@ -77,14 +77,21 @@ class IssuedIndex:
         cycle: str,
         forms: Iterable[ManifestForm],
         roster_ids: Iterable[str] | None = None,
+        elsewhere: Iterable[str] = (),
     ) -> IssuedIndex:
+        """The index at ``path`` of ``forms``; ``elsewhere``: the ids of the round's forms of
+        another kind, collected by a pass of their own (:meth:`is_elsewhere`)."""
         conn = connect(path, begin=False)
         try:
             conn.execute(
                 f"CREATE TABLE issued ({_ISSUED_COLUMNS}, PRIMARY KEY (form_id)) WITHOUT ROWID"
             )
             conn.execute("CREATE TABLE roster (employee_id TEXT PRIMARY KEY) WITHOUT ROWID")
+            conn.execute("CREATE TABLE elsewhere (form_id TEXT PRIMARY KEY) WITHOUT ROWID")
             conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT OR IGNORE INTO elsewhere VALUES (?)", ((i,) for i in elsewhere)
+            )
             conn.executemany(
                 "INSERT OR REPLACE INTO issued VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_issued_row(form) for form in forms),
@@ -135,6 +142,12 @@ class IssuedIndex:
             dt.date.fromisoformat(meeting) if meeting else None,
             json.loads(files),
         )
+
+    def is_elsewhere(self, form_id: str) -> bool:
+        """Whether ``form_id`` is of the round's forms of another kind: a form known only by
+        its printed form code (no signed identity left) is collected by the pass of its kind."""
+        query = "SELECT 1 FROM elsewhere WHERE form_id = ?"
+        return self._db().execute(query, (form_id,)).fetchone() is not None
 
     def has_name(self, name: str) -> bool:
         """Whether a form was issued to someone of this name."""

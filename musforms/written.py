@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from musforms.i18n import _
+from musforms.i18n import _, ngettext
 
 Identity = tuple[int, int, int, int] | None
 
@@ -66,7 +66,7 @@ class _Kind:
     not write are called (None: nothing to say about them)."""
 
     key: str
-    done_text: str  # with {n}, and {s} for a plural
+    done_text: tuple[str, str]  # singular and plural, with {n}
     rest: str | None
     rest_without: str | None  # when none were written
     had: bool
@@ -92,12 +92,12 @@ class Written:
         self,
         key: str,
         subfolder: str,
-        done_text: str,
+        done_text: tuple[str, str],
         rest: str | None = None,
         rest_without: str | None = None,
     ) -> None:
         """Count files of a kind, in ``subfolder``: ``done_text`` says those written (``{n}``
-        of them, ``{s}`` where a plural takes an s), ``rest`` those not (``rest_without`` when
+        of them; singular and plural, marked by i18n.Nn_), ``rest`` those not (``rest_without`` when
         none were)."""
         if any(isinstance(item, _Kind) and item.key == key for item in self._items):
             return
@@ -136,9 +136,8 @@ class Written:
                     absent.append(item.name)
                 continue
             if item.count:
-                # {s} is the English plural's s; a translation says the number its own way.
-                done = _(item.done_text)
-                updated.append(done.format(n=item.count, s="s" * (item.count != 1)))
+                done = ngettext(*item.done_text, item.count)
+                updated.append(done.format(n=item.count))
             if item.finished:
                 continue
             rest = item.rest if item.count else item.rest_without

@@ -36,7 +36,8 @@ LOCALE = ROOT / "musforms" / "locale"
 POT = LOCALE / "musforms.pot"
 LANGUAGES = ("da", "en")
 # counted(n, "form", "forms") is ngettext("form", "forms", n) with the number in front.
-KEYWORDS = {**DEFAULT_KEYWORDS, "counted": (2, 3)}
+# Nn_("{n} form", "{n} forms") marks a message with a count that ngettext says later.
+KEYWORDS = {**DEFAULT_KEYWORDS, "counted": (2, 3), "Nn_": (1, 2)}
 # Files whose click commands' docstrings are their help.
 COMMAND_FILES = ("musforms/cli.py",)
 CREATED = datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC)

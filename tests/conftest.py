@@ -15,7 +15,7 @@ import pytest
 from musforms.formdata import make_form_data
 from musforms.i18n import LOCALE_VARIABLES, set_language
 from musforms.identity import load_key
-from musforms.models import Agreement, Employee, FormData, QuestionSet
+from musforms.models import Agreement, Employee, FormData, PreviousAgreement, QuestionSet
 
 DATA = Path(__file__).resolve().parent / "data"
 # Forms saved by Microsoft Word, from public test suites (licences in SOURCES.md there).
@@ -200,7 +200,14 @@ def employee() -> Employee:
 @pytest.fixture
 def form_data(every_type: QuestionSet, employee: Employee, key: bytes) -> FormData:
     previous = [
-        Agreement(what="Kursus i Excel", owner="Søren", due=dt.date(2026, 6, 1)),
+        # With the status a check-in gave it, which the form shows under it.
+        PreviousAgreement(
+            what="Kursus i Excel",
+            owner="Søren",
+            due=dt.date(2026, 6, 1),
+            status="in_progress",
+            comment="Halvvejs — æøå\nmangler eksamen",
+        ),
         Agreement(what="Mentorordning", owner="Åse", due=None),
     ]
     return make_form_data(every_type, employee, key=key, cycle="2026", previous=previous)

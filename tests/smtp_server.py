@@ -15,7 +15,7 @@ import logging
 import socket
 import ssl
 import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -56,6 +56,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    peer: Any = None  # the client's address and port: which connection it came over
 
     def message(self) -> EmailMessage:
         msg = email.message_from_bytes(self.data, policy=email.policy.default)
@@ -73,6 +74,10 @@ class Handler:
     not_now: dict[str, int] = field(default_factory=dict)  # address → times to answer 450
     stall_after: int | None = None  # go silent at DATA once this many were accepted
     on_rcpt: Callable[[int], None] | None = None  # called with how many were accepted so far
+    # Awaited at the end of each message's DATA with how many were accepted so far (other
+    # connections are served meanwhile); when it says True, the message is not accepted and
+    # the connection is closed.
+    on_data: Callable[[int], Awaitable[bool]] | None = None
     dropped: int = 0
 
     async def handle_RCPT(
@@ -95,8 +100,13 @@ class Handler:
             return "421 closing"  # never reaches the client: the transport is gone
         if self.stall_after is not None and len(self.received) >= self.stall_after:
             await asyncio.sleep(3600)  # until the client gives up and the server stops
+        if self.on_data is not None and await self.on_data(len(self.received)):
+            server.transport.close()
+            return "421 closing"
         data = envelope.original_content or envelope.content
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.peer)
+        )
         return "250 2.0.0 Ok: queued"
 
 
@@ -121,10 +131,17 @@ class Server:
         handler: Handler | None = None,
         tls: str = "starttls",
         mechanisms: tuple[str, ...] = ("LOGIN", "PLAIN"),
+        *,
+        shared: tuple[int, Path, Path] | None = None,
     ) -> None:
-        self.cert, key = make_certificate(folder)
+        """``shared``: a port and a certificate and its key this server shares with servers
+        in other processes (SO_REUSEPORT: the system hands each new connection to one)."""
+        if shared is None:
+            self.cert, key = make_certificate(folder)
+            self.port = free_port()
+        else:
+            self.port, self.cert, key = shared
         self.handler = handler or Handler()
-        self.port = free_port()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(self.cert), str(key))
         options: dict[str, Any] = {
@@ -141,7 +158,8 @@ class Server:
             # aiosmtpd counts only STARTTLS as TLS for auth_require_tls (and warns about AUTH
             # required without it): AUTH is offered, and the client logs in all the same.
             options.update(authenticator=_authenticator, auth_require_tls=False)
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
+        kind = Controller if shared is None else _SharedPort
+        self.controller = kind(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def address(self) -> str:
@@ -153,6 +171,23 @@ class Server:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+class _SharedPort(Controller):
+    """aiosmtpd's controller, listening on a port other processes listen on too."""
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker,
+            host=self.hostname,
+            port=self.port,
+            ssl=self.ssl_context,
+            reuse_port=True,
+        )
+
+    def _trigger_server(self) -> None:
+        # A connection to the port to see the server answer may go to another process's.
+        self.loop.call_soon_threadsafe(self._factory_invoker)
 
 
 class Silent:

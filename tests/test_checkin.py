@@ -12,6 +12,8 @@ import email.policy
 import io
 import json
 import os
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,10 @@ from openpyxl import load_workbook
 
 from musforms.cli import cli
 from musforms.collect import collect
+from musforms.docx.reader import read_docx
 from musforms.errors import ConfigError
 from musforms.generate import generate, generate_followup
+from musforms.htmlreport.gather import gather
 from musforms.manifest import load_manifest, manifest_head
 from musforms.pdf.reader import read_pdf
 from musforms.purge import execute, plan_purge
@@ -36,6 +40,7 @@ from tests.test_outputs_collect import ANSWERS, _round
 
 pytestmark = pytest.mark.realclient
 
+TODAY = dt.date(2027, 4, 1)
 SOEREN_COMMENT = "Første møde holdt — næste i maj\nÅse booker lokalet"
 IDA_COMMENT = "Vi mødes i stedet hver anden uge\nfra april, på Ærø"
 
@@ -62,6 +67,14 @@ def _csv(out: Path) -> dict[tuple[str, str], tuple[str, str]]:
     text = (out / "agreements.csv").read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))[1:]
     return {(r[0], r[4]): (r[7], r[8]) for r in rows}
+
+
+def _pdf_text(path: Path) -> str:
+    """The PDF's text as poppler's pdftotext lays it out, each line's spaces made one."""
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=60
+    )
+    return "\n".join(" ".join(line.split()) for line in done.stdout.decode("utf-8").splitlines())
 
 
 def _check_in_events(out: Path) -> dict[str, Calendar]:
@@ -150,18 +163,63 @@ def test_checkins_update_the_follow_up_list_calendar_and_next_year(tmp_path: Pat
     assert again.keys() == first.keys()
     assert int(again[soeren_uid]["SEQUENCE"]) > first[soeren_uid]
 
+    # The status report counts as open what the check-ins left open: Søren's two in
+    # progress (one of them due 30-06-2027); his done one and Ida's dropped one are not.
+    got = gather(out, sqlite3.connect(":memory:"), forms_dir=None, by="department", today=TODAY)
+    assert sum(counts[0] for counts in got.agreements.values()) == 2, got.agreements
+
     # Next year: what is still open, each by its latest status; done and dropped stay behind.
     questions = tmp_path / "config" / "questions.yaml"
     next_year = tmp_path / "forms" / "2027"
     carried = generate(
-        questions, tmp_path / "roster.csv", next_year, "2027", formats=["pdf"], previous=out
+        questions,
+        tmp_path / "roster.csv",
+        next_year,
+        "2027",
+        formats=["pdf", "docx"],
+        previous=out,
     )
     assert (carried.carried, carried.carried_from_checkins) == (2, 2)
     forms_2027 = {f.employee_id: f for f in load_manifest(next_year).forms}
     assert forms_2027["1043"].previous_agreements == []
-    raw = read_pdf(next_year / forms_2027["1042"].files["pdf"]).fields
-    rows = [(raw.get(f"mf_prev__{n}__what"), raw.get(f"mf_prev__{n}__due")) for n in (1, 2, 3)]
-    assert rows == [("=1+1", None), ("Mentor hver måned", "30-06-2027"), (None, None)]
+    # Each row with its latest status and comment, signed with the rest, in both formats.
+    latest = {
+        1: ("=1+1", None, "I gang – Startet nu"),
+        2: ("Mentor hver måned", "30-06-2027", f"I gang – {' '.join(SOEREN_COMMENT.split())}"),
+        3: (None, None, None),
+    }
+    form_2027 = forms_2027["1042"]
+    for raw in (
+        read_pdf(next_year / form_2027.files["pdf"]).fields,
+        read_docx(next_year / form_2027.files["docx"]).fields,
+    ):
+        rows = {
+            n: tuple(raw.get(f"mf_prev__{n}__{part}") for part in ("what", "due", "latest"))
+            for n in latest
+        }
+        assert rows == latest
+    # Where the employee sees it: the page under each agreement (poppler's text of the PDF).
+    page = _pdf_text(next_year / form_2027.files["pdf"])
+    assert "Ved opfølgningen: I gang – Startet nu" in page
+    assert "Ved opfølgningen: I gang – Første møde holdt — næste i maj Åse booker" in page
+    # The employee fills next year's form in LibreOffice (Word) and in pdf.js: collected,
+    # the latest statuses verify with the rest, and the statuses chosen now are recorded.
+    now: Values = {"prev_status__1": "done", "prev_comment__1": IDA_COMMENT}
+    now |= {"prev_status__2": "in_progress"}
+    for fmt in ("docx", "pdf"):
+        back = tmp_path / "returned-2027" / fmt
+        _fill(next_year, "1042", fmt, back / f"søren.{fmt}", now, 1_800_200_000)
+        results = collect([back], next_year, tmp_path / "results-2027" / fmt)
+        assert results.counts == {"ok": 1}, fmt
+        response = json.loads(
+            (tmp_path / "results-2027" / fmt / "responses" / "1042.json").read_text("utf-8")
+        )
+        assert [
+            (p["what"], p["status"], p["comment"]) for p in response["previous_agreements"]
+        ] == [
+            ("=1+1", "done", IDA_COMMENT),
+            ("Mentor hver måned", "in_progress", None),
+        ], fmt
 
     # Purging Søren (met 14-01-2027) deletes his check-in with the rest; Ida's stays.
     plan = plan_purge(out, dt.date(2027, 1, 15))

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -458,6 +459,43 @@ def test_pdfjs_fills_a_pdf_conclusion(round_: Round) -> None:
         ("1043", "Kursus i budgetlægning og prognoser", "Mette", "01-05-2027", "Aftalt 17-01-2027"),
         ("1043", "Sparring med økonomichefen", "", "15-06-2027", "Aftalt 17-01-2027"),
     ]
+
+
+def test_a_printed_conclusion_is_read_from_the_page(round_: Round) -> None:
+    """A PDF conclusion filled in pdf.js and printed to PDF (pdftocairo: no fields, no
+    signed identity left) is known by the form code printed on it: the preparation pass
+    leaves it to the conclusions' pass, which reads the conclusion, the agreements and
+    both approvals from the page, to be checked by hand."""
+    values = {
+        "konklusion": "Mette tager kurset i maj.\nVi følger op i august — æøå.",
+        "aftaler__1__what": "Kursus i budgetlægning og prognoser",
+        "aftaler__2__what": "Sparring med økonomichefen",
+        "aftaler__2__due": "15-06-2027",
+        "godkendt_medarbejder": True,
+        "dato_medarbejder": "16-01-2027",
+        "godkendt_leder": True,
+        "dato_leder": "17-01-2027",
+    }
+    filled = round_.root / "filled.pdf"
+    fill_pdfjs(round_.conclusion_form("1043", ".pdf"), filled, values)
+    printed = round_.returned / "konklusion Mette.pdf"
+    subprocess.run(["pdftocairo", "-pdf", str(filled), str(printed)], check=True, timeout=120)
+    assert not PdfReader(printed).get_fields()
+    result = round_.collect()
+    assert result.exit_code == 0, result.output
+    # Not the preparations' to judge: they report only the preparation forms.
+    preparations = json.loads((round_.results / "report.json").read_text("utf-8"))
+    assert "returned/konklusion Mette.pdf" not in {f["file"] for f in preparations["files"]}
+    [line] = _conclusion_report(round_.results)["files"]
+    assert (line["status"], line["read_by"], line["employee_id"]) == ("recovered", "page", "1043")
+    response = json.loads((round_.results / "conclusions" / "responses" / "1043.json").read_text())
+    assert response["conclusion"]["concluded"] == values["konklusion"]
+    assert response["conclusion"]["agreements"] == [
+        {"what": "Kursus i budgetlægning og prognoser", "owner": "Mette", "due": "2027-05-01"},
+        {"what": "Sparring med økonomichefen", "owner": None, "due": "2027-06-15"},
+    ]
+    assert response["conclusion"]["employee"] == {"approved": True, "date": "2027-01-16"}
+    assert response["conclusion"]["leader"] == {"approved": True, "date": "2027-01-17"}
 
 
 def test_purge_deletes_the_collected_conclusion(round_: Round) -> None:

@@ -42,7 +42,15 @@ from musforms.manifest import (
     save_manifest,
     save_organisation,
 )
-from musforms.models import Agreement, Employee, FormData, Organisation, QuestionSet, RawForm
+from musforms.models import (
+    Agreement,
+    Employee,
+    FormData,
+    Organisation,
+    PreviousAgreement,
+    QuestionSet,
+    RawForm,
+)
 from musforms.questionset import load_question_set
 from tests.clients.pdf import Values
 from tests.clients.word import stop_libreoffice
@@ -91,8 +99,16 @@ EMPLOYEES = {
     SPARSE: Employee(id=SPARSE, name="Ida Holm", department="IT", manager="Bo Berg"),
 }
 PREVIOUS = {
+    # The first with the status and comment a check-in gave it, shown under it on the form;
+    # the second given none at the check-in. SPARSE's form is one of a round without check-ins.
     FULL: [
-        Agreement(what="Kursus i Excel", owner="Søren", due=dt.date(2026, 6, 1)),
+        PreviousAgreement(
+            what="Kursus i Excel",
+            owner="Søren",
+            due=dt.date(2026, 6, 1),
+            status="in_progress",
+            comment="Halvvejs — æøå, ŻÓŁW\nmangler eksamen",
+        ),
         Agreement(what="Mentorordning", owner="Åse", due=None),
     ],
     SPARSE: [Agreement(what="Læse op på GDPR", owner="Ida", due=dt.date(2026, 9, 1))],

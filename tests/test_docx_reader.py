@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from musforms.docx.reader import read_controls, read_docx
 from musforms.docx.writer import write_docx
 from musforms.errors import FormReadError, NotMusformsError
 from musforms.formats import Issued
+from musforms.formdata import make_form_data
 from musforms.limits import Limits
-from musforms.models import FormData, QuestionSet, RawForm
+from musforms.models import Agreement, Employee, FormData, QuestionSet, RawForm
 from tests.clients import hostile
 from tests.clients.word import google_docs_copy, strip_tags
 from tests.conftest import DANISH, LONG, MULTILINE, WORD_MADE
@@ -424,8 +426,10 @@ def test_doc_odt_and_damaged_files_are_refused(form_data: FormData, tmp_path: Pa
 
 
 def test_field_order_is_shared_by_writer_and_reader(form_data: FormData) -> None:
-    """The control order puts prefill first, then last year's rows, answers, identity last."""
-    from musforms.docx.layout import field_order, previous_count_for
+    """The control order puts prefill first, then last year's rows (each agreement's latest
+    status under what was agreed, where a check-in gave any), answers, identity last; a form
+    issued before forms showed the latest status is read by the order it has."""
+    from musforms.docx.layout import field_order, field_orders, previous_count_for
 
     qs = form_data.question_set
     order = field_order(qs, 2)
@@ -435,8 +439,9 @@ def test_field_order_is_shared_by_writer_and_reader(form_data: FormData) -> None
         fn.PREFILL_MANAGER,
         fn.PREFILL_MEETING_DATE,
     ]
-    assert order[4:9] == [
+    assert order[4:10] == [
         "mf_prev__1__what",
+        "mf_prev__1__latest",
         "mf_prev__1__owner",
         "mf_prev__1__due",
         "prev_status__1",
@@ -445,6 +450,55 @@ def test_field_order_is_shared_by_writer_and_reader(form_data: FormData) -> None
     assert order[-1] == fn.IDENTITY
     assert previous_count_for(qs, len(order)) == 2
     assert previous_count_for(qs, len(order) + 1) is None
+    plain = field_order(qs, 2, latest=False)
+    assert plain[4:9] == [
+        "mf_prev__1__what",
+        "mf_prev__1__owner",
+        "mf_prev__1__due",
+        "prev_status__1",
+        "prev_comment__1",
+    ]
+    assert previous_count_for(qs, len(plain), latest=False) == 2
+    assert field_orders(qs, len(order)) == [order]
+    assert field_orders(qs, len(plain)) == [plain]
+    assert field_orders(qs, len(field_order(qs, 0))) == [field_order(qs, 0)]
+    # 30 controls of rows are five agreements with their latest status or six without.
+    assert field_orders(qs, len(field_order(qs, 5))) == [
+        field_order(qs, 5),
+        field_order(qs, 6, latest=False),
+    ]
+
+
+def test_a_form_without_latest_statuses_has_none(
+    every_type: QuestionSet, employee: Employee, key: bytes, tmp_path: Path
+) -> None:
+    """A form none of whose previous agreements a check-in gave a status shows no latest
+    status and has no control for it; read back by tag, by order and by layout."""
+    previous = [Agreement(what="Kursus i Excel", owner="Søren", due=dt.date(2026, 6, 1))]
+    form = make_form_data(every_type, employee, key=key, cycle="2026", previous=previous)
+    assert "mf_prev__1__latest" not in form.prefill
+    blank = tmp_path / "blank.docx"
+    write_docx(form, blank)
+    assert [c.tag for c in read_controls(blank)][4:9] == [
+        "mf_prev__1__what",
+        "mf_prev__1__owner",
+        "mf_prev__1__due",
+        "prev_status__1",
+        "prev_comment__1",
+    ]
+    assert "Ved opfølgningen" not in docx.Document(str(blank)).tables[1]._tbl.xml
+    filled = tmp_path / "filled.docx"
+    word_fill(blank, filled, {"prev_status__1": "done", "prev_comment__1": MULTILINE})
+    stripped, gdocs = tmp_path / "stripped.docx", tmp_path / "gdocs.docx"
+    strip_tags(filled, stripped)
+    google_docs_copy(filled, gdocs)
+    for path, read_by in ((filled, "tags"), (stripped, "order"), (gdocs, "layout")):
+        raw = read_docx(path, _resolver(every_type))
+        assert raw.read_by == read_by
+        assert {n: raw.fields.get(n) for n in form.prefill} == {
+            n: v or None for n, v in form.prefill.items()
+        }
+        assert (raw.fields["prev_status__1"], raw.fields["prev_comment__1"]) == ("done", MULTILINE)
 
 
 def test_fields_limit_is_kept(form_data: FormData, tmp_path: Path) -> None:

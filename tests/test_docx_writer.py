@@ -201,7 +201,7 @@ def test_rendering_reuses_what_was_prepared(
         "_document": 1,
         "_header_footer": 1,
         "_body": 1,
-        "_previous_row": 1,
+        "_previous_row": 2,  # one with its latest status, one without
         "_question": questions,
     }
     calls.clear()

@@ -86,6 +86,39 @@ def test_danish_catalogue_has_danish_plurals() -> None:
     assert translation.ngettext("form", "forms", 0) == "skemaer"
 
 
+@pytest.mark.parametrize(
+    ("lang", "one", "three"),
+    [
+        (
+            "da",
+            ("svarene fra 1 returneret skema (i", "1 konklusionsskema (i conclusions/)"),
+            ("svarene fra 3 returnerede skemaer (i", "3 konklusionsskemaer (i conclusions/)"),
+        ),
+        (
+            "en",
+            ("the answers of 1 returned form (in", "1 conclusion form (in conclusions/)"),
+            ("the answers of 3 returned forms (in", "3 conclusion forms (in conclusions/)"),
+        ),
+    ],
+)
+def test_a_stopped_collect_counts_what_it_wrote_in_each_language(
+    lang: str, one: tuple[str, str], three: tuple[str, str], tmp_path: Path
+) -> None:
+    """What a stopped collect says it already wrote takes each language's own plural."""
+    from musforms.collect import _watch
+
+    i18n.set_language(lang)
+    try:
+        for n, said in ((1, one), (3, three)):
+            written = _watch(tmp_path)
+            written.count("responses", n)
+            written.count("conclusions", n)
+            state = written.stopped().state
+            assert all(part in state for part in said), state
+    finally:
+        i18n.set_language("en")
+
+
 def test_the_catalogues_are_in_the_wheel(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],

@@ -295,3 +295,42 @@ def test_the_servers_own_maildir_is_read_with_its_subfolders(
     assert sum(1 for e in forms if ".MUS" in e["message"]) == 1
     assert len(lines) == 7  # and the message without a file
     assert_answers(round_, out, "1045")
+
+
+def test_the_next_batch_is_fetched_while_one_is_read() -> None:
+    """The batches are made in a thread, the next while this one is used: once the first is
+    taken, the second is asked for without waiting for the reader to want it."""
+    from musforms.mail.imap import _ahead
+
+    asked: list[int] = []
+
+    def batches() -> Iterator[int]:
+        for i in range(3):
+            asked.append(i)
+            yield i
+
+    ahead = _ahead(batches())
+    assert next(ahead) == 0
+    for _wait in range(200):
+        if len(asked) == 2:
+            break
+        time.sleep(0.01)
+    assert asked == [0, 1]
+    assert list(ahead) == [1, 2]
+
+
+def test_small_batches_give_every_message_in_order_and_an_early_stop_ends_cleanly(
+    server: Dovecot, password: None
+) -> None:
+    """Fetched two at a time, the next two ahead: the same messages in the same order as in
+    one batch; a reader that stops after the first leaves no fetching thread behind."""
+    import threading
+
+    whole = [(m.where, getattr(m, "data", None)) for m in iter_folder(server.url(), DEFAULT_LIMITS)]
+    small = iter_folder(server.url(), DEFAULT_LIMITS, batch=2)
+    assert [(m.where, getattr(m, "data", None)) for m in small] == whole
+    assert len(whole) == 6
+    early = iter_folder(server.url(), DEFAULT_LIMITS, batch=2)
+    assert next(early).where == whole[0][0]
+    early.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("musforms-imap")]

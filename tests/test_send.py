@@ -5,6 +5,8 @@ texts, the roster, reminders and leaders' mails are checked before anything goes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -161,10 +163,11 @@ def test_a_server_that_hangs_up_after_20_then_a_rerun_sends_the_other_30_and_non
     """The server closes the connection at the 21st message, on every fresh connection too:
     the run reports what it could not send and stops; the 20 accepted are in the send log.
     Run again (the server well again): the other 30 go, and nobody got a message twice.
-    (Without the send log consulted, the second run sends all 50 again and this fails.)"""
+    (Without the send log consulted, the second run sends all 50 again and this fails.) One
+    connection, so the tries are counted exactly; several: the test after this one."""
     forms = _round(tmp_path, 50)
     server.handler.drop_after = 20
-    first = _send(forms, server, "--yes", "--format", "pdf")
+    first = _send(forms, server, "--yes", "--format", "pdf", "--connections", "1")
     assert first.exit_code == 1
     assert len(server.handler.received) == 20
     assert "Sent 20 of 50 invitations." in first.output
@@ -181,6 +184,32 @@ def test_a_server_that_hangs_up_after_20_then_a_rerun_sends_the_other_30_and_non
     counts = Counter(r.rcpt_tos[0] for r in server.handler.received)
     assert len(counts) == 50
     assert set(counts.values()) == {1}, [a for a, n in counts.items() if n > 1]
+
+
+def test_over_three_connections_a_server_hanging_up_then_a_rerun_sends_each_once(
+    tmp_path: Path, server: Server
+) -> None:
+    """Three connections at once; the server closes each at DATA once it has accepted 20,
+    fresh ones too: the run stops and says so, every message accepted is in the send log
+    and only those. Run again with the server well: the rest go, nobody twice."""
+    forms = _round(tmp_path, 50)
+    server.handler.drop_after = 20
+    first = _send(forms, server, "--yes", "--format", "pdf", "--connections", "3")
+    assert first.exit_code == 1
+    assert len(server.handler.received) == 20
+    assert "Sent 20 of 50 invitations." in first.output
+    assert "closed the connection" in first.output and "Traceback" not in first.output
+    logged = [e.to for e in read_log(forms)]
+    assert sorted(logged) == sorted(r.rcpt_tos[0] for r in server.handler.received)
+    assert len({r.peer for r in server.handler.received}) == 3  # over three connections
+
+    server.handler.drop_after = None
+    second = _send(forms, server, "--yes", "--format", "pdf", "--connections", "3")
+    assert second.exit_code == 0, second.output
+    assert "Sent 30 of 30 invitations." in second.output
+    counts = Counter(r.rcpt_tos[0] for r in server.handler.received)
+    assert len(counts) == 50 and set(counts.values()) == {1}
+    assert Counter(e.to for e in read_log(forms)) == counts
 
 
 def test_a_wrong_password_is_answered_clearly_and_nothing_is_sent(
@@ -694,11 +723,14 @@ def test_a_server_that_goes_silent_halfway_is_answered_within_the_timeout(
     tmp_path: Path, server: Server
 ) -> None:
     """After 2 messages the server stops answering: each later try ends after --timeout, and
-    the run stops after two messages in a row, saying so; the 2 accepted are in the log."""
+    the run stops after two messages in a row, saying so; the 2 accepted are in the log.
+    (One connection: over several, the messages in flight are each tried.)"""
     forms = _round(tmp_path, 5)
     server.handler.stall_after = 2
     started = time.monotonic()
-    result = _send(forms, server, "--yes", "--format", "pdf", "--timeout", "1")
+    result = _send(
+        forms, server, "--yes", "--format", "pdf", "--timeout", "1", "--connections", "1"
+    )
     elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert "Sent 2 of 5 invitations." in result.output
@@ -716,6 +748,21 @@ def test_the_rate_paces_the_messages(tmp_path: Path, server: Server) -> None:
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started >= 0.4
     assert len(server.handler.received) == 5
+
+
+def test_the_rate_paces_the_messages_over_all_connections_together(
+    tmp_path: Path, server: Server
+) -> None:
+    """--rate 600 over three connections: one message every 0.1 s in all, not on each, so
+    seven take at least 0.6 s; and a round of 12 goes over all three."""
+    forms = _round(tmp_path, 12)
+    started = time.monotonic()
+    result = _send(forms, server, "--yes", "--format", "pdf", "--rate", "600")
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert took >= 1.1
+    assert len(server.handler.received) == 12
+    assert len({r.peer for r in server.handler.received}) == 3
 
 
 def _on_terminal(args: list[str], answers: list[tuple[str, str]], env: dict[str, str]) -> str:
@@ -830,7 +877,9 @@ def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
 ) -> None:
     """musforms send is killed (SIGKILL) as it starts on the 11th message, after the server
     accepted 10: the send log holds those 10, and the next run sends the other 40 and none
-    of the first 10 again. (The log line is fsynced before the next message goes.)"""
+    of the first 10 again. (The log line is fsynced before the next message goes.) One
+    connection, where starting the 11th means the 10th is logged; several: the test after
+    this one."""
     import signal
     import subprocess
     import sys
@@ -838,7 +887,8 @@ def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
     forms = _round(tmp_path, 50)
     args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
             "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes"]  # fmt: skip
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            "1"]  # fmt: skip
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -859,6 +909,63 @@ def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
     assert len(counts) == 50 and set(counts.values()) == {1}
 
 
+def test_over_three_connections_a_run_killed_as_a_message_ends_sends_none_twice(
+    tmp_path: Path, server: Server
+) -> None:
+    """Three connections; musforms send is killed (SIGKILL) as the 11th message's DATA ends,
+    which the server then does not accept: the send log holds the 10 it accepted, no other
+    connection ended a message meanwhile (only one at a time is between the end of its DATA
+    and its line in the log), and the next run sends the other 40, none twice."""
+    import signal
+    import subprocess
+    import sys
+
+    forms = _round(tmp_path, 50)
+    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            "3"]  # fmt: skip
+    env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    waited: list[asyncio.Event] = []
+    busy: list[int] = []
+
+    async def kill_at_the_end_of_the_eleventh(accepted: int) -> bool:
+        if accepted < 10:
+            return False
+        busy.append(accepted)
+        try:
+            if len(busy) == 1:  # the 11th: another connection ending a message meanwhile
+                waited.append(asyncio.Event())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waited[0].wait(), 2)
+                os.kill(proc.pid, signal.SIGKILL)
+                return True  # not accepted
+            waited[0].set()  # the client killed next, before it can log this one
+            return False  # accepted, as a server takes a message once it has all of it
+        finally:
+            busy.remove(accepted)
+
+    server.handler.on_data = kill_at_the_end_of_the_eleventh
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    for _wait in range(100):  # until the server is done with what it was sent
+        if not busy:
+            break
+        time.sleep(0.1)
+    assert len(server.handler.received) == 10
+    assert sorted(e.to for e in read_log(forms)) == sorted(
+        r.rcpt_tos[0] for r in server.handler.received
+    )
+    server.handler.on_data = None
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Sent 40 of 40 invitations." in again.stdout
+    counts = Counter(r.rcpt_tos[0] for r in server.handler.received)
+    assert len(counts) == 50 and set(counts.values()) == {1}
+
+
 def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
     tmp_path: Path, server: Server
 ) -> None:
@@ -869,7 +976,8 @@ def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
     forms = _round(tmp_path, 20)
     args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
             "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes"]  # fmt: skip
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            "1"]  # fmt: skip
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -889,6 +997,50 @@ def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
     ) in " ".join(said.split()), said
     assert "Traceback" not in said
     assert len(list(read_log(forms))) == 5
+
+
+def test_ctrl_c_over_three_connections_says_exactly_what_was_sent(
+    tmp_path: Path, server: Server
+) -> None:
+    """Ctrl-C as the 6th message ends, over three connections: the run stops, says that 5
+    were sent, and the send log holds those 5 and the server only those (it would take any
+    message ended after the 6th); no traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    forms = _round(tmp_path, 20)
+    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            "3"]  # fmt: skip
+    env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    interrupted: list[int] = []
+
+    async def interrupt_at_the_end_of_the_sixth(accepted: int) -> bool:
+        if accepted < 5:
+            return False
+        if interrupted:
+            return False  # taken: none should come
+        interrupted.append(accepted)
+        os.kill(proc.pid, signal.SIGINT)
+        await asyncio.sleep(1)  # the client stops meanwhile
+        return True  # not accepted
+
+    server.handler.on_data = interrupt_at_the_end_of_the_sixth
+    _out, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 130, said
+    assert (
+        "Stopped. 5 of 20 messages were sent before it stopped and are in the send log "
+        f"({forms / LOG_FILE}); nobody gets those again."
+    ) in " ".join(said.split()), said
+    assert "Traceback" not in said
+    assert len(server.handler.received) == 5
+    assert sorted(e.to for e in read_log(forms)) == sorted(
+        r.rcpt_tos[0] for r in server.handler.received
+    )
 
 
 def test_again_sends_what_was_sent_before(tmp_path: Path, server: Server) -> None:

@@ -36,7 +36,7 @@ from musforms.collect.read import (
 )
 from musforms.errors import ConfigError, KeyFileError
 from musforms.files import private_dir, private_folders, scratch_space
-from musforms.i18n import N_, _
+from musforms.i18n import Nn_, _
 from musforms.identity import KEY_ENV, default_key_path, load_key, make_form_id
 from musforms.limits import DEFAULT_LIMITS, Limits
 from musforms.lock import folder_lock
@@ -269,9 +269,20 @@ def _watch(out: Path) -> Written:
     from musforms import outputs
 
     written = Written(out, "musforms collect", _("run the same collect again, with the same files"))
-    written.kind("responses", RESPONSES, N_("the answers of {n} returned form{s} (in responses/)"))
+    written.kind(
+        "responses",
+        RESPONSES,
+        Nn_(
+            "the answers of {n} returned form (in responses/)",
+            "the answers of {n} returned forms (in responses/)",
+        ),
+    )
     written.files(RESPONSES_JSON, REPORT)
-    written.kind("conclusions", CONCLUSIONS, N_("{n} conclusion form{s} (in conclusions/)"))
+    written.kind(
+        "conclusions",
+        CONCLUSIONS,
+        Nn_("{n} conclusion form (in conclusions/)", "{n} conclusion forms (in conclusions/)"),
+    )
     outputs.watch(written)
     return written
 
@@ -332,6 +343,7 @@ def _collect(
     """One pass over the inputs for forms of ``kind``; the result, and the files of forms of
     another kind met (None when some came in mail: then every input is to be read again)."""
     cycle, key_path, key, warnings = keyed
+    from musforms.conclusions import conclusions_dir
     from musforms.purge import finish_pending
 
     finish_pending(out)  # a purge killed part way is finished before anything is read
@@ -351,7 +363,15 @@ def _collect(
         written.told(),
         contextlib.closing(open_cache(out, digest, full=full)) as cache,
         cache_writer(digest, cache) as kept,
-        open_context(key, forms_dir, roster=roster, limits=limits, cache=cache, kind=kind) as ctx,
+        open_context(
+            key,
+            forms_dir,
+            roster=roster,
+            limits=limits,
+            cache=cache,
+            kind=kind,
+            elsewhere=[conclusions_dir(out)] if kind == "preparation" else [],
+        ) as ctx,
         contextlib.closing(Ledger(ctx.index.path.with_name("ledger.sqlite"), ctx.index)) as ledger,
     ):
         if earlier is not None:

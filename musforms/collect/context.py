@@ -4,14 +4,14 @@ one file gives."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from musforms.collect.cache import ReadCache, Row
 from musforms.files import scratch_folder
 from musforms.limits import DEFAULT_LIMITS, Limits
-from musforms.manifest import iter_manifest_forms, manifest_head
+from musforms.manifest import MANIFEST, iter_manifest_forms, manifest_head
 from musforms.models import FormKind
 from musforms.report import FileEntry
 from musforms.response import Response
@@ -49,9 +49,12 @@ def open_context(
     limits: Limits = DEFAULT_LIMITS,
     cache: ReadCache | None = None,
     kind: FormKind = "preparation",
+    elsewhere: Sequence[Path] = (),
 ) -> Iterator[Context]:
     """The context for reading files returned for the forms in ``forms_dir``, with its index
-    of issued forms in a private temporary folder that is removed afterwards."""
+    of issued forms in a private temporary folder that is removed afterwards. ``elsewhere``:
+    the forms folders of the round's forms of another kind (its conclusion forms), which
+    passes of their own collect."""
     head = manifest_head(forms_dir)
     roster_ids: Iterable[str] | None = None
     if roster is not None:
@@ -59,9 +62,14 @@ def open_context(
 
         roster_ids = [e.id for e in load_roster(roster)]
     with scratch_folder() as scratch:
+        others = (
+            f.form_id for folder in elsewhere if (folder / MANIFEST).is_file()
+            for f in iter_manifest_forms(folder)
+        )  # fmt: skip
         index = IssuedIndex.build(
-            scratch / "issued.sqlite", head.cycle, iter_manifest_forms(forms_dir), roster_ids
-        )
+            scratch / "issued.sqlite", head.cycle, iter_manifest_forms(forms_dir), roster_ids,
+            others,
+        )  # fmt: skip
         del roster_ids
         try:
             yield Context(key, index, forms_dir, limits, cache, kind)

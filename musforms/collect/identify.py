@@ -163,6 +163,8 @@ def _identify(raw: RawForm, entry: FileEntry, ctx: Context) -> FileResult:
         found = forms.get(fid)
         if found is None:
             entry.form_id = fid
+            if forms.is_elsewhere(fid):  # e.g. a printed conclusion form, for its own pass
+                return FileResult(entry, elsewhere=True)
             return _reject(entry, f"the form code {raw.form_code} was not issued in this round")
         form = found
         entry.form_id, entry.employee_id = form.form_id, form.employee_id

@@ -56,8 +56,21 @@ def parse_xml(data: bytes, part: str) -> etree._Element:
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
+        # Where, not lxml's own words: those are English whatever the HR officer reads.
+        line, column = exc.position
+        if exc.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            raise FormReadError(
+                _(
+                    "{part} nests its elements deeper, or holds longer text, than any form "
+                    "(past the reader's depth and size limits, at line {line}, column "
+                    "{column}): not read"
+                ).format(part=part, line=line, column=column)
+            ) from exc
         raise FormReadError(
-            _("{part} is not well-formed XML ({msg})").format(part=part, msg=exc.msg)
+            _(
+                "{part} is not well-formed XML (broken at line {line}, column {column}): "
+                "the file is damaged"
+            ).format(part=part, line=line, column=column)
         ) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:

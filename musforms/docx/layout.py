@@ -30,38 +30,60 @@ EMPTY_PREFILL = "–"
 IDENTITY_PROPERTY = "musforms_identity"
 
 
-def previous_row_fields(row: int) -> list[str]:
-    """The controls of one of last cycle's agreements, in the order the form shows them."""
-    return [fn.previous_field(row, part) for part in PREVIOUS_PARTS] + [
-        fn.previous_status_field(row),
-        fn.previous_comment_field(row),
-    ]
+def previous_row_fields(row: int, latest: bool = True) -> list[str]:
+    """The controls of one of last cycle's agreements, in the order the form shows them:
+    what (with its latest status under it, in the same cell), who, by when, the status and
+    the comment. ``latest``: forms issued before musforms showed the latest status have no
+    control for it."""
+    names = [fn.previous_field(row, "what")]
+    if latest:
+        names.append(fn.previous_field(row, fn.PREVIOUS_LATEST))
+    names += [fn.previous_field(row, part) for part in PREVIOUS_PARTS[1:]]
+    return [*names, fn.previous_status_field(row), fn.previous_comment_field(row)]
 
 
-def field_order(qs: QuestionSet, previous_count: int, identity: bool = True) -> list[str]:
+def field_order(
+    qs: QuestionSet, previous_count: int, identity: bool = True, latest: bool = True
+) -> list[str]:
     """Every control of a Word form, in document order: the writer lays them out this way.
 
     ``identity``: with the identity's control, last. Since the identity is hidden text, a PDF
     exported from the form with its fields (LibreOffice's "Create PDF form") has none for it;
-    forms issued before show it, and have one."""
+    forms issued before show it, and have one. ``latest``: see :func:`previous_row_fields`."""
     names = list(PREFILL_FIELDS)
     if is_conclusion_set(qs):
         names.append(fn.PREFILL_PREPARATION)
     for row in range(1, previous_count + 1):
-        names.extend(previous_row_fields(row))
+        names.extend(previous_row_fields(row, latest))
     names.extend(spec.name for spec in fn.all_fields(qs))
     if identity:
         names.append(fn.IDENTITY)
     return names
 
 
-def previous_count_for(qs: QuestionSet, control_count: int, identity: bool = True) -> int | None:
+def previous_count_for(
+    qs: QuestionSet, control_count: int, identity: bool = True, latest: bool = True
+) -> int | None:
     """How many previous agreements a form with ``control_count`` controls carries, if any fit."""
     rest = control_count - len(field_order(qs, 0, identity))
-    per_row = len(previous_row_fields(1))
+    per_row = len(previous_row_fields(1, latest))
     if rest < 0 or rest % per_row:
         return None
     return rest // per_row
+
+
+def field_orders(qs: QuestionSet, control_count: int, identity: bool = True) -> list[list[str]]:
+    """The control orders a Word form with ``control_count`` controls may have: with each
+    previous agreement's latest status (the forms musforms writes) first, then without (forms
+    issued before it showed one). A reader takes the first whose kinds fit."""
+    orders: list[list[str]] = []
+    for latest in (True, False):
+        count = previous_count_for(qs, control_count, identity, latest)
+        if count is not None:
+            order = field_order(qs, count, identity, latest)
+            if order not in orders:
+                orders.append(order)
+    return orders
 
 
 def scale_display(value: int, label: str) -> str:

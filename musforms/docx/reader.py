@@ -331,8 +331,9 @@ def _fields(
         values = {str(c.tag): _clean(c.value) for c in tagged}
         return values, "tags", notes, _tabled([(str(c.tag), c) for c in tagged])
     if qs is not None and answers:
-        by_order = _by_order(answers, qs)
-        if by_order is not None:
+        matched = _by_order(answers, qs)
+        if matched is not None:
+            by_order, names = matched
             if duplicated:
                 notes.append(
                     _("fields named twice ({duplicated}); read by position").format(
@@ -341,7 +342,6 @@ def _fields(
                 )
             else:
                 notes.append(_("the fields had lost their names; read by position"))
-            names = layout.field_order(qs, _previous_count(answers, qs))
             return by_order, "order", notes, _tabled(list(zip(names, answers, strict=False)))
     if tagged:
         fields: dict[str, RawValue] = {}
@@ -374,20 +374,25 @@ def _tabled(named: list[tuple[str, Control]]) -> list[str]:
     return [name for name, c in named if c.value is not None for _ in range(c.tables)]
 
 
-def _previous_count(answers: list[Control], qs: QuestionSet) -> int:
-    count = layout.previous_count_for(qs, len(answers))
-    assert count is not None  # _by_order read them with it
-    return count
+def _by_order(
+    answers: list[Control], qs: QuestionSet
+) -> tuple[dict[str, RawValue], list[str]] | None:
+    """The values of controls that lost their names, by the first control order of the issued
+    form they fit (layout.field_orders), with that order."""
+    for names in layout.field_orders(qs, len(answers)):
+        out = _in_order(answers, names, qs)
+        if out is not None:
+            return out, names
+    return None
 
 
-def _by_order(answers: list[Control], qs: QuestionSet) -> dict[str, RawValue] | None:
-    count = layout.previous_count_for(qs, len(answers))
-    if count is None:
-        return None
-    names = layout.field_order(qs, count)
+def _in_order(
+    answers: list[Control], names: list[str], qs: QuestionSet
+) -> dict[str, RawValue] | None:
     kinds = {s.name: s.kind for s in fn.all_fields(qs)}
-    for row in range(1, count + 1):
-        kinds[fn.previous_status_field(row)] = "radio"
+    for name in names:
+        if name.startswith(fn.PREVIOUS_STATUS + fn.SEP):
+            kinds[name] = "radio"
     out: dict[str, RawValue] = {}
     for name, control in zip(names, answers, strict=True):
         kind = kinds.get(name, "text")
@@ -481,9 +486,12 @@ class _Layout:
             head = [_norm(c) for c in rows[0]]
             if len(head) != 5 or not all(h in ok for h, ok in zip(head, heads, strict=True)):
                 continue
+            latest = _fixed("latest_status")
             for number, row in enumerate(rows[1:], start=1):
                 for part, cell in zip(layout.PREVIOUS_PARTS, row, strict=False):
                     self.out[fn.previous_field(number, part)] = _clean(cell)
+                if row:
+                    self._latest(number, row[0], latest)
                 if len(row) >= 5:
                     text = _clean(row[3])
                     self.out[fn.previous_status_field(number)] = (
@@ -493,6 +501,19 @@ class _Layout:
                     )
                     self.out[fn.previous_comment_field(number)] = _clean(row[4])
             return
+
+    def _latest(self, number: int, cell: str, labels: set[str]) -> None:
+        """Under what was agreed, its latest status ("Ved opfølgningen: I gang – …"): one
+        line as written (formdata.latest_text), so lines a page wrapped it into are one."""
+        lines = cell.split("\n")
+        for at in range(len(lines) - 1, 0, -1):
+            label, colon, shown = lines[at].partition(":")
+            if colon and _norm(label) in labels:
+                what = "\n".join(lines[:at])
+                self.out[fn.previous_field(number, "what")] = _clean(what)
+                shown = " ".join(" ".join([shown, *lines[at + 1 :]]).split())
+                self.out[fn.previous_field(number, fn.PREVIOUS_LATEST)] = _clean(shown)
+                return
 
     def _questions(self) -> None:
         questions = self.qs.questions()

@@ -143,6 +143,11 @@ class _Personal:
     answers: Mapping[str, str] = field(default_factory=dict)
     checkin: bool = False  # a check-in's agreements are this round's, not last round's
 
+    @property
+    def latest(self) -> bool:
+        """Whether its agreements show their latest status (a check-in gave one)."""
+        return self.values is not None and _has_latest(self.values)
+
     def answer(self, name: str) -> str | None:
         """The value an answer field starts with, if any."""
         return self.answers.get(name) or None
@@ -183,6 +188,12 @@ def _values(form: FormData) -> dict[str, str]:
     return values
 
 
+def _has_latest(values: Mapping[str, str]) -> bool:
+    """Whether a form's previous agreements show their latest status: all of them do where
+    a check-in gave any a status (formdata.prefill_values)."""
+    return fn.previous_field(1, fn.PREVIOUS_LATEST) in values
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A form with markers, saved once: the zip of the parts every form shares, and the parts
@@ -191,7 +202,8 @@ class _Prepared:
     static_zip: bytes
     document: str
     previous_block: str
-    previous_row: str
+    # One of last cycle's agreements, by whether it shows its latest status.
+    previous_row: dict[bool, str]
     footers: dict[str, str]
     custom: str
     core: str
@@ -200,7 +212,8 @@ class _Prepared:
         """The .docx bytes with ``values`` and ``previous`` of last cycle's agreements."""
         rows = ""
         if previous:
-            rows = "".join(self.previous_row.replace(_ROW, str(r)) for r in range(1, previous + 1))
+            row = self.previous_row[_has_latest(values)]
+            rows = "".join(row.replace(_ROW, str(r)) for r in range(1, previous + 1))
         block = self.previous_block.replace(_ROWS, rows) if previous else ""
         document = self.document.replace(_PREVIOUS, block)
         fill = _filler(values)
@@ -264,10 +277,10 @@ class DocxFormWriter(FormWriterBase):
             for name in sorted(parts, key=lambda n: n != "[Content_Types].xml"):
                 zf.writestr(_entry(name), parts[name])
         block = self._previous_block([etree.Comment(_ROWS[4:-3])], checkin)
-        row = [self._previous_row(0, _MARKERS)]
-        return _Prepared(
-            out.getvalue(), document, _inner(block), _inner(row), footers, custom, core
-        )
+        rows = {
+            latest: _inner([self._previous_row(0, _MARKERS, latest)]) for latest in (True, False)
+        }
+        return _Prepared(out.getvalue(), document, _inner(block), rows, footers, custom, core)
 
     def _document(self, personal: _Personal, token: str) -> Any:
         """The form as a python-docx document, showing ``personal`` and carrying ``token``."""
@@ -359,7 +372,7 @@ class DocxFormWriter(FormWriterBase):
             out.append(etree.Comment(_PREVIOUS[4:-3]))
         elif personal.previous:
             rows = range(1, personal.previous + 1)
-            rows_xml = [self._previous_row(r, personal) for r in rows]
+            rows_xml = [self._previous_row(r, personal, personal.latest) for r in rows]
             out.extend(self._previous_block(rows_xml, personal.checkin))
         number = 0
         for section in qs.sections:
@@ -406,8 +419,9 @@ class DocxFormWriter(FormWriterBase):
             table,
         ]
 
-    def _previous_row(self, row: int, personal: _Personal) -> etree._Element:
-        """One of last cycle's agreements; with markers, row 0 with a marker for its number."""
+    def _previous_row(self, row: int, personal: _Personal, latest: bool) -> etree._Element:
+        """One of last cycle's agreements; with markers, row 0 with a marker for its number.
+        ``latest``: with the status and comment a check-in gave it, under what was agreed."""
 
         def name(field: str) -> str:
             return field.replace(f"{fn.SEP}0", f"{fn.SEP}{_ROW}") if personal.markers else field
@@ -422,6 +436,13 @@ class DocxFormWriter(FormWriterBase):
         cells: list[etree._Element] = []
         for part in layout.PREVIOUS_PARTS:
             cells.append(self._prefilled(name(fn.previous_field(row, part)), alias(part), personal))
+        more = {}
+        if latest:
+            label = texts.t("latest_status", lang)
+            control = self._prefilled(
+                name(fn.previous_field(row, fn.PREVIOUS_LATEST)), alias("latest_status"), personal
+            )
+            more[0] = [self._p("cell", [sdt.run(f"{label}: ", italic=True), control])]
         cells.append(
             sdt.dropdown_control(
                 name(fn.previous_status_field(row)),
@@ -440,7 +461,7 @@ class DocxFormWriter(FormWriterBase):
                 multiline=True,
             )
         )
-        return self._row([[c] for c in cells], list(_PREVIOUS_WIDTHS))
+        return self._row([[c] for c in cells], list(_PREVIOUS_WIDTHS), more=more)
 
     def _prefilled(self, name: str, alias: str, personal: _Personal) -> etree._Element:
         control = sdt.text_control(name, alias, personal.text(name), "", locked=True)
@@ -585,7 +606,10 @@ class DocxFormWriter(FormWriterBase):
         *,
         styles: tuple[str, ...] | None = None,
         header: bool = False,
+        more: Mapping[int, list[etree._Element]] | None = None,
     ) -> etree._Element:
+        """A table row of ``cells``, each a paragraph of the runs and controls given;
+        ``more``: paragraphs that follow it in the cell of that index."""
         tr = etree.Element(sdt.w("tr"), nsmap=sdt.NSMAP)
         trpr = etree.SubElement(tr, sdt.w("trPr"))
         etree.SubElement(trpr, sdt.w("cantSplit"))
@@ -604,6 +628,7 @@ class DocxFormWriter(FormWriterBase):
                 shd.set(sdt.w("fill"), "EEF2F6")
             style = styles[i] if styles else "cell"
             tc.append(self._p(style, content))
+            tc.extend((more or {}).get(i, []))
         return tr
 
     # -- per employee ---------------------------------------------------------------------------

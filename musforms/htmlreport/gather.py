@@ -18,6 +18,7 @@ from pathlib import Path
 from musforms.errors import ConfigError
 from musforms.i18n import _
 from musforms.models import Employee, Question, QuestionSet
+from musforms.outputs.checkins import checkin_of, with_checkin
 from musforms.report import (
     NEEDS_A_LOOK,
     RETURNED_BLANK,
@@ -232,9 +233,10 @@ def gather(
             _ensure(db, entry.employee_id)
             db.execute("UPDATE people SET problems = 1 WHERE id = ?", (entry.employee_id,))
     sets = QuestionSets(results, forms_dir)
-    # Each with its conclusion where it came back: the agreements counted are the agreed ones.
+    # Each with its conclusion where it came back: the agreements counted are the agreed ones,
+    # each by its latest status (a check-in's, where one came back).
     for response in iter_responses(results):
-        _returned(got, response, sets, today)
+        _returned(got, response, sets, today, checkin_of(results, response.employee.id))
         if response.conclusion is not None:
             got.conclusions += 1
             got.approved += response.conclusion.approved
@@ -253,7 +255,15 @@ def _set_status(db: sqlite3.Connection, eid: str, status: str) -> None:
     db.execute("UPDATE people SET status = ? WHERE id = ?", (status, eid))
 
 
-def _returned(got: Gathered, response: Response, sets: QuestionSets, today: dt.date) -> None:
+def _returned(
+    got: Gathered,
+    response: Response,
+    sets: QuestionSets,
+    today: dt.date,
+    checkin: Response | None = None,
+) -> None:
+    """Count what ``response`` says: its status, wellbeing and open agreements, each
+    agreement by the status its ``checkin`` gives it where one came back."""
     from musforms.outputs.views import iter_agreement_rows
 
     db, emp = got.db, response.employee
@@ -277,7 +287,7 @@ def _returned(got: Gathered, response: Response, sets: QuestionSets, today: dt.d
     else:
         got.wellbeing.add(group, qs, response)
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
-    for agreement in iter_agreement_rows([response]):
+    for agreement in with_checkin(iter_agreement_rows([response]), checkin):
         if not agreement.is_open:
             continue
         counts = got.agreements.setdefault(agreement.leader.strip(), [0, 0, 0])

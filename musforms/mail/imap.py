@@ -3,9 +3,10 @@ with STARTTLS (without it only to this computer's own loopback address).
 
 The folder is opened read-only (EXAMINE) and every message fetched with ``BODY.PEEK[]``, so
 collect never marks a message as read, moves or deletes one. The password comes from
-``MUSFORMS_IMAP_PASSWORD``. Messages are fetched a batch at a time: memory does not grow
-with the folder. The standard library's ``imaplib`` does all this (with a timeout on every
-socket operation); a client library would add nothing collect needs.
+``MUSFORMS_IMAP_PASSWORD``. Messages are fetched a batch at a time, the next batch while
+the one before is read: memory does not grow with the folder. The standard library's
+``imaplib`` does all this (with a timeout on every socket operation); a client library would
+add nothing collect needs.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import ipaddress
+import itertools
 import os
 import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from musforms.errors import ConfigError
@@ -30,6 +34,8 @@ PASSWORD_ENV = "MUSFORMS_IMAP_PASSWORD"  # noqa: S105 - the variable's name
 TIMEOUT = 30  # seconds any one exchange with the server may take
 BATCH = 25  # messages fetched in one command
 SCHEMES = ("imaps", "imap")
+
+T = TypeVar("T")
 
 
 def is_imap_url(text: str) -> bool:
@@ -157,22 +163,22 @@ def iter_folder(
                 yield Broken(where, "the folder holds no message")
                 return
             bound = message_bound(limits)
-            for start in range(0, len(uids), batch):
-                chunk = uids[start : start + batch]
-                for uid, data in _fetch(conn, chunk, bound, known):
-                    got += 1
-                    if isinstance(data, str):
-                        yield Known(f"{where}/{uid}", data, tick=False)
-                    elif data is None:
-                        yield Broken(
-                            f"{where}/{uid}",
-                            f"the mail message is larger than {bound // 1_000_000} MB, more "
-                            "than a reply with a form could be; save the form from it and "
-                            "collect the file instead",
-                            tick=False,
-                        )
-                    else:
-                        yield Letter(f"{where}/{uid}", data, tick=False)
+            chunks = [uids[start : start + batch] for start in range(0, len(uids), batch)]
+            fetched = (list(_fetch(conn, chunk, bound, known)) for chunk in chunks)
+            for uid, data in itertools.chain.from_iterable(_ahead(fetched)):
+                got += 1
+                if isinstance(data, str):
+                    yield Known(f"{where}/{uid}", data, tick=False)
+                elif data is None:
+                    yield Broken(
+                        f"{where}/{uid}",
+                        f"the mail message is larger than {bound // 1_000_000} MB, more "
+                        "than a reply with a form could be; save the form from it and "
+                        "collect the file instead",
+                        tick=False,
+                    )
+                else:
+                    yield Letter(f"{where}/{uid}", data, tick=False)
         except _Refused as exc:
             yield Broken(where if not got else f"{where} (after {got} messages)", str(exc))
         except (OSError, imaplib.IMAP4.error, EOFError) as exc:
@@ -183,6 +189,22 @@ def iter_folder(
             )
     finally:
         _close(conn)
+
+
+def _ahead(batches: Iterator[T]) -> Iterator[T]:
+    """Each of ``batches``, the next one made in a thread of its own while this one is
+    used: the next messages come from the server while these are read. Only that thread
+    makes them (the connection is used by one thread at a time); the generator, closed
+    early, waits for the one under way."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musforms-imap") as pool:
+        nothing = object()
+        pending = pool.submit(next, batches, nothing)
+        while True:
+            found = pending.result()
+            if found is nothing:
+                return
+            pending = pool.submit(next, batches, nothing)
+            yield cast(T, found)
 
 
 def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:

@@ -7,8 +7,9 @@ Two steps, so the command line can show what will happen and ask first:
 - a *plan* (:func:`plan_invitations`, :func:`plan_reminders`, :func:`plan_leaders`): who gets
   which message with which files, who cannot be sent to and why (no address, not an address,
   an address two people share), who already had theirs (the send log, ``sendlog.py``);
-- then :func:`send` (over SMTP, paced, retrying a lost connection with a fresh one, each
-  accepted message written to the send log at once) or :func:`write_drafts`.
+- then :func:`send` (over SMTP, a few connections at once, paced in all, retrying a lost
+  connection with a fresh one, each accepted message written to the send log at once) or
+  :func:`write_drafts`.
 
 The library prints nothing and asks nothing; the texts are HR's (``texts.py``).
 """
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import secrets
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -60,7 +64,9 @@ DEFAULT_TIMEOUT = 30.0  # seconds for every socket operation
 TRIES = 3  # attempts at one message, each on a fresh connection after the last was lost
 PAUSES = (1.0, 3.0)  # seconds before the second and the third attempt
 LOST_IN_A_ROW = 2  # messages in a row that could not be sent for a lost connection: stop
-AHEAD = 4  # messages made ahead of the one being sent, when there is no pace
+AHEAD = 6  # messages made ahead of those being sent, when there is no pace
+DEFAULT_CONNECTIONS = 3  # connections at once: Exchange Online's limit per mailbox
+MAX_CONNECTIONS = 10
 
 # The MIME type of each kind of file musforms mails, by ending.
 MIME_TYPES = {
@@ -863,15 +869,20 @@ def connect(server: Server) -> smtplib.SMTP:
 
 
 def _data(conn: smtplib.SMTP, msg: Any) -> tuple[int, bytes]:
-    """smtplib's DATA, but a :class:`Stuffed` message is sent as it is: smtplib would
-    dot-stuff it again (by a regular expression over the whole message)."""
-    if not isinstance(msg, Stuffed):
-        return smtplib.SMTP.data(conn, msg)
+    """smtplib's DATA, but a :class:`Stuffed` message is sent as it is (smtplib would
+    dot-stuff it again, by a regular expression over the whole message; the library way's
+    message is stuffed so, as smtplib does), and the final ``.`` only once this thread has
+    the run's window (see :class:`_Run`): the message itself goes while other connections
+    end theirs."""
+    # The library way's message is quoted as smtplib quotes it.
+    body: bytes = msg if isinstance(msg, Stuffed) else re.sub(rb"(?m)^\.", b"..", msg)
     conn.putcmd("data")
     code, reply = conn.getreply()
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
-    conn.send(msg + (b".\r\n" if msg.endswith(b"\r\n") else b"\r\n.\r\n"))
+    conn.send(body)
+    _enter_window()
+    conn.send(b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n")
     return conn.getreply()
 
 
@@ -971,13 +982,17 @@ def send(
     rate: float = DEFAULT_RATE,
     again: bool = False,
     every: int = 7,
+    connections: int = DEFAULT_CONNECTIONS,
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendResult:
-    """Send the plan's messages over one connection (a fresh one when it is lost), at most
-    ``rate`` a minute (0: no limit), holding the forms folder's lock. Each message the server
-    accepts goes into the send log before the next is sent. A message the server refuses is a
-    :class:`Failure` with its reply, and the rest still go."""
+    """Send the plan's messages over up to ``connections`` connections at once (each a fresh
+    one when it is lost), at most ``rate`` a minute in all (0: no limit), holding the forms
+    folder's lock. Each message the server accepts goes into the send log before that
+    connection sends another; and only one message at a time is between the end of its
+    DATA and its line in the log, so a run killed at any moment leaves at most one message
+    the server may have taken without a line for it, as one connection does. A message the
+    server refuses is a :class:`Failure` with its reply, and the rest still go."""
     from musforms.lock import folder_lock
 
     check_server(server)
@@ -991,103 +1006,10 @@ def send(
         result.skipped = len(plan.messages) - len(todo)
         if not todo:
             return result
-        conn: smtplib.SMTP | None = connect(server)
-        interval = 60.0 / rate if rate > 0 else 0.0
-        # Without a pace, the next messages are made while this one goes out; paced, only
-        # the next, so none is dated long before it is sent.
-        ahead = _Ahead(todo, sender, AHEAD if interval < 1 else 1)
-        next_at = time.monotonic()
-        lost_in_a_row = 0
+        first = connect(server)  # a wrong password or server is told before anything goes
+        run = _Run(todo, server, sender, writer, result, rate, progress, sleep)
         try:
-            for i, out in enumerate(todo):
-                wait = next_at - time.monotonic()
-                if wait > 0:
-                    sleep(wait)
-                next_at = max(next_at, time.monotonic()) + interval
-                ready = ahead.next()
-                reason, lost = "", ""
-                for attempt in range(TRIES):
-                    if attempt:  # the connection was lost: a moment's pause, then a fresh one
-                        sleep(PAUSES[attempt - 1])
-                    try:
-                        if conn is None:
-                            conn = connect(server)
-                        if ready.wire is not None:
-                            conn.sendmail(sender.addr_spec, [out.to], ready.wire)
-                        else:
-                            assert isinstance(ready.message, EmailMessage)  # the library way
-                            conn.send_message(
-                                ready.message, from_addr=sender.addr_spec, to_addrs=[out.to]
-                            )
-                    except smtplib.SMTPRecipientsRefused as exc:
-                        code, said = exc.recipients.get(out.to, (0, b""))
-                        if 400 <= code < 500:  # not now (greylisting, too many an hour)
-                            lost = f"the server said {_said(code, said)}"
-                            continue
-                        reason = _(
-                            "the server refused the address: {said}. Check the address in the "
-                            "roster (a corrected roster goes with --roster)"
-                        ).format(said=_said(code, said))
-                    except smtplib.SMTPSenderRefused as exc:
-                        if 400 <= exc.smtp_code < 500:
-                            lost = f"the server said {_reply(exc)}"
-                            continue
-                        raise RefusedError(
-                            _(
-                                "the mail server {name} refused the sender {addr_spec} ({reply}): "
-                                "check --from, and that --user may send as that address"
-                            ).format(
-                                name=server.name, addr_spec=sender.addr_spec, reply=_reply(exc)
-                            )
-                        ) from None
-                    except smtplib.SMTPResponseException as exc:
-                        if 400 <= exc.smtp_code < 500:  # try again later: on a fresh connection
-                            lost = f"the server said {_reply(exc)}"
-                            _drop(conn)
-                            conn = None
-                            continue
-                        reason = _(
-                            "the server refused the message: {reply}. Ask whoever runs the "
-                            "mail server what it takes (a size limit, a filter)"
-                        ).format(reply=_reply(exc))
-                    except RefusedError:
-                        raise
-                    except SendError as exc:  # could not connect again
-                        lost = str(exc)
-                        conn = None
-                        continue
-                    except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                        lost = _lost(exc, server)
-                        _drop(conn)
-                        conn = None
-                        continue
-                    else:
-                        writer.add(
-                            Entry(
-                                kind=out.kind,
-                                employee_id=out.employee_id,
-                                to=out.to,
-                                files=ready.files,
-                                sent_at=dt.datetime.now().astimezone(),
-                                message_id=ready.message_id,
-                            )
-                        )
-                        result.sent += 1
-                        lost_in_a_row = 0
-                    break
-                else:
-                    reason = _(
-                        "not sent after {tries} tries: {lost}. Run the same command again"
-                    ).format(tries=TRIES, lost=lost)
-                    lost_in_a_row += 1
-                if reason:
-                    result.failed.append(Failure(out.who, out.to, reason))
-                if progress is not None:
-                    progress(1)
-                if lost_in_a_row >= LOST_IN_A_ROW:
-                    result.not_sent = len(todo) - i - 1
-                    result.stopped = lost
-                    break
+            run.go(first, max(1, min(connections, len(todo))))
         except BaseException as exc:  # Ctrl-C, a full disk, the server gone for good
             from musforms.written import Stopped, tell
 
@@ -1100,21 +1022,291 @@ def send(
                 else "No message was sent."
             )
             tell(exc, Stopped(state, bool(result.sent), "run the same command again"))
-            if conn is not None:
-                conn.close()  # mid-conversation, perhaps: no polite QUIT to wait for
-                conn = None
             raise
-        finally:
-            ahead.close()
-            if conn is not None:
-                _close(conn)
     return result
 
 
+class _Run:
+    """One sending: the messages taken in order by the connections' threads, paced in all,
+    each accepted one written to the send log by the thread that sent it."""
+
+    def __init__(
+        self,
+        todo: list[Outgoing],
+        server: Server,
+        sender: Address,
+        writer: LogWriter,
+        result: SendResult,
+        rate: float,
+        progress: Callable[[int], None] | None,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.todo = todo
+        self.server = server
+        self.sender = sender
+        self.writer = writer
+        self.result = result
+        self.progress = progress
+        self.sleep = sleep
+        self.interval = 60.0 / rate if rate > 0 else 0.0
+        self.lock = threading.Lock()  # what follows, the send log and the result
+        self.taken = 0
+        self.finished = 0  # sent, refused or not sent after its tries
+        self.next_at = time.monotonic()
+        self.lost_in_a_row = 0
+        self.stopped = threading.Event()
+        self.halted = threading.Event()  # an error or Ctrl-C: nothing more is ended
+        self.error: BaseException | None = None
+        self.open: set[smtplib.SMTP] = set()
+        # Between the end of a message's DATA and its line in the send log: one at a time.
+        self.window = threading.Lock()
+        # Without a pace, the next messages are made while these go out; paced, only the
+        # next, so none is dated long before it is sent.
+        self.ahead = _Ahead(todo, sender, AHEAD if self.interval < 1 else 1)
+
+    def go(self, first: smtplib.SMTP, connections: int) -> None:
+        """Every connection in a thread of its own (``first`` the first's), this thread
+        waiting for them a moment at a time, so that Ctrl-C, which lands here, stops them
+        at once."""
+        threads = [
+            threading.Thread(
+                target=self._connection,
+                args=(first if n == 0 else None,),
+                name=f"musforms-send-{n + 1}",
+                daemon=True,
+            )
+            for n in range(connections)
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)
+        except BaseException as exc:
+            self._stop(exc)
+            with self.lock:
+                for conn in self.open:  # mid-conversation, perhaps: no polite QUIT to wait for
+                    _cut(conn)
+            for thread in threads:
+                if thread.is_alive():
+                    thread.join()
+            raise
+        finally:
+            self.ahead.close()
+        if self.error is not None:
+            raise self.error
+        self.result.not_sent = len(self.todo) - self.finished
+
+    def _stop(self, exc: BaseException | None = None) -> None:
+        with self.lock:
+            if exc is not None and self.error is None:
+                self.error = exc
+            if exc is not None:
+                self.halted.set()
+            self.stopped.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, less when the run stops meanwhile (Ctrl-C)."""
+        if self.sleep is time.sleep:
+            self.halted.wait(seconds)
+        else:
+            self.sleep(seconds)
+
+    def _take(self) -> tuple[Outgoing, Future[Ready], float] | None:
+        """The next message, the making of it, and how long to wait for its turn."""
+        with self.lock:
+            if self.stopped.is_set() or self.taken == len(self.todo):
+                return None
+            out = self.todo[self.taken]
+            self.taken += 1
+            now = time.monotonic()
+            wait = self.next_at - now
+            self.next_at = max(self.next_at, now) + self.interval
+            return out, self.ahead.next(), wait
+
+    def _connection(self, conn: smtplib.SMTP | None) -> None:
+        """One connection's thread: messages taken one after the other until none is left
+        or the run stops. A connection beyond the first that cannot be made leaves the
+        messages to the others (a server may take fewer at once)."""
+        _WINDOW.lock = self.window
+        _WINDOW.halted = self.halted
+        try:
+            if conn is None:
+                try:
+                    conn = connect(self.server)
+                except RefusedError:
+                    raise
+                except (SendError, OSError):
+                    return
+            with self.lock:
+                self.open.add(conn)
+            while True:
+                taken = self._take()
+                if taken is None:
+                    break
+                out, making, wait = taken
+                if wait > 0:
+                    self._pause(wait)
+                if self.error is not None:
+                    break  # stopped while this one waited its turn: it is not sent
+                conn = self._one(conn, out, making.result())
+        except BaseException as exc:
+            self._stop(exc)
+        finally:
+            _leave_window()
+            if conn is not None:
+                with self.lock:
+                    self.open.discard(conn)
+                if self.stopped.is_set():
+                    _cut(conn)
+                else:
+                    _close(conn)
+
+    def _one(self, conn: smtplib.SMTP | None, out: Outgoing, ready: Ready) -> smtplib.SMTP | None:
+        """One message, tried up to TRIES times, each on a fresh connection after the last
+        was lost; the connection to go on with."""
+        server, sender = self.server, self.sender
+        reason, lost = "", ""
+        for attempt in range(TRIES):
+            if attempt:  # the connection was lost: a moment's pause, then a fresh one
+                self._pause(PAUSES[attempt - 1])
+                if self.error is not None:
+                    raise self.error  # the run stopped meanwhile (Ctrl-C in another thread)
+            try:
+                if conn is None:
+                    conn = connect(server)
+                    with self.lock:
+                        self.open.add(conn)
+                try:
+                    if ready.wire is not None:
+                        conn.sendmail(sender.addr_spec, [out.to], ready.wire)
+                    else:
+                        assert isinstance(ready.message, EmailMessage)  # the library way
+                        conn.send_message(
+                            ready.message, from_addr=sender.addr_spec, to_addrs=[out.to]
+                        )
+                    self.writer.add(
+                        Entry(
+                            kind=out.kind,
+                            employee_id=out.employee_id,
+                            to=out.to,
+                            files=ready.files,
+                            sent_at=dt.datetime.now().astimezone(),
+                            message_id=ready.message_id,
+                        )
+                    )
+                finally:
+                    _leave_window()
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, said = exc.recipients.get(out.to, (0, b""))
+                if 400 <= code < 500:  # not now (greylisting, too many an hour)
+                    lost = f"the server said {_said(code, said)}"
+                    continue
+                reason = _(
+                    "the server refused the address: {said}. Check the address in the "
+                    "roster (a corrected roster goes with --roster)"
+                ).format(said=_said(code, said))
+            except smtplib.SMTPSenderRefused as exc:
+                if 400 <= exc.smtp_code < 500:
+                    lost = f"the server said {_reply(exc)}"
+                    continue
+                raise RefusedError(
+                    _(
+                        "the mail server {name} refused the sender {addr_spec} ({reply}): "
+                        "check --from, and that --user may send as that address"
+                    ).format(name=server.name, addr_spec=sender.addr_spec, reply=_reply(exc))
+                ) from None
+            except smtplib.SMTPResponseException as exc:
+                if 400 <= exc.smtp_code < 500:  # try again later: on a fresh connection
+                    lost = f"the server said {_reply(exc)}"
+                    self._drop(conn)
+                    conn = None
+                    continue
+                reason = _(
+                    "the server refused the message: {reply}. Ask whoever runs the "
+                    "mail server what it takes (a size limit, a filter)"
+                ).format(reply=_reply(exc))
+            except RefusedError:
+                raise
+            except SendError as exc:  # could not connect again
+                lost = str(exc)
+                conn = None
+                continue
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                if self.stopped.is_set() and self.error is not None:
+                    raise  # cut by the run stopping (Ctrl-C in another thread)
+                lost = _lost(exc, server)
+                self._drop(conn)
+                conn = None
+                continue
+            else:
+                with self.lock:
+                    self.result.sent += 1
+                    self.lost_in_a_row = 0
+            break
+        else:
+            reason = _("not sent after {tries} tries: {lost}. Run the same command again").format(
+                tries=TRIES, lost=lost
+            )
+            with self.lock:
+                self.lost_in_a_row += 1
+                if self.lost_in_a_row >= LOST_IN_A_ROW:
+                    self.result.stopped = self.result.stopped or lost
+                    self.stopped.set()
+        with self.lock:
+            self.finished += 1
+            if reason:
+                self.result.failed.append(Failure(out.who, out.to, reason))
+            if self.progress is not None:
+                self.progress(1)
+        return conn
+
+    def _drop(self, conn: smtplib.SMTP | None) -> None:
+        if conn is not None:
+            with self.lock:
+                self.open.discard(conn)
+            conn.close()
+
+
+# Each connection's thread: the run's lock for the end of a message (see _data), whether
+# the thread holds it, and the run's stop for an error or Ctrl-C (no message is ended then).
+_WINDOW = threading.local()
+
+
+class _Halted(Exception):
+    """Raised in a connection's thread before it ends a message, once the run has stopped."""
+
+
+def _enter_window() -> None:
+    lock = getattr(_WINDOW, "lock", None)
+    if lock is not None and not getattr(_WINDOW, "held", False):
+        lock.acquire()
+        _WINDOW.held = True
+        if _WINDOW.halted.is_set():  # the run stopped (Ctrl-C) while this one waited
+            _leave_window()
+            raise _Halted
+
+
+def _leave_window() -> None:
+    if getattr(_WINDOW, "held", False):
+        _WINDOW.held = False
+        _WINDOW.lock.release()
+
+
+def _cut(conn: smtplib.SMTP) -> None:
+    """End a connection another thread may be waiting on, at once."""
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    conn.close()
+
+
 class _Ahead:
-    """The messages of ``todo`` made in order in a thread of their own, ``ahead`` of the one
+    """The messages of ``todo`` made in order in a thread of their own, ``ahead`` of those
     being sent: reading, hashing and encoding the forms overlaps the server's reading of the
-    message before."""
+    messages before. Used under the run's lock."""
 
     def __init__(self, todo: list[Outgoing], sender: Address, ahead: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musforms-send")
@@ -1129,13 +1321,14 @@ class _Ahead:
         if out is not None:
             self._queue.append(self._pool.submit(ready_message, out, self._sender))
 
-    def next(self) -> Ready:
-        """The next message; raises what making it raised (a form file gone, a full disk)."""
+    def next(self) -> Future[Ready]:
+        """The making of the next message: its result raises what making it raised (a form
+        file gone, a full disk)."""
         if not self._queue:
             self._submit()
         future = self._queue.popleft()
         self._submit()
-        return future.result()
+        return future
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -1144,11 +1337,6 @@ class _Ahead:
 def _said(code: int, said: bytes | str) -> str:
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
     return f"{code} {' '.join(text.split())}".strip()
-
-
-def _drop(conn: smtplib.SMTP | None) -> None:
-    if conn is not None:
-        conn.close()
 
 
 def _lost(exc: BaseException, server: Server) -> str:

@@ -1,10 +1,12 @@
 """The send log: what ``musforms send`` has handed to the mail server, so a re-run resumes.
 
 ``sent.jsonl`` in the forms folder, one JSON object a line, mode 0600. A line is appended
-and flushed to disk (fsync) right after the server accepted the message, before the next one
-goes: a run killed or cut off halfway leaves every accepted message on record, and the next
-run sends only the rest. A line cut short by a crash (the last one) is ignored; any other
-line that cannot be read is an error, since guessing could send someone their form twice.
+and flushed to disk (fsync) right after the server accepted the message, before the same
+connection sends the next one (``send`` uses a few at once, one message at a time between
+its end and its line): a run killed or cut off halfway leaves every accepted message on
+record, and the next run sends only the rest. A line cut short by a crash (the last one) is
+ignored; any other line that cannot be read is an error, since guessing could send someone
+their form twice.
 
 A line::
 

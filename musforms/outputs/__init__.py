@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from musforms.files import private_folders, scratch_space, write_bytes, write_text
-from musforms.i18n import N_, _
+from musforms.i18n import N_, Nn_, _
 from musforms.models import Organisation
 from musforms.nospace import raise_if_full
 from musforms.outputs.calendar import check_in
@@ -183,7 +183,7 @@ def watch(written: Written) -> None:
     written.kind(
         "minutes",
         MINUTES_DIR,
-        N_("{n} minutes draft{s}"),
+        Nn_("{n} minutes draft", "{n} minutes drafts"),
         rest=N_("the other minutes drafts"),
         rest_without=N_("the minutes drafts"),
     )

@@ -128,15 +128,19 @@ def by_order(returned: Sequence[Placed], qs: QuestionSet) -> dict[str, RawValue]
     order and checked kind by kind; None when the widgets do not fit that order."""
     widgets = [w for w in _ordered(returned) if not w.hidden]
     # A form issued with its identity shown exports a field for it; one where it is hidden
-    # text exports none. The previous agreements' rows are more fields than one, so at most
-    # one of the two fits.
+    # text exports none. Its previous agreements show their latest status or not
+    # (layout.field_orders). The first order whose kinds fit is taken.
     for identity in (True, False):
-        count = layout.previous_count_for(qs, len(widgets), identity)
-        if count is not None:
-            break
-    else:
-        return None
-    names = layout.field_order(qs, count, identity)
+        for names in layout.field_orders(qs, len(widgets), identity):
+            out = _in_order(widgets, names, qs)
+            if out is not None:
+                return out
+    return None
+
+
+def _in_order(
+    widgets: Sequence[Placed], names: list[str], qs: QuestionSet
+) -> dict[str, RawValue] | None:
     specs = fn.spec_by_name(qs)
     questions = {q.id: q for q in qs.questions()}
     placeholders = layout.placeholders()

@@ -871,6 +871,10 @@ class PdfFormWriter(FormWriterBase):
             b.para(what, FIELD_X, FIELD_W, SANS_BOLD, LABEL, LABEL_LEAD, personal=True)
             meta = f"{self._t('owner')}: {owner}  ·  {self._t('due')}: {due}"
             b.para(meta, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED, personal=True)
+            latest = form.prefill.get(fn.previous_field(row, fn.PREVIOUS_LATEST))
+            if latest is not None:  # the status and comment a check-in gave it, if any
+                line = f"{self._t('latest_status')}: {latest or '—'}"
+                b.para(line, FIELD_X, FIELD_W, SANS, HELP, HELP_LEAD, MUTED, personal=True)
             b.y += 5
             tip = b.mark(f"{self._t('status')}: {what}")
             b.text(FIELD_X, b.y + 10.5, self._t("status"), SANS, HELP, MUTED)
