@@ -266,6 +266,8 @@ class CacheWriter:
         except (OSError, sqlite3.Error) as exc:
             raise_if_full(exc)
             if isinstance(exc, OSError) and exc.errno in FULL:
+                if exc.filename is None:  # a write names no file: the copy being written
+                    exc.filename = str(self.file)
                 raise
             with contextlib.suppress(OSError):
                 self.file.unlink()
