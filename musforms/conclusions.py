@@ -172,14 +172,15 @@ def issue_conclusions(
                 question_set_digest=digest,
                 language=lang,
             )
-            entries.append(form_entry(entry))
+            text = form_entry(entry)
+            entries.append(text)
             listed.update(entry.files.values())
             issued.listed += 1
             source = response_path(results, employee.id)
             before = earlier.pop(employee.id, None)
             if before is not None:
                 renamed.update(set(before.files.values()) - set(entry.files.values()))
-            if _stale(folder, entry, before, source):
+            if _stale(folder, entry, text, before, source):
                 todo.append((response, entry))
         # Forms issued before whose preparation is no longer on record stay listed: a
         # conclusion returned on one of them is still known (purge removes them itself).
@@ -295,10 +296,12 @@ def _language(lang: str | None) -> Literal["da", "en"]:
     return "en" if lang == "en" else "da"
 
 
-def _stale(folder: Path, entry: ManifestForm, earlier: ManifestForm | None, source: Path) -> bool:
-    """Whether the form must be written (again): not issued yet, issued otherwise, or older
-    than the preparation on record."""
-    if earlier is None or form_entry(earlier) != form_entry(entry):
+def _stale(
+    folder: Path, entry: ManifestForm, text: str, earlier: ManifestForm | None, source: Path
+) -> bool:
+    """Whether the form must be written (again): not issued yet, issued otherwise (``text``:
+    its entry as manifest.json lists it), or older than the preparation on record."""
+    if earlier is None or form_entry(earlier) != text:
         return True
     try:
         newest = source.stat().st_mtime_ns

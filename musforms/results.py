@@ -7,8 +7,7 @@ response at a time from disk: a round's responses never sit in memory together.
 from __future__ import annotations
 
 import json
-import textwrap
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +68,38 @@ def load_responses(out: Path) -> list[Response]:
     return list(read_responses(out, report.returned))
 
 
-def write_responses_json(out: Path, employee_ids: Iterable[str]) -> None:
+def write_responses_json(
+    out: Path, employee_ids: Iterable[str], *, as_made: Callable[[str], bool] | None = None
+) -> None:
     """responses.json, one response at a time: a round of 50,000 never sits in memory whole.
 
-    The same text ``json.dumps(list, indent=2)`` would give.
+    The same text ``json.dumps(list, indent=2)`` would give. ``as_made`` tells the
+    employees whose response file holds the very text :meth:`Response.to_json` makes of it
+    (written so by this run): the fast path (musforms.fastpath) indents that text as it is,
+    without reading it into a model and writing it out again, which gives the same text.
     """
+    from musforms import fastpath
+
+    if not fastpath.enabled():
+        as_made = None
     with atomic_writer(out / RESPONSES_JSON) as tmp, tmp.open("w", encoding="utf-8") as fh:
         fh.write("[")
         first = True
-        for response in read_responses(out, employee_ids):
-            data = response.model_dump(mode="json", by_alias=True)
+        for eid in employee_ids:
+            path = response_path(out, eid)
+            if not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8")
+            if as_made is not None and text.endswith("\n") and as_made(eid):
+                made = text[:-1]
+            else:
+                data = Response.model_validate(json.loads(text)).model_dump(
+                    mode="json", by_alias=True
+                )
+                made = json.dumps(data, ensure_ascii=False, indent=2)
             fh.write("\n" if first else ",\n")
-            fh.write(textwrap.indent(json.dumps(data, ensure_ascii=False, indent=2), "  "))
+            # Indented at its line breaks alone: a text may hold a character Python counts
+            # as one too (U+2028, U+0085), which JSON keeps as it is.
+            fh.write("  " + made.replace("\n", "\n  "))
             first = False
         fh.write("]\n" if first else "\n]\n")

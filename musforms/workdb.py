@@ -18,6 +18,7 @@ form's answers.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import sqlite3
@@ -196,6 +197,8 @@ class Ledger:
         conn.execute("CREATE TABLE conflicts (form_id TEXT PRIMARY KEY, seq INTEGER)")
         conn.execute("CREATE TABLE seen (sha256 TEXT PRIMARY KEY, file TEXT) WITHOUT ROWID")
         conn.execute("CREATE TABLE inputs (seq INTEGER PRIMARY KEY, path TEXT)")
+        # The employees whose response file this run wrote (or found holding) the text it made.
+        conn.execute("CREATE TABLE made (employee_id TEXT PRIMARY KEY) WITHOUT ROWID")
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
         self._has_roster = index.has_roster
         self._seq = 0
@@ -208,9 +211,11 @@ class Ledger:
 
     def add_inputs(self, paths: Iterable[Path]) -> int:
         """Note the files to read, in order; how many there are."""
+        numbered = enumerate(paths, 1)
         n = 0
-        for n, path in enumerate(paths, 1):
-            self._conn.execute("INSERT INTO inputs VALUES (?, ?)", (n, os.fsencode(path)))
+        while batch := [(n, os.fsencode(path)) for n, path in itertools.islice(numbered, 512)]:
+            self._conn.executemany("INSERT INTO inputs VALUES (?, ?)", batch)
+            n = batch[-1][0]
         return n
 
     def inputs(self) -> Iterator[Path]:
@@ -350,6 +355,20 @@ class Ledger:
             return str(row[0]) if row[0] != file else None
         self._conn.execute("INSERT INTO seen VALUES (?, ?)", (sha256, file))
         return None
+
+    # --- responses as this run made them
+
+    def made(self, employee_id: str, *, made: bool = True) -> None:
+        """Note that ``employee_id``'s response file holds the text this run made of the
+        response (``made`` false: no longer, it was removed)."""
+        if made:
+            self._conn.execute("INSERT OR IGNORE INTO made VALUES (?)", (employee_id,))
+        else:
+            self._conn.execute("DELETE FROM made WHERE employee_id = ?", (employee_id,))
+
+    def as_made(self, employee_id: str) -> bool:
+        query = "SELECT 1 FROM made WHERE employee_id = ?"
+        return self._conn.execute(query, (employee_id,)).fetchone() is not None
 
     # --- the round as a whole
 

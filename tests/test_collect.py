@@ -59,6 +59,53 @@ def test_file_names_do_not_matter(issued: Path, filled: Path, tmp_path: Path) ->
     assert result.report().missing == ["2"]
 
 
+def test_the_results_folder_inside_the_returned_folder_is_not_read(
+    issued: Path, filled: Path, tmp_path: Path
+) -> None:
+    """Results written inside the folder collect reads are not read back as returned files,
+    nor listed: not through a link to one of them, nor through a linked folder; a file
+    beside them with a name like theirs is."""
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    shutil.copy(filled / "1-person-1.pdf", returned / "1-person-1.pdf")
+    out = returned / "results"
+    collect([returned], issued, out)
+    (returned / "svar.json").symlink_to(out / "report.json")
+    (returned / "genvej").symlink_to(out, target_is_directory=True)
+    (returned / "resultater").mkdir()
+    (returned / "resultater" / "report.json").write_text("{}", encoding="utf-8")
+    collect([returned], issued, out)
+    collect([returned / "genvej" / "responses", returned], issued, out)
+    names = sorted(str(Path(e["file"]).relative_to(returned)) for e in _report_files(out))
+    assert names == ["1-person-1.pdf", "resultater/report.json"]
+
+
+def test_responses_json_of_an_answer_kept_from_an_earlier_run_is_read_through(
+    issued: Path, filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A response on record that this run did not write (its file is gone from the folder)
+    goes into responses.json as its model gives it, whatever its file's layout: only a text
+    this run made is taken as it is."""
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    for name in ("1-person-1.pdf", "2-person-2.pdf"):
+        shutil.copy(filled / name, returned / name)
+    out = tmp_path / "out"
+    collect([returned], issued, out)
+    expected = (out / "responses.json").read_bytes()
+    (returned / "1-person-1.pdf").unlink()
+    kept = out / "responses" / "1.json"
+    kept.write_text(json.dumps(json.loads(kept.read_text("utf-8")), indent=4) + "\n", "utf-8")
+    collect([returned], issued, out)
+    assert (out / "responses.json").read_bytes() == expected
+    assert json.loads(expected)[0]["employee"]["id"] == "1"  # not vacuous
+
+
+def _report_files(out: Path) -> list[dict[str, str]]:
+    files: list[dict[str, str]] = json.loads((out / "report.json").read_text())["files"]
+    return files
+
+
 def test_form_from_another_round_is_rejected(issued: Path, tmp_path: Path) -> None:
     old = tmp_path / "forms" / "2025"
     generate(QUESTIONS, _roster(tmp_path, "1"), old, "2025", formats=["pdf"])

@@ -12,8 +12,11 @@ off.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -34,9 +37,9 @@ from musforms.errors import ConfigError
 from musforms.formats import Issued
 from musforms.formdata import make_form_data
 from musforms.models import Agreement, Employee, FormData, Organisation, QuestionSet
-from musforms.outputs import minutes
+from musforms.outputs import followup, minutes
 from musforms.outputs.minutes import DEFAULT_TEMPLATE, minutes_name, write_minutes
-from musforms.outputs.views import QuestionSets
+from musforms.outputs.views import AgreementRow, QuestionSets
 from musforms.pdf.reader import read_pdf
 from musforms.pdf.writer import PdfFormWriter
 from musforms.response import Response
@@ -673,3 +676,149 @@ def test_minutes_open_alike_in_libreoffice(
         texts.append([page.extract_text() for page in PdfReader(pdf).pages])
     assert texts[0] == texts[1]
     assert "Søren Ærø (1042)" in " ".join(" ".join(texts[1]).split())
+
+
+# --- the follow-up workbook --------------------------------------------------------------------
+
+_WORKBOOK_TIMES = re.compile(
+    rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:(created|modified)>"
+)
+
+
+def _workbook_parts(path: Path) -> tuple[list[str], dict[str, bytes]]:
+    """A workbook's parts in order, each byte for byte but for the time it was written."""
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        return names, {n: _WORKBOOK_TIMES.sub(b"", z.read(n)) for n in names}
+
+
+def _agreement(n: int, **changes: Any) -> AgreementRow:
+    row = AgreementRow(
+        employee_id=f"{1000 + n}", name="Søren Ærø", department="Økonomi", leader="Åse Bøgh",
+        what=f"Aftale {n}", owner="Søren", due=dt.date(2027, 3, 1), status="not_started",
+        previous=False, comment="", form_id=f"F-{n}", number=n, cycle="2026",
+        meeting_date=dt.date(2027, 1, 20),
+    )  # fmt: skip
+    return dataclasses.replace(row, **changes)
+
+
+_AWKWARD_ROWS = [
+    _agreement(1, due=None, due_typed="i foråret", what='Kursus i Excel & <Power BI> ]]> "x"'),
+    _agreement(2, what='=HYPERLINK("http://x.dk","klik")', owner="+45 1234", comment="-klaret"),
+    _agreement(3, what="  mellem\trum  ", comment="Linje 1\nlinje 2\r", department=""),
+    _agreement(4, what="😀 ℵ Ω ЖЖ مرحبا", owner="@Ida", due=dt.date(1900, 1, 1), previous=True),
+    _agreement(5, due=None, status="done", basis="proposed", comment=" ", department="IT"),
+    _agreement(6, what=DANISH, due=dt.date(1900, 3, 1), status="in_progress", leader=""),
+]
+
+
+def _workbooks_both_ways(
+    tmp_path: Path, rows: list[AgreementRow], by_department: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    """agreements.xlsx with its rows by hand and by openpyxl's cells alone."""
+    paths = []
+    for fast in (True, False):
+        path = tmp_path / ("fast" if fast else "library") / "agreements.xlsx"
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            # Proof of the path taken: by hand, openpyxl never writes the rows; with the
+            # switch off, no row is written by hand.
+            m.setattr(followup, "_write_xlsx_library" if fast else "_row_xml", _not_this_way)
+            followup.write_xlsx(path, rows, "da", by_department=by_department)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _not_this_way(*args: object) -> None:
+    raise AssertionError("the follow-up workbook was written the other way")
+
+
+@pytest.mark.parametrize("by_department", [False, True])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        _AWKWARD_ROWS,
+        _AWKWARD_ROWS[1:],  # the first row with a date: its format numbered first
+        _AWKWARD_ROWS[4:],  # no date until the second row
+        [_agreement(1, due=None)],  # no date at all
+        [],  # no agreement
+    ],
+    ids=["awkward", "dated-first", "dated-later", "undated", "empty"],
+)
+def test_followup_workbook_same_both_ways(
+    rows: list[AgreementRow], by_department: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """agreements.xlsx with its rows written by hand is the workbook openpyxl's cells make,
+    every part byte for byte (but the time it was written), in the same order."""
+    fast, library = _workbooks_both_ways(tmp_path, rows, by_department, monkeypatch)
+    assert _workbook_parts(fast) == _workbook_parts(library)
+    if rows:
+        sheet = _workbook_parts(library)[1]["xl/worksheets/sheet1.xml"]
+        assert b'<row r="2">' in sheet  # not vacuous: the rows are there
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["#N/A", "x" * 40_000, "=1+1", "kontrol\x07tegn", "halv \ud800 surrogat"],
+    ids=["error-code", "too-long", "formula", "control", "surrogate"],
+)
+def test_followup_workbook_leaves_odd_texts_to_openpyxl(
+    odd: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text the hand-written rows do not write (an error code, one longer than a cell
+    holds, a formula, a character openpyxl refuses or XML cannot hold) leaves the whole
+    workbook to openpyxl: the same workbook, or the same error."""
+    rows = [_agreement(1), _agreement(2, comment=odd)]
+    outcomes = []
+    for fast in (True, False):
+        path = tmp_path / ("fast" if fast else "library") / "agreements.xlsx"
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            try:
+                followup.write_xlsx(path, rows, "da")
+            except Exception as exc:  # compared: the same error both ways
+                outcomes.append(type(exc).__name__)
+                assert not path.exists()
+                continue
+        outcomes.append(_workbook_parts(path))
+    assert outcomes[0] == outcomes[1]
+
+
+# --- responses.json ------------------------------------------------------------------------------
+
+
+def test_responses_json_same_both_ways(
+    tmp_path: Path, sample: list[Response], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """responses.json from the response files' texts as collect made them is the file the
+    responses read into models and written out again give, byte for byte."""
+    from musforms.results import RESPONSES_JSON, response_path, write_responses_json
+
+    odd = sample[0].model_copy(
+        update={
+            "employee": sample[0].employee.model_copy(update={"id": "1100", "name": 'Å "\\ 😀'}),
+            "answers": {**sample[0].answers, "titel": "a\u2028b\x1f\x7f\tc\r\n</script>"},
+        }
+    )
+    items = [*sample, odd]
+    out = tmp_path / "results"
+    for response in items:
+        path = response_path(out, response.employee.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(response.to_json(), encoding="utf-8")
+    ids = [r.employee.id for r in items]
+    texts = []
+    for fast in (True, False):
+        asked: list[str] = []
+
+        def as_made(eid: str, asked: list[str] = asked) -> bool:
+            asked.append(eid)
+            return True
+
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            write_responses_json(out, ids, as_made=as_made)
+        assert asked == (ids if fast else [])  # the texts were taken as they are, or not
+        texts.append((out / RESPONSES_JSON).read_bytes())
+    assert texts[0] == texts[1]
+    assert json.loads(texts[1])[-1]["answers"]["titel"] == "a\u2028b\x1f\x7f\tc\r\n</script>"

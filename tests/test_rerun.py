@@ -4,6 +4,7 @@ files, and the same runs without the cache."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import mailbox
 import os
@@ -306,6 +307,50 @@ def test_a_file_as_it_was_is_neither_read_nor_identified_again(
     monkeypatch.setattr(read_module, "identify", real)
     _run(round_, inbox, uncached, full=True)
     assert _tree(cached) == _tree(uncached)
+
+
+def _cache_rows(out: Path) -> dict[str, list[tuple[str, str]]]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(cache_path(out))) as db:
+        return {
+            table: sorted(db.execute(f"SELECT key, outcome FROM {table}"))
+            for table in cache_module.TABLES
+        }
+
+
+def test_a_morning_cache_is_made_from_the_last_and_holds_only_what_is_met(
+    round_: Round, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A morning's cache is the earlier one with what is new and without what is gone: row
+    for row the cache a run over the same files without one leaves, and a file taken out of
+    the folder is not left in it, not even in the database's free pages."""
+    inbox = tmp_path / "returned"
+    inbox.mkdir()
+    for name in ("chrome.pdf", "word.docx", "printed.pdf"):
+        shutil.copy2(files[name], inbox / name)
+    cached, uncached = tmp_path / "cached", tmp_path / "uncached"
+    _run(round_, inbox, cached)
+    _run(round_, inbox, uncached, full=True)
+    assert FIRST.encode() in cache_path(cached).read_bytes()  # chrome.pdf's answers
+    grown: list[bool] = []
+    save = cache_module.CacheWriter.save
+
+    def saving(writer: cache_module.CacheWriter, out: Path) -> None:
+        grown.append(writer.grown)
+        save(writer, out)
+
+    monkeypatch.setattr(cache_module.CacheWriter, "save", saving)
+    (inbox / "chrome.pdf").unlink()
+    shutil.copy2(files["firefox.pdf"], inbox / "firefox.pdf")
+    morning = _run(round_, inbox, cached)
+    assert morning.from_cache == 2 and grown == [True]
+    _run(round_, inbox, uncached, full=True)
+    assert grown == [True, False]  # a run reading everything writes its cache row by row
+    assert _cache_rows(cached) == _cache_rows(uncached)
+    assert _tree(cached) == _tree(uncached)
+    assert FIRST.encode() not in cache_path(cached).read_bytes()
+    assert SECOND.encode() in cache_path(cached).read_bytes()  # not vacuous
 
 
 def test_a_file_rewritten_with_its_size_and_time_kept_is_read_again(

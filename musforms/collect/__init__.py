@@ -362,7 +362,7 @@ def _collect(
         scratch_space(out),
         written.told(),
         contextlib.closing(open_cache(out, digest, full=full)) as cache,
-        cache_writer(digest) as kept,
+        cache_writer(digest, cache) as kept,
         open_context(
             key,
             forms_dir,
@@ -382,7 +382,8 @@ def _collect(
         mailboxes = [i for i in inputs if isinstance(i, str) and is_imap_url(i)]
         paths = [Path(i) for i in inputs if not (isinstance(i, str) and is_imap_url(i))]
         # The list of files waits on disk too: 100,000 paths are tens of MB as objects.
-        total = ledger.add_inputs(p for p in iter_inputs(paths) if not _is_within(p, out_resolved))
+        inside_out = _within(out_resolved)
+        total = ledger.add_inputs(p for p in iter_inputs(paths) if not inside_out(p))
         if on_total:
             on_total(total)
         warnings += private_folders(out, RESPONSES)
@@ -537,16 +538,28 @@ def _read_again(ctx: Context, entry: FileEntry) -> str | None:
     return again.text
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder)
-    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
-        return False
+def _within(folder: Path) -> Callable[[Path], bool]:
+    """Whether a path, links followed, is inside ``folder``: a file that is not a link is
+    where its folder (resolved once for all the files in it) is."""
+
+    @functools.lru_cache(maxsize=256)
+    def resolved(parent: Path) -> Path:
+        return parent.resolve()
+
+    def within(path: Path) -> bool:
+        try:
+            if path.name in ("", ".", "..") or path.is_symlink():
+                return path.resolve().is_relative_to(folder)
+            return (resolved(path.parent) / path.name).is_relative_to(folder)
+        except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+            return False
+
+    return within
 
 
 def _write_results(out: Path, cycle: str, ledger: Ledger) -> None:
     head = Report(cycle=cycle, collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
-    write_responses_json(out, ledger.returned())
+    write_responses_json(out, ledger.returned(), as_made=ledger.as_made)
     write_report_json(
         out,
         head,

@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from typing import Any
 from musforms.files import CACHE_FOLDER, FILE_MODE, private_folder, scratch_folder
 from musforms.i18n import LOCALE_DIR, language
 from musforms.limits import Limits
+from musforms.nospace import FULL, raise_if_full
 from musforms.scratch import connect, open_kept
 
 SCHEMA = "musforms/collect-cache/2"
@@ -64,7 +66,9 @@ TABLES = (CONTENTS, MESSAGES, STATS, RESULTS)
 # The libraries whose reading a file's outcome depends on.
 _LIBRARIES = ("pikepdf", "pypdf", "pypdfium2", "python-docx", "lxml", "python-oxmsg", "pydantic")
 
-Row = tuple[str, str, str]  # (table, key, the outcome as JSON)
+# (table, key, the outcome as JSON); None: the outcome as the earlier cache holds it (a file
+# known from there), which the new cache keeps without its text passing through the run.
+Row = tuple[str, str, str | None]
 
 
 def cache_path(out: Path) -> Path:
@@ -216,28 +220,103 @@ _TABLE_SCHEMA = "".join(
 )
 
 
+_LIVE_SCHEMA = "CREATE TABLE live (tbl TEXT, key TEXT, PRIMARY KEY (tbl, key)) WITHOUT ROWID"
+_LIVE_BATCH = 2048  # keys noted at a time
+
+
 class CacheWriter:
     """The cache this run leaves: what it read and what it found in the earlier cache,
-    made in a scratch folder and put in place whole by :meth:`save`."""
+    made in a scratch folder and put in place whole by :meth:`save`.
 
-    def __init__(self, folder: Path, digest: str) -> None:
+    Made from a copy of the earlier cache when there is one: a morning's run, which finds
+    nearly every file there, then writes only what it read anew, notes the keys of what it
+    found, and at the end removes what it did not meet (a file gone or changed), with
+    SQLite's secure delete (what is removed is overwritten, not left in free pages). The
+    cache is the same as one written row by row: what this run read and found, and no more.
+    """
+
+    def __init__(self, folder: Path, digest: str, earlier: ReadCache | None = None) -> None:
         self.digest = digest
         self.file = folder / NAME
-        self._db = connect(
-            self.file, "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);" + _TABLE_SCHEMA
-        )
+        self._earlier = earlier
+        self._live: list[tuple[str, str]] = []
+        self._db = self._copy(earlier.path) if earlier is not None and earlier.path else None
+        self.grown = self._db is not None  # made from the earlier cache
+        if self._db is None:
+            self._db = connect(
+                self.file, "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);" + _TABLE_SCHEMA
+            )
+
+    def _copy(self, earlier: Path) -> sqlite3.Connection | None:
+        """The earlier cache copied (whole: open_cache checked it), to be written on; None
+        when it cannot be (then the cache is written row by row)."""
+        try:
+            fd = os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with open(earlier, "rb") as source, open(fd, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 16)
+            db = connect(self.file, begin=False)
+            try:
+                db.execute("PRAGMA secure_delete = ON")
+                db.execute("BEGIN")
+                db.execute("DELETE FROM meta")
+                db.execute(_LIVE_SCHEMA)
+            except sqlite3.Error:
+                db.close()
+                raise
+        except (OSError, sqlite3.Error) as exc:
+            raise_if_full(exc)
+            if isinstance(exc, OSError) and exc.errno in FULL:
+                if exc.filename is None:  # a write names no file: the copy being written
+                    exc.filename = str(self.file)
+                raise
+            with contextlib.suppress(OSError):
+                self.file.unlink()
+            return None
+        return db
 
     def add(self, rows: list[Row]) -> None:
+        assert self._db is not None
         for table, key, outcome in rows:
             assert table in TABLES
+            if outcome is None:
+                if self.grown:
+                    self._note(table, key)
+                    continue
+                # Written row by row: the outcome as the earlier cache holds it (none when
+                # that cannot be read after all: the next run reads the file again).
+                outcome = self._earlier.get(table, key) if self._earlier is not None else None
+                if outcome is None:
+                    continue
             self._db.execute(
                 f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",  # noqa: S608 (a constant)
                 (key, outcome),
             )
+            if self.grown:
+                self._note(table, key)
+
+    def _note(self, table: str, key: str) -> None:
+        self._live.append((table, key))
+        if len(self._live) >= _LIVE_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._db is not None
+        self._db.executemany("INSERT OR IGNORE INTO live VALUES (?, ?)", self._live)
+        self._live.clear()
 
     def save(self, out: Path) -> None:
         """Put the cache in place in one step (written to disk first): a run killed before
         leaves the earlier cache, one killed after leaves this one, whole either way."""
+        assert self._db is not None
+        if self.grown:
+            self._flush()
+            for table in TABLES:  # what this run did not meet
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE key NOT IN "  # noqa: S608 (a constant)
+                    "(SELECT key FROM live WHERE tbl = ?)",
+                    (table,),
+                )
+            self._db.execute("DROP TABLE live")
         self._db.executemany(
             "INSERT INTO meta VALUES (?, ?)", (("schema", SCHEMA), ("key", self.digest))
         )
@@ -256,16 +335,18 @@ class CacheWriter:
             os.close(fd)
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.close()
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
 
 
 @contextlib.contextmanager
-def cache_writer(digest: str) -> Iterator[CacheWriter]:
+def cache_writer(digest: str, earlier: ReadCache | None = None) -> Iterator[CacheWriter]:
     """A new cache for this run, in a scratch folder of its own (removed afterwards; a killed
-    run's is removed by the next, as every scratch folder is)."""
+    run's is removed by the next, as every scratch folder is), made from ``earlier`` (the
+    earlier cache, when usable) and what this run reads."""
     with scratch_folder() as folder:
-        writer = CacheWriter(folder, digest)
+        writer = CacheWriter(folder, digest, earlier)
         try:
             yield writer
         finally:

@@ -83,7 +83,9 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
     stopped before its report."""
     entry = result.entry
     usable = entry.status in USABLE and result.text is not None and bool(entry.form_id)
-    answered = _answered(result)
+    # The response as data, parsed once for every comparison below.
+    data = _data(result)
+    answered = data is not None and has_answers(data)
     if (not usable or not answered) and _keep_earlier(out, ledger, entry, usable):
         return
     if not usable:
@@ -116,6 +118,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         else:  # held nothing then (else it was kept above) and holds nothing now
             ledger.clear_winner(entry.form_id)
             response_path(out, entry.employee_id).unlink(missing_ok=True)
+            ledger.made(entry.employee_id, made=False)
             _blank(entry)
     elif current is not None and current.sha256 == entry.sha256:
         _duplicate(entry, f"an identical copy of {current.file}")
@@ -139,7 +142,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         # too: still so, as a run over every file at once finds it.
         _duplicate(entry, same_as)
     elif current is not None and not blank_on_record and saved_key(entry) <= saved_key(current):
-        if _same_answers(result.text, on_record):
+        if _same_answers(data, on_record):
             _duplicate(entry, f"{SAME_ANSWERS}{current.file}")
         else:
             _conflict(ledger, older=entry, newer=current)
@@ -148,7 +151,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         if current is not None and other:
             if blank_on_record:
                 _blank(current)  # and, the answers now on record named, a duplicate (below)
-            elif _same_answers(result.text, on_record):
+            elif _same_answers(data, on_record):
                 current.status = "duplicate"
                 current.reason = f"{SAME_ANSWERS}{entry.file}"
             else:
@@ -156,6 +159,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
             ledger.update(current)
         ledger.set_winner(entry.form_id, entry.file)
         _write_response(response_path(out, entry.employee_id), result.text)
+        ledger.made(entry.employee_id)
         _behind(ledger, entry)
     if not answered and entry.status in ("blank", "duplicate"):
         _no_required_missing(entry)
@@ -314,23 +318,22 @@ def _response_data(out: Path, employee_id: str) -> dict[str, Any] | None:
     return data
 
 
-def _same_answers(text: str, on_record: dict[str, Any] | None) -> bool:
-    """Whether a response holds the same answers as the one on record (the same form saved
-    again without a change, or filled alike in both formats)."""
-    if on_record is None:
+def _same_answers(data: dict[str, Any] | None, on_record: dict[str, Any] | None) -> bool:
+    """Whether a response (as its JSON data) holds the same answers as the one on record
+    (the same form saved again without a change, or filled alike in both formats)."""
+    if on_record is None or data is None:
         return False
-    data: dict[str, Any] = json.loads(text)
     return all(data.get(k) == on_record.get(k) for k in _ANSWERED)
 
 
 _ANSWERED = ("answers", "typed", "agreements", "previous_agreements")
 
 
-def _answered(result: FileResult) -> bool:
+def _data(result: FileResult) -> dict[str, Any] | None:
     if result.text is None:
-        return False
+        return None
     data: dict[str, Any] = json.loads(result.text)
-    return has_answers(data)
+    return data
 
 
 def _on_record_answered(out: Path, current: FileEntry) -> bool:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from musforms import formats
 from musforms.blob import Blob, Source
-from musforms.collect.cache import CONTENTS, MESSAGES, RESULTS, STATS, ReadCache
+from musforms.collect.cache import CONTENTS, MESSAGES, RESULTS, STATS, ReadCache, Row
 from musforms.collect.context import Context, FileResult
 from musforms.collect.identify import identify, resolver
 from musforms.errors import FormReadError, NotMusformsError
@@ -225,7 +225,8 @@ def _known_file(path: Path, ctx: Context) -> FileResult | None:
         return None
     if not isinstance(key_ok, bool | None) or not isinstance(elsewhere, bool):
         return None
-    rows = [(CONTENTS, sha, outcome), (STATS, stat_key, sha), (RESULTS, done, kept)]
+    # Kept as the earlier cache holds them: their texts need not come back from a worker.
+    rows: list[Row] = [(CONTENTS, sha, None), (STATS, stat_key, None), (RESULTS, done, None)]
     return FileResult(entry, None, text, key_ok, rows, cached=True, elsewhere=elsewhere)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -20,6 +21,7 @@ from typing import IO
 from musforms.errors import MusformsError
 from musforms.files import atomic_writer, library_temp_files
 from musforms.i18n import _, ngettext
+from musforms.nospace import FULL
 from musforms.outputs.spool import AgreementSpool, spool_db
 from musforms.outputs.views import AgreementRow, danish_date
 from musforms.texts import t
@@ -83,29 +85,219 @@ def write_xlsx(
 ) -> None:
     """``agreements.xlsx``: frozen header, filters, real dates; a sheet per department if asked.
 
-    Written row by row (openpyxl's write-only workbook): a list of 100,000 agreements does
-    not sit in memory as cells. A sheet per department takes the rows department by
-    department from the spool. openpyxl keeps each sheet in a temporary file until the
-    workbook is saved: in a scratch folder of the run's, gone afterwards whatever happens."""
+    Written row by row: a list of 100,000 agreements does not sit in memory as cells. A sheet
+    per department takes the rows department by department from the spool. The fast path
+    (musforms.fastpath) writes the rows' XML by hand into the workbook openpyxl lays out
+    around them; the plain way is openpyxl's write-only workbook, a cell object per value.
+    Either keeps what it writes meanwhile in a scratch folder of the run's, gone afterwards
+    whatever happens."""
+    from musforms import fastpath
+
+    with AgreementSpool.of(rows) as spool:
+        sheets = _sheets(spool, lang, by_department)
+        if fastpath.enabled():
+            _write_xlsx_by_hand(path, sheets, lang)
+        else:
+            _write_xlsx_library(path, sheets, lang)
+
+
+# A sheet: its title, its rows (a fresh pass on each call) and how many there are.
+_Sheet = tuple[str, Callable[[], Iterable[AgreementRow]], int]
+
+
+def _sheets(spool: AgreementSpool, lang: str, by_department: bool) -> list[_Sheet]:
+    if not by_department:
+        return [(t("agreements", lang), spool.rows, len(spool))]
+    used: set[str] = set()
+    sheets: list[_Sheet] = []
+    for department in sorted(spool.departments(), key=str.casefold):
+        title = _sheet_title(department or t("no_department", lang), used)
+        count = spool.count_in_department(department)
+        sheets.append((title, functools.partial(spool.in_department, department), count))
+    return sheets or [(t("agreements", lang), list, 0)]
+
+
+def _write_xlsx_library(path: Path, sheets: Sequence[_Sheet], lang: str) -> None:
+    """openpyxl's write-only workbook: each sheet waits in a temporary file until the
+    workbook is saved."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     wb.properties.creator = "musforms"  # shown as the author in Excel, not the library
-    with library_temp_files(), _discarded_on_error(wb), AgreementSpool.of(rows) as spool:
-        if by_department:
-            used: set[str] = set()
-            departments = sorted(spool.departments(), key=str.casefold)
-            for department in departments:
-                title = _sheet_title(department or t("no_department", lang), used)
-                ws = wb.create_sheet(title)
-                count = spool.count_in_department(department)
-                _fill_sheet(ws, spool.in_department(department), count, lang)
-            if not departments:
-                _fill_sheet(wb.create_sheet(t("agreements", lang)), [], 0, lang)
-        else:
-            _fill_sheet(wb.create_sheet(t("agreements", lang)), spool.rows(), len(spool), lang)
+    with library_temp_files(), _discarded_on_error(wb):
+        for title, rows, count in sheets:
+            _fill_sheet(wb.create_sheet(title), rows(), count, lang)
         with atomic_writer(path) as tmp:
             wb.save(tmp)
+
+
+class _NotByHand(Exception):
+    """A value the hand-written rows do not write (a text openpyxl refuses, cuts short or
+    takes for an error code): the workbook is written by openpyxl instead."""
+
+
+# Texts the hand-written rows leave to openpyxl: characters it refuses or that XML cannot
+# hold (none reach here from a response, musforms.outputs.views.clean takes them out).
+_NOT_BY_HAND = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+_MAX_TEXT = 32767  # the most a cell holds; openpyxl cuts a longer text short
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The cell styles openpyxl numbers them with in a workbook of these sheets: the header's,
+# a value's, a due date's (checked against the workbook it lays out).
+_VALUE_STYLE, _DUE_STYLE = "2", "3"
+
+
+def _write_xlsx_by_hand(path: Path, sheets: Sequence[_Sheet], lang: str) -> None:
+    """The rows' XML written by hand, a sheet at a time into a scratch file, and put into
+    the workbook openpyxl writes with the header and only the rows that decide its styles
+    (the first, and the first with a due date). The same workbook, part by part, as
+    :func:`_write_xlsx_library` writes; a value it does not write is left to that."""
+    import shutil
+    import zipfile
+
+    with library_temp_files() as folder:
+        try:
+            deciding = _rows_by_hand(folder, sheets, lang)
+        except _NotByHand:
+            _write_xlsx_library(path, sheets, lang)
+            return
+        except OSError as exc:
+            if exc.errno not in FULL or exc.filename is not None:
+                raise
+            # A write names no file: the full disk is the one the scratch folder is on, named
+            # as when openpyxl's own sheet files fill it (musforms.nospace).
+            raise OSError(exc.errno, exc.strerror, str(folder.parent)) from None
+        laid_out = io.BytesIO()
+        _write_xlsx_library_to(laid_out, _laid_out(sheets, deciding), lang)
+        with zipfile.ZipFile(laid_out) as source:
+            names = [f"xl/worksheets/sheet{i}.xml" for i in range(1, len(sheets) + 1)]
+            parts = {name: _split_sheet(source.read(name)) for name in names}
+            if any(part is None for part in parts.values()) or not _styles_as_expected(
+                parts, deciding
+            ):
+                _write_xlsx_library(path, sheets, lang)  # an openpyxl unlike the one known
+                return
+            with atomic_writer(path) as tmp, zipfile.ZipFile(tmp, "w") as target:
+                for info in source.infolist():
+                    split = parts.get(info.filename)
+                    if split is None:
+                        target.writestr(info, source.read(info))
+                        continue
+                    head, tail = split[0], split[2]
+                    number = names.index(info.filename)
+                    entry = zipfile.ZipInfo(info.filename, info.date_time)
+                    entry.compress_type = info.compress_type
+                    entry.external_attr = info.external_attr
+                    with (
+                        target.open(entry, "w") as out,
+                        (folder / f"rows-{number}.xml").open("rb") as rows,
+                    ):
+                        out.write(head)
+                        shutil.copyfileobj(rows, out, 1 << 16)
+                        out.write(tail)
+
+
+def _write_xlsx_library_to(target: IO[bytes], sheets: Sequence[_Sheet], lang: str) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "musforms"
+    with _discarded_on_error(wb):
+        for title, rows, count in sheets:
+            _fill_sheet(wb.create_sheet(title), rows(), count, lang)
+        wb.save(target)
+
+
+# Per sheet, the rows that decide the workbook's styles: the first row of all (its cells
+# give the styles their numbers) and the first with a due date (a date's own number format
+# is numbered where it is first met), by sheet.
+_Deciding = list[list[AgreementRow]]
+
+
+def _rows_by_hand(folder: Path, sheets: Sequence[_Sheet], lang: str) -> _Deciding:
+    due_col = next(i for i, (key, _) in enumerate(COLUMNS) if key == "due")
+    deciding: _Deciding = []
+    first, dated = False, False
+    for number, (_title, rows, _count) in enumerate(sheets):
+        kept: list[AgreementRow] = []
+        with (folder / f"rows-{number}.xml").open("w", encoding="ascii", newline="") as fh:
+            for r, row in enumerate(rows(), 2):
+                values = _values(row, lang)
+                is_date = isinstance(values[due_col], dt.date)
+                if not first or (is_date and not dated):
+                    kept.append(row)
+                first, dated = True, dated or is_date
+                fh.write(_row_xml(r, values, due_col))
+        deciding.append(kept)
+    return deciding
+
+
+def _laid_out(sheets: Sequence[_Sheet], deciding: _Deciding) -> list[_Sheet]:
+    return [
+        (title, functools.partial(list, kept), count)
+        for (title, _rows, count), kept in zip(sheets, deciding, strict=True)
+    ]
+
+
+def _row_xml(r: int, values: Sequence[str | dt.date | None], due_col: int) -> str:
+    from openpyxl.utils.datetime import to_excel
+
+    cells = []
+    for c, value in enumerate(values):
+        ref = f"{_LETTERS[c]}{r}"
+        style = _DUE_STYLE if c == due_col else _VALUE_STYLE
+        if value is None:
+            cells.append(f'<c r="{ref}" s="{style}" t="n"></c>')
+        elif isinstance(value, dt.date):
+            serial = f"{to_excel(value):.16g}"  # as openpyxl writes a number
+            cells.append(f'<c r="{ref}" s="{style}" t="n"><v>{serial}</v></c>')
+        elif value == "":
+            cells.append(f'<c r="{ref}" s="{style}" t="inlineStr"></c>')
+        else:
+            if (
+                len(value) > _MAX_TEXT
+                or value in _ERROR_CODES
+                or value.startswith("=")
+                or _NOT_BY_HAND.search(value)
+            ):
+                raise _NotByHand
+            space = ' xml:space="preserve"' if value != value.strip() else ""
+            cells.append(
+                f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{_xml_text(value)}'
+                "</t></is></c>"
+            )
+    return f'<row r="{r}">{"".join(cells)}</row>'
+
+
+def _xml_text(text: str) -> str:
+    """A text as openpyxl's XML writer puts it in a cell: ``&``, ``<``, ``>`` and a carriage
+    return escaped, every character beyond ASCII as its decimal reference."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\r", "&#13;")
+    return text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _split_sheet(xml: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """A sheet's XML as openpyxl laid it out: up to the end of its header row, its data rows,
+    and from the end of its rows on; None when it is not laid out so."""
+    end_of_header = xml.find(b"</row>")
+    end_of_rows = xml.rfind(b"</sheetData>")
+    if end_of_header < 0 or end_of_rows < end_of_header:
+        return None
+    cut = end_of_header + len(b"</row>")
+    return xml[:cut], xml[cut:end_of_rows], xml[end_of_rows:]
+
+
+def _styles_as_expected(
+    parts: dict[str, tuple[bytes, bytes, bytes] | None], deciding: _Deciding
+) -> bool:
+    """Whether openpyxl numbered the value and due-date styles as the hand-written rows do."""
+    value = f'<c r="A2" s="{_VALUE_STYLE}" '.encode()
+    due = f'<c r="G2" s="{_DUE_STYLE}" '.encode()
+    for split, kept in zip(parts.values(), deciding, strict=True):
+        if kept and (split is None or value not in split[1] or due not in split[1]):
+            return False
+    return True
 
 
 @contextlib.contextmanager

@@ -167,7 +167,9 @@ _DATES = ("due", "meeting_date", "agreed_on")
 def _row_values(row: AgreementRow) -> tuple[Any, ...]:
     """A row as the database holds it: dates as ISO text, the flag as 0 or 1, in the order
     of :data:`_FIELDS`."""
-    data = dataclasses.asdict(row)
+    # Its fields are plain values (texts, dates, a number, a flag): taken as they are,
+    # without the deep copy dataclasses.asdict makes of each.
+    data = {name: getattr(row, name) for name in _FIELDS}
     for name in _DATES:
         data[name] = _iso(data[name])
     data["previous"] = int(data["previous"])
