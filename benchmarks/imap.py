@@ -145,8 +145,9 @@ def section(results: list[dict[str, Any]], workers: int | None) -> str:
         "every 50 ms. The whole collect adds the responses, report and minutes drafts.",
         "",
         f"- Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()} on "
-        f"{platform.system()} {platform.release()}, shared with other work while measured",
-        f"- Date: {time.strftime('%Y-%m-%d')}",
+        f"{platform.system()} {platform.release()}",
+        f"- Date: {time.strftime('%Y-%m-%d')}, load average (1 minute) at the start "
+        f"{os.getloadavg()[0]:.1f} (how busy the machine was)",
         "",
         "| messages | folder size | attachments | read by | read in | attachments per second "
         "| peak memory | forms read ok | marked read after | whole collect |",
