@@ -429,32 +429,42 @@ def test_a_later_conclusion_replaces_the_agreed_agreements(round_: Round) -> Non
         assert "MUS-aftale med Søren Ærø: Kursus i Excel for øvede" not in _events(round_.results)
 
 
-def test_pdfjs_fills_a_pdf_conclusion(round_: Round) -> None:
-    """The PDF conclusion form, filled in pdf.js (Firefox): the edited proposal, the
-    conclusion over several lines and both approvals come back as typed."""
-    values = {
-        "konklusion": "Mette tager kurset i maj.\nVi følger op i august — æøå.",
-        "aftaler__1__what": "Kursus i budgetlægning og prognoser",
-        "aftaler__2__what": "Sparring med økonomichefen",
-        "aftaler__2__due": "15-06-2027",
-        "godkendt_medarbejder": True,
-        "dato_medarbejder": "16-01-2027",
-        "godkendt_leder": True,
-        "dato_leder": "17-01-2027",
-    }
-    fill_pdfjs(round_.conclusion_form("1043", ".pdf"), round_.returned / "1043.pdf", values)
-    result = round_.collect()
-    assert result.exit_code == 0, result.output
-    [line] = _conclusion_report(round_.results)["files"]
-    assert (line["status"], line["format"], line["read_by"]) == ("ok", "pdf", "fields")
+# What a leader types into Mette's PDF conclusion form in pdf.js: an edited proposal, an
+# added agreement, the conclusion over several lines and both approvals.
+PDFJS_CONCLUSION: dict[str, Any] = {
+    "konklusion": "Mette tager kurset i maj.\nVi følger op i august — æøå.",
+    "aftaler__1__what": "Kursus i budgetlægning og prognoser",
+    "aftaler__2__what": "Sparring med økonomichefen",
+    "aftaler__2__due": "15-06-2027",
+    "godkendt_medarbejder": True,
+    "dato_medarbejder": "16-01-2027",
+    "godkendt_leder": True,
+    "dato_leder": "17-01-2027",
+}
+
+
+def _assert_pdfjs_conclusion(round_: Round) -> None:
+    """Mette's collected conclusion is what PDFJS_CONCLUSION typed."""
     response = json.loads((round_.results / "conclusions" / "responses" / "1043.json").read_text())
-    assert response["conclusion"]["concluded"] == values["konklusion"]
+    assert response["conclusion"]["concluded"] == PDFJS_CONCLUSION["konklusion"]
     assert response["conclusion"]["agreements"] == [
         {"what": "Kursus i budgetlægning og prognoser", "owner": "Mette", "due": "2027-05-01"},
         {"what": "Sparring med økonomichefen", "owner": None, "due": "2027-06-15"},
     ]
     assert response["conclusion"]["employee"] == {"approved": True, "date": "2027-01-16"}
     assert response["conclusion"]["leader"] == {"approved": True, "date": "2027-01-17"}
+
+
+def test_pdfjs_fills_a_pdf_conclusion(round_: Round) -> None:
+    """The PDF conclusion form, filled in pdf.js (Firefox): the edited proposal, the
+    conclusion over several lines and both approvals come back as typed."""
+    values = PDFJS_CONCLUSION
+    fill_pdfjs(round_.conclusion_form("1043", ".pdf"), round_.returned / "1043.pdf", values)
+    result = round_.collect()
+    assert result.exit_code == 0, result.output
+    [line] = _conclusion_report(round_.results)["files"]
+    assert (line["status"], line["format"], line["read_by"]) == ("ok", "pdf", "fields")
+    _assert_pdfjs_conclusion(round_)
     assert [r for r in _csv_rows(round_.results) if r[0] == "1043"] == [
         ("1043", "Kursus i budgetlægning og prognoser", "Mette", "01-05-2027", "Aftalt 17-01-2027"),
         ("1043", "Sparring med økonomichefen", "", "15-06-2027", "Aftalt 17-01-2027"),
@@ -466,16 +476,7 @@ def test_a_printed_conclusion_is_read_from_the_page(round_: Round) -> None:
     signed identity left) is known by the form code printed on it: the preparation pass
     leaves it to the conclusions' pass, which reads the conclusion, the agreements and
     both approvals from the page, to be checked by hand."""
-    values = {
-        "konklusion": "Mette tager kurset i maj.\nVi følger op i august — æøå.",
-        "aftaler__1__what": "Kursus i budgetlægning og prognoser",
-        "aftaler__2__what": "Sparring med økonomichefen",
-        "aftaler__2__due": "15-06-2027",
-        "godkendt_medarbejder": True,
-        "dato_medarbejder": "16-01-2027",
-        "godkendt_leder": True,
-        "dato_leder": "17-01-2027",
-    }
+    values = PDFJS_CONCLUSION
     filled = round_.root / "filled.pdf"
     fill_pdfjs(round_.conclusion_form("1043", ".pdf"), filled, values)
     printed = round_.returned / "konklusion Mette.pdf"
@@ -488,14 +489,7 @@ def test_a_printed_conclusion_is_read_from_the_page(round_: Round) -> None:
     assert "returned/konklusion Mette.pdf" not in {f["file"] for f in preparations["files"]}
     [line] = _conclusion_report(round_.results)["files"]
     assert (line["status"], line["read_by"], line["employee_id"]) == ("recovered", "page", "1043")
-    response = json.loads((round_.results / "conclusions" / "responses" / "1043.json").read_text())
-    assert response["conclusion"]["concluded"] == values["konklusion"]
-    assert response["conclusion"]["agreements"] == [
-        {"what": "Kursus i budgetlægning og prognoser", "owner": "Mette", "due": "2027-05-01"},
-        {"what": "Sparring med økonomichefen", "owner": None, "due": "2027-06-15"},
-    ]
-    assert response["conclusion"]["employee"] == {"approved": True, "date": "2027-01-16"}
-    assert response["conclusion"]["leader"] == {"approved": True, "date": "2027-01-17"}
+    _assert_pdfjs_conclusion(round_)
 
 
 def test_purge_deletes_the_collected_conclusion(round_: Round) -> None:
