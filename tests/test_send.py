@@ -872,6 +872,16 @@ def test_starttls_to_a_server_with_an_unknown_certificate_is_refused(
     assert server.handler.received == []
 
 
+def _send_command(forms: Path, server: Server, connections: int) -> list[str]:
+    """The command line of a musforms send in a process of its own, as HR runs it."""
+    import sys
+
+    return [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
+            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
+            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
+            str(connections)]  # fmt: skip
+
+
 def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
     tmp_path: Path, server: Server
 ) -> None:
@@ -882,13 +892,9 @@ def test_a_run_killed_halfway_leaves_every_accepted_message_on_record(
     this one."""
     import signal
     import subprocess
-    import sys
 
     forms = _round(tmp_path, 50)
-    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
-            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
-            "1"]  # fmt: skip
+    args = _send_command(forms, server, connections=1)
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -918,13 +924,9 @@ def test_over_three_connections_a_run_killed_as_a_message_ends_sends_none_twice(
     and its line in the log), and the next run sends the other 40, none twice."""
     import signal
     import subprocess
-    import sys
 
     forms = _round(tmp_path, 50)
-    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
-            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
-            "3"]  # fmt: skip
+    args = _send_command(forms, server, connections=3)
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -971,13 +973,9 @@ def test_ctrl_c_halfway_says_how_many_were_sent_and_how_to_finish(
 ) -> None:
     import signal
     import subprocess
-    import sys
 
     forms = _round(tmp_path, 20)
-    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
-            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
-            "1"]  # fmt: skip
+    args = _send_command(forms, server, connections=1)
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -1007,13 +1005,9 @@ def test_ctrl_c_over_three_connections_says_exactly_what_was_sent(
     message ended after the 6th); no traceback."""
     import signal
     import subprocess
-    import sys
 
     forms = _round(tmp_path, 20)
-    args = [sys.executable, "-m", "musforms", "send", str(forms), "--smtp", server.address,
-            "--from", "hr@example.dk", "--user", USER, "--cafile", str(server.cert), "--rate",
-            "0", "--format", "pdf", "--deadline", "10-01-2027", "--yes", "--connections",
-            "3"]  # fmt: skip
+    args = _send_command(forms, server, connections=3)
     env = {**os.environ, "MUSFORMS_SMTP_PASSWORD": PASSWORD}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     interrupted: list[int] = []
