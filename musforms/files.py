@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -56,6 +57,7 @@ def _file_part(text: str, limit: int) -> str:
     return text[:limit].strip("-") or "x"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for many times over per employee in a run
 def id_slug(employee_id: str, limit: int = 40) -> str:
     """An employee id as a file-name part, one file per id: ``1042`` stays ``1042``; an id
     that would be changed (``../../x``, ``..``, ``Anne/Marie``) gets a short digest of the
@@ -125,7 +127,7 @@ def inside(folder: Path, name: str) -> Path:
     target = folder / name
     # A plain name in a folder stays in it unless it is a link: only then is it followed
     # (one lstat per name instead of resolving every part of both paths).
-    if target.is_symlink() and target.resolve().parent != folder.resolve():
+    if os.path.islink(target) and target.resolve().parent != folder.resolve():
         raise MusformsError(_("unsafe file name {name!r}").format(name=name))
     return target
 

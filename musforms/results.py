@@ -7,9 +7,9 @@ response at a time from disk: a round's responses never sit in memory together.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from musforms.files import atomic_writer, id_slug, inside
 from musforms.report import iter_returned, load_report, no_results
@@ -30,8 +30,7 @@ def read_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]
     for eid in employee_ids:
         path = response_path(out, eid)
         if path.is_file():
-            data: Any = json.loads(path.read_text(encoding="utf-8"))
-            yield Response.model_validate(data)
+            yield Response.model_validate_json(path.read_bytes())
 
 
 def iter_responses(out: Path) -> Iterator[Response]:
@@ -43,10 +42,19 @@ def iter_responses(out: Path) -> Iterator[Response]:
 
 def _concluded(out: Path, responses: Iterator[Response]) -> Iterator[Response]:
     folder = out / CONCLUSIONS
-    if not (folder / RESPONSES).is_dir():
+    try:
+        # The names there, listed once: most employees have no conclusion collected (yet).
+        with os.scandir(folder / RESPONSES) as entries:
+            names = {e.name for e in entries}
+    except (FileNotFoundError, NotADirectoryError):
+        names = set()
+    if not names:
         yield from responses
         return
     for response in responses:
+        if f"{id_slug(response.employee.id)}.json" not in names:
+            yield response
+            continue
         found = next(read_responses(folder, [response.employee.id]), None)
         if found is not None and found.conclusion is not None:
             response = response.model_copy(update={"conclusion": found.conclusion})
