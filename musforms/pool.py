@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -60,8 +60,10 @@ class OrderedPool(Generic[T, R, A]):
     ``threshold`` items have come; each worker (or this process) is prepared with ``arg``.
 
     Use :meth:`map` for a stream of chunks, or :meth:`put` and :meth:`finish` when chunks
-    are made as results are taken. ``alongside`` is one more task (it must pickle) for the
-    first worker that is free, or for this process when no workers are started.
+    are made as results are taken. ``alongside`` are more tasks (they must pickle) for the
+    first workers that are free, or for this process when no workers are started; with
+    ``early`` (and more than one worker) workers are started for them at once, however few
+    items come, so that they run beside this process's work from the start.
     """
 
     def __init__(
@@ -70,17 +72,20 @@ class OrderedPool(Generic[T, R, A]):
         arg: A,
         *,
         workers: int | None,
-        alongside: Callable[[], None] | None = None,
+        alongside: Sequence[Callable[[], None]] = (),
+        early: bool = False,
     ) -> None:
         self.task = task
         self.arg = arg
         self.workers = workers if workers is not None else cores()
-        self.alongside = alongside
-        self._alongside_done: Future[None] | None = None
+        self.alongside = list(alongside)
+        self._alongside_done: list[Future[None]] = []
         self._waiting: list[list[T]] = []
         self._pool: ProcessPoolExecutor | None = None
         self._local_ready = False
         self._pending: deque[Future[list[R]]] = deque()
+        if early and self.alongside and self.workers > 1:
+            self._start()
 
     def __enter__(self) -> OrderedPool[T, R, A]:
         return self
@@ -113,14 +118,14 @@ class OrderedPool(Generic[T, R, A]):
             # Too few to be worth a pool: done here, in one go.
             waiting, self._waiting = self._waiting, []
             yield self._run_here([item for c in waiting for item in c])
-        alongside, self.alongside = self.alongside, None
-        if alongside is not None:
-            alongside()
+        alongside, self.alongside = self.alongside, []
+        for task in alongside:
+            task()
         while self._pending:
             yield self._pending.popleft().result()
-        if self._alongside_done is not None:
-            done, self._alongside_done = self._alongside_done, None
-            done.result()
+        done, self._alongside_done = self._alongside_done, []
+        for future in done:
+            future.result()
 
     def close(self) -> None:
         """Stop the workers (after an error: what is under way is cancelled)."""
@@ -135,9 +140,8 @@ class OrderedPool(Generic[T, R, A]):
             initializer=_start_worker,
             initargs=(_lifeline(), files.current_space(), self.task.setup, self.arg),
         )
-        if self.alongside is not None:
-            self._alongside_done = self._pool.submit(self.alongside)
-            self.alongside = None
+        self._alongside_done = [self._pool.submit(task) for task in self.alongside]
+        self.alongside = []
 
     def _submit(self, chunk: list[T]) -> Iterator[list[R]]:
         if self._pool is None:

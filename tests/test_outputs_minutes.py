@@ -198,6 +198,45 @@ def test_unchanged_minutes_are_not_rewritten(
     assert "Mentorordning" not in docx_text(second[0])
 
 
+def test_minutes_are_drafted_again_when_what_they_show_changes(
+    tmp_path: Path, sample: list[Response], sets: QuestionSets, every_type: QuestionSet
+) -> None:
+    """A draft is left alone by what it was made from, not by what it shows: so each thing it
+    shows besides the response must make it drafted again when it changes: the
+    organisation, the question set's wording, the language, the template, a conclusion."""
+    first = drafted(tmp_path, sample, sets, Organisation(), today=TODAY)
+
+    def inodes() -> list[int]:
+        return [p.stat().st_ino for p in first]
+
+    before = inodes()
+    drafted(tmp_path, sample, sets, Organisation(), today=TODAY)
+    assert inodes() == before  # nothing changed: nothing drafted
+
+    drafted(tmp_path, sample, sets, Organisation(name="Ærøskøbing Kommune"), today=TODAY)
+    assert all(a != b for a, b in zip(inodes(), before, strict=True))
+    assert "Ærøskøbing Kommune" in docx_text(first[0])
+
+    before = inodes()
+    reworded = QuestionSets()
+    section = every_type.sections[0]
+    label = {"da": "Hvad gik særligt godt i år?"}
+    question = section.questions[0].model_copy(update={"label": label})
+    changed = section.model_copy(update={"questions": [question, *section.questions[1:]]})
+    reworded.add(every_type.model_copy(update={"sections": [changed, *every_type.sections[1:]]}))
+    drafted(tmp_path, sample, reworded, Organisation(name="Ærøskøbing Kommune"), today=TODAY)
+    assert all(a != b for a, b in zip(inodes(), before, strict=True))
+    assert "Hvad gik særligt godt i år?" in docx_text(first[0])
+
+    before = inodes()
+    template = make_template(tmp_path / "hr.docx", "Referat for {{ employee.name }}")
+    drafted(
+        tmp_path, sample, reworded, Organisation(name="Ærøskøbing Kommune"), today=TODAY,
+        template=template,
+    )  # fmt: skip
+    assert all(a != b for a, b in zip(inodes(), before, strict=True))
+
+
 # --- templates -------------------------------------------------------------------------------
 
 

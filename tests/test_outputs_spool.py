@@ -196,6 +196,38 @@ def test_followup_error_beside_the_drafts_reaches_the_user(
     assert list(scratch_tmp.iterdir()) == []
 
 
+def test_long_followup_written_by_processes_of_its_own_when_nothing_is_drafted(
+    tmp_path: Path, sample: list[Response], scratch_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long follow-up list is written by processes of its own from the start, beside the
+    minutes, also when no draft is to be made (a morning's re-run): the same files as written
+    here, and an error there reaches the user."""
+    import musforms.outputs as outputs
+
+    monkeypatch.setattr(outputs, "FOLLOWUP_PROCESS_ROWS", 1)
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, workers in ((one, 1), (two, 2)):
+        write_outputs(out, sample, None, Organisation(), today=TODAY, now=NOW, workers=workers)
+        assert write_outputs(
+            out, sample, None, Organisation(), today=TODAY, now=NOW, workers=workers
+        ).minutes == len(sample)  # the second time, every draft as it was
+    for name in ("agreements.csv", "followup.ics"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    with (
+        zipfile.ZipFile(one / "agreements.xlsx") as a,
+        zipfile.ZipFile(two / "agreements.xlsx") as b,
+    ):
+        for name in a.namelist():
+            if name != "docProps/core.xml":
+                assert a.read(name) == b.read(name), name
+    (two / "followup.ics").unlink()
+    (two / "followup.ics").mkdir()  # cannot be replaced by a file
+    with pytest.raises(OSError):
+        write_outputs(two, sample, None, Organisation(), today=TODAY, now=NOW, workers=2)
+    # Python's own folder for the process server, if it started it here, is not ours.
+    assert [p for p in scratch_tmp.iterdir() if not p.name.startswith("pymp-")] == []
+
+
 def test_responses_must_allow_two_passes(tmp_path: Path, sample: list[Response]) -> None:
     with pytest.raises(TypeError, match="twice"):
         write_outputs(tmp_path, iter(sample), None, Organisation(), today=TODAY)

@@ -37,6 +37,8 @@ SETTINGS = "outputs.json"
 XLSX = "agreements.xlsx"
 CSV = "agreements.csv"
 ICS = "followup.ics"
+# From this many agreement rows, the follow-up list is written by a process of its own.
+FOLLOWUP_PROCESS_ROWS = 2000
 
 
 @dataclass
@@ -247,9 +249,22 @@ def _write_outputs(
             today=today,
             workers=workers,
             scratch=db,
-            alongside=functools.partial(
-                _write_followup, database_path(followup_db), out, org, by_department, now
-            ),
+            # The workbook, and the csv with the calendar, each by a drafting process beside
+            # the drafting; a long list in processes of their own from the start, even when
+            # few drafts are to be made (a morning's re-run): starting them costs less.
+            alongside=[
+                functools.partial(
+                    _write_followup,
+                    database_path(followup_db),
+                    out,
+                    org,
+                    by_department,
+                    now,
+                    parts,
+                )
+                for parts in ((XLSX,), (CSV, ICS))
+            ],
+            alongside_early=len(spool) >= FOLLOWUP_PROCESS_ROWS,
             drafted=functools.partial(written.count, "minutes"),
             all_drafted=functools.partial(written.finished, "minutes"),
         )
@@ -308,18 +323,24 @@ def write_followup(
     *,
     by_department: bool,
     now: dt.datetime | None,
+    parts: tuple[str, ...] = (XLSX, CSV, ICS),
 ) -> None:
-    """agreements.xlsx, agreements.csv and followup.ics from the rows and check-ins in
-    ``spool``."""
+    """agreements.xlsx, agreements.csv and followup.ics (those of them in ``parts``) from the
+    rows and check-ins in ``spool``."""
     from musforms.outputs.calendar import event_cache, write_check_ins
     from musforms.outputs.followup import write_csv, write_xlsx
 
     lang = org.default_language
     try:
-        write_xlsx(out / XLSX, spool, lang, by_department=by_department)
-        write_csv(out / CSV, spool.rows(), lang)
-        with event_cache(out) as events:
-            write_check_ins(out / ICS, spool.check_ins(), spool, lang=lang, now=now, events=events)
+        if XLSX in parts:
+            write_xlsx(out / XLSX, spool, lang, by_department=by_department)
+        if CSV in parts:
+            write_csv(out / CSV, spool.rows(), lang)
+        if ICS in parts:
+            with event_cache(out) as events:
+                write_check_ins(
+                    out / ICS, spool.check_ins(), spool, lang=lang, now=now, events=events
+                )
     except Exception as exc:
         # Often in a drafting process, whose errors must pickle to be told (lxml's do not).
         raise_if_full(exc)
@@ -327,12 +348,17 @@ def write_followup(
 
 
 def _write_followup(
-    database: Path, out: Path, org: Organisation, by_department: bool, now: dt.datetime | None
+    database: Path,
+    out: Path,
+    org: Organisation,
+    by_department: bool,
+    now: dt.datetime | None,
+    parts: tuple[str, ...],
 ) -> None:
     # In a drafting process: the spool as the main process committed it.
     with read_only(database) as db:
         spool = AgreementSpool(db, existing=True)
-        write_followup(out, spool, org, by_department=by_department, now=now)
+        write_followup(out, spool, org, by_department=by_department, now=now, parts=parts)
 
 
 def rewrite_followup(out: Path, responses: Iterable[Response]) -> OutputPaths:

@@ -68,6 +68,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -412,7 +413,8 @@ def write_minutes(
     today: dt.date | None = None,
     workers: int | None = None,
     scratch: sqlite3.Connection | None = None,
-    alongside: Callable[[], None] | None = None,
+    alongside: Sequence[Callable[[], None]] = (),
+    alongside_early: bool = False,
     drafted: Callable[[int], None] | None = None,
     all_drafted: Callable[[], None] | None = None,
 ) -> int:
@@ -420,16 +422,18 @@ def write_minutes(
     are. A document whose content and template are unchanged since the last run is left as
     it is (collect runs again as forms arrive); many are drafted in parallel, a few chunks
     at a time, as the responses come. The index of what each draft was made from waits in
-    ``scratch``, a scratch database (else one of its own). ``alongside`` is a task done by
-    one of the drafting processes beside the drafts (it must pickle), or here when the
-    drafts are too few for processes. ``drafted`` is told how many drafts were written, as
+    ``scratch``, a scratch database (else one of its own). ``alongside`` are tasks done by
+    the drafting processes beside the drafts (they must pickle), or here when the drafts
+    are too few for processes; with ``alongside_early``, in processes of their own from the
+    start, however few the drafts (they are long: they then run while this process goes
+    through the responses). ``drafted`` is told how many drafts were written, as
     they are; when the drafting stops part way, also those written of the ones under way.
     ``all_drafted`` is called once every draft is written (even if ``alongside`` fails)."""
     template = template or DEFAULT_TEMPLATE
     check_template(template)
     data = template.read_bytes()
     today = today or dt.date.today()
-    template_digest = hashlib.sha256(data).hexdigest()
+    made_from = _Fingerprints(hashlib.sha256(data).hexdigest(), organisation)
     index_path = folder / INDEX
     count = 0
     with contextlib.ExitStack() as stack:
@@ -458,7 +462,9 @@ def write_minutes(
                 drafted(len(names))
 
         drafter = stack.enter_context(
-            OrderedPool(_DRAFTING, data, workers=workers, alongside=alongside)
+            OrderedPool(
+                _DRAFTING, data, workers=workers, alongside=alongside, early=alongside_early
+            )
         )
         chunk: list[Draft] = []
         all_sent = False
@@ -466,21 +472,16 @@ def write_minutes(
             for response in responses:
                 lang = question_sets.language(response, organisation.default_language)
                 qs = question_sets.for_response(response)
-                ctx = context(response, qs, lang, organisation, today)
                 target = inside(folder, minutes_name(response))
                 earlier = [inside(folder, n) for n in earlier_minutes_names(response)]
                 if earlier := [p for p in earlier if p.is_file()]:
                     renamed[target.name] = earlier
-                # `today` changes every day; it alone is no reason to draft the minutes again.
-                fingerprint = hashlib.sha256(
-                    json.dumps(
-                        {**ctx, "today": None, "template": template_digest}, sort_keys=True
-                    ).encode()
-                ).hexdigest()
+                fingerprint = made_from(response, lang, qs)
                 if index.get(target.name) == fingerprint and target.is_file():
                     for path in renamed.pop(target.name, []):
                         path.unlink(missing_ok=True)
                 else:
+                    ctx = context(response, qs, lang, organisation, today)
                     chunk.append((target, fingerprint, ctx))
                     if len(chunk) >= CHUNK:
                         for names in drafter.put(send(chunk)):
@@ -506,6 +507,60 @@ def write_minutes(
             all_drafted()
         index.save(index_path)
     return count
+
+
+class _Fingerprints:
+    """What a draft is made from, as a digest: its response as it is on record (with its
+    conclusion), its language, its question set, the organisation, the template, and the
+    versions of musforms, its texts and the libraries that draft it. A draft is made again
+    when it changes. Not the date of the run (it alone is no reason to draft the minutes
+    again), nor the template context itself: making that for every response of a round
+    costs more than anything else in a morning's re-run, and it follows from these."""
+
+    def __init__(self, template_digest: str, organisation: Organisation) -> None:
+        from musforms import __version__
+        from musforms.formdata import question_set_digest
+
+        self._qs_digest = question_set_digest
+        self._sets: dict[int, tuple[QuestionSet, str]] = {}  # by id(): a round has a few
+        texts = resources.files("musforms").joinpath("texts.yaml").read_bytes()
+        self._head = json.dumps(
+            [
+                _FINGERPRINT,
+                __version__,
+                {name: _version(name) for name in ("docxtpl", "python-docx", "jinja2")},
+                fastpath.enabled(),
+                hashlib.sha256(texts).hexdigest(),
+                template_digest,
+                organisation.model_dump(mode="json"),
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+
+    def __call__(self, response: Response, lang: str, qs: QuestionSet | None) -> str:
+        digest = hashlib.sha256(self._head.encode("utf-8"))
+        digest.update(json.dumps([lang, self._set_digest(qs)]).encode("utf-8"))
+        digest.update(response.model_dump_json().encode("utf-8"))
+        return digest.hexdigest()
+
+    def _set_digest(self, qs: QuestionSet | None) -> str | None:
+        if qs is None:
+            return None
+        known = self._sets.get(id(qs))
+        if known is None or known[0] is not qs:
+            known = self._sets[id(qs)] = (qs, self._qs_digest(qs))
+        return known[1]
+
+
+_FINGERPRINT = "musforms minutes draft 2"  # changed when what a draft depends on is
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 class _Index:
