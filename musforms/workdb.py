@@ -202,6 +202,9 @@ class Ledger:
         conn.execute("ATTACH DATABASE ? AS issued", (f"{index.path.as_uri()}?mode=ro",))
         self._has_roster = index.has_roster
         self._seq = 0
+        # The response the merge wrote last, as its employee id and data: the other returns of
+        # that form, which come next, are compared with it without reading it back.
+        self.last_response: tuple[str, dict[str, Any]] | None = None
         conn.execute("BEGIN")
 
     def close(self) -> None:
@@ -238,7 +241,8 @@ class Ledger:
         from musforms.report import CONFLICTING, USABLE
 
         self._seq += 1
-        data = entry.model_dump(mode="json", exclude_none=True)
+        # As JSON text (what model_dump gives, as json.dumps writes it, but made in one go).
+        data = entry.model_dump_json(exclude_none=True)
         usable = entry.status in USABLE
         # A conflict between two returns is listed on its own, not as answers to check.
         to_check = any(p.code != CONFLICTING for p in entry.problems)
@@ -252,7 +256,7 @@ class Ledger:
                 entry.employee_id,
                 int(usable and to_check),
                 int(any(p.code == "required_missing" for p in entry.problems)),
-                json.dumps(data, ensure_ascii=False),
+                data,
                 entry.form_id,
             ),
         )
@@ -261,7 +265,7 @@ class Ledger:
         """Store a changed status or reason of an entry already recorded, keeping its place."""
         from musforms.report import CONFLICTING, USABLE
 
-        data = json.dumps(entry.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        data = entry.model_dump_json(exclude_none=True)
         to_check = any(p.code != CONFLICTING for p in entry.problems)
         self._conn.execute(
             "UPDATE files SET status = ?, entry = ?, flagged = ? WHERE file = ?",

@@ -101,7 +101,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
     # The response on record, read only when this file is not a byte-identical copy of it.
     same_bytes = current is not None and (current.sha256 == entry.sha256 or first is not None)
     on_record = (
-        _on_record(out, current, reread)
+        _on_record(out, current, reread, ledger)
         if current is not None and other and not same_bytes
         else None
     )
@@ -118,6 +118,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
         else:  # held nothing then (else it was kept above) and holds nothing now
             ledger.clear_winner(entry.form_id)
             response_path(out, entry.employee_id).unlink(missing_ok=True)
+            ledger.last_response = None
             ledger.made(entry.employee_id, made=False)
             _blank(entry)
     elif current is not None and current.sha256 == entry.sha256:
@@ -158,7 +159,10 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
                 _conflict(ledger, older=current, newer=entry)
             ledger.update(current)
         ledger.set_winner(entry.form_id, entry.file)
+        ledger.last_response = None  # until the file holds it
         _write_response(response_path(out, entry.employee_id), result.text)
+        if data is not None:
+            ledger.last_response = (entry.employee_id, data)
         ledger.made(entry.employee_id)
         _behind(ledger, entry)
     if not answered and entry.status in ("blank", "duplicate"):
@@ -290,7 +294,7 @@ def _duplicate(entry: FileEntry, reason: str) -> None:
 
 
 def _on_record(
-    out: Path, current: FileEntry, reread: Reread | None = None
+    out: Path, current: FileEntry, reread: Reread | None = None, ledger: Ledger | None = None
 ) -> dict[str, Any] | None:
     """The answers on record for ``current``, the file that counts for its form. They are
     in its employee's response, unless a run that stopped before writing its report put
@@ -298,7 +302,11 @@ def _on_record(
     it is gone or has changed)."""
     if current.employee_id is None:
         return None
-    data = _response_data(out, current.employee_id)
+    last = ledger.last_response if ledger is not None else None
+    if last is not None and last[0] == current.employee_id:
+        data: dict[str, Any] | None = last[1]
+    else:
+        data = _response_data(out, current.employee_id)
     source = (data or {}).get("source")
     if data is None or not isinstance(source, dict) or source.get("sha256") == current.sha256:
         return data
@@ -336,8 +344,8 @@ def _data(result: FileResult) -> dict[str, Any] | None:
     return data
 
 
-def _on_record_answered(out: Path, current: FileEntry) -> bool:
-    data = _on_record(out, current)
+def _on_record_answered(out: Path, ledger: Ledger, current: FileEntry) -> bool:
+    data = _on_record(out, current, None, ledger)
     return data is not None and has_answers(data)
 
 
@@ -351,7 +359,7 @@ def _keep_earlier(out: Path, ledger: Ledger, entry: FileEntry, usable: bool) -> 
     earlier = ledger.entry(entry.file)
     if earlier is None or earlier.status not in USABLE:
         return False
-    if usable and not _on_record_answered(out, earlier):
+    if usable and not _on_record_answered(out, ledger, earlier):
         return False  # empty then, empty now: nothing to keep
     what = (
         "holds no answer now" if usable else f"could not be used ({entry.reason or entry.status})"
