@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ from musforms.results import (
 )
 from musforms.wording import counted
 from musforms.workdb import Ledger
-from musforms.written import Written, identity
+from musforms.written import Written
 
 if TYPE_CHECKING:
     from musforms.outputs import OutputPaths
@@ -409,11 +410,7 @@ def _collect(
                     else:
                         others.append(read.entry.file)
                     continue
-                eid = read.entry.employee_id
-                response = response_path(out, eid) if eid else None
-                before = identity(response) if response else None
-                record(out, ledger, read, functools.partial(_read_again, ctx))
-                if response is not None and identity(response) != before:
+                if record(out, ledger, read, functools.partial(_read_again, ctx)):
                     written.count("responses")
         if signed[False] and not signed[True]:
             raise _wrong_key(key_path, out, count=signed[False])
@@ -543,14 +540,21 @@ def _within(folder: Path) -> Callable[[Path], bool]:
     where its folder (resolved once for all the files in it) is."""
 
     @functools.lru_cache(maxsize=256)
-    def resolved(parent: Path) -> Path:
-        return parent.resolve()
+    def where(parent: Path) -> str:
+        """Where a folder is, links followed: "inside" ``folder``, "beside" it (in its
+        parent), or "outside"."""
+        resolved = parent.resolve()
+        if resolved.is_relative_to(folder):
+            return "inside"
+        return "beside" if resolved == folder.parent else "outside"
 
     def within(path: Path) -> bool:
         try:
-            if path.name in ("", ".", "..") or path.is_symlink():
+            if path.name in ("", ".", "..") or os.path.islink(path):
                 return path.resolve().is_relative_to(folder)
-            return (resolved(path.parent) / path.name).is_relative_to(folder)
+            # A plain name in a folder inside ``folder`` is inside it, as ``folder`` is.
+            found = where(path.parent)
+            return found == "inside" or (found == "beside" and path.name == folder.name)
         except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
             return False
 

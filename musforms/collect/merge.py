@@ -76,23 +76,24 @@ def load_earlier(out: Path, ledger: Ledger) -> None:
 Reread = Callable[[FileEntry], str | None]
 
 
-def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None = None) -> None:
+def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None = None) -> bool:
     """Put one file's result on record: its report line and, when its answers are the newest
     for its form, its response. ``reread`` reads a file on record again (its response as
     text, or None), for when the answers saved for it were overwritten by a run that then
-    stopped before its report."""
+    stopped before its report. Whether the response file was written or removed."""
     entry = result.entry
     usable = entry.status in USABLE and result.text is not None and bool(entry.form_id)
     # The response as data, parsed once for every comparison below.
     data = _data(result)
     answered = data is not None and has_answers(data)
     if (not usable or not answered) and _keep_earlier(out, ledger, entry, usable):
-        return
+        return False
     if not usable:
         if entry.sha256:
             ledger.first_seen(entry.sha256, entry.file)
         ledger.put(entry)
-        return
+        return False
+    changed = False
     assert entry.form_id is not None and entry.employee_id is not None
     assert entry.sha256 is not None and result.text is not None
     current = ledger.winner(entry.form_id)
@@ -117,7 +118,9 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
             entry.problems = [*entry.problems, *kept]
         else:  # held nothing then (else it was kept above) and holds nothing now
             ledger.clear_winner(entry.form_id)
-            response_path(out, entry.employee_id).unlink(missing_ok=True)
+            gone = response_path(out, entry.employee_id)
+            changed = os.path.lexists(gone)
+            gone.unlink(missing_ok=True)
             ledger.last_response = None
             ledger.made(entry.employee_id, made=False)
             _blank(entry)
@@ -160,7 +163,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
             ledger.update(current)
         ledger.set_winner(entry.form_id, entry.file)
         ledger.last_response = None  # until the file holds it
-        _write_response(response_path(out, entry.employee_id), result.text)
+        changed = _write_response(response_path(out, entry.employee_id), result.text) or changed
         if data is not None:
             ledger.last_response = (entry.employee_id, data)
         ledger.made(entry.employee_id)
@@ -168,6 +171,7 @@ def record(out: Path, ledger: Ledger, result: FileResult, reread: Reread | None 
     if not answered and entry.status in ("blank", "duplicate"):
         _no_required_missing(entry)
     ledger.put(entry)
+    return changed
 
 
 def settle_conflicts(ledger: Ledger) -> None:
@@ -191,9 +195,10 @@ def settle_conflicts(ledger: Ledger) -> None:
             ledger.update(entry)
 
 
-def _write_response(path: Path, text: str) -> None:
+def _write_response(path: Path, text: str) -> bool:
     """The response written, unless the file holds these very bytes already (its own,
-    private, not a link): a morning's run over files read before rewrites no answer."""
+    private, not a link): a morning's run over files read before rewrites no answer. Whether
+    it was written."""
     data = text.encode("utf-8")
     try:
         st = os.stat(path, follow_symlinks=False)
@@ -208,6 +213,7 @@ def _write_response(path: Path, text: str) -> None:
         same = False
     if not same:
         write_bytes(path, data)
+    return not same
 
 
 def _blank(entry: FileEntry) -> None:
