@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from musforms import fieldnames as fn
 from musforms import formats as registry
@@ -34,6 +35,8 @@ from musforms.manifest import (
     archive_question_set,
     form_entry,
     iter_manifest_forms,
+    manifest_entries,
+    manifest_holds,
     save_organisation,
     write_manifest,
 )
@@ -41,6 +44,9 @@ from musforms.models import Employee, Organisation, QuestionSet
 from musforms.pool import Task, ordered_map
 from musforms.response import Response
 from musforms.results import CONCLUSIONS  # the folder in a results folder
+
+if TYPE_CHECKING:
+    from musforms.outputs.views import QuestionSets
 
 DEFAULT_FORMATS: tuple[str, ...] = ("docx",)
 
@@ -139,9 +145,8 @@ def issue_conclusions(
     """Write a conclusion form for every employee with a preparation on record in
     ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
     from musforms.generate import run_time
-    from musforms.outputs import load_organisation, question_sets_for
+    from musforms.outputs import load_organisation
     from musforms.outputs.spool import spool_db
-    from musforms.results import iter_responses, response_path
 
     folder = conclusions_dir(results)
     path, qs = conclusion_questions(questions)
@@ -150,17 +155,15 @@ def issue_conclusions(
     private_dir(folder)
     issued: Issued = Issued(folder)
     with spool_db() as db:
-        sets = question_sets_for(results, forms_dir, db=db)
+        sets = _Sets(results, forms_dir, db)
         employees = _employees(forms_dir)
-        earlier = _earlier(folder)
+        earlier = _earlier_entries(folder)
         renamed: set[str] = set()  # files of forms issued before under another name
         listed: set[str] = set()
         cycle = _cycle(forms_dir)
         entries: list[str] = []
         todo: list[tuple[Response, ManifestForm]] = []
-        for response in iter_responses(results):
-            if response.form.kind not in (None, "preparation"):
-                continue
+        for source, response in _preparations(results):
             employee = employees.get(response.employee.id) or _employee(response)
             lang = _language(sets.language(response, organisation.default_language))
             base = conclusion_basename(employee, lang)
@@ -176,39 +179,80 @@ def issue_conclusions(
             entries.append(text)
             listed.update(entry.files.values())
             issued.listed += 1
-            source = response_path(results, employee.id)
             before = earlier.pop(employee.id, None)
             if before is not None:
-                renamed.update(set(before.files.values()) - set(entry.files.values()))
+                renamed.update(set(before[0].files.values()) - set(entry.files.values()))
             if _stale(folder, entry, text, before, source):
                 todo.append((response, entry))
         # Forms issued before whose preparation is no longer on record stay listed: a
         # conclusion returned on one of them is still known (purge removes them itself).
-        entries.extend(form_entry(form) for form in earlier.values())
-        listed.update(name for form in earlier.values() for name in form.files.values())
+        entries.extend(form_entry(form) for form, _text in earlier.values())
+        listed.update(name for form, _text in earlier.values() for name in form.files.values())
         issued.listed += len(earlier)
         # The manifest first: a form file is never met that manifest.json does not list, and
         # a run stopped part way leaves forms that the next run writes (they are missing).
+        # A manifest that already lists these very forms is left as it is.
         archive_question_set(folder, path, digest, qs)
         save_organisation(folder, organisation)
         head = Manifest(
             cycle=cycle,
             question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
         )
-        write_manifest(folder, head, iter(entries))
+        if not manifest_holds(folder, head, entries):
+            write_manifest(folder, head, iter(entries))
         # Files no longer listed (named like the minutes drafts, as an earlier version did,
         # or of a format no longer asked for) go, so no copy of a preparation is left that
         # purge does not know of.
         for name in renamed - listed:
             inside(folder, name).unlink(missing_ok=True)
         job = _Job(qs, digest, organisation, key, folder, run_time())
-        items = (_item(r, e, qs, sets.for_response(r)) for r, e in todo)
+        items = (_item(r, e, qs, sets.get().for_response(r)) for r, e in todo)
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
         for written in ordered_map(_RENDERING, job, chunks, workers):
             issued.written += len(written)
             if on_written is not None:
                 on_written(len(written))
     return issued
+
+
+class _Sets:
+    """The question sets the preparations were answered against (musforms.outputs), read
+    only when first needed: a form's language is most often in its response, and the
+    question sets are needed only for the forms to be written."""
+
+    def __init__(self, results: Path, forms_dir: Path, db: sqlite3.Connection) -> None:
+        self._args = (results, forms_dir, db)
+        self._sets: QuestionSets | None = None
+
+    def get(self) -> QuestionSets:
+        from musforms.outputs import question_sets_for
+
+        if self._sets is None:
+            results, forms_dir, db = self._args
+            self._sets = question_sets_for(results, forms_dir, db=db)
+        return self._sets
+
+    def language(self, response: Response, default: str) -> str:
+        # QuestionSets.language: the language given for the form (question_sets_for gives
+        # none by form), the response's own, that of the form as issued, or ``default``.
+        if self._sets is None and response.form.language is not None:
+            return response.form.language
+        return self.get().language(response, default)
+
+
+def _preparations(results: Path) -> Iterator[tuple[Path, Response]]:
+    """The preparations on record, each with its file, in employee order (without the
+    conclusions collected, which issuing does not use)."""
+    from musforms.report import iter_returned
+    from musforms.results import response_path
+
+    for eid in iter_returned(results):
+        source = response_path(results, eid)
+        if not source.is_file():
+            continue
+        response = Response.model_validate(json.loads(source.read_text(encoding="utf-8")))
+        if response.form.kind in (None, "preparation"):
+            yield source, response
 
 
 # Below this many forms a process pool costs more than it saves.
@@ -297,11 +341,19 @@ def _language(lang: str | None) -> Literal["da", "en"]:
 
 
 def _stale(
-    folder: Path, entry: ManifestForm, text: str, earlier: ManifestForm | None, source: Path
+    folder: Path,
+    entry: ManifestForm,
+    text: str,
+    earlier: tuple[ManifestForm, str] | None,
+    source: Path,
 ) -> bool:
     """Whether the form must be written (again): not issued yet, issued otherwise (``text``:
-    its entry as manifest.json lists it), or older than the preparation on record."""
-    if earlier is None or form_entry(earlier) != text:
+    its entry as manifest.json lists it; ``earlier``: the entry issued before, and its text
+    as manifest.json held it), or older than the preparation on record."""
+    if earlier is None:
+        return True
+    # The text held is the one form_entry wrote, unless an earlier version wrote it.
+    if earlier[1] != text and form_entry(earlier[0]) != text:
         return True
     try:
         newest = source.stat().st_mtime_ns
@@ -316,9 +368,17 @@ def _employees(forms_dir: Path) -> dict[str, Employee]:
 
 
 def _earlier(folder: Path) -> dict[str, ManifestForm]:
+    return {eid: form for eid, (form, _text) in _earlier_entries(folder).items()}
+
+
+def _earlier_entries(folder: Path) -> dict[str, tuple[ManifestForm, str]]:
+    """The forms issued before, by employee id, each with its text in manifest.json."""
     if not (folder / MANIFEST).is_file():
         return {}
-    return {form.employee_id: form for form in iter_manifest_forms(folder)}
+    held = manifest_entries(folder)
+    if held is None:  # not as this version writes it: read (and checked) form by form
+        return {form.employee_id: (form, form_entry(form)) for form in iter_manifest_forms(folder)}
+    return {form.employee_id: (form, text) for form, text in held}
 
 
 def _employee(response: Response) -> Employee:
