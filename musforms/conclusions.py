@@ -17,10 +17,13 @@ import datetime as dt
 import itertools
 import json
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from musforms import fieldnames as fn
 from musforms import formats as registry
@@ -42,7 +45,7 @@ from musforms.manifest import (
 )
 from musforms.models import Employee, Organisation, QuestionSet
 from musforms.pool import Task, ordered_map
-from musforms.response import Response
+from musforms.response import Response, ResponseEmployee, ResponseForm
 from musforms.results import CONCLUSIONS  # the folder in a results folder
 
 if TYPE_CHECKING:
@@ -141,9 +144,11 @@ def issue_conclusions(
     questions: Path | None = None,
     workers: int | None = None,
     on_written: Callable[[int], None] | None = None,
+    cycle: str | None = None,
 ) -> Issued:
     """Write a conclusion form for every employee with a preparation on record in
-    ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
+    ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``.
+    ``cycle``: the round of the forms in ``forms_dir``, when the caller has read it."""
     from musforms.generate import run_time
     from musforms.outputs import load_organisation
     from musforms.outputs.spool import spool_db
@@ -160,12 +165,12 @@ def issue_conclusions(
         earlier = _earlier_entries(folder)
         renamed: set[str] = set()  # files of forms issued before under another name
         listed: set[str] = set()
-        cycle = _cycle(forms_dir)
+        cycle = cycle or _cycle(forms_dir)
         entries: list[str] = []
-        todo: list[tuple[Response, ManifestForm]] = []
-        for source, response in _preparations(results):
-            employee = employees.get(response.employee.id) or _employee(response)
-            lang = _language(sets.language(response, organisation.default_language))
+        todo: list[tuple[Path, ManifestForm]] = []
+        for newest, source, response in _preparations(results):
+            employee = employees.get(response.employee.id) or _employee(response.employee)
+            lang = _language(sets.language(response.form, organisation.default_language))
             base = conclusion_basename(employee, lang)
             entry = ManifestForm(
                 form_id=make_form_id(key, cycle, employee.id, qs.id),
@@ -182,8 +187,8 @@ def issue_conclusions(
             before = earlier.pop(employee.id, None)
             if before is not None:
                 renamed.update(set(before[0].files.values()) - set(entry.files.values()))
-            if _stale(folder, entry, text, before, source):
-                todo.append((response, entry))
+            if _stale(folder, entry, text, before, newest):
+                todo.append((source, entry))
         # Forms issued before whose preparation is no longer on record stay listed: a
         # conclusion returned on one of them is still known (purge removes them itself).
         entries.extend(form_entry(form) for form, _text in earlier.values())
@@ -206,7 +211,7 @@ def issue_conclusions(
         for name in renamed - listed:
             inside(folder, name).unlink(missing_ok=True)
         job = _Job(qs, digest, organisation, key, folder, run_time())
-        items = (_item(r, e, qs, sets.get().for_response(r)) for r, e in todo)
+        items = (_item(_response(path), e, qs, sets) for path, e in todo)
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
         for written in ordered_map(_RENDERING, job, chunks, workers):
             issued.written += len(written)
@@ -232,27 +237,47 @@ class _Sets:
             self._sets = question_sets_for(results, forms_dir, db=db)
         return self._sets
 
-    def language(self, response: Response, default: str) -> str:
-        # QuestionSets.language: the language given for the form (question_sets_for gives
-        # none by form), the response's own, that of the form as issued, or ``default``.
-        if self._sets is None and response.form.language is not None:
-            return response.form.language
-        return self.get().language(response, default)
+    def language(self, form: ResponseForm, default: str) -> str:
+        # QuestionSets.form_language: the language given for the form (question_sets_for
+        # gives none by form), the response's own, that of the form as issued, or ``default``.
+        if self._sets is None and form.language is not None:
+            return form.language
+        return self.get().form_language(form, default)
 
 
-def _preparations(results: Path) -> Iterator[tuple[Path, Response]]:
-    """The preparations on record, each with its file, in employee order (without the
-    conclusions collected, which issuing does not use)."""
+class _Preparation(BaseModel):
+    """What issuing needs of a response on record to tell whether its conclusion form is up
+    to date: whose it is and the form it answers. The rest of the response is read (and
+    checked) only for the forms to be written, and by the outputs written after them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    employee: ResponseEmployee
+    form: ResponseForm
+
+
+def _preparations(results: Path) -> Iterator[tuple[int, Path, _Preparation]]:
+    """The preparations on record, in employee order, each with the time its file was last
+    written and the file (the conclusions collected are not looked up: issuing does not use
+    them)."""
     from musforms.report import iter_returned
     from musforms.results import response_path
 
     for eid in iter_returned(results):
         source = response_path(results, eid)
-        if not source.is_file():
+        try:
+            st = source.stat()
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        response = Response.model_validate(json.loads(source.read_text(encoding="utf-8")))
-        if response.form.kind in (None, "preparation"):
-            yield source, response
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        found = _Preparation.model_validate_json(source.read_bytes())
+        if found.form.kind in (None, "preparation"):
+            yield st.st_mtime_ns, source, found
+
+
+def _response(source: Path) -> Response:
+    return Response.model_validate_json(source.read_bytes())
 
 
 # Below this many forms a process pool costs more than it saves.
@@ -276,12 +301,10 @@ class _Job:
     created: dt.datetime
 
 
-def _item(
-    response: Response, entry: ManifestForm, qs: QuestionSet, preparation_set: QuestionSet | None
-) -> Item:
+def _item(response: Response, entry: ManifestForm, qs: QuestionSet, sets: _Sets) -> Item:
     """What a worker needs to render ``response``'s conclusion form, as text."""
     lang = _language(entry.language)
-    text = preparation_text(response, preparation_set, lang) or "–"
+    text = preparation_text(response, sets.get().for_response(response), lang) or "–"
     answers = json.dumps(prefilled_agreements(response, qs), ensure_ascii=False)
     return (entry.model_dump_json(), response.form.cycle, response.form.form_id, text, answers)
 
@@ -345,18 +368,18 @@ def _stale(
     entry: ManifestForm,
     text: str,
     earlier: tuple[ManifestForm, str] | None,
-    source: Path,
+    newest: int,
 ) -> bool:
     """Whether the form must be written (again): not issued yet, issued otherwise (``text``:
     its entry as manifest.json lists it; ``earlier``: the entry issued before, and its text
-    as manifest.json held it), or older than the preparation on record."""
+    as manifest.json held it), or older than the preparation on record (written at
+    ``newest``, in ns)."""
     if earlier is None:
         return True
     # The text held is the one form_entry wrote, unless an earlier version wrote it.
     if earlier[1] != text and form_entry(earlier[0]) != text:
         return True
     try:
-        newest = source.stat().st_mtime_ns
         return any(inside(folder, n).stat().st_mtime_ns < newest for n in entry.files.values())
     except FileNotFoundError:
         return True
@@ -381,8 +404,7 @@ def _earlier_entries(folder: Path) -> dict[str, tuple[ManifestForm, str]]:
     return {form.employee_id: (form, text) for form, text in held}
 
 
-def _employee(response: Response) -> Employee:
-    e = response.employee
+def _employee(e: ResponseEmployee) -> Employee:
     return Employee(
         id=e.id,
         name=e.name,
