@@ -194,3 +194,25 @@ def test_manifest_holds_is_the_text_write_manifest_writes(issuing: Issuing) -> N
     write_manifest(folder, head, iter([]))
     assert manifest_holds(folder, head, [])
     assert manifest_entries(folder) == []
+
+
+def test_a_response_without_its_language_gets_that_of_its_form_as_issued(
+    issuing: Issuing,
+) -> None:
+    """Protects against the language of a response that does not name it (collected
+    before languages were recorded) being taken as the organisation's: it is that of the
+    form as issued, here English, so the conclusion form is issued again in English."""
+    source = issuing.results / "responses" / "1042.json"
+    data = json.loads(source.read_text(encoding="utf-8"))
+    del data["form"]["language"]
+    source.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    manifest = issuing.forms / MANIFEST
+    forms = json.loads(manifest.read_text(encoding="utf-8"))
+    (form,) = [f for f in forms["forms"] if f["employee_id"] == "1042"]
+    assert form["language"] == "da"
+    form["language"] = "en"
+    manifest.write_text(json.dumps(forms, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    assert issuing.issue() == 1
+    issued = {f.employee_id: f for f in iter_manifest_forms(issuing.folder)}
+    assert (issued["1042"].language, issued["1043"].language) == ("en", "da")
+    assert issuing.form("1042").name.endswith("-conclusion.docx")
