@@ -16,10 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Sequence
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from musforms import fieldnames as fn
 from musforms import formats as registry
@@ -34,13 +38,18 @@ from musforms.manifest import (
     archive_question_set,
     form_entry,
     iter_manifest_forms,
+    manifest_entries,
+    manifest_holds,
     save_organisation,
     write_manifest,
 )
 from musforms.models import Employee, Organisation, QuestionSet
 from musforms.pool import Task, ordered_map
-from musforms.response import Response
+from musforms.response import Response, ResponseEmployee, ResponseForm
 from musforms.results import CONCLUSIONS  # the folder in a results folder
+
+if TYPE_CHECKING:
+    from musforms.outputs.views import QuestionSets
 
 DEFAULT_FORMATS: tuple[str, ...] = ("docx",)
 
@@ -135,13 +144,14 @@ def issue_conclusions(
     questions: Path | None = None,
     workers: int | None = None,
     on_written: Callable[[int], None] | None = None,
+    cycle: str | None = None,
 ) -> Issued:
     """Write a conclusion form for every employee with a preparation on record in
-    ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``."""
+    ``results`` (answered against the forms in ``forms_dir``), into ``results/conclusions``.
+    ``cycle``: the round of the forms in ``forms_dir``, when the caller has read it."""
     from musforms.generate import run_time
-    from musforms.outputs import load_organisation, question_sets_for
+    from musforms.outputs import load_organisation
     from musforms.outputs.spool import spool_db
-    from musforms.results import iter_responses, response_path
 
     folder = conclusions_dir(results)
     path, qs = conclusion_questions(questions)
@@ -150,19 +160,17 @@ def issue_conclusions(
     private_dir(folder)
     issued: Issued = Issued(folder)
     with spool_db() as db:
-        sets = question_sets_for(results, forms_dir, db=db)
+        sets = _Sets(results, forms_dir, db)
         employees = _employees(forms_dir)
-        earlier = _earlier(folder)
+        earlier = _earlier_entries(folder)
         renamed: set[str] = set()  # files of forms issued before under another name
         listed: set[str] = set()
-        cycle = _cycle(forms_dir)
+        cycle = cycle or _cycle(forms_dir)
         entries: list[str] = []
-        todo: list[tuple[Response, ManifestForm]] = []
-        for response in iter_responses(results):
-            if response.form.kind not in (None, "preparation"):
-                continue
-            employee = employees.get(response.employee.id) or _employee(response)
-            lang = _language(sets.language(response, organisation.default_language))
+        todo: list[tuple[Path, ManifestForm]] = []
+        for newest, source, response in _preparations(results):
+            employee = employees.get(response.employee.id) or _employee(response.employee)
+            lang = _language(sets.language(response.form, organisation.default_language))
             base = conclusion_basename(employee, lang)
             entry = ManifestForm(
                 form_id=make_form_id(key, cycle, employee.id, qs.id),
@@ -176,39 +184,100 @@ def issue_conclusions(
             entries.append(text)
             listed.update(entry.files.values())
             issued.listed += 1
-            source = response_path(results, employee.id)
             before = earlier.pop(employee.id, None)
             if before is not None:
-                renamed.update(set(before.files.values()) - set(entry.files.values()))
-            if _stale(folder, entry, text, before, source):
-                todo.append((response, entry))
+                renamed.update(set(before[0].files.values()) - set(entry.files.values()))
+            if _stale(folder, entry, text, before, newest):
+                todo.append((source, entry))
         # Forms issued before whose preparation is no longer on record stay listed: a
         # conclusion returned on one of them is still known (purge removes them itself).
-        entries.extend(form_entry(form) for form in earlier.values())
-        listed.update(name for form in earlier.values() for name in form.files.values())
+        entries.extend(form_entry(form) for form, _text in earlier.values())
+        listed.update(name for form, _text in earlier.values() for name in form.files.values())
         issued.listed += len(earlier)
         # The manifest first: a form file is never met that manifest.json does not list, and
         # a run stopped part way leaves forms that the next run writes (they are missing).
+        # A manifest that already lists these very forms is left as it is.
         archive_question_set(folder, path, digest, qs)
         save_organisation(folder, organisation)
         head = Manifest(
             cycle=cycle,
             question_set=ManifestQuestionSet(id=qs.id, version=qs.version, digest=digest),
         )
-        write_manifest(folder, head, iter(entries))
+        if not manifest_holds(folder, head, entries):
+            write_manifest(folder, head, iter(entries))
         # Files no longer listed (named like the minutes drafts, as an earlier version did,
         # or of a format no longer asked for) go, so no copy of a preparation is left that
         # purge does not know of.
         for name in renamed - listed:
             inside(folder, name).unlink(missing_ok=True)
         job = _Job(qs, digest, organisation, key, folder, run_time())
-        items = (_item(r, e, qs, sets.for_response(r)) for r, e in todo)
+        items = (_item(_response(path), e, qs, sets) for path, e in todo)
         chunks = iter(lambda: list(itertools.islice(items, CHUNK)), [])
         for written in ordered_map(_RENDERING, job, chunks, workers):
             issued.written += len(written)
             if on_written is not None:
                 on_written(len(written))
     return issued
+
+
+class _Sets:
+    """The question sets the preparations were answered against (musforms.outputs), read
+    only when first needed: a form's language is most often in its response, and the
+    question sets are needed only for the forms to be written."""
+
+    def __init__(self, results: Path, forms_dir: Path, db: sqlite3.Connection) -> None:
+        self._args = (results, forms_dir, db)
+        self._sets: QuestionSets | None = None
+
+    def get(self) -> QuestionSets:
+        from musforms.outputs import question_sets_for
+
+        if self._sets is None:
+            results, forms_dir, db = self._args
+            self._sets = question_sets_for(results, forms_dir, db=db)
+        return self._sets
+
+    def language(self, form: ResponseForm, default: str) -> str:
+        # QuestionSets.form_language: the language given for the form (question_sets_for
+        # gives none by form), the response's own, that of the form as issued, or ``default``.
+        if self._sets is None and form.language is not None:
+            return form.language
+        return self.get().form_language(form, default)
+
+
+class _Preparation(BaseModel):
+    """What issuing needs of a response on record to tell whether its conclusion form is up
+    to date: whose it is and the form it answers. The rest of the response is read (and
+    checked) only for the forms to be written, and by the outputs written after them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    employee: ResponseEmployee
+    form: ResponseForm
+
+
+def _preparations(results: Path) -> Iterator[tuple[int, Path, _Preparation]]:
+    """The preparations on record, in employee order, each with the time its file was last
+    written and the file (the conclusions collected are not looked up: issuing does not use
+    them)."""
+    from musforms.report import iter_returned
+    from musforms.results import response_path
+
+    for eid in iter_returned(results):
+        source = response_path(results, eid)
+        try:
+            st = source.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        found = _Preparation.model_validate_json(source.read_bytes())
+        if found.form.kind in (None, "preparation"):
+            yield st.st_mtime_ns, source, found
+
+
+def _response(source: Path) -> Response:
+    return Response.model_validate_json(source.read_bytes())
 
 
 # Below this many forms a process pool costs more than it saves.
@@ -232,12 +301,10 @@ class _Job:
     created: dt.datetime
 
 
-def _item(
-    response: Response, entry: ManifestForm, qs: QuestionSet, preparation_set: QuestionSet | None
-) -> Item:
+def _item(response: Response, entry: ManifestForm, qs: QuestionSet, sets: _Sets) -> Item:
     """What a worker needs to render ``response``'s conclusion form, as text."""
     lang = _language(entry.language)
-    text = preparation_text(response, preparation_set, lang) or "–"
+    text = preparation_text(response, sets.get().for_response(response), lang) or "–"
     answers = json.dumps(prefilled_agreements(response, qs), ensure_ascii=False)
     return (entry.model_dump_json(), response.form.cycle, response.form.form_id, text, answers)
 
@@ -297,14 +364,22 @@ def _language(lang: str | None) -> Literal["da", "en"]:
 
 
 def _stale(
-    folder: Path, entry: ManifestForm, text: str, earlier: ManifestForm | None, source: Path
+    folder: Path,
+    entry: ManifestForm,
+    text: str,
+    earlier: tuple[ManifestForm, str] | None,
+    newest: int,
 ) -> bool:
     """Whether the form must be written (again): not issued yet, issued otherwise (``text``:
-    its entry as manifest.json lists it), or older than the preparation on record."""
-    if earlier is None or form_entry(earlier) != text:
+    its entry as manifest.json lists it; ``earlier``: the entry issued before, and its text
+    as manifest.json held it), or older than the preparation on record (written at
+    ``newest``, in ns)."""
+    if earlier is None:
+        return True
+    # The text held is the one form_entry wrote, unless an earlier version wrote it.
+    if earlier[1] != text and form_entry(earlier[0]) != text:
         return True
     try:
-        newest = source.stat().st_mtime_ns
         return any(inside(folder, n).stat().st_mtime_ns < newest for n in entry.files.values())
     except FileNotFoundError:
         return True
@@ -316,13 +391,20 @@ def _employees(forms_dir: Path) -> dict[str, Employee]:
 
 
 def _earlier(folder: Path) -> dict[str, ManifestForm]:
+    return {eid: form for eid, (form, _text) in _earlier_entries(folder).items()}
+
+
+def _earlier_entries(folder: Path) -> dict[str, tuple[ManifestForm, str]]:
+    """The forms issued before, by employee id, each with its text in manifest.json."""
     if not (folder / MANIFEST).is_file():
         return {}
-    return {form.employee_id: form for form in iter_manifest_forms(folder)}
+    held = manifest_entries(folder)
+    if held is None:  # not as this version writes it: read (and checked) form by form
+        return {form.employee_id: (form, form_entry(form)) for form in iter_manifest_forms(folder)}
+    return {form.employee_id: (form, text) for form, text in held}
 
 
-def _employee(response: Response) -> Employee:
-    e = response.employee
+def _employee(e: ResponseEmployee) -> Employee:
     return Employee(
         id=e.id,
         name=e.name,

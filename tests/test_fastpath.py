@@ -822,3 +822,41 @@ def test_responses_json_same_both_ways(
         texts.append((out / RESPONSES_JSON).read_bytes())
     assert texts[0] == texts[1]
     assert json.loads(texts[1])[-1]["answers"]["titel"] == "a\u2028b\x1f\x7f\tc\r\n</script>"
+
+
+# --- a form's entry in manifest.json ------------------------------------------------------------
+
+
+def test_manifest_entry_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form's entry in manifest.json written by hand is the text json.dumps gives, for
+    awkward names and empty lists too; a value with a number or a null in it is left to
+    json.dumps, and comes out the same."""
+    from musforms.manifest import ManifestForm, _indented, _NotPlain, _plain_json, form_entry
+
+    odd = 'Å "\\ 😀 a\u2028b\x1f\x7f\tc\r\n</script> \ud800'
+    form = ManifestForm(
+        form_id="MF-1",
+        employee_id=odd,
+        files={"docx": f"{odd}.docx", "": ""},
+        employee=Employee(id=odd, name=odd, meeting_date=dt.date(2027, 1, 14)),
+        question_set_digest="sha256:ab",
+        language="da",
+        previous_agreements=[Agreement(what=odd, due=dt.date(2026, 3, 1)), Agreement(what="")],
+    )
+    values: list[object] = [
+        form.model_dump(mode="json", by_alias=True, exclude_none=True),
+        {"tal": 1, "liste": [1.5, None, True, "x"], "tom": {}, "": []},
+        [],
+        odd,
+    ]
+    texts = []
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            m.setenv(fastpath.ENV, "1" if fast else "0")
+            texts.append(
+                [form_entry(form)] + [_indented(v, level) for v in values for level in (0, 2)]
+            )
+    assert texts[0] == texts[1]
+    assert json.loads(texts[0][0]) == values[0]
+    with pytest.raises(_NotPlain):
+        _plain_json(values[1], "")

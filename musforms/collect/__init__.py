@@ -312,7 +312,7 @@ def _conclude(
     if formats:
         issued = issue_conclusions(
             out, forms_dir, keyed[2], formats=formats, questions=questions, workers=workers,
-            on_written=functools.partial(written.count, "conclusions"),
+            on_written=functools.partial(written.count, "conclusions"), cycle=keyed[0],
         )  # fmt: skip
         result.conclusions_listed, result.conclusions_written = issued.listed, issued.written
     if not (folder / MANIFEST).is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from musforms import dates
 from musforms.models import Question, QuestionSet, localize
-from musforms.response import AnswerValue, Response
+from musforms.response import AnswerValue, Response, ResponseForm
 from musforms.texts import status_label, t
 
 # Characters XML 1.0 cannot hold (a form may carry them); tab and line feed stay.
@@ -274,8 +274,12 @@ class QuestionSets:
         return self.by_version.get((ref.id, ref.version))
 
     def language(self, response: Response, default: str) -> str:
-        form_id = response.form.form_id
-        found = self.languages.get(form_id) or response.form.language
+        return self.form_language(response.form, default)
+
+    def form_language(self, form: ResponseForm, default: str) -> str:
+        """The language the form answered was issued in (else ``default``)."""
+        form_id = form.form_id
+        found = self.languages.get(form_id) or form.language
         if found is None and self.issued is not None:
             found = self.issued.language(form_id)
         return found if found is not None else default
