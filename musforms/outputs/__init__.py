@@ -249,7 +249,7 @@ def _write_outputs(
             today=today,
             workers=workers,
             scratch=db,
-            # The workbook, and the csv with the calendar, each by a drafting process beside
+            # The workbook with the csv, and the calendar, each by a drafting process beside
             # the drafting; a long list in processes of their own from the start, even when
             # few drafts are to be made (a morning's re-run): starting them costs less.
             alongside=[
@@ -262,7 +262,7 @@ def _write_outputs(
                     now,
                     parts,
                 )
-                for parts in ((XLSX,), (CSV, ICS))
+                for parts in ((XLSX, CSV), (ICS,))
             ],
             alongside_early=len(spool) >= FOLLOWUP_PROCESS_ROWS,
             drafted=functools.partial(written.count, "minutes"),

@@ -103,6 +103,9 @@ def _stamp_line(when: dt.datetime) -> bytes:
     return b"\r\nDTSTAMP:" + when.strftime("%Y%m%dT%H%M%SZ").encode("ascii") + b"\r\n"
 
 
+_BATCH = 512  # events kept per insert
+
+
 class EventCache:
     """followup.ics's events as icalendar wrote them, by what each says (its UID, day,
     summary and description, with icalendar's and musforms' versions), from one run to the
@@ -120,6 +123,8 @@ class EventCache:
 
         self._versions = [_EVENTS_SCHEMA, icalendar_version, __version__]
         self.written = 0  # events written by icalendar in this run (not found kept)
+        self._lines: dict[dt.datetime, bytes] = {}  # DTSTAMP lines by moment: a run has two
+        self._to_keep: list[tuple[str, bytes]] = []  # inserted a batch at a time
 
     def event(
         self, parts: tuple[str, ...], render: Callable[[dt.datetime], bytes], stamp: dt.datetime
@@ -128,15 +133,28 @@ class EventCache:
         when it says what it said then."""
         text = json.dumps([*self._versions, *parts], ensure_ascii=False)
         key = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        kept_line, line = _stamp_line(_KEPT_STAMP), _stamp_line(stamp)
+        kept_line, line = self._line(_KEPT_STAMP), self._line(stamp)
         data = self._kept(key)
         if data is None or data.count(kept_line) != 1:
             data = render(_KEPT_STAMP)
             self.written += 1
             if data.count(kept_line) != 1:  # cannot happen: then it is not kept
                 return render(stamp)
-        self._new.execute("INSERT OR REPLACE INTO events VALUES (?, ?)", (key, data))
+        self._to_keep.append((key, data))
+        if len(self._to_keep) >= _BATCH:
+            self.flush()
         return data.replace(kept_line, line)
+
+    def flush(self) -> None:
+        """Keep the events met so far in the new set."""
+        self._new.executemany("INSERT OR REPLACE INTO events VALUES (?, ?)", self._to_keep)
+        self._to_keep = []
+
+    def _line(self, when: dt.datetime) -> bytes:
+        line = self._lines.get(when)
+        if line is None:
+            line = self._lines[when] = _stamp_line(when)
+        return line
 
     def _kept(self, key: str) -> bytes | None:
         if self._earlier is None:
@@ -171,7 +189,9 @@ def event_cache(out: Path) -> Iterator[EventCache]:
                 "CREATE TABLE events (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;",
             )
             try:
-                yield EventCache(earlier, new)
+                events = EventCache(earlier, new)
+                yield events
+                events.flush()
                 new.execute("INSERT INTO meta VALUES ('schema', ?)", (_EVENTS_SCHEMA,))
                 new.execute("COMMIT")
             finally:
