@@ -6,6 +6,7 @@ response at a time from disk: a round's responses never sit in memory together.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,12 @@ CONCLUSIONS = "conclusions"  # the conclusion forms and their collected answers
 
 def response_path(out: Path, employee_id: str) -> Path:
     """Where an employee's response lives in a results folder."""
-    return inside(out / RESPONSES, f"{id_slug(employee_id)}.json")
+    return inside(_responses_dir(out), f"{id_slug(employee_id)}.json")
+
+
+@functools.lru_cache(maxsize=64)  # asked for once per response, many times in a run
+def _responses_dir(out: Path) -> Path:
+    return out / RESPONSES
 
 
 def read_responses(out: Path, employee_ids: Iterable[str]) -> Iterator[Response]:

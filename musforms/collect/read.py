@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from pydantic import ValidationError
@@ -677,9 +677,13 @@ def expand(paths: Iterable[Path], mailboxes: Sequence[str], ctx: Context) -> Ite
     from musforms.mail.imap import iter_folder
 
     for path in paths:
-        if path.is_dir() and not path.is_symlink() and inbox.is_maildir(path):
+        try:
+            mode = os.lstat(path).st_mode  # once: a round's files are many
+        except OSError:
+            mode = 0  # read_file says why
+        if S_ISDIR(mode) and inbox.is_maildir(path):
             yield from inbox.iter_maildir(path, display_name(path), ctx.limits)
-        elif _is_mbox(path):
+        elif S_ISREG(mode) and _is_mbox(path):
             yield from inbox.iter_mbox(path, display_name(path), ctx.limits)
         else:
             yield path
@@ -691,9 +695,8 @@ def expand(paths: Iterable[Path], mailboxes: Sequence[str], ctx: Context) -> Ite
 
 
 def _is_mbox(path: Path) -> bool:
+    """Whether a regular file (not a link) holds an mbox."""
     try:
-        if path.is_symlink() or not path.is_file():
-            return False
         with path.open("rb") as fh:
             return inbox.kind_of(fh.read(formats.HEAD_BYTES)) == "mbox"
     except OSError:
