@@ -248,3 +248,21 @@ def test_relative_folders_as_in_the_readme(
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "results" / "2026" / "report.json").read_text())
     assert report["returned"] == ["1"]
+
+
+def test_a_reading_task_takes_many_files_but_few_messages() -> None:
+    """Files on disk go to a worker many at a time (each costs the main process little), mail
+    messages, which carry their bytes, a few at a time."""
+    from typing import Any, cast
+
+    from musforms.collect.read import CHUNK, MESSAGES_PER_CHUNK, _take
+
+    files = iter([Path(f"{i}.pdf") for i in range(CHUNK + 5)])
+    assert len(list(_take(files, CHUNK, MESSAGES_PER_CHUNK))) == CHUNK
+    assert len(list(_take(files, CHUNK, MESSAGES_PER_CHUNK))) == 5
+    letters: Any = iter([f"message {i}" for i in range(CHUNK)])  # anything but a path
+    mixed = iter([Path("a.pdf"), *cast(list[Any], list(letters))])
+    taken = list(_take(mixed, CHUNK, MESSAGES_PER_CHUNK))
+    assert taken[0] == Path("a.pdf")
+    assert len(taken) == 1 + MESSAGES_PER_CHUNK
+    assert MESSAGES_PER_CHUNK < CHUNK

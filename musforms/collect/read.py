@@ -35,7 +35,11 @@ from musforms.pool import Task, ordered_map
 from musforms.report import INTERNAL_ERROR, FileEntry, Status
 
 POOL_THRESHOLD = 32
-CHUNK = 8  # files per task sent to a worker
+# Files per task sent to a worker: a task's round trip costs the main process about a
+# millisecond, as much as a few files known from the cache (a morning's re-run is mostly
+# those). Messages carry their bytes, so fewer of them go in one task.
+CHUNK = 32
+MESSAGES_PER_CHUNK = 8
 
 
 # --- finding files -------------------------------------------------------------------------
@@ -737,7 +741,7 @@ def read_files(
     """Read every file and message, spread over the cores when there are many; results in
     input order. ``progress`` counts the inputs done (a mailbox once, at its last message)."""
     it = iter(paths)
-    chunks = iter(lambda: list(_take(it, CHUNK)), [])
+    chunks = iter(lambda: list(_take(it, CHUNK, MESSAGES_PER_CHUNK)), [])
     with contextlib.closing(ordered_map(_READING, ctx, chunks, workers)) as done:
         for results in done:
             for tick, found in results:
@@ -746,9 +750,15 @@ def read_files(
                 yield from found
 
 
-def _take(it: Iterator[Item], n: int) -> Iterator[Item]:
+def _take(it: Iterator[Item], n: int, messages: int) -> Iterator[Item]:
+    """Up to ``n`` items, of which up to ``messages`` are not files on disk."""
     for _i in range(n):
         try:
-            yield next(it)
+            item = next(it)
         except StopIteration:
             return
+        yield item
+        if not isinstance(item, Path):
+            messages -= 1
+            if messages <= 0:
+                return
