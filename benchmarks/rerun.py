@@ -153,9 +153,10 @@ def section(r: dict[str, Any]) -> str:
         "collect).",
         "",
         *machine(),
-        f"- Run: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC, other work on the "
-        f"machine at the same time (load average {r['load'][0]:.1f} before the first collect, "
-        f"{r['load'][1]:.1f} after the last)",
+        f"- Run: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC, load average "
+        f"{r['load'][0]:.1f} before the first collect, {r['load'][1]:.1f} after the last (the "
+        "benchmark's own generating and filling count in it; more is other work on the "
+        "machine)",
         "",
         "| | full collect | re-run, 1 % new |",
         "| --- | --- | --- |",
