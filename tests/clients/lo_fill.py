@@ -28,6 +28,7 @@ after it do not move either. Recording stays on for the controls that follow.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -210,7 +211,10 @@ def main() -> None:
     values = json.loads(Path(values_file).read_text(encoding="utf-8"))
     ctx = connect(pipe)
     done = fill(ctx, Path(src), Path(dst), values, filter_name)
-    print(json.dumps({"filled": done}))
+    print(json.dumps({"filled": done}), flush=True)
+    # The document is stored and closed: leave without tearing the UNO bridge down, which
+    # now and then crashes this interpreter at exit (signal 11) after the work is done.
+    os._exit(0)
 
 
 if __name__ == "__main__":
