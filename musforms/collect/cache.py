@@ -86,7 +86,7 @@ def cache_key(
     parts: dict[str, Any] = {
         "schema": SCHEMA,
         "musforms": __version__,
-        "libraries": {name: library_version(name) for name in _LIBRARIES},
+        "libraries": {name: _version(name) for name in _LIBRARIES},
         "fast_paths": os.environ.get("MUSFORMS_FAST_PATHS", ""),
         "key": hashlib.sha256(b"musforms collect cache\0" + key).hexdigest(),
         "forms": _folder_digest(forms_dir),
@@ -101,9 +101,7 @@ def cache_key(
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def library_version(name: str) -> str | None:
-    """An installed library's version (None when it is not installed): part of what a kept
-    result depends on."""
+def _version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -68,7 +68,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -519,7 +519,6 @@ class _Fingerprints:
 
     def __init__(self, template_digest: str, organisation: Organisation) -> None:
         from musforms import __version__
-        from musforms.collect.cache import library_version
         from musforms.formdata import question_set_digest
 
         self._qs_digest = question_set_digest
@@ -529,7 +528,7 @@ class _Fingerprints:
             [
                 _FINGERPRINT,
                 __version__,
-                {name: library_version(name) for name in ("docxtpl", "python-docx", "jinja2")},
+                {name: _version(name) for name in ("docxtpl", "python-docx", "jinja2")},
                 fastpath.enabled(),
                 hashlib.sha256(texts).hexdigest(),
                 template_digest,
@@ -555,6 +554,13 @@ class _Fingerprints:
 
 
 _FINGERPRINT = "musforms minutes draft 2"  # changed when what a draft depends on is
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 class _Index:
